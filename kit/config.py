@@ -1,0 +1,33 @@
+"""Paths and defaults in one place (cookiecutter-data-science style)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Repository root when the kit runs from a checkout; overridable for installed use.
+PROJECT_ROOT = Path(os.environ.get("KIT_PROJECT_ROOT", Path(__file__).resolve().parents[1]))
+DATA_DIR = PROJECT_ROOT / "data"
+SAMPLE_DIR = DATA_DIR / "sample"
+REPORTS_DIR = PROJECT_ROOT / "reports"
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+
+#: Average month length used whenever a count is turned into "per month".
+DAYS_PER_MONTH = 365.25 / 12
+
+DEFAULT_TZ = "UTC"
+DEFAULT_DEDUP_WINDOW = "48h"
+DEFAULT_FREQ = "month"
+DEFAULT_SEED = 42
+#: The sample ends here so that the example report period 2026-10 is complete.
+SAMPLE_END = "2026-10-31"
+
+#: Strategic-account bands, touchpoints per account per month (domain material).
+ACCOUNT_BANDS = (
+    ("at risk", 0, 4),
+    ("healthy", 4, 7),
+    ("optimal", 7, 11),
+    ("possibly excessive", 11, float("inf")),
+)
+
+#: Name of the Jupyter kernel that `make lab` registers and papermill uses.
+KERNEL_NAME = "contact-kit"

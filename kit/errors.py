@@ -1,0 +1,46 @@
+"""Exception hierarchy: every error the kit raises on purpose is a ``KitError``.
+
+Messages are one line, name the table/file/column involved, and say what to do.
+"""
+from __future__ import annotations
+
+
+class KitError(Exception):
+    """Base class for all errors raised deliberately by the kit."""
+
+
+class SourceError(KitError):
+    """A table could not be read (missing file, unsupported kind, unreadable format)."""
+
+
+class SchemaError(KitError):
+    """A table lacks a required column or a column has an unusable type."""
+
+
+class MissingColumnError(SchemaError):
+    """A required column is absent after applying the column mapping."""
+
+    def __init__(self, table: str, source: str, missing: list[str], present: list[str]):
+        self.table, self.source, self.missing, self.present = table, source, missing, present
+        shown = ", ".join(present[:20]) + (", ..." if len(present) > 20 else "")
+        super().__init__(
+            f"{table} table ({source}) is missing required column(s) {', '.join(missing)}; "
+            f"columns present: {shown}. Rename them in the source or pass a column mapping "
+            f"(--mapping FILE or mapping={{'your_name': '{missing[0]}'}})."
+        )
+
+
+class ParameterError(KitError):
+    """An option has an impossible value (unknown grain, bad window, unknown column...)."""
+
+
+class DataError(KitError):
+    """The data cannot support the requested computation (e.g. no usable rows)."""
+
+
+class AnalysisError(KitError):
+    """A statistical analysis cannot be carried out on this data (too few rows, separation...)."""
+
+
+class ReportError(KitError):
+    """Rendering a report failed; the message names the notebook and the cell."""

@@ -1,0 +1,114 @@
+"""Backend plumbing: the working connection, its session time zone, typed parsing, guarded fetches.
+
+Metric code builds Ibis expressions; only this module knows backend quirks.
+"""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import pandas as pd
+
+from .errors import DataError, ParameterError
+
+#: A fetch larger than this is a bug: the kit brings only aggregates into pandas.
+MAX_FETCH_ROWS = 2_000_000
+#: Rows fetched since import (tests use it to prove nothing contacts-sized is materialised).
+FETCH_STATS = {"queries": 0, "rows": 0, "largest": 0}
+
+TZ_UTC = dt.Timestamp(timezone="UTC")
+
+
+def check_tz(tz: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ParameterError(f"unknown time zone {tz!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'") from None
+    return tz
+
+
+def default_connection():
+    """A fresh in-memory DuckDB connection (threads capped to the machine)."""
+    return ibis.duckdb.connect()
+
+
+def set_session_tz(con, tz: str) -> None:
+    """Make the engine cut periods and read naive timestamps in ``tz``.
+
+    DuckDB, PostgreSQL and Spark all truncate zoned timestamps in the session
+    time zone, so results would otherwise depend on the machine's TZ.
+    """
+    check_tz(tz)
+    name = con.name
+    if name == "duckdb":
+        con.raw_sql(f"SET TimeZone = '{tz}'")
+    elif name == "postgres":
+        con.raw_sql(f"SET TIME ZONE '{tz}'")
+    elif name == "pyspark":
+        con._session.conf.set("spark.sql.session.timeZone", tz)
+    else:  # other warehouses: best effort, documented in the README
+        try:
+            con.raw_sql(f"SET TIME ZONE '{tz}'")
+        except Exception:  # noqa: BLE001 - backend without session time zones
+            pass
+
+
+def blank_to_null(col: ir.Value) -> ir.Value:
+    if col.type().is_string():
+        return col.strip().nullif("")
+    return col
+
+
+def parse_instant(col: ir.Value) -> ir.TimestampValue:
+    """Any timestamp-like column as an absolute instant.
+
+    Strings with an offset are converted; naive strings, naive timestamps and
+    dates are taken in the session time zone (the business ``tz``).
+    Unparseable strings become NULL (the caller counts them).
+    """
+    typ = col.type()
+    if typ.is_string():
+        return blank_to_null(col).try_cast(TZ_UTC)
+    if typ.is_timestamp():
+        return col if typ.timezone is not None else col.cast(TZ_UTC)
+    if typ.is_date():
+        return col.cast(dt.timestamp).cast(TZ_UTC)
+    raise ParameterError(f"column {col.get_name()!r} has type {typ}, which is not a date or timestamp")
+
+
+def local_time(instant: ir.TimestampValue) -> ir.TimestampValue:
+    """Wall-clock time in the session (business) time zone."""
+    return instant.cast(dt.timestamp)
+
+
+def local_date(col: ir.Value) -> ir.DateValue:
+    """A date-like column as a calendar date in the business time zone."""
+    if col.type().is_date():
+        return col
+    return local_time(parse_instant(col)).date()
+
+
+def is_unparseable(raw: ir.Value, parsed: ir.Value) -> ir.BooleanValue:
+    return blank_to_null(raw).notnull() & parsed.isnull()
+
+
+def as_key(col: ir.Value) -> ir.Value:
+    """Identifiers are compared as strings so that 42 and '42' match across files."""
+    return col if col.type().is_string() else col.cast(dt.string)
+
+
+def fetch(con, expr: ir.Table, *, max_rows: int = MAX_FETCH_ROWS) -> pd.DataFrame:
+    """Execute an aggregate expression and return it as pandas, refusing oversized results."""
+    df = con.execute(expr.limit(max_rows + 1)) if max_rows else con.execute(expr)
+    n = len(df)
+    FETCH_STATS["queries"] += 1
+    FETCH_STATS["rows"] += n
+    FETCH_STATS["largest"] = max(FETCH_STATS["largest"], n)
+    if max_rows and n > max_rows:
+        raise DataError(
+            f"a query returned more than {max_rows:,} rows; the kit only fetches aggregates. "
+            "Narrow the grouping (fewer --by columns or a coarser --freq)."
+        )
+    return df

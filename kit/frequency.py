@@ -1,0 +1,292 @@
+"""The contact-frequency engine: contacts per active customer per period and group.
+
+All row-level work runs on the engine (DuckDB by default) as Ibis expressions;
+only period x group aggregates come back to pandas.
+"""
+from __future__ import annotations
+
+import warnings
+
+import ibis
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import engine, periods
+from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
+from .errors import ParameterError
+from .ledger import SCOPE_PREFIX, Ledger
+from .prepare import REASON, classify_contacts, classify_customers, counts_by_reason, customer_lookup, record_ledger
+from .schema import CONTACT_ATTRIBUTES, TABLES
+from .sources import open_tables
+
+COLUMNS = [
+    "contacts", "follow_ups", "cases", "active_customers", "contacting_customers", "frequency",
+    "case_frequency", "contacts_per_contacting_customer", "repeat_contact_rate",
+    "frequency_ci_low", "frequency_ci_high",
+]
+OUT_OF_RANGE = f"{SCOPE_PREFIX}outside the requested periods"
+
+
+def poisson_ci(counts, exposure, *, level: float = 0.95):
+    """Exact (Garwood) Poisson interval for ``counts``, divided by ``exposure``.
+
+    Examples
+    --------
+    >>> lo, hi = poisson_ci(np.array([2400]), np.array([1000]))
+    >>> round(float(lo[0]), 3), round(float(hi[0]), 3)
+    (2.305, 2.498)
+    """
+    counts = np.asarray(counts, dtype=float)
+    exposure = np.asarray(exposure, dtype=float)
+    alpha = 1 - level
+    lo = np.where(counts > 0, stats.chi2.ppf(alpha / 2, 2 * counts) / 2, 0.0)
+    hi = stats.chi2.ppf(1 - alpha / 2, 2 * counts + 2) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(exposure > 0, lo / exposure, np.nan), np.where(exposure > 0, hi / exposure, np.nan)
+
+
+def _split_by(by, contact_cols, customer_cols) -> tuple[list[str], list[str], list[str]]:
+    """Order-preserving split of ``by`` into contact attributes and customer segments."""
+    if by is None:
+        return [], [], []
+    by = [by] if isinstance(by, str) else list(by)
+    by = [b.strip() for item in by for b in str(item).split(",") if b.strip()]
+    contact_side, customer_side = [], []
+    for col in by:
+        if col in CONTACT_ATTRIBUTES and col in contact_cols:
+            contact_side.append(col)
+        elif col in customer_cols and col not in TABLES["customers"].required + TABLES["customers"].optional:
+            customer_side.append(col)
+        elif col in contact_cols and col not in TABLES["contacts"].required[:3]:
+            contact_side.append(col)
+        else:
+            segments = [c for c in customer_cols if c not in ("customer_id", "signup_date", "churn_date")]
+            raise ParameterError(
+                f"cannot group by {col!r}: it is neither a contact attribute ({', '.join(c for c in CONTACT_ATTRIBUTES if c in contact_cols)}) "
+                f"nor a customer segment column ({', '.join(segments) or 'none'})"
+            )
+    return by, contact_side, customer_side
+
+
+def contact_frequency(
+    contacts,
+    customers,
+    *,
+    freq: str = DEFAULT_FREQ,
+    by=None,
+    tz: str = DEFAULT_TZ,
+    dedup_window=DEFAULT_DEDUP_WINDOW,
+    same_topic: bool = False,
+    direction: str = "inbound",
+    weight: str | None = None,
+    start=None,
+    end=None,
+    mapping=None,
+    con=None,
+) -> pd.DataFrame:
+    """Customer Contact Frequency per period (and group): contacts / active customers.
+
+    Parameters
+    ----------
+    contacts, customers
+        Any source accepted by :func:`kit.sources.open_tables` (DataFrame, CSV/Parquet path,
+        folder or glob, DuckDB file, Ibis table or connection).
+    freq : {"day", "week", "month", "quarter", "year"}
+        Period grain, cut in ``tz``. Weeks are ISO weeks starting on Monday.
+    by : str or list of str, optional
+        Segment columns of ``customers`` (denominator: active customers of that segment)
+        and/or contact attributes such as ``channel`` or ``topic`` (denominator: all
+        active customers, so per-channel frequencies add up to the total).
+    tz : str
+        Business time zone. Naive timestamps are read in it; offsets are converted.
+    dedup_window : str
+        Contacts less than this elapsed time after the customer's previous contact are
+        follow-ups; ``cases = contacts - follow_ups``. ``0`` disables.
+    same_topic : bool
+        Only a previous contact with the same topic makes a follow-up.
+    direction : {"inbound", "outbound", "all"}
+        Which contacts count (when the column exists; otherwise all do).
+    weight : str, optional
+        A numeric contacts column (e.g. ``handle_time``) for ``weighted_frequency``.
+    start, end : date-like, optional
+        First and last period to report (each taken whole). Default: the periods
+        spanned by the counted contacts.
+    mapping : dict or path, optional
+        Column mapping for help-desk exports (see :func:`kit.schema.load_mapping`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per period (start date, column ``period``) and group, with
+        ``contacts, follow_ups, cases, active_customers, contacting_customers,
+        frequency, case_frequency, contacts_per_contacting_customer,
+        repeat_contact_rate, frequency_ci_low, frequency_ci_high`` and
+        ``weighted_frequency`` when ``weight`` is given. ``df.attrs["ledger"]`` holds
+        the data-quality :class:`~kit.ledger.Ledger`; ``df.attrs["notes"]`` lists caveats.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "signup_date": ["2026-01-01"] * 2})
+    >>> contacts = pd.DataFrame({"contact_id": [1, 2, 3], "customer_id": ["a", "a", "b"],
+    ...     "created_at": ["2026-01-05 10:00", "2026-01-05 12:00", "2026-01-20 09:00"],
+    ...     "channel": ["chat", "chat", "email"]})
+    >>> df = contact_frequency(contacts, customers)
+    >>> df[["period", "contacts", "cases", "active_customers", "frequency"]].to_dict("records")
+    [{'period': Timestamp('2026-01-01 00:00:00'), 'contacts': 3, 'cases': 2, 'active_customers': 2, 'frequency': 1.5}]
+    """
+    grain = periods.check_grain(freq)
+    unit = periods.GRAINS[grain][0]
+    if direction not in ("inbound", "outbound", "all"):
+        raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
+    window = periods.parse_window(dedup_window)
+    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con)
+    con = tables.con
+    engine.set_session_tz(con, tz)
+    csrc, usrc = tables["contacts"], tables["customers"]
+    if weight is not None and weight not in csrc.columns:
+        raise ParameterError(f"weight column {weight!r} is not in the contacts table ({csrc.label}); columns: {', '.join(csrc.columns)}")
+    by, contact_by, segment_by = _split_by(by, csrc.columns, usrc.columns)
+    notes: list[str] = []
+    if direction != "all" and "direction" not in csrc.columns:
+        notes.append(f"contacts have no direction column, so every contact is counted as {direction}")
+
+    ledger = Ledger()
+    cust = classify_customers(usrc)
+    record_ledger(con, ledger, usrc, cust, counts_by_reason(con, cust))
+    lookup = customer_lookup(cust, segment_by)
+    c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=window.total_seconds(),
+                          same_topic=same_topic, weight=weight)
+
+    period = c.local_ts.truncate(unit).cast("date")
+    first = periods.truncate(start, grain) if start is not None else None
+    last = periods.truncate(end, grain) if end is not None else None
+    in_range = ibis.literal(True)
+    if first is not None:
+        in_range &= period >= first.date()
+    if last is not None:
+        in_range &= period <= last.date()
+    reason = ibis.cases((c[REASON].notnull(), c[REASON]), (~in_range, ibis.literal(OUT_OF_RANGE)),
+                        else_=ibis.null("string"))
+    c = c.mutate(period=period, **{REASON: reason})
+    outside = (period < c._signup.truncate(unit)) | (c._churn.notnull() & (period > c._churn.truncate(unit)))
+    c = c.mutate(_outside=outside.fill_null(False))
+
+    metrics = dict(
+        contacts=c.count(),
+        follow_ups=c.follow_up.cast("int64").sum(),
+        contacting_customers=c._cust.nunique(),
+        _extra_active=c._cust.nunique(where=c._outside),
+    )
+    if weight is not None:
+        metrics["_weight_sum"] = c._weight.sum()
+    # One pass: the ledger counts and the metric aggregates come from the same query.
+    agg = engine.fetch(con, c.group_by([REASON, "period", *by]).aggregate(**metrics))
+    used_mask = agg[REASON].isna()
+    counts = agg.groupby(agg[REASON].where(~used_mask, "__used__"), dropna=False)["contacts"].sum().to_dict()
+    counts = {(None if k == "__used__" else k): int(v) for k, v in counts.items()}
+    record_ledger(con, ledger, csrc, c, counts)
+    agg = agg[used_mask].drop(columns=[REASON])
+    agg["period"] = pd.to_datetime(agg["period"])
+
+    if agg.empty and (first is None or last is None):
+        notes.append("no contacts remain after exclusions and filters; see the ledger")
+        out = pd.DataFrame(columns=["period", *by, *COLUMNS])
+        out.attrs.update(ledger=ledger, notes=notes, freq=grain, tz=tz, by=by)
+        return out
+    first = first if first is not None else agg["period"].min()
+    last = last if last is not None else agg["period"].max()
+    spine = periods.spine(first, last, grain)
+
+    active = _active_customers(con, lookup, segment_by, unit, spine)
+    if contact_by and agg["_extra_active"].sum() > 0:
+        extra = engine.fetch(con, c.filter(c[REASON].isnull()).group_by(["period", *segment_by]).aggregate(
+            _extra_active=c._cust.nunique(where=c._outside)))
+        extra["period"] = pd.to_datetime(extra["period"])
+    else:
+        extra = agg.groupby(["period", *segment_by], as_index=False)["_extra_active"].sum()
+    active = active.merge(extra, on=["period", *segment_by], how="left")
+    active["active_customers"] = active["active_customers"] + active["_extra_active"].fillna(0).astype("int64")
+    active = active.drop(columns="_extra_active")
+
+    # Every period x group is a row: no contacts -> 0, not a gap.
+    levels = [spine] + [_levels(active if col in segment_by else agg, col) for col in by]
+    grid = pd.MultiIndex.from_product(levels, names=["period", *by]).to_frame(index=False)
+    out = grid.merge(agg.drop(columns="_extra_active"), on=["period", *by], how="left")
+    out = out.merge(active, on=["period", *segment_by], how="left")
+    for col in ("contacts", "follow_ups", "contacting_customers", "active_customers"):
+        out[col] = out[col].fillna(0).astype("int64")
+    out = _derive(out, weight is not None)
+    empty = out[out["active_customers"] == 0]
+    if len(empty):
+        groups = empty[by].drop_duplicates().astype(str).agg("/".join, axis=1).tolist() if by else ["all customers"]
+        notes.append(f"{len(empty)} period-group row(s) have no active customers, so their frequency is NaN "
+                     f"(e.g. {', '.join(groups[:3])})")
+    out = out.sort_values(["period", *by], kind="stable").reset_index(drop=True)
+    for note in notes:
+        warnings.warn(note, stacklevel=2) if "NaN" in note else None
+    out.attrs.update(ledger=ledger, notes=notes, freq=grain, tz=tz, by=by, direction=direction,
+                     dedup_window=str(dedup_window))
+    return out
+
+
+def _levels(frame: pd.DataFrame, col: str) -> list:
+    return sorted(frame[col].dropna().unique().tolist(), key=str)
+
+
+def _active_customers(con, lookup, segment_by, unit, spine) -> pd.DataFrame:
+    """Active customers per period by an interval count, never a customer x period cross join.
+
+    A customer is active in period p when signup <= end(p) and (no churn or churn >= start(p)),
+    i.e. trunc(signup) <= p <= trunc(churn).
+    """
+    ok = lookup.filter(lookup._cust_ok)
+    starts = engine.fetch(con, ok.group_by([ok._signup.truncate(unit).cast("date").name("period"), *segment_by])
+                          .aggregate(n=ok.count()))
+    gone = ok.filter(ok._churn.notnull())
+    ends = engine.fetch(con, gone.group_by([gone._churn.truncate(unit).cast("date").name("period"), *segment_by])
+                        .aggregate(n=gone.count()))
+    step = periods.GRAINS[[g for g, v in periods.GRAINS.items() if v[0] == unit][0]][1]
+    offset = pd.tseries.frequencies.to_offset(step)
+    starts["period"] = pd.to_datetime(starts["period"])
+    ends["period"] = pd.to_datetime(ends["period"]) + offset  # churned customers leave after their churn period
+    keys = segment_by or ["_all"]
+    for frame in (starts, ends):
+        if not segment_by:
+            frame["_all"] = "all"
+    delta = pd.concat([starts.assign(d=starts["n"]), ends.assign(d=-ends["n"])])
+    # Fold everything before the spine into its first period, drop what comes after it.
+    delta["period"] = delta["period"].clip(lower=spine[0])
+    delta = delta[delta["period"] <= spine[-1]]
+    groups = sorted(set(map(tuple, pd.concat([starts[keys], ends[keys]]).drop_duplicates().values.tolist())), key=str)
+    if not groups:
+        groups = [("all",)] if not segment_by else []
+    table = (delta.groupby(["period", *keys])["d"].sum().unstack(keys, fill_value=0)
+             .reindex(spine, fill_value=0))
+    table = table.reindex(columns=pd.MultiIndex.from_tuples(groups, names=keys) if len(keys) > 1
+                          else pd.Index([g[0] for g in groups], name=keys[0]), fill_value=0)
+    counts = table.cumsum().stack(list(range(len(keys))), future_stack=True).rename("active_customers").reset_index()
+    counts = counts.rename(columns={"level_0": "period"})
+    counts.columns = ["period", *keys, "active_customers"]
+    if not segment_by:
+        counts = counts.drop(columns="_all")
+    counts["active_customers"] = counts["active_customers"].astype("int64")
+    return counts
+
+
+def _derive(out: pd.DataFrame, weighted: bool) -> pd.DataFrame:
+    active = out["active_customers"].astype(float).where(out["active_customers"] > 0)
+    out["cases"] = out["contacts"] - out["follow_ups"]
+    out["frequency"] = out["contacts"] / active
+    out["case_frequency"] = out["cases"] / active
+    contacting = out["contacting_customers"].astype(float).where(out["contacting_customers"] > 0)
+    out["contacts_per_contacting_customer"] = out["contacts"] / contacting
+    out["repeat_contact_rate"] = out["follow_ups"] / out["contacts"].astype(float).where(out["contacts"] > 0)
+    out["frequency_ci_low"], out["frequency_ci_high"] = poisson_ci(out["contacts"], out["active_customers"])
+    keep = [c for c in out.columns if c not in COLUMNS and not c.startswith("_")]
+    cols = keep + COLUMNS
+    if weighted:
+        out["weighted_frequency"] = out["_weight_sum"].fillna(0) / active
+        cols.append("weighted_frequency")
+    return out[cols]

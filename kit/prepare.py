@@ -1,0 +1,156 @@
+"""Validated canonical tables: typed columns, one exclusion reason per bad row, ledger counts.
+
+Every row of an input keeps exactly one ``_reason`` (NULL when the row is used),
+so counting by reason always balances against the rows read.
+"""
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from . import engine
+from .ledger import SCOPE_PREFIX, Ledger
+from .sources import Source
+
+MISSING_SEGMENT = "(missing)"
+REASON = "_reason"
+EXAMPLES_PER_REASON = 3
+
+
+def _first_reason(*pairs) -> ir.StringValue:
+    """The first reason whose condition holds, else NULL."""
+    return ibis.cases(*[(cond.fill_null(False), ibis.literal(reason)) for cond, reason in pairs],
+                      else_=ibis.null(dt.string))
+
+
+def classify_customers(src: Source) -> ir.Table:
+    """Customers with ``cid``, ``signup``, ``churn`` (dates in the business tz) and ``_reason``.
+
+    Reasons: missing customer_id, missing/unparseable signup_date, unparseable
+    churn_date, churn before signup, duplicate customer_id (the first valid row is kept).
+    """
+    t = src.table
+    cid = engine.blank_to_null(engine.as_key(t.customer_id))
+    signup = engine.local_date(t.signup_date)
+    has_churn = "churn_date" in t.columns
+    churn = engine.local_date(t.churn_date) if has_churn else ibis.null(dt.date)
+    t = t.mutate(cid=cid, signup=signup, churn=churn)
+    pre = _first_reason(
+        (t.cid.isnull(), "missing customer_id"),
+        (engine.blank_to_null(src.table.signup_date).isnull(), "missing signup_date"),
+        (t.signup.isnull(), "unparseable signup_date"),
+        *([(engine.is_unparseable(src.table.churn_date, t.churn), "unparseable churn_date")] if has_churn else []),
+        (t.churn < t.signup, "churn before signup"),
+    )
+    t = t.mutate(_pre=pre)
+    rank = ibis.row_number().over(group_by=t.cid, order_by=[t._pre.isnull().desc(), t.signup, t.churn])
+    t = t.mutate(_rank=rank)
+    reason = ibis.cases(
+        (t._pre.notnull(), t._pre),
+        (t._rank > 0, ibis.literal("duplicate customer_id")),
+        else_=ibis.null(dt.string),
+    )
+    return t.mutate(**{REASON: reason})
+
+
+def customer_lookup(classified: ir.Table, segments: list[str]) -> ir.Table:
+    """One row per known customer id: whether it is usable, its dates and segment labels."""
+    first = classified.filter(classified.cid.notnull() & (classified._rank == 0))
+    seg = {s: segment_label(first[s]) for s in segments}
+    return first.select(
+        _cid=first.cid, _cust_ok=first[REASON].isnull(), _signup=first.signup, _churn=first.churn, **seg
+    )
+
+
+def segment_label(col: ir.Value) -> ir.StringValue:
+    """Segment values as text, missing ones labelled so that they are never silently dropped."""
+    text = engine.blank_to_null(col if col.type().is_string() else col.cast(dt.string))
+    return text.fill_null(MISSING_SEGMENT)
+
+
+def classify_contacts(
+    src: Source,
+    lookup: ir.Table,
+    *,
+    direction: str = "inbound",
+    dedup_seconds: float = 48 * 3600,
+    same_topic: bool = False,
+    weight: str | None = None,
+) -> ir.Table:
+    """Contacts with typed time columns, customer attributes, ``follow_up`` and ``_reason``.
+
+    A follow-up is a counted contact whose customer (and topic, with
+    ``same_topic``) had a previous counted contact less than ``dedup_seconds``
+    of elapsed time earlier. Exact duplicates (same contact_id, customer and
+    timestamp) are found in the same window pass.
+    """
+    t = src.table
+    raw_ts = t.created_at
+    t = t.mutate(
+        _contact=engine.as_key(t.contact_id),
+        _cust=engine.blank_to_null(engine.as_key(t.customer_id)),
+        instant=engine.parse_instant(t.created_at),
+        _raw_ts=raw_ts if raw_ts.type().is_string() else raw_ts.cast(dt.string),
+    )
+    if "direction" in t.columns:
+        t = t.mutate(direction=engine.blank_to_null(t.direction.cast(dt.string)).lower().strip())
+    if "topic" in t.columns:
+        t = t.mutate(topic=segment_label(t.topic))
+    t = t.mutate(channel=segment_label(t.channel))
+    if weight is not None:
+        t = t.mutate(_weight=t[weight].try_cast(dt.float64))
+    t = t.left_join(lookup, t._cust == lookup._cid)
+    if direction != "all" and "direction" in t.columns:
+        wrong_direction = t.direction.isnull() | (t.direction != direction)
+    else:
+        wrong_direction = ibis.literal(False)
+    pre = _first_reason(
+        (t._cust.isnull(), "missing customer_id"),
+        (engine.blank_to_null(t.created_at).isnull() if t.created_at.type().is_string() else t.created_at.isnull(),
+         "missing created_at"),
+        (t.instant.isnull(), "unparseable created_at"),
+        (t._cid.isnull(), "unknown customer"),
+        (~t._cust_ok, "customer excluded"),
+        (wrong_direction, f"{SCOPE_PREFIX}direction is not {direction}"),
+    )
+    t = t.mutate(_pre=pre, _eligible=pre.isnull())
+    keys = [t._cust, t._eligible] + ([t.topic] if same_topic and "topic" in t.columns else [])
+    w = ibis.window(group_by=keys, order_by=[t.instant, t._contact])
+    t = t.mutate(_prev_contact=t._contact.lag().over(w), _prev_instant=t.instant.lag().over(w))
+    duplicate = t._eligible & (t._prev_contact == t._contact) & (t._prev_instant == t.instant)
+    reason = ibis.cases((t._pre.notnull(), t._pre), (duplicate.fill_null(False), ibis.literal("duplicate contact_id")),
+                        else_=ibis.null(dt.string))
+    gap = t.instant.delta(t._prev_instant, unit="second")
+    follow_up = t._prev_instant.notnull() & (gap < dedup_seconds) if dedup_seconds > 0 else ibis.literal(False)
+    t = t.mutate(**{REASON: reason}, follow_up=follow_up.fill_null(False) & reason.isnull())
+    return t.mutate(local_ts=engine.local_time(t.instant))
+
+
+def example_column(table: str, reason: str) -> str:
+    if table == "contacts":
+        return {"unparseable created_at": "_raw_ts", "unknown customer": "_cust",
+                "customer excluded": "_cust", "duplicate contact_id": "_contact"}.get(reason, "_contact")
+    return "cid"
+
+
+def record_ledger(con, ledger: Ledger, src: Source, classified: ir.Table, counts: dict) -> None:
+    """Add ``src``'s counts by reason (NULL = used) to the ledger, with examples of quality problems."""
+    read = int(sum(counts.values()))
+    used = int(counts.get(None, 0))
+    excluded = {str(k): int(v) for k, v in counts.items() if k is not None}
+    examples = {}
+    for reason in excluded:
+        if reason.startswith(SCOPE_PREFIX):
+            continue
+        col = example_column(src.name, reason)
+        if col == "cid" and reason == "missing customer_id":
+            continue
+        sample = engine.fetch(con, classified.filter(classified[REASON] == reason).select(v=classified[col]).limit(EXAMPLES_PER_REASON), max_rows=0)
+        examples[reason] = [str(v) for v in sample["v"].tolist()]
+    ledger.record(src.name, src.label, read=read, used=used, excluded=excluded, examples=examples)
+
+
+def counts_by_reason(con, classified: ir.Table) -> dict:
+    df = engine.fetch(con, classified.group_by(REASON).aggregate(n=classified.count()))
+    return {(None if r is None or r != r else r): int(n) for r, n in zip(df[REASON], df["n"])}

@@ -1,0 +1,94 @@
+"""Canonical tables: required and optional columns, and column-mapping presets."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import yaml
+
+from .errors import ParameterError
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec(
+            "contacts",
+            ("contact_id", "customer_id", "created_at", "channel"),
+            ("direction", "topic", "handle_time", "person_id"),
+        ),
+        TableSpec("customers", ("customer_id", "signup_date"), ("churn_date",)),
+        TableSpec("surveys", ("customer_id", "responded_at", "score"), ("contact_id",)),
+        TableSpec("orders", ("order_id", "customer_id", "ordered_at")),
+        TableSpec(
+            "stakeholders",
+            ("customer_id", "person_id", "role", "cadence_days"),
+            ("start_date", "end_date", "name"),
+        ),
+        TableSpec("events", ("date", "label"), ("kind",)),
+    )
+}
+
+#: Columns of `contacts` that describe a contact rather than a customer.
+CONTACT_ATTRIBUTES = ("channel", "topic", "direction")
+
+PRESETS_DIR = Path(__file__).with_name("presets")
+
+
+def presets() -> list[str]:
+    """Names of the shipped column-mapping presets (help-desk exports)."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yml"))
+
+
+def load_mapping(mapping: Mapping | str | Path | None) -> dict[str, dict[str, str]]:
+    """Normalise a column mapping to ``{table: {source_column: canonical_column}}``.
+
+    ``mapping`` may be a dict (flat, applying to every table, or keyed by table
+    name), a path to a YAML file of the same shape, or the name of a preset
+    (see :func:`presets`). A YAML file may also say ``preset: zendesk`` and
+    add or override columns.
+
+    Examples
+    --------
+    >>> load_mapping({"Ticket ID": "contact_id"})["contacts"]
+    {'Ticket ID': 'contact_id'}
+    >>> load_mapping("zendesk")["contacts"]["Requester id"]
+    'customer_id'
+    """
+    if mapping is None:
+        return {}
+    if isinstance(mapping, (str, Path)):
+        text = str(mapping)
+        if text in presets():
+            mapping = yaml.safe_load((PRESETS_DIR / f"{text}.yml").read_text())
+        else:
+            path = Path(text)
+            if not path.exists():
+                raise ParameterError(
+                    f"mapping {text!r} is neither a file nor a preset; presets: {', '.join(presets())}"
+                )
+            try:
+                mapping = yaml.safe_load(path.read_text()) or {}
+            except yaml.YAMLError as exc:
+                raise ParameterError(f"mapping file {path} is not valid YAML: {exc}".splitlines()[0]) from None
+    if not isinstance(mapping, Mapping):
+        raise ParameterError("a column mapping must be a dict of source column -> canonical column")
+    mapping = dict(mapping)
+    base: dict[str, dict[str, str]] = {}
+    if "preset" in mapping:
+        base = load_mapping(str(mapping.pop("preset")))
+    per_table = {k: v for k, v in mapping.items() if k in TABLES and isinstance(v, Mapping)}
+    flat = {k: v for k, v in mapping.items() if k not in per_table}
+    for key, value in flat.items():
+        if not isinstance(value, str):
+            raise ParameterError(f"column mapping entry {key!r} must map to a column name, got {value!r}")
+    out = {name: {**base.get(name, {}), **flat, **{str(k): str(v) for k, v in per_table.get(name, {}).items()}} for name in TABLES}
+    return {name: cols for name, cols in out.items() if cols}

@@ -1,0 +1,231 @@
+"""Any input becomes an Ibis table with canonical column names.
+
+The one place that decides what a "source" is: a pandas DataFrame, a CSV or
+Parquet path (a folder or glob of Parquet too), a DuckDB file (``file.duckdb``
+or ``file.duckdb::table``), an Ibis table, or an Ibis connection (the table of
+the canonical name is used) or a ``(connection, "table_name")`` pair.
+"""
+from __future__ import annotations
+
+import glob as globlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+from ibis.backends import BaseBackend
+
+from . import engine
+from .errors import MissingColumnError, SourceError
+from .schema import TABLES, load_mapping
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A loaded table: the Ibis expression, the canonical table name and a label for messages."""
+
+    name: str
+    table: ir.Table
+    label: str
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.columns)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The sources of one call, all bound to one backend connection."""
+
+    con: Any
+    sources: dict[str, Source]
+
+    def __getitem__(self, name: str) -> Source:
+        return self.sources[name]
+
+    def get(self, name: str) -> Source | None:
+        return self.sources.get(name)
+
+
+def _backend_of(obj) -> BaseBackend | None:
+    if isinstance(obj, BaseBackend):
+        return obj
+    if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], BaseBackend):
+        return obj[0]
+    if isinstance(obj, ir.Table):
+        try:
+            return obj._find_backend(use_default=False)
+        except Exception:  # noqa: BLE001 - an unbound memtable
+            return None
+    return None
+
+
+#: CSV files are parsed once per connection and kept as temp tables.
+_CSV_CACHE: dict[tuple, ir.Table] = {}
+_DEFAULT_CON = None
+
+
+def _default_con():
+    global _DEFAULT_CON
+    if _DEFAULT_CON is None:
+        _DEFAULT_CON = engine.default_connection()
+    return _DEFAULT_CON
+
+
+def _read_path(con, path_text: str, table: str) -> tuple[ir.Table, str]:
+    table_name = None
+    if "::" in path_text:
+        path_text, table_name = path_text.rsplit("::", 1)
+    has_glob = any(ch in path_text for ch in "*?[")
+    path = Path(path_text).expanduser()
+    label = str(path)
+    if con.name != "duckdb" and con.name != "pyspark":
+        raise SourceError(
+            f"{table} table: cannot read file {label} on a {con.name} connection; "
+            "load it into the warehouse, or pass every table as a file or DataFrame to use DuckDB"
+        )
+    if has_glob:
+        matches = sorted(globlib.glob(str(path), recursive=True))
+        if not matches:
+            raise SourceError(f"{table} table: no file matches {label}; check the path or glob")
+        if all(m.lower().endswith(CSV_SUFFIXES) for m in matches):
+            return _read_csv(con, matches, label), label
+        return con.read_parquet(str(path)), label
+    if not path.exists():
+        raise SourceError(f"{table} table: file {label} not found; check the path (run `make sample` for the sample data)")
+    if path.is_dir():
+        parquet = sorted(globlib.glob(str(path / "**" / "*.parquet"), recursive=True))
+        csv = sorted(str(p) for p in path.rglob("*") if p.name.lower().endswith(CSV_SUFFIXES))
+        if parquet:
+            return con.read_parquet(str(path / "**" / "*.parquet")), label
+        if csv:
+            return _read_csv(con, csv, label), label
+        raise SourceError(f"{table} table: folder {label} holds no .parquet or .csv files")
+    lower = path.name.lower()
+    if lower.endswith(CSV_SUFFIXES):
+        return _read_csv(con, [str(path)], label), label
+    if lower.endswith(PARQUET_SUFFIXES):
+        return con.read_parquet(str(path)), label
+    if lower.endswith(DUCKDB_SUFFIXES):
+        if con.name != "duckdb":
+            raise SourceError(f"{table} table: DuckDB file {label} can only be read on a DuckDB connection")
+        alias = "db_" + re.sub(r"\W", "_", path.stem)
+        attached = {r[0] for r in con.raw_sql("SELECT database_name FROM duckdb_databases()").fetchall()}
+        if alias not in attached:
+            con.attach(str(path), name=alias, read_only=True)
+        name = table_name or table
+        try:
+            return con.table(name, database=alias), f"{label}::{name}"
+        except Exception:  # noqa: BLE001 - ibis raises backend-specific errors
+            raise SourceError(f"{table} table: DuckDB file {label} has no table {name!r}; use {label}::TABLE") from None
+    raise SourceError(
+        f"{table} table: cannot tell the format of {label}; use .csv, .parquet, a folder of Parquet files or a .duckdb file"
+    )
+
+
+def _read_csv(con, paths: list[str], label: str) -> ir.Table:
+    """CSV is read as text so that one bad value can never abort the read; typed parsing comes later."""
+    key = (id(con), tuple((p, Path(p).stat().st_mtime_ns, Path(p).stat().st_size) for p in paths))
+    if key not in _CSV_CACHE:
+        try:
+            raw = con.read_csv(paths if len(paths) > 1 else paths[0], all_varchar=True)
+            _CSV_CACHE[key] = con.create_table(ibis.util.gen_name("kit_csv"), raw, temp=True)
+        except Exception as exc:  # noqa: BLE001 - report the reader's complaint in one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SourceError(f"cannot read CSV {label}: {first}") from None
+    return _CSV_CACHE[key]
+
+
+def _normalise_name(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
+def _apply_mapping(t: ir.Table, table: str, mapping: Mapping[str, str]) -> ir.Table:
+    renames = {new: old for old, new in mapping.items() if old in t.columns and old != new}
+    if renames:
+        t = t.rename(renames)
+    # Forgive case and spacing differences of canonical names ("Customer ID" -> customer_id).
+    spec = TABLES[table]
+    wanted = set(spec.required) | set(spec.optional)
+    loose = {}
+    for col in t.columns:
+        norm = _normalise_name(col)
+        if norm in wanted and norm not in t.columns and norm not in loose.values():
+            loose[norm] = col
+    return t.rename(loose) if loose else t
+
+
+def _to_table(obj, con, table: str) -> tuple[ir.Table, str]:
+    if isinstance(obj, pd.DataFrame):
+        return ibis.memtable(obj), f"DataFrame ({len(obj):,} rows)"
+    if isinstance(obj, (str, Path)):
+        return _read_path(con, str(obj), table)
+    if isinstance(obj, ir.Table):
+        return obj, f"Ibis table {obj.get_name() if hasattr(obj, 'get_name') else ''}".strip()
+    if isinstance(obj, BaseBackend):
+        try:
+            return obj.table(table), f"{obj.name} table {table}"
+        except Exception:  # noqa: BLE001
+            raise SourceError(f"{table} table: the {obj.name} connection has no table {table!r}; pass (con, 'name')") from None
+    if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], BaseBackend):
+        try:
+            return obj[0].table(obj[1]), f"{obj[0].name} table {obj[1]}"
+        except Exception:  # noqa: BLE001
+            raise SourceError(f"{table} table: the {obj[0].name} connection has no table {obj[1]!r}") from None
+    raise SourceError(
+        f"{table} table: unsupported source of type {type(obj).__name__}; pass a DataFrame, a CSV/Parquet path, "
+        "a .duckdb file, an Ibis table or an Ibis connection"
+    )
+
+
+def open_tables(*, mapping=None, con=None, **tables) -> Tables:
+    """Load each named source and bind them all to one backend.
+
+    Parameters
+    ----------
+    mapping : dict, str or Path, optional
+        Column mapping (see :func:`kit.schema.load_mapping`).
+    con : Ibis backend, optional
+        Where to run. Defaults to the backend of any Ibis input, else an
+        embedded DuckDB connection.
+    **tables
+        ``contacts=...``, ``customers=...`` and any other canonical table.
+        ``None`` values are skipped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = open_tables(customers=pd.DataFrame({"customer_id": [1], "signup_date": ["2026-01-01"]}))
+    >>> t["customers"].columns
+    ['customer_id', 'signup_date']
+    """
+    given = {k: v for k, v in tables.items() if v is not None}
+    if isinstance(con, Tables):
+        con = con.con
+    backends = {id(b): b for b in (_backend_of(v) for v in given.values()) if b is not None}
+    if con is None:
+        if len(backends) > 1:
+            raise SourceError("the tables live on different connections; put them on one backend or pass con=")
+        con = next(iter(backends.values())) if backends else _default_con()
+    maps = load_mapping(mapping)
+    loaded = {}
+    for name, obj in given.items():
+        if name not in TABLES:
+            raise SourceError(f"unknown table {name!r}; canonical tables are {', '.join(TABLES)}")
+        if isinstance(obj, Source):
+            loaded[name] = obj
+            continue
+        t, label = _to_table(obj, con, name)
+        t = _apply_mapping(t, name, maps.get(name, {}))
+        missing = [c for c in TABLES[name].required if c not in t.columns]
+        if missing:
+            raise MissingColumnError(name, label, missing, list(t.columns))
+        loaded[name] = Source(name, t, label)
+    return Tables(con, loaded)

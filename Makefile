@@ -1,0 +1,49 @@
+# Contact Frequency Kit. `make report` and `make test` do all the set-up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+SAMPLE := data/sample
+PERIOD ?= 2026-10
+GRAIN  ?= month
+EXTRAS ?= report,test,spark,postgres
+KERNEL := contact-kit
+
+.PHONY: help install sample report test lab kernel bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade uv || true
+	@if $(BIN)/uv --version >/dev/null 2>&1; then \
+	  $(BIN)/uv pip install -q --python $(PY) -e '.[$(EXTRAS)]'; \
+	else $(PY) -m pip install -q -e '.[$(EXTRAS)]'; fi
+	@$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (contact-kit)" >/dev/null
+	@touch $@
+
+install: $(STAMP) ## create .venv and install the kit with all extras
+
+kernel: $(STAMP) ## register the Jupyter kernel used by JupyterLab and papermill
+
+$(SAMPLE)/ground_truth.json: | $(STAMP)
+	$(PY) -m kit sample --out $(SAMPLE)
+
+sample: $(SAMPLE)/ground_truth.json ## create the sample data if missing
+
+report: $(STAMP) sample ## render the periodic report for PERIOD (default 2026-10)
+	$(PY) -m kit frequency --contacts $(SAMPLE)/contacts.parquet --customers $(SAMPLE)/customers.parquet --freq $(GRAIN) --by tier
+
+test: $(STAMP) ## run the test suite
+	$(PY) -m pytest -q
+
+lab: $(STAMP) ## start JupyterLab with the kit importable and the contact-kit kernel
+	$(BIN)/jupyter lab --notebook-dir=. --ServerApp.open_browser=False
+
+bench: $(STAMP) ## run the speed benchmarks (see benchmarks/)
+	$(PY) benchmarks/frequency_bench.py
+
+clean: ## remove generated data and reports (keeps .venv)
+	rm -rf $(SAMPLE) reports/*/ reports/index.html

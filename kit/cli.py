@@ -1,0 +1,116 @@
+"""Command line: ``python -m kit {frequency,sample,report,ledger} ...``.
+
+Bad input ends with a one-line message on stderr and a non-zero exit, never a traceback
+(set ``KIT_DEBUG=1`` to see one).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import config
+from .errors import KitError
+
+
+def _add_source_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--contacts", required=True, help="contacts source: CSV/Parquet file, folder, glob or file.duckdb[::table]")
+    p.add_argument("--customers", required=True, help="customers source (same kinds)")
+    p.add_argument("--mapping", help="column mapping YAML file or preset name (zendesk, freshdesk)")
+    p.add_argument("--tz", default=config.DEFAULT_TZ, help="business time zone (default UTC)")
+
+
+def _frequency(args) -> int:
+    from .frequency import contact_frequency
+
+    by = [b for b in (args.by or "").split(",") if b.strip()] or None
+    df = contact_frequency(
+        args.contacts, args.customers, freq=args.freq, by=by, tz=args.tz, dedup_window=args.dedup_window,
+        same_topic=args.same_topic, direction=args.direction, weight=args.weight, start=args.start,
+        end=args.end, mapping=args.mapping,
+    )
+    ledger = df.attrs["ledger"]
+    for line in ledger.lines() + [f"note: {n}" for n in df.attrs.get("notes", [])]:
+        print(line, file=sys.stderr)
+    out = df.copy()
+    out["period"] = out["period"].dt.strftime("%Y-%m-%d")
+    if args.output and args.output != "-":
+        from .io import atomic_write_text
+
+        atomic_write_text(Path(args.output), out.to_csv(index=False))
+        print(f"wrote {len(out)} rows to {args.output}", file=sys.stderr)
+    else:
+        out.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def _sample(args) -> int:
+    from .sample import generate
+
+    sample = generate(customers=args.customers, months=args.months, seed=args.seed, end=args.end,
+                      seasonality=not args.no_seasonality, effects=not args.no_effects)
+    path = sample.write(args.out, fmt=args.format)
+    sizes = ", ".join(f"{name}: {len(df):,}" for name, df in sample.tables().items())
+    print(f"wrote sample to {path} ({sizes})", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m kit", description="Contact Frequency Kit")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    f = sub.add_parser("frequency", help="contacts per active customer per period, as CSV")
+    _add_source_args(f)
+    f.add_argument("--freq", default=config.DEFAULT_FREQ, choices=["day", "week", "month", "quarter", "year"])
+    f.add_argument("--by", help="comma-separated segment columns and/or channel, topic")
+    f.add_argument("--dedup-window", default=config.DEFAULT_DEDUP_WINDOW, help="follow-up window, e.g. 48h, 24h, 0")
+    f.add_argument("--same-topic", action="store_true", help="a follow-up must share the previous contact's topic")
+    f.add_argument("--direction", default="inbound", choices=["inbound", "outbound", "all"])
+    f.add_argument("--weight", help="numeric contacts column for weighted_frequency, e.g. handle_time")
+    f.add_argument("--start", help="first period (date inside it)")
+    f.add_argument("--end", help="last period (date inside it)")
+    f.add_argument("--output", "-o", help="CSV file to write (default: stdout)")
+    f.set_defaults(func=_frequency)
+
+    s = sub.add_parser("sample", help="write the synthetic sample tables with planted ground truth")
+    s.add_argument("--out", default=str(config.SAMPLE_DIR))
+    s.add_argument("--customers", type=int, default=20_000)
+    s.add_argument("--months", type=int, default=36)
+    s.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
+    s.add_argument("--end", default=config.SAMPLE_END, help="last day of the sample")
+    s.add_argument("--format", default="parquet", choices=["parquet", "csv"])
+    s.add_argument("--no-seasonality", action="store_true")
+    s.add_argument("--no-effects", action="store_true", help="no planted churn/CSAT effects (null model)")
+    s.set_defaults(func=_sample)
+
+    try:  # the report command lives with the report pipeline
+        from . import report
+
+        report.add_cli(sub)
+    except ImportError:
+        pass
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line unless debugging
+        if os.environ.get("KIT_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        print(f"error: {type(exc).__name__}: {first} (set KIT_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""One seaborn theme and small figure helpers shared by every module's ``.plot()``.
+
+Figure functions take data first, keyword-only options after, and return a
+matplotlib Figure (or draw on ``ax`` when given and return it).
+"""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)  # headless by default; Jupyter's inline backend still wins
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+PALETTE = "colorblind"
+#: Consistent colours for categorical outcomes across reports.
+BAND_COLORS = {
+    "at risk": "#d55e00", "healthy": "#009e73", "optimal": "#0072b2", "possibly excessive": "#cc79a7",
+    "below": "#0072b2", "within": "#009e73", "above": "#d55e00",
+}
+
+
+def theme() -> None:
+    """Apply the kit's seaborn theme (idempotent)."""
+    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE,
+                  rc={"figure.figsize": (9, 4), "figure.dpi": 100, "axes.titleweight": "bold",
+                      "axes.titlesize": 12, "axes.spines.right": False, "axes.spines.top": False})
+
+
+def new_axes(ax=None, *, figsize=(9, 4)):
+    """Return ``(fig, ax)``: the given axes' figure, or a new themed figure."""
+    theme()
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, ax

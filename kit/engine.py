@@ -69,6 +69,8 @@ def parse_instant(col: ir.Value) -> ir.TimestampValue:
     Unparseable strings become NULL (the caller counts them).
     """
     typ = col.type()
+    if typ.is_null():  # an all-empty column read from a DataFrame
+        return col.cast(TZ_UTC)
     if typ.is_string():
         return blank_to_null(col).try_cast(TZ_UTC)
     if typ.is_timestamp():
@@ -87,6 +89,8 @@ def local_date(col: ir.Value) -> ir.DateValue:
     """A date-like column as a calendar date in the business time zone."""
     if col.type().is_date():
         return col
+    if col.type().is_null():
+        return col.cast(dt.date)
     return local_time(parse_instant(col)).date()
 
 

@@ -162,9 +162,21 @@ def _apply_mapping(t: ir.Table, table: str, mapping: Mapping[str, str]) -> ir.Ta
     return t.rename(loose) if loose else t
 
 
+def _arrow_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Object columns mixing types (e.g. 7.5 and "7.5") become text; the caller's frame is not touched."""
+    mixed = [c for c in df.columns if df[c].dtype == object
+             and pd.api.types.infer_dtype(df[c], skipna=True).startswith("mixed")]
+    if not mixed:
+        return df
+    out = df.copy()
+    for c in mixed:
+        out[c] = out[c].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))
+    return out
+
+
 def _to_table(obj, con, table: str) -> tuple[ir.Table, str]:
     if isinstance(obj, pd.DataFrame):
-        return ibis.memtable(obj), f"DataFrame ({len(obj):,} rows)"
+        return ibis.memtable(_arrow_safe(obj)), f"DataFrame ({len(obj):,} rows)"
     if isinstance(obj, (str, Path)):
         return _read_path(con, str(obj), table)
     if isinstance(obj, ir.Table):

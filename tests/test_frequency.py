@@ -1,0 +1,252 @@
+"""Contact-frequency semantics, pinned by small hand-computed fixtures."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kit
+from kit.errors import MissingColumnError, ParameterError
+
+
+def customers_frame(ids, signup="2025-12-01", churn=None, **segments):
+    df = pd.DataFrame({"customer_id": ids, "signup_date": signup, "churn_date": churn})
+    for name, values in segments.items():
+        df[name] = values
+    return df
+
+
+def contacts_frame(rows):
+    """rows: (customer_id, created_at, channel[, topic[, direction]])"""
+    out = []
+    for i, row in enumerate(rows):
+        cust, ts, channel, *rest = row
+        out.append(dict(contact_id=f"k{i}", customer_id=cust, created_at=ts, channel=channel,
+                        topic=rest[0] if rest else "general", direction=rest[1] if len(rest) > 1 else "inbound"))
+    return pd.DataFrame(out)
+
+
+def one(df, **where):
+    mask = np.ones(len(df), dtype=bool)
+    for k, v in where.items():
+        mask &= (df[k] == (pd.Timestamp(v) if k == "period" else v)).to_numpy()
+    assert mask.sum() == 1, f"expected one row for {where}, got {mask.sum()}"
+    return df[mask].iloc[0]
+
+
+def test_worked_example_from_domain_material():
+    # 2,400 contacts (800 phone, 1,200 email, 400 chat) from 1,000 active customers in Q1.
+    customers = customers_frame([f"c{i}" for i in range(1000)])
+    channels = ["phone"] * 800 + ["email"] * 1200 + ["chat"] * 400
+    # Spread over the quarter, 3 days apart per customer so nothing is a follow-up.
+    stamps = pd.Timestamp("2026-01-02 09:00") + pd.to_timedelta(np.arange(2400) // 1000 * 3, unit="D")
+    contacts = pd.DataFrame({
+        "contact_id": range(2400), "customer_id": [f"c{i % 1000}" for i in range(2400)],
+        "created_at": stamps, "channel": channels,
+    })
+    total = kit.contact_frequency(contacts, customers, freq="quarter")
+    row = one(total, period="2026-01-01")
+    assert (row.contacts, row.active_customers) == (2400, 1000)
+    assert row.frequency == pytest.approx(2.4)
+    by_channel = kit.contact_frequency(contacts, customers, freq="quarter", by="channel")
+    got = by_channel.set_index("channel")["frequency"].to_dict()
+    assert got == pytest.approx({"phone": 0.8, "email": 1.2, "chat": 0.4})
+    assert by_channel["frequency"].sum() == pytest.approx(2.4)  # per-channel adds up to the total
+    assert set(by_channel["active_customers"]) == {1000}
+
+
+def test_poisson_interval_matches_exact_definition():
+    from scipy import stats
+
+    lo, hi = kit.poisson_ci([2400, 0], [1000, 50])
+    assert lo[0] == pytest.approx(stats.chi2.ppf(0.025, 4800) / 2 / 1000)
+    assert hi[0] == pytest.approx(stats.chi2.ppf(0.975, 4802) / 2 / 1000)
+    assert lo[1] == 0 and hi[1] == pytest.approx(3.6888794541139363 / 50)  # 0 events: upper = -ln(0.025)
+
+
+def test_period_edges_in_business_time_zone():
+    customers = customers_frame(["a"])
+    contacts = contacts_frame([
+        ("a", "2026-02-01T03:30:00Z", "chat"),        # 22:30 on Jan 31 in New York
+        ("a", "2026-02-01 00:30:00", "chat"),         # naive: taken in the business tz
+        ("a", "2026-02-10T12:00:00+01:00", "email"),
+    ])
+    ny = kit.contact_frequency(contacts, customers, tz="America/New_York", dedup_window=0)
+    assert one(ny, period="2026-01-01").contacts == 1
+    assert one(ny, period="2026-02-01").contacts == 2
+    utc = kit.contact_frequency(contacts, customers, tz="UTC", dedup_window=0)
+    assert list(utc["contacts"]) == [3]
+
+
+def test_week_grain_is_iso_monday_start():
+    customers = customers_frame(["a"])
+    contacts = contacts_frame([("a", "2026-11-22 23:00", "chat"), ("a", "2026-11-23 01:00", "chat")])  # Sun, Mon
+    df = kit.contact_frequency(contacts, customers, freq="week", dedup_window=0)
+    assert list(df["period"]) == [pd.Timestamp("2026-11-16"), pd.Timestamp("2026-11-23")]
+    assert list(df["contacts"]) == [1, 1]
+
+
+def test_active_customers_churn_mid_period_and_signup_mid_period():
+    customers = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"],
+        "signup_date": ["2025-01-01", "2026-02-20", "2025-06-01", "2025-06-01"],
+        "churn_date": [None, None, "2026-02-15", "2026-01-31"],
+    })
+    contacts = contacts_frame([("a", "2026-01-10", "chat"), ("a", "2026-03-10", "chat")])
+    df = kit.contact_frequency(contacts, customers, start="2026-01-01", end="2026-03-31").set_index("period")
+    # Jan: a, c, d (d churns on Jan 31, still active that month); Feb: a, b (signs up Feb 20), c (churns Feb 15);
+    # Mar: a, b.
+    assert df["active_customers"].tolist() == [3, 3, 2]
+    assert df["contacts"].tolist() == [1, 0, 1]
+    assert df.loc["2026-02-01", "frequency"] == 0  # a period with no contacts is a row with 0
+
+
+def test_contact_before_signup_counts_and_makes_customer_active():
+    customers = customers_frame(["a", "b"], signup=["2026-01-01", "2026-03-05"])
+    contacts = contacts_frame([("b", "2026-02-20 10:00", "phone")])  # pre-sales question
+    df = kit.contact_frequency(contacts, customers, start="2026-02-01", end="2026-02-28")
+    row = one(df, period="2026-02-01")
+    assert (row.contacts, row.active_customers, row.frequency) == (1, 2, 0.5)
+
+
+def test_follow_up_chain_and_window_edge():
+    customers = customers_frame(["a", "b"])
+    contacts = contacts_frame([
+        ("a", "2026-01-01 00:00", "chat"),
+        ("a", "2026-01-02 06:00", "chat"),   # 30 h after the previous: follow-up
+        ("a", "2026-01-03 18:00", "email"),  # 36 h after the previous (66 h after the first): chained follow-up
+        ("b", "2026-01-01 00:00", "chat"),
+        ("b", "2026-01-03 00:00", "chat"),   # exactly 48 h: not less than the window, a new case
+        ("b", "2026-01-05 00:59", "chat"),   # 48 h 59 min: new case
+    ])
+    row = kit.contact_frequency(contacts, customers).iloc[0]
+    assert (row.contacts, row.follow_ups, row.cases) == (6, 2, 4)
+    assert row.repeat_contact_rate == pytest.approx(2 / 6)
+    assert row.case_frequency == pytest.approx(4 / 2)
+    assert row.contacts_per_contacting_customer == pytest.approx(3.0)
+    row24 = kit.contact_frequency(contacts, customers, dedup_window="24h").iloc[0]
+    assert row24.follow_ups == 0
+
+
+def test_same_topic_compares_with_previous_contact_of_that_topic():
+    customers = customers_frame(["a"])
+    contacts = contacts_frame([
+        ("a", "2026-01-01 09:00", "chat", "billing"),
+        ("a", "2026-01-01 10:00", "chat", "login"),
+        ("a", "2026-01-01 11:00", "chat", "billing"),
+    ])
+    assert kit.contact_frequency(contacts, customers).iloc[0].follow_ups == 2
+    assert kit.contact_frequency(contacts, customers, same_topic=True).iloc[0].follow_ups == 1
+
+
+def test_48h_is_elapsed_time_across_daylight_saving_change():
+    customers = customers_frame(["a"])
+    # New York springs forward on 2026-03-08: 47.5 h elapsed, 48.5 h on the wall clock.
+    contacts = contacts_frame([("a", "2026-03-07 12:00", "chat"), ("a", "2026-03-09 12:30", "chat")])
+    assert kit.contact_frequency(contacts, customers, tz="America/New_York").iloc[0].follow_ups == 1
+    assert kit.contact_frequency(contacts, customers, tz="UTC").iloc[0].follow_ups == 0
+
+
+def test_exclusions_are_counted_by_reason_and_balance():
+    customers = pd.DataFrame({
+        "customer_id": ["a", "b", "x", "a", None],
+        "signup_date": ["2025-01-01", "2025-01-01", "2025-05-01", "2025-02-01", "2025-01-01"],
+        "churn_date": [None, None, "2025-03-01", None, None],  # x churns before signing up
+    })
+    contacts = pd.DataFrame({
+        "contact_id": ["1", "2", "2", "3", "4", "5", "6", "7"],
+        "customer_id": ["a", "b", "b", "zzz", "x", "a", "a", "a"],
+        "created_at": ["2026-01-05 10:00", "2026-01-06 10:00", "2026-01-06 10:00", "2026-01-07", "2026-01-07",
+                       "not a date", "2026-01-09", None],
+        "channel": "email",
+        "direction": ["inbound"] * 6 + ["outbound", "inbound"],
+    })
+    df = kit.contact_frequency(contacts, customers)
+    ledger = kit.ledger_of(df)
+    assert ledger.balanced
+    assert ledger.excluded("customers") == {"duplicate customer_id": 1, "churn before signup": 1,
+                                            "missing customer_id": 1}
+    assert ledger.excluded("contacts") == {
+        "duplicate contact_id": 1, "unknown customer": 1, "customer excluded": 1, "unparseable created_at": 1,
+        "missing created_at": 1, "out of scope: direction is not inbound": 1,
+    }
+    assert ledger.tables["contacts"].read == 8 and ledger.tables["contacts"].used == 2
+    assert ledger.tables["contacts"].examples["unparseable created_at"] == ["not a date"]
+    assert ledger.tables["contacts"].examples["unknown customer"] == ["zzz"]
+    assert df["contacts"].sum() == 2
+    frame = ledger.frame()
+    assert set(frame["kind"]) == {"read", "used", "quality", "scope"}
+
+
+def test_group_without_active_customers_is_nan_with_a_note():
+    customers = customers_frame(["a", "b"], churn=[None, "2026-01-20"], tier=["pro", "basic"])
+    contacts = contacts_frame([("a", "2026-01-05", "chat"), ("a", "2026-02-05", "chat")])
+    with pytest.warns(UserWarning, match="no active customers"):
+        df = kit.contact_frequency(contacts, customers, by="tier")
+    feb_basic = one(df, period="2026-02-01", tier="basic")
+    assert feb_basic.active_customers == 0 and np.isnan(feb_basic.frequency) and feb_basic.contacts == 0
+    assert one(df, period="2026-01-01", tier="basic").frequency == 0
+    assert any("no active customers" in n for n in df.attrs["notes"])
+
+
+def test_segment_denominator_uses_segment_actives_and_channel_uses_all():
+    customers = customers_frame(["a", "b", "c", "d"], tier=["pro", "pro", "basic", "basic"])
+    contacts = contacts_frame([("a", "2026-01-05", "chat"), ("a", "2026-01-15", "phone"), ("c", "2026-01-05", "chat")])
+    seg = kit.contact_frequency(contacts, customers, by="tier").set_index("tier")
+    assert seg.loc["pro", "frequency"] == 1.0 and seg.loc["basic", "frequency"] == 0.5
+    both = kit.contact_frequency(contacts, customers, by=["tier", "channel"])
+    pro_chat = one(both, tier="pro", channel="chat")
+    assert (pro_chat.contacts, pro_chat.active_customers, pro_chat.frequency) == (1, 2, 0.5)
+
+
+def test_direction_weight_and_missing_direction_column():
+    customers = customers_frame(["a", "b"])
+    contacts = contacts_frame([
+        ("a", "2026-01-05", "meeting", "qbr", "outbound"), ("a", "2026-01-09", "chat", "bug", "inbound"),
+        ("b", "2026-01-09", "email", "bug", "Inbound"),
+    ])
+    contacts["handle_time"] = [60.0, 10.0, "7.5"]
+    inbound = kit.contact_frequency(contacts, customers, weight="handle_time").iloc[0]
+    assert inbound.contacts == 2 and inbound.weighted_frequency == pytest.approx(17.5 / 2)
+    assert kit.contact_frequency(contacts, customers, direction="outbound").iloc[0].contacts == 1
+    assert kit.contact_frequency(contacts, customers, direction="all").iloc[0].contacts == 3
+    no_dir = kit.contact_frequency(contacts.drop(columns="direction"), customers)
+    assert no_dir.iloc[0].contacts == 3 and "no direction column" in no_dir.attrs["notes"][0]
+
+
+def test_start_end_report_whole_periods_with_zero_rows():
+    customers = customers_frame(["a"])
+    contacts = contacts_frame([("a", "2026-02-10", "chat")])
+    df = kit.contact_frequency(contacts, customers, start="2026-01-15", end="2026-04-02")
+    assert df["period"].dt.strftime("%Y-%m").tolist() == ["2026-01", "2026-02", "2026-03", "2026-04"]
+    assert df["contacts"].tolist() == [0, 1, 0, 0]
+    out = kit.contact_frequency(contacts, customers, start="2026-03-01")
+    assert out["contacts"].sum() == 0
+    assert kit.ledger_of(out).excluded("contacts") == {"out of scope: outside the requested periods": 1}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(freq="fortnight"), "unknown period grain"),
+    (dict(tz="Mars/Olympus"), "unknown time zone"),
+    (dict(by="planet"), "cannot group by 'planet'"),
+    (dict(dedup_window="soon"), "cannot read time window"),
+    (dict(direction="sideways"), "direction must be"),
+    (dict(weight="effort"), "weight column 'effort'"),
+])
+def test_bad_options_raise_one_line_kit_errors(kwargs, message):
+    customers = customers_frame(["a"])
+    contacts = contacts_frame([("a", "2026-02-10", "chat")])
+    with pytest.raises(kit.KitError, match=message) as info:
+        kit.contact_frequency(contacts, customers, **kwargs)
+    assert "\n" not in str(info.value)
+    assert isinstance(info.value, ParameterError)
+
+
+def test_missing_column_names_table_file_column_and_present_columns(tmp_path):
+    path = tmp_path / "tickets.csv"
+    pd.DataFrame({"contact_id": [1], "customer": ["a"], "created_at": ["2026-01-01"], "channel": ["chat"]}).to_csv(path, index=False)
+    with pytest.raises(MissingColumnError) as info:
+        kit.contact_frequency(path, customers_frame(["a"]))
+    msg = str(info.value)
+    assert "contacts table" in msg and str(path) in msg and "customer_id" in msg
+    assert "contact_id, customer, created_at, channel" in msg and "\n" not in msg

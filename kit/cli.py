@@ -56,9 +56,16 @@ def _sample(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes end in one line, like every other error of the kit."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m kit", description="Contact Frequency Kit")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m kit", description="Contact Frequency Kit")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     f = sub.add_parser("frequency", help="contacts per active customer per period, as CSV")
     _add_source_args(f)

@@ -1,0 +1,87 @@
+"""The command line: CSV out, ledger to stderr, one-line errors with non-zero exits."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from kit.cli import main
+from test_sources import CONTACTS, CUSTOMERS
+
+
+@pytest.fixture()
+def files(tmp_path):
+    CONTACTS.to_csv(tmp_path / "contacts.csv", index=False)
+    CUSTOMERS.to_csv(tmp_path / "customers.csv", index=False)
+    return tmp_path
+
+
+def run(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_frequency_writes_csv_and_ledger(files, capsys):
+    code, out, err = run(["frequency", "--contacts", files / "contacts.csv", "--customers", files / "customers.csv",
+                          "--by", "channel"], capsys)
+    assert code == 0
+    df = pd.read_csv(io.StringIO(out))
+    assert df.groupby("period")["contacts"].sum().tolist() == [4, 3]
+    assert set(df["channel"]) == {"chat", "email", "phone"}
+    assert "contacts (" in err and "7 read, 7 used" in err
+
+
+def test_frequency_output_file(files, capsys):
+    target = files / "out" / "freq.csv"
+    code, out, err = run(["frequency", "--contacts", files / "contacts.csv", "--customers", files / "customers.csv",
+                          "--freq", "quarter", "--output", target], capsys)
+    assert code == 0 and out == ""
+    df = pd.read_csv(target)
+    assert df[["period", "contacts", "active_customers"]].values.tolist() == [["2026-01-01", 7, 3]]
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--tz", "Nowhere/Land"], "unknown time zone"),
+    (["--by", "planet"], "cannot group by 'planet'"),
+    (["--dedup-window", "later"], "cannot read time window"),
+    (["--mapping", "nope.yml"], "neither a file nor a preset"),
+])
+def test_bad_options_exit_non_zero_with_one_line(files, capsys, extra, needle):
+    code, out, err = run(["frequency", "--contacts", files / "contacts.csv", "--customers", files / "customers.csv",
+                          *extra], capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and needle in err and err.startswith("error: ")
+
+
+def test_missing_file_and_missing_column(files, capsys):
+    code, _, err = run(["frequency", "--contacts", files / "nope.csv", "--customers", files / "customers.csv"], capsys)
+    assert code == 2 and "nope.csv not found" in err and err.count("\n") == 1
+    CONTACTS.drop(columns="created_at").to_csv(files / "broken.csv", index=False)
+    code, _, err = run(["frequency", "--contacts", files / "broken.csv", "--customers", files / "customers.csv"], capsys)
+    assert code == 2 and "missing required column(s) created_at" in err and "broken.csv" in err
+
+
+def test_bad_rows_do_not_stop_the_run_and_are_reported(files, capsys):
+    bad = pd.concat([CONTACTS, pd.DataFrame({"contact_id": ["z1", "z2"], "customer_id": ["a", "ghost"],
+                                             "created_at": ["31/02/2026 25:00", "2026-01-05"],
+                                             "channel": ["chat", "chat"], "topic": ["x", "x"]})])
+    bad.to_csv(files / "bad.csv", index=False)
+    code, out, err = run(["frequency", "--contacts", files / "bad.csv", "--customers", files / "customers.csv"], capsys)
+    assert code == 0
+    assert pd.read_csv(io.StringIO(out))["contacts"].sum() == 7
+    assert "9 read, 7 used, 2 excluded [balanced]" in err
+    assert "unparseable created_at: 1 (e.g. 31/02/2026 25:00)" in err and "unknown customer: 1 (e.g. ghost)" in err
+
+
+def test_module_entry_point_runs_without_traceback(files):
+    res = subprocess.run([sys.executable, "-m", "kit", "frequency", "--contacts", str(files / "missing.parquet"),
+                          "--customers", str(files / "customers.csv")], capture_output=True, text=True)
+    assert res.returncode == 2 and "Traceback" not in res.stderr and res.stderr.count("\n") == 1
+    res = subprocess.run([sys.executable, "-m", "kit", "frequency", "--freq", "fortnight", "--contacts", "x",
+                          "--customers", "y"], capture_output=True, text=True)
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "fortnight" in res.stderr
+    assert res.stderr.count("\n") == 1

@@ -1,0 +1,268 @@
+"""Customer-level features for driver models: one row per customer and cutoff.
+
+The design (shared with :mod:`kit.sample`, which plants its effects in exactly this shape):
+
+* ``obs_end`` is the day after the last local date with any data (a contact of any
+  direction, a survey response or a churn date).
+* The default ``cutoff`` is ``obs_end - window``: the latest date at which a whole
+  outcome window is observed. Cutoffs are midnight in the business time zone.
+* Population: usable customers who signed up on or before ``cutoff - window`` (so the
+  whole feature window is observed) and had not churned before ``cutoff``.
+* Features come only from ``[cutoff - window, cutoff)``: counted inbound contacts
+  (follow-ups included), cases (contacts minus 48h follow-ups), the repeat-contact rate,
+  the channel mix, tenure and segments. Nothing on or after the cutoff is read, so
+  contacts after a churn can never leak into a feature.
+* Outcomes come only from ``[cutoff, cutoff + window)``: churn, and CSAT responses.
+
+All row-level work runs on the engine; only the per-customer table is fetched.
+"""
+from __future__ import annotations
+
+import re
+
+import ibis
+import ibis.expr.datatypes as dt
+import numpy as np
+import pandas as pd
+
+from . import engine, periods
+from .config import DAYS_PER_MONTH, DEFAULT_DEDUP_WINDOW, DEFAULT_TZ
+from .errors import DataError, ParameterError
+from .ledger import SCOPE_PREFIX, Ledger
+from .prepare import (REASON, classify_contacts, classify_customers, counts_by_reason, customer_lookup,
+                      record_ledger, segment_label)
+from .sources import open_tables
+
+DEFAULT_WINDOW = "90D"
+#: Customer columns that are never offered as controls.
+NOT_CONTROLS = ("customer_id", "signup_date", "churn_date", "name")
+#: Rolling cutoffs stop when the feature window would start before the data.
+MAX_ROLLING = 24
+
+
+def parse_model_window(window) -> pd.Timedelta:
+    """A feature/outcome window such as ``"90D"`` as whole days.
+
+    Examples
+    --------
+    >>> parse_model_window("90D").days
+    90
+    """
+    td = periods.parse_window(window)
+    if td < pd.Timedelta(days=7) or td != pd.Timedelta(days=td.days):
+        raise ParameterError(f"window {window!r} must be a whole number of days, at least 7 (e.g. '90D')")
+    return td
+
+
+def default_controls(columns) -> list[str]:
+    """``["tier"]`` when the customers table has a tier column, else no segment control."""
+    return ["tier"] if "tier" in columns else []
+
+
+def _check_controls(controls, columns) -> list[str]:
+    if controls is None:
+        return default_controls(columns)
+    controls = [controls] if isinstance(controls, str) else list(controls)
+    offered = [c for c in columns if c not in NOT_CONTROLS]
+    for col in controls:
+        if col in ("tenure", "tenure_years"):
+            raise ParameterError("tenure is always controlled for; list only segment columns in controls=")
+        if col not in columns or col in NOT_CONTROLS:
+            raise ParameterError(f"control {col!r} is not a customers column; choose from {', '.join(offered) or 'none'}")
+    return list(dict.fromkeys(controls))
+
+
+def _safe_name(value: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", str(value).lower()).strip("_") or "blank"
+
+
+def customer_features(
+    contacts,
+    customers,
+    *,
+    surveys=None,
+    window=DEFAULT_WINDOW,
+    cutoff=None,
+    controls=None,
+    direction: str = "inbound",
+    tz: str = DEFAULT_TZ,
+    dedup_window=DEFAULT_DEDUP_WINDOW,
+    mapping=None,
+    con=None,
+) -> pd.DataFrame:
+    """One row per population customer (and cutoff): contact features before, outcomes after.
+
+    Parameters
+    ----------
+    contacts, customers, surveys
+        Any source accepted by :func:`kit.sources.open_tables`. ``surveys`` is optional;
+        with it, CSAT responses in the outcome window are summarised per customer.
+    window : str
+        Length of both the feature window (before ``cutoff``) and the outcome window
+        (from ``cutoff``), in whole days. Default ``"90D"``.
+    cutoff : date-like, list of dates, "rolling" or None
+        ``None``: the latest cutoff with a fully observed outcome window. A list gives
+        stacked rows (one per customer and cutoff); ``"rolling"`` steps back from the
+        default by one window as long as the feature window lies inside the data.
+    controls : list of str, optional
+        Customer segment columns to carry as controls (default ``["tier"]`` when present).
+        Numeric columns are kept as numbers, others as segment labels.
+    direction : {"inbound", "outbound", "all"}
+        Which contacts are counted (``"outbound"`` for CSM touchpoints).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id, cutoff, <controls>, signup_date, churn_date, tenure_years, contacts,
+        follow_ups, cases, contacts_per_month, cases_per_month, repeat_contact_rate,
+        channel_<name>`` (shares of the customer's contacts), ``churned`` and, with
+        surveys, ``surveys, csat_sum, csat_sumsq, csat_mean``. ``attrs`` hold ``cutoffs``,
+        ``window_days``, ``obs_end``, ``controls``, ``ledger`` and ``notes``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "signup_date": ["2025-01-01"] * 2,
+    ...                           "churn_date": [None, "2025-06-15"]})
+    >>> contacts = pd.DataFrame({"contact_id": [1, 2, 3], "customer_id": ["a", "b", "b"],
+    ...     "created_at": ["2025-05-10 09:00", "2025-05-20 09:00", "2025-06-20 09:00"],
+    ...     "channel": "email"})
+    >>> f = customer_features(contacts, customers, window="30D", cutoff="2025-06-01")
+    >>> f[["customer_id", "contacts", "churned"]].to_dict("records")
+    [{'customer_id': 'a', 'contacts': 1, 'churned': False}, {'customer_id': 'b', 'contacts': 1, 'churned': True}]
+    """
+    if direction not in ("inbound", "outbound", "all"):
+        raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
+    width = parse_model_window(window)
+    dedup = periods.parse_window(dedup_window)
+    tables = open_tables(contacts=contacts, customers=customers, surveys=surveys, mapping=mapping, con=con)
+    con = tables.con
+    engine.set_session_tz(con, tz)
+    csrc, usrc, ssrc = tables["contacts"], tables["customers"], tables.get("surveys")
+    controls = _check_controls(controls, usrc.columns)
+    notes: list[str] = []
+
+    ledger = Ledger()
+    cust = classify_customers(usrc)
+    record_ledger(con, ledger, usrc, cust, counts_by_reason(con, cust))
+    c = classify_contacts(csrc, customer_lookup(cust, []), direction=direction,
+                          dedup_seconds=dedup.total_seconds())
+    record_ledger(con, ledger, csrc, c, counts_by_reason(con, c))
+    surv = _classify_surveys(ssrc) if ssrc is not None else None
+
+    first_day, obs_end = _observed_span(con, c, cust, surv)
+    cutoffs = _resolve_cutoffs(cutoff, width, first_day, obs_end)
+    if cutoffs[0] - width < first_day:
+        notes.append(f"the feature window before {cutoffs[0]:%Y-%m-%d} starts before the first contact "
+                     f"({first_day:%Y-%m-%d}); early customers may look quieter than they were")
+
+    numeric = [col for col in controls if _is_numeric(usrc.table[col])]
+    first = cust.filter(cust.cid.notnull() & (cust._rank == 0) & cust[REASON].isnull())
+    base = first.select(
+        customer_id=first.cid, _signup=first.signup, _churn=first.churn,
+        **{col: (first[col].cast(dt.float64) if col in numeric else segment_label(first[col])) for col in controls},
+    )
+    frames = [_features_at(con, base, c, surv, cut, width, controls) for cut in cutoffs]
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if out.empty:
+        raise DataError(
+            f"no customer is in the population at cutoff {cutoffs[0]:%Y-%m-%d} (signed up by "
+            f"{cutoffs[0] - width:%Y-%m-%d} and not churned before the cutoff); choose a later cutoff or a shorter window"
+        )
+    out.attrs.update(cutoffs=cutoffs, window_days=width.days, obs_end=obs_end, first_day=first_day,
+                     controls=controls, numeric_controls=numeric, ledger=ledger, notes=notes,
+                     direction=direction, tz=tz)
+    return out
+
+
+def _is_numeric(col) -> bool:
+    typ = col.type()
+    return typ.is_numeric() and not typ.is_boolean()
+
+
+def _classify_surveys(src):
+    t = src.table
+    responded = engine.parse_instant(t.responded_at)
+    score = t.score.try_cast(dt.float64) if not t.score.type().is_numeric() else t.score.cast(dt.float64)
+    t = t.mutate(_cust=engine.blank_to_null(engine.as_key(t.customer_id)),
+                 _local=engine.local_time(responded), _score=score)
+    return t.filter(t._cust.notnull() & t._local.notnull() & t._score.notnull())
+
+
+def _observed_span(con, c, cust, surv) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First day with a contact, and the day after the last day with any data."""
+    ok = c.filter(c[REASON].isnull() | c[REASON].startswith(SCOPE_PREFIX))
+    span = engine.fetch(con, ok.aggregate(first=ok.local_ts.min(), last=ok.local_ts.max()))
+    ok_cust = cust.filter(cust[REASON].isnull())
+    last = [span["last"].iloc[0], engine.fetch(con, ok_cust.aggregate(last=ok_cust.churn.max()))["last"].iloc[0]]
+    if surv is not None:
+        last.append(engine.fetch(con, surv.aggregate(last=surv._local.max()))["last"].iloc[0])
+    last = [pd.Timestamp(v) for v in last if v is not None and not pd.isna(v)]
+    if pd.isna(span["first"].iloc[0]) or not last:
+        raise DataError("no usable contacts remain after exclusions; see the ledger (check customer ids and created_at)")
+    return pd.Timestamp(span["first"].iloc[0]).normalize(), max(last).normalize() + pd.Timedelta(days=1)
+
+
+def _resolve_cutoffs(cutoff, width, first_day, obs_end) -> list[pd.Timestamp]:
+    latest = obs_end - width
+    if cutoff is None:
+        return [latest]
+    if isinstance(cutoff, str) and cutoff.strip().lower() == "rolling":
+        cuts = [latest - k * width for k in range(MAX_ROLLING) if latest - (k + 1) * width >= first_day]
+        if not cuts:
+            raise DataError(f"the data span {first_day:%Y-%m-%d} to {obs_end - pd.Timedelta(days=1):%Y-%m-%d} is too short "
+                            f"for even one {width.days}-day feature window plus outcome window")
+        return sorted(cuts)
+    raw = list(cutoff) if isinstance(cutoff, (list, tuple, pd.Index, np.ndarray, pd.Series)) else [cutoff]
+    cuts = sorted({periods.parse_date(v).normalize() for v in raw})
+    for cut in cuts:
+        if cut + width > obs_end:
+            raise ParameterError(
+                f"cutoff {cut:%Y-%m-%d} leaves only {(obs_end - cut).days} of the {width.days} outcome days observed "
+                f"(data end {obs_end - pd.Timedelta(days=1):%Y-%m-%d}); use a cutoff on or before {latest:%Y-%m-%d}"
+            )
+    return cuts
+
+
+def _features_at(con, base, c, surv, cutoff: pd.Timestamp, width: pd.Timedelta, controls) -> pd.DataFrame:
+    start, stop = cutoff - width, cutoff + width
+    pop = base.filter((base._signup <= start.date())
+                      & (base._churn.isnull() | (base._churn >= cutoff.date())))
+    pop = pop.mutate(churned=(pop._churn.notnull() & (pop._churn < stop.date())))
+    people = engine.fetch(con, pop)
+    if people.empty:
+        return pd.DataFrame()
+    # Only rows strictly before the cutoff: this is the no-leakage line.
+    win = c.filter(c[REASON].isnull() & (c.local_ts >= start.to_pydatetime()) & (c.local_ts < cutoff.to_pydatetime()))
+    win = win.semi_join(pop, win._cust == pop.customer_id)
+    counts = engine.fetch(con, win.group_by([win._cust.name("customer_id"), win.channel]).aggregate(
+        contacts=win.count(), follow_ups=win.follow_up.cast("int64").sum()))
+    months = width.days / DAYS_PER_MONTH
+    out = people.rename(columns={"_signup": "signup_date", "_churn": "churn_date"})
+    out.insert(1, "cutoff", cutoff)
+    for col in ("signup_date", "churn_date"):
+        out[col] = pd.to_datetime(out[col])
+    out["tenure_years"] = (cutoff - out["signup_date"]).dt.days / 365.25
+    totals = counts.groupby("customer_id")[["contacts", "follow_ups"]].sum()
+    out = out.merge(totals, left_on="customer_id", right_index=True, how="left")
+    out[["contacts", "follow_ups"]] = out[["contacts", "follow_ups"]].fillna(0).astype("int64")
+    out["cases"] = out["contacts"] - out["follow_ups"]
+    out["contacts_per_month"] = out["contacts"] / months
+    out["cases_per_month"] = out["cases"] / months
+    out["repeat_contact_rate"] = out["follow_ups"] / out["contacts"].where(out["contacts"] > 0)
+    if len(counts):
+        mix = counts.pivot_table(index="customer_id", columns="channel", values="contacts", aggfunc="sum", fill_value=0)
+        mix = mix.div(mix.sum(axis=1), axis=0)
+        mix.columns = [f"channel_{_safe_name(ch)}" for ch in mix.columns]
+        out = out.merge(mix, left_on="customer_id", right_index=True, how="left")
+    if surv is not None:
+        s = surv.filter((surv._local >= cutoff.to_pydatetime()) & (surv._local < stop.to_pydatetime()))
+        s = s.semi_join(pop, s._cust == pop.customer_id)
+        agg = engine.fetch(con, s.group_by(s._cust.name("customer_id")).aggregate(
+            surveys=s.count(), csat_sum=s._score.sum(), csat_sumsq=(s._score * s._score).sum()))
+        out = out.merge(agg, on="customer_id", how="left")
+        out["surveys"] = out["surveys"].fillna(0).astype("int64")
+        out[["csat_sum", "csat_sumsq"]] = out[["csat_sum", "csat_sumsq"]].fillna(0.0)
+        out["csat_mean"] = out["csat_sum"] / out["surveys"].where(out["surveys"] > 0)
+    out["churned"] = out["churned"].astype(bool)
+    return out.sort_values("customer_id", kind="stable").reset_index(drop=True)

@@ -16,7 +16,8 @@ from . import engine, periods
 from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
 from .errors import ParameterError
 from .ledger import SCOPE_PREFIX, Ledger
-from .prepare import REASON, classify_contacts, classify_customers, counts_by_reason, customer_lookup, record_ledger
+from .prepare import (REASON, classify_contacts, classify_customers, count_reasons, customer_lookup,
+                      example_metrics, record_ledger)
 from .schema import CONTACT_ATTRIBUTES, TABLES
 from .sources import open_tables
 
@@ -154,7 +155,7 @@ def contact_frequency(
 
     ledger = Ledger()
     cust = classify_customers(usrc)
-    record_ledger(con, ledger, usrc, cust, counts_by_reason(con, cust))
+    count_reasons(con, ledger, usrc, cust)
     lookup = customer_lookup(cust, segment_by)
     c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=window.total_seconds(),
                           same_topic=same_topic, weight=weight)
@@ -174,6 +175,7 @@ def contact_frequency(
     c = c.mutate(_outside=outside.fill_null(False))
 
     metrics = dict(
+        **example_metrics(c, "contacts"),
         contacts=c.count(),
         follow_ups=c.follow_up.cast("int64").sum(),
         contacting_customers=c._cust.nunique(),
@@ -184,10 +186,8 @@ def contact_frequency(
     # One pass: the ledger counts and the metric aggregates come from the same query.
     agg = engine.fetch(con, c.group_by([REASON, "period", *by]).aggregate(**metrics))
     used_mask = agg[REASON].isna()
-    counts = agg.groupby(agg[REASON].where(~used_mask, "__used__"), dropna=False)["contacts"].sum().to_dict()
-    counts = {(None if k == "__used__" else k): int(v) for k, v in counts.items()}
-    record_ledger(con, ledger, csrc, c, counts)
-    agg = agg[used_mask].drop(columns=[REASON])
+    record_ledger(ledger, csrc, agg.rename(columns={"contacts": "n"}))
+    agg = agg[used_mask].drop(columns=[REASON, "_ex_lo", "_ex_hi"])
     agg["period"] = pd.to_datetime(agg["period"])
 
     if agg.empty and (first is None or last is None):

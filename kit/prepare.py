@@ -127,30 +127,51 @@ def classify_contacts(
     return t.mutate(local_ts=engine.local_time(t.instant))
 
 
-def example_column(table: str, reason: str) -> str:
-    if table == "contacts":
-        return {"unparseable created_at": "_raw_ts", "unknown customer": "_cust",
-                "customer excluded": "_cust", "duplicate contact_id": "_contact"}.get(reason, "_contact")
-    return "cid"
+#: Which column shows a useful example of each quality problem.
+EXAMPLE_COLUMNS = {
+    "contacts": {"unparseable created_at": "_raw_ts", "unknown customer": "_cust", "customer excluded": "_cust",
+                 "duplicate contact_id": "_contact", "missing created_at": "_contact"},
+    "customers": {"duplicate customer_id": "cid", "unparseable signup_date": "cid", "unparseable churn_date": "cid",
+                  "churn before signup": "cid", "missing signup_date": "cid"},
+}
 
 
-def record_ledger(con, ledger: Ledger, src: Source, classified: ir.Table, counts: dict) -> None:
-    """Add ``src``'s counts by reason (NULL = used) to the ledger, with examples of quality problems."""
-    read = int(sum(counts.values()))
-    used = int(counts.get(None, 0))
-    excluded = {str(k): int(v) for k, v in counts.items() if k is not None}
-    examples = {}
-    for reason in excluded:
-        if reason.startswith(SCOPE_PREFIX):
-            continue
-        col = example_column(src.name, reason)
-        if col == "cid" and reason == "missing customer_id":
-            continue
-        sample = engine.fetch(con, classified.filter(classified[REASON] == reason).select(v=classified[col]).limit(EXAMPLES_PER_REASON), max_rows=0)
-        examples[reason] = [str(v) for v in sample["v"].tolist()]
-    ledger.record(src.name, src.label, read=read, used=used, excluded=excluded, examples=examples)
+def example_metrics(t: ir.Table, table: str) -> dict:
+    """Aggregates that carry up to two example values per exclusion reason (min and max).
+
+    Folded into the same query as the counts, so examples cost no extra pass over the data.
+    """
+    cases = [(t[REASON] == reason, t[col].cast(dt.string)) for reason, col in EXAMPLE_COLUMNS.get(table, {}).items()
+             if col in t.columns]
+    if not cases:
+        return {}
+    example = ibis.cases(*cases, else_=ibis.null(dt.string))
+    return {"_ex_lo": example.min(), "_ex_hi": example.max()}
 
 
-def counts_by_reason(con, classified: ir.Table) -> dict:
-    df = engine.fetch(con, classified.group_by(REASON).aggregate(n=classified.count()))
-    return {(None if r is None or r != r else r): int(n) for r, n in zip(df[REASON], df["n"])}
+def record_ledger(ledger: Ledger, src: Source, summary) -> None:
+    """Add ``src``'s counts to the ledger from a frame with ``_reason``, ``n`` and example columns.
+
+    ``summary`` may hold several rows per reason (e.g. one per period); they are summed.
+    """
+    reasons = summary[REASON].astype(object).where(summary[REASON].notna(), None)
+    counts: dict = {}
+    examples: dict = {}
+    for i, reason in enumerate(reasons):
+        counts[reason] = counts.get(reason, 0) + int(summary["n"].iloc[i])
+        if reason is not None and "_ex_lo" in summary:
+            for col in ("_ex_lo", "_ex_hi"):
+                value = summary[col].iloc[i]
+                bucket = examples.setdefault(reason, [])
+                if isinstance(value, str) and value not in bucket and len(bucket) < EXAMPLES_PER_REASON:
+                    bucket.append(value)
+    read = sum(counts.values())
+    used = counts.pop(None, 0)
+    ledger.record(src.name, src.label, read=read, used=used, excluded=counts, examples=examples)
+
+
+def count_reasons(con, ledger: Ledger, src: Source, classified: ir.Table) -> None:
+    """Count ``classified`` rows by reason (one query) and add them to the ledger."""
+    summary = engine.fetch(con, classified.group_by(REASON).aggregate(
+        n=classified.count(), **example_metrics(classified, src.name)))
+    record_ledger(ledger, src, summary)

@@ -606,6 +606,14 @@ class Coverage:
         return fig
 
 
+def _materialise(con, expr):
+    """``expr`` as a temporary table on ``con`` (the expression itself where that is not possible)."""
+    try:
+        return con.create_table(ibis.util.gen_name("kit_touches"), expr, temp=True)
+    except Exception:  # noqa: BLE001 - a backend without temp tables: recompute instead
+        return expr
+
+
 def _norm_role(s: pd.Series) -> pd.Series:
     return s.astype("string").str.strip().str.lower().str.replace(r"[_\-\s]+", " ", regex=True)
 
@@ -788,7 +796,7 @@ def coverage(
     count_reasons(con, ledger, csrc, c)
     # The used touches are few (CSM activity): keep them on the engine so the queries below
     # do not repeat the classification's window pass over all contacts.
-    touches = c.filter(c[REASON].isnull()).select("_cust", "_pid", "_day", "_review", "_contact").cache()
+    touches = _materialise(con, c.filter(c[REASON].isnull()).select("_cust", "_pid", "_day", "_review", "_contact"))
 
     # Per stakeholder record: touches inside the tenure (range join on the engine).
     st = ibis.memtable(people[["_row", "customer_id", "person_id", "start_date", "end_date"]]

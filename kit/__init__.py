@@ -2,9 +2,9 @@
 from .errors import KitError
 from .frequency import contact_frequency, poisson_ci
 from .ledger import Ledger
-from .sources import open_tables
+from .sources import load, open_tables
 
-__all__ = ["KitError", "Ledger", "contact_frequency", "open_tables", "poisson_ci", "ledger_of"]
+__all__ = ["KitError", "Ledger", "contact_frequency", "load", "open_tables", "poisson_ci", "ledger_of"]
 __version__ = "0.1.0"
 
 

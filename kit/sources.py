@@ -53,8 +53,44 @@ class Tables:
     def get(self, name: str) -> Source | None:
         return self.sources.get(name)
 
+    def __getattr__(self, name: str) -> Source:
+        try:
+            return self.__dict__["sources"][name]
+        except KeyError:
+            raise AttributeError(f"no {name} table was loaded") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.sources
+
+
+def load(folder, *, mapping=None, con=None) -> Tables:
+    """Open every canonical table found in ``folder`` (``contacts.parquet``, ``customers.csv``, ...).
+
+    The result's tables can be passed to any kit function: ``kit.contact_frequency(t.contacts, t.customers)``.
+
+    Examples
+    --------
+    >>> t = load("data/examples")
+    >>> sorted(t.sources)
+    ['contacts', 'customers', 'events', 'orders', 'stakeholders', 'surveys']
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise SourceError(f"data folder {folder} not found; run `make sample` or pass the folder holding contacts.*")
+    found = {}
+    for name in TABLES:
+        for candidate in (folder / f"{name}.parquet", folder / f"{name}.csv", folder / f"{name}.csv.gz", folder / name):
+            if candidate.exists():
+                found[name] = candidate
+                break
+    if "contacts" not in found:
+        raise SourceError(f"data folder {folder} has no contacts table (contacts.parquet, contacts.csv or contacts/)")
+    return open_tables(mapping=mapping, con=con, **found)
+
 
 def _backend_of(obj) -> BaseBackend | None:
+    if isinstance(obj, Source):
+        obj = obj.table
     if isinstance(obj, BaseBackend):
         return obj
     if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], BaseBackend):

@@ -130,3 +130,15 @@ def test_results_do_not_depend_on_machine_time_zone(tmp_path):
     assert len(outputs) == 1
     # a contact at 23:30 naive Berlin time stays on Feb 27 in Berlin
     assert "2026-02-27" in outputs.pop()
+
+
+def test_load_folder_gives_tables_usable_by_every_function(tmp_path):
+    import shutil
+
+    for name in ("contacts", "customers", "events"):
+        shutil.copy(f"data/examples/{name}.csv", tmp_path / f"{name}.csv")
+    tables = kit.load(tmp_path)
+    assert sorted(tables.sources) == ["contacts", "customers", "events"]
+    check(kit.contact_frequency(tables.contacts, tables.customers))
+    with pytest.raises(SourceError, match="no contacts table"):
+        kit.load(tmp_path / "..")

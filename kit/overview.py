@@ -1,0 +1,686 @@
+"""What the overview notebook shows: headline, comparisons, trend, rankings, onboarding, data quality.
+
+Every number here comes from :func:`kit.contact_frequency` or from an engine-side
+aggregate; the notebook only calls these functions and displays the results, and
+``kit.report`` builds ``summary.json`` from the same functions so the two agree.
+"""
+from __future__ import annotations
+
+import html
+import importlib
+import re
+import warnings
+from dataclasses import asdict, dataclass, field
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from . import engine, narrative, periods
+from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
+from .errors import DataError, KitError, ParameterError
+from .frequency import contact_frequency, poisson_ci
+from .prepare import REASON, classify_contacts, classify_customers, customer_lookup
+from .sources import open_tables
+
+#: Periods a year per grain: the "same period last year" is this many periods back.
+PERIODS_PER_YEAR = {"day": 364, "week": 52, "month": 12, "quarter": 4, "year": 1}
+ONBOARDING_WEEKS = 12
+
+
+# --------------------------------------------------------------------------- optional modules
+def optional(module: str):
+    """Import ``kit.<module>`` if it is installed and importable, else None."""
+    try:
+        return importlib.import_module(f"kit.{module}")
+    except ImportError:
+        return None
+
+
+# --------------------------------------------------------------------------- trend and headline
+def trend(contacts, customers, *, period, grain: str = DEFAULT_FREQ, tz: str = DEFAULT_TZ, periods_shown: int = 24,
+          dedup_window=DEFAULT_DEDUP_WINDOW, mapping=None, con=None) -> pd.DataFrame:
+    """All-customer contact frequency for the periods up to ``period``.
+
+    Covers ``periods_shown`` periods, or a year and one period when that is longer, so
+    that the same period last year is always included.
+
+    Examples
+    --------
+    >>> df = trend("data/sample/contacts.parquet", "data/sample/customers.parquet",
+    ...            period="2026-10")  # doctest: +SKIP
+    >>> df["period"].iloc[-1]  # doctest: +SKIP
+    Timestamp('2026-10-01 00:00:00')
+    """
+    grain = periods.check_grain(grain)
+    end = parse_period(period, grain)
+    # one extra period: a week-grain "same week last year" can be 53 weeks back
+    back = max(int(periods_shown) - 1, PERIODS_PER_YEAR[grain] + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # empty early periods are reported in attrs["notes"]
+        df = contact_frequency(contacts, customers, freq=grain, tz=tz, start=periods.shift(end, grain, -back),
+                               end=end, dedup_window=dedup_window, mapping=mapping, con=con)
+    # periods before the data starts are not "zero contacts": drop them
+    started = df["contacts"].gt(0).cummax()
+    attrs = dict(df.attrs)
+    df = df[started.to_numpy()].reset_index(drop=True)
+    df.attrs.update(attrs, periods_shown=int(periods_shown))
+    return df
+
+
+def parse_period(period, grain: str) -> pd.Timestamp:
+    """The start of a period given as '2026-10', '2026-10-15', '2026-Q4' or '2026-W43'.
+
+    Examples
+    --------
+    >>> parse_period("2026-Q4", "quarter"), parse_period("2026-W43", "week")
+    (Timestamp('2026-10-01 00:00:00'), Timestamp('2026-10-19 00:00:00'))
+    """
+    text = str(period).strip()
+    m = re.fullmatch(r"(\d{4})-?Q([1-4])", text, re.IGNORECASE)
+    if m:
+        return periods.truncate(pd.Timestamp(int(m[1]), 3 * int(m[2]) - 2, 1), grain)
+    m = re.fullmatch(r"(\d{4})-?W(\d{1,2})", text, re.IGNORECASE)
+    if m:
+        try:
+            day = pd.Timestamp.fromisocalendar(int(m[1]), int(m[2]), 1)
+        except ValueError:
+            raise ParameterError(f"{text!r} is not an ISO week; use e.g. 2026-W43") from None
+        return periods.truncate(day, grain)
+    return periods.truncate(text, grain)
+
+
+@dataclass(frozen=True)
+class Change:
+    """The headline period against a reference period."""
+
+    reference: str
+    frequency: float
+    relative_change: float
+    p_value: float | None = None
+    significant: bool | None = None
+    method: str = "relative change only"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The all-customer numbers of one period, with comparisons."""
+
+    period: str
+    grain: str
+    start: str
+    end: str
+    frequency: float
+    ci_low: float
+    ci_high: float
+    contacts: int
+    cases: int
+    follow_ups: int
+    active_customers: int
+    contacting_customers: int
+    case_frequency: float
+    repeat_contact_rate: float
+    previous: Change | None = None
+    last_year: Change | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def headline(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ) -> Headline:
+    """The headline row of ``period`` from :func:`trend`, compared with the previous period
+    and the same period last year.
+
+    Examples
+    --------
+    >>> h = headline(trend(contacts, customers, period="2026-10"), period="2026-10")  # doctest: +SKIP
+    >>> h.frequency, h.ci_low < h.frequency < h.ci_high  # doctest: +SKIP
+    (0.7137, True)
+    """
+    grain = periods.check_grain(grain)
+    start = parse_period(period, grain)
+    rows = trend_frame.set_index("period")
+    if start not in rows.index:
+        raise DataError(f"period {periods.label(start, grain)} is not in the computed trend; pass the same period to trend()")
+    row = rows.loc[start]
+    if int(row["active_customers"]) == 0 or int(row["contacts"]) == 0:
+        raise DataError(f"no contacts or no active customers in {periods.label(start, grain)}; "
+                        "check --period against the date range of the data")
+
+    previous, last_year = comparisons(trend_frame, period=start, grain=grain)
+    return Headline(
+        period=periods.label(start, grain), grain=grain, start=start.strftime("%Y-%m-%d"),
+        end=periods.period_end(start, grain).strftime("%Y-%m-%d"),
+        frequency=float(row["frequency"]), ci_low=float(row["frequency_ci_low"]), ci_high=float(row["frequency_ci_high"]),
+        contacts=int(row["contacts"]), cases=int(row["cases"]), follow_ups=int(row["follow_ups"]),
+        active_customers=int(row["active_customers"]), contacting_customers=int(row["contacting_customers"]),
+        case_frequency=float(row["case_frequency"]), repeat_contact_rate=float(row["repeat_contact_rate"]),
+        previous=previous, last_year=last_year, notes=tuple(trend_frame.attrs.get("notes", [])),
+    )
+
+
+def comparisons(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ) -> tuple[Change | None, Change | None]:
+    """``period`` against the previous period and the same period last year.
+
+    Uses :func:`kit.seasonality.compare_periods` (an exact conditional Poisson test)
+    when that module is available; otherwise the relative change is given without a
+    significance test. A reference period outside the frame or without contacts gives None.
+    """
+    grain = periods.check_grain(grain)
+    start = parse_period(period, grain)
+    rows = trend_frame.set_index("period")
+    refs = {"previous period": periods.shift(start, grain, -1),
+            "same period last year": periods.truncate(start - pd.DateOffset(years=1), grain)}
+    seasonality = optional("seasonality")
+    tested = None
+    if getattr(seasonality, "compare_periods", None) is not None:
+        try:
+            tested = seasonality.compare_periods(trend_frame, start, by=[]).set_index("comparison")
+        except KitError:
+            tested = None
+    out = []
+    for name, ref in refs.items():
+        if ref not in rows.index or not rows.loc[ref, "active_customers"] or not rows.loc[ref, "contacts"]:
+            out.append(None)
+            continue
+        base = float(rows.loc[ref, "frequency"])
+        rel = float(rows.loc[start, "frequency"] / base - 1)
+        if tested is not None and name in tested.index and pd.notna(tested.loc[name, "p_value"]):
+            p = float(tested.loc[name, "p_value"])
+            out.append(Change(periods.label(ref, grain), base, rel, p, bool(tested.loc[name, "significant"]),
+                              "exact conditional Poisson test (kit.seasonality.compare_periods)"))
+        else:
+            out.append(Change(periods.label(ref, grain), base, rel))
+    return out[0], out[1]
+
+
+# --------------------------------------------------------------------------- rankings
+def rankings(contacts, customers, *, period, grain: str = DEFAULT_FREQ, tz: str = DEFAULT_TZ,
+             segments=("tier", "region", "industry"), channel: bool = True, min_customers: int = 30,
+             dedup_window=DEFAULT_DEDUP_WINDOW, mapping=None, con=None) -> pd.DataFrame:
+    """Segments and channels of ``period`` ranked by contact frequency, with 95% CIs.
+
+    Each segment column is ranked on its own (its customers are the denominator);
+    channels share the all-customer denominator, so channel frequencies add up to the
+    total. Groups with fewer than ``min_customers`` active customers are listed but
+    not ranked (``ranked`` False). Segment columns absent from the data are skipped
+    with a note in ``attrs["notes"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``dimension, group, frequency, ci_low, ci_high, contacts, active_customers,
+        share_of_contacts, rank, ranked``.
+    """
+    grain = periods.check_grain(grain)
+    start = parse_period(period, grain)
+    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con)
+    con = tables.con
+    cust_cols = tables["customers"].columns
+    notes = [f"segment column {seg!r} is not in the customers table; skipped" for seg in (segments or [])
+             if seg and seg not in cust_cols]
+    segs = list(dict.fromkeys(s for s in (segments or []) if s and s in cust_cols))
+    dims = segs + (["channel"] if channel else [])
+    if not dims:
+        by_dim = {}
+    elif _cells(con, tables["customers"].table, segs) <= MAX_CROSS_CELLS:
+        # one engine pass for every dimension: segments partition the customers, so counts add up
+        cross = _frequency_at(tables, start, grain, tz, dims, dedup_window)
+        by_dim = {dim: _collapse(cross, dim, segs) for dim in dims}
+    else:  # many segment levels: one pass per dimension keeps the grid small
+        by_dim = {dim: _frequency_at(tables, start, grain, tz, [dim], dedup_window)[[dim, "contacts", "active_customers"]]
+                  for dim in dims}
+    frames = []
+    for dim, df in by_dim.items():
+        total = df["contacts"].sum()
+        lo, hi = poisson_ci(df["contacts"], df["active_customers"])
+        frames.append(pd.DataFrame({
+            "dimension": dim, "group": df[dim].astype(str).to_numpy(),
+            "frequency": (df["contacts"] / df["active_customers"].where(df["active_customers"] > 0)).to_numpy(),
+            "ci_low": lo, "ci_high": hi, "contacts": df["contacts"].to_numpy(),
+            "active_customers": df["active_customers"].to_numpy(),
+            "share_of_contacts": (df["contacts"] / total).to_numpy() if total else np.nan,
+        }))
+    cols = ["dimension", "group", "frequency", "ci_low", "ci_high", "contacts", "active_customers",
+            "share_of_contacts", "rank", "ranked"]
+    if not frames:
+        out = pd.DataFrame(columns=cols)
+    else:
+        out = pd.concat(frames, ignore_index=True)
+        out["ranked"] = (out["active_customers"] >= min_customers) | (out["dimension"] == "channel")
+        out = out.sort_values(["dimension", "ranked", "frequency"], ascending=[True, False, False], kind="stable")
+        out["rank"] = out.groupby("dimension").cumcount() + 1
+        out.loc[~out["ranked"], "rank"] = np.nan
+        order = {d: i for i, d in enumerate(dims)}
+        out = out.sort_values(["dimension", "rank"], key=lambda s: s.map(order) if s.name == "dimension" else s,
+                              kind="stable")[cols].reset_index(drop=True)
+    out.attrs.update(notes=notes, period=periods.label(start, grain))
+    return out
+
+
+#: Above this many segment combinations, rankings use one engine pass per dimension.
+MAX_CROSS_CELLS = 5_000
+
+
+def _cells(con, customers, segs) -> int:
+    if not segs:
+        return 1
+    n = engine.fetch(con, customers.aggregate(**{f"n{i}": customers[s].nunique() for i, s in enumerate(segs)}))
+    return int(np.prod([max(int(v), 1) + 1 for v in n.iloc[0]]))  # +1: a "(missing)" level
+
+
+def _frequency_at(tables, start, grain, tz, by, dedup_window) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # empty groups have NaN frequency; they are shown as such
+        return contact_frequency(tables["contacts"], tables["customers"], freq=grain, tz=tz, by=by, start=start,
+                                 end=start, dedup_window=dedup_window, con=tables.con)
+
+
+def _collapse(cross: pd.DataFrame, dim: str, segs: list[str]) -> pd.DataFrame:
+    """Contacts and active customers of one dimension from a segments x channel frame."""
+    contacts = cross.groupby(dim, sort=True)["contacts"].sum()
+    # active customers repeat on every channel row of a segment combination: count each combination once
+    per_combo = cross.drop_duplicates(segs) if segs else cross.head(1)
+    if dim == "channel":
+        active = pd.Series(per_combo["active_customers"].sum(), index=contacts.index)
+    else:
+        active = per_combo.groupby(dim, sort=True)["active_customers"].sum()
+    return pd.DataFrame({dim: contacts.index, "contacts": contacts.to_numpy(),
+                         "active_customers": active.reindex(contacts.index).to_numpy()})
+
+
+# --------------------------------------------------------------------------- onboarding
+def onboarding_curve(contacts, customers, *, weeks: int = ONBOARDING_WEEKS, tz: str = DEFAULT_TZ,
+                     direction: str = "inbound", mapping=None, con=None) -> pd.DataFrame:
+    """Contacts per customer by week since signup, for customers who signed up inside the data.
+
+    Week ``w`` covers days ``7w .. 7w+6`` after signup. A customer counts in the
+    denominator of week ``w`` only when the whole week is observed: it ends on or
+    before the last contact date of the data and before the customer's churn date;
+    contacts in partly observed weeks are left out too, so every week is a fair rate.
+    Everything runs on the engine; only one row per week comes back.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``week, contacts, customers, contacts_per_customer, ci_low, ci_high``;
+        ``attrs["onboarding_ratio"]`` is the rate of weeks 0-1 over weeks 2..``weeks``,
+        ``attrs["data_start"]``/``["data_end"]`` the contact date range.
+
+    Examples
+    --------
+    >>> curve = onboarding_curve(contacts, customers)  # doctest: +SKIP
+    >>> round(curve.attrs["onboarding_ratio"], 1)  # doctest: +SKIP
+    3.0
+    """
+    if int(weeks) < 2:
+        raise ParameterError("weeks must be at least 2 to compare the first two weeks with later ones")
+    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con)
+    con = tables.con
+    engine.set_session_tz(con, tz)
+    lookup = customer_lookup(classify_customers(tables["customers"]), [])
+    c = classify_contacts(tables["contacts"], lookup, direction=direction, dedup_seconds=0)
+    used = c.filter(c[REASON].isnull())
+    bounds = engine.fetch(con, used.aggregate(first=used.local_ts.min(), last=used.local_ts.max()))
+    if bounds.empty or pd.isna(bounds["first"].iloc[0]):
+        raise DataError("no usable contacts, so there is no onboarding curve; see the ledger")
+    first = pd.Timestamp(bounds["first"].iloc[0]).date()
+    last = pd.Timestamp(bounds["last"].iloc[0]).date()
+    lit_first, lit_last = ibis.literal(first), ibis.literal(last)
+
+    def full_weeks(t):
+        # whole weeks observed after signup: up to the data end, and before churn
+        stop = ibis.least(lit_last, (t._churn - ibis.interval(days=1)).fill_null(lit_last))
+        return (stop.delta(t._signup, unit="day") + 1) // 7
+
+    new = lookup.filter(lookup._cust_ok & (lookup._signup >= lit_first))
+    exposure = engine.fetch(con, new.group_by(w=ibis.least(full_weeks(new), weeks + 1)).aggregate(n=new.count()))
+    u = used.filter(used._signup >= lit_first)
+    u = u.mutate(_week=u.local_ts.date().delta(u._signup, unit="day") // 7, _full=full_weeks(u))
+    u = u.filter((u._week >= 0) & (u._week <= weeks) & (u._week < u._full))
+    counts = engine.fetch(con, u.group_by(week=u._week).aggregate(contacts=u.count()))
+
+    grid = pd.DataFrame({"week": np.arange(weeks + 1)})
+    observed = exposure.groupby("w")["n"].sum()
+    # customers observed for week w = customers with more than w full weeks
+    grid["customers"] = [int(observed[observed.index > w].sum()) for w in grid["week"]]
+    grid = grid.merge(counts, on="week", how="left")
+    grid["contacts"] = grid["contacts"].fillna(0).astype("int64")
+    denom = grid["customers"].where(grid["customers"] > 0)
+    grid["contacts_per_customer"] = grid["contacts"] / denom
+    grid["ci_low"], grid["ci_high"] = poisson_ci(grid["contacts"], grid["customers"])
+    out = grid[["week", "contacts", "customers", "contacts_per_customer", "ci_low", "ci_high"]]
+    early, late = out[out["week"] < 2], out[out["week"] >= 2]
+    late_rate = late["contacts"].sum() / max(late["customers"].sum(), 1)
+    early_rate = early["contacts"].sum() / max(early["customers"].sum(), 1)
+    out.attrs.update(onboarding_ratio=float(early_rate / late_rate) if late_rate > 0 else float("nan"),
+                     data_start=str(first), data_end=str(last), new_customers=int(observed.sum()))
+    return out
+
+
+# --------------------------------------------------------------------------- events and data quality
+def events_between(events, *, start, end, tz: str = DEFAULT_TZ, con=None) -> pd.DataFrame:
+    """Events (``date, label, kind``) dated between ``start`` and ``end`` inclusive, oldest first."""
+    if events is None:
+        return pd.DataFrame(columns=["date", "label", "kind"])
+    tables = open_tables(events=events, con=con)
+    con = tables.con
+    engine.set_session_tz(con, tz)
+    t = tables["events"].table
+    kind = t.kind.cast("string") if "kind" in t.columns else ibis.literal("")
+    t = t.select(date=engine.local_date(t.date), label=t.label.cast("string"), kind=kind)
+    t = t.filter((t.date >= pd.Timestamp(start).date()) & (t.date <= pd.Timestamp(end).date()))
+    out = engine.fetch(con, t.order_by("date"), max_rows=10_000)
+    out["date"] = pd.to_datetime(out["date"])
+    return out.reset_index(drop=True)
+
+
+def data_quality(ledger, *, redact: bool = False) -> pd.DataFrame:
+    """The ledger as a table: rows read, used and excluded by reason, with the share of rows read.
+
+    Examples are raw values from the data; ``redact=True`` leaves them out.
+    """
+    df = ledger.frame()
+    read = df[df["reason"] == "read"].set_index("table")["rows"]
+    df = df.assign(share=df["rows"] / df["table"].map(read).where(lambda s: s > 0))
+    cols = ["table", "reason", "kind", "rows", "share"] + ([] if redact else ["examples"])
+    return df[cols].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- benchmark
+def benchmark(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ, profile=None) -> dict:
+    """Where the period's frequency (with its CI) sits against published industry estimates.
+
+    Delegates to :func:`kit.benchmarks.place`. Returns a JSON-ready dict: ``available``,
+    ``reading`` (high / moderate / low / mixed), ``per_month``, ``ci_per_month``,
+    ``bands`` (one dict per matched band) and ``text`` (the generated interpretation);
+    or ``{"available": False, "note": ...}`` when placement is not possible.
+    """
+    bench = optional("benchmarks")
+    if getattr(bench, "place", None) is None:
+        return {"available": False, "note": "benchmark placement not available (kit.benchmarks is not installed)"}
+    grain = periods.check_grain(grain)
+    start = parse_period(period, grain)
+    rows = trend_frame[trend_frame["period"] == start]
+    if rows.empty:
+        return {"available": False, "note": f"no frequency for {periods.label(start, grain)}"}
+    try:
+        placed = bench.place(rows.iloc[0], profile or None, freq=grain)
+        text = placed.interpret()
+    except KitError as exc:
+        return {"available": False, "note": f"benchmark placement not available: {exc}"}
+    bands = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+             for r in placed.rows.to_dict("records")]
+    return {"available": True, "profile": _plain(profile), "reading": placed.reading, "per_month": float(placed.value),
+            "ci_per_month": list(map(float, placed.ci)) if placed.ci else None, "bands": bands,
+            "text": list(text), "notes": list(placed.notes)}
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def anomalies(trend_frame: pd.DataFrame, *, events=None, threshold: float = 3.5, tz: str = DEFAULT_TZ) -> dict:
+    """Flagged periods of the trend (robust STL remainder, :func:`kit.seasonality.anomalies`).
+
+    Returns a JSON-ready dict: ``available``, ``flagged`` (list of period, direction,
+    size, z, explanation), ``latest_flagged`` (whether the last period is one), or a note.
+    """
+    seasonality = optional("seasonality")
+    if getattr(seasonality, "anomalies", None) is None:
+        return {"available": False, "note": "anomaly detection not available (kit.seasonality is not installed)"}
+    grain = trend_frame.attrs.get("freq", DEFAULT_FREQ)
+    series = trend_frame.set_index("period")["frequency"]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            flagged = seasonality.anomalies(seasonality.decompose(series, grain=grain), threshold=threshold,
+                                            events=events, tz=tz)
+    except KitError as exc:
+        return {"available": False, "note": f"anomaly detection not available: {exc}"}
+    items = [{"period": periods.label(r["period"], grain), "direction": r["direction"],
+              "size": None if pd.isna(r["size"]) else float(r["size"]), "z": float(r["z"]),
+              "explanation": str(r["explanation"])} for _, r in flagged.iterrows()]
+    last = periods.label(series.index.max(), grain)
+    return {"available": True, "threshold": float(threshold), "periods_checked": int(len(series)),
+            "flagged": items, "latest_flagged": any(i["period"] == last for i in items)}
+
+
+def forecast(trend_frame: pd.DataFrame, *, horizon: int = 3) -> dict:
+    """Next periods' frequency with 80%/95% intervals (:func:`kit.seasonality.forecast`), JSON-ready."""
+    seasonality = optional("seasonality")
+    if getattr(seasonality, "forecast", None) is None:
+        return {"available": False, "note": "forecast not available (kit.seasonality is not installed)"}
+    grain = trend_frame.attrs.get("freq", DEFAULT_FREQ)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fc = seasonality.forecast(trend_frame.set_index("period")["frequency"], horizon=horizon, grain=grain)
+    except KitError as exc:
+        return {"available": False, "note": f"forecast not available: {exc}"}
+    return {"available": True, **fc.summary()}
+
+
+# --------------------------------------------------------------------------- sentences
+def sentences(head: Headline, *, ranked: pd.DataFrame | None = None, bench: dict | None = None,
+              onboarding: pd.DataFrame | None = None) -> list[str]:
+    """Three to five plain sentences that summarise the period (plain text; escape for HTML)."""
+    unit = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}[head.grain]
+    out = [
+        f"In {head.period}, customers contacted support {narrative.num(head.frequency)} times per active customer "
+        f"{narrative.interval(head.ci_low, head.ci_high)}: {head.contacts:,} contacts from "
+        f"{head.active_customers:,} active customers."
+    ]
+    parts = []
+    for change, what in ((head.previous, "the previous " + unit), (head.last_year, f"the same {unit} last year")):
+        if change is None:
+            continue
+        word = narrative.change_word(change.relative_change)
+        text = f"{word} {narrative.pct(abs(change.relative_change))} against {what} ({change.reference}, " \
+               f"{narrative.num(change.frequency)})" if word != "was flat" else f"was flat against {what} ({change.reference})"
+        if change.significant is not None:
+            text += ", a statistically significant change" if change.significant else ", within normal variation"
+        parts.append(text)
+    if parts:
+        out.append("Frequency " + "; it ".join(parts) + ".")
+    if ranked is not None and len(ranked):
+        top = ranked[ranked["ranked"].astype(bool)].dropna(subset=["rank"])
+        seg = top[top["dimension"] != "channel"].sort_values("frequency", ascending=False).head(1)
+        ch = top[top["dimension"] == "channel"].sort_values("contacts", ascending=False).head(1)
+        bits = []
+        if len(seg):
+            r = seg.iloc[0]
+            bits.append(f"the {r['dimension']} {r['group']} has the highest frequency ({narrative.num(r['frequency'])})")
+        if len(ch):
+            r = ch.iloc[0]
+            bits.append(f"{r['group']} carries the most contacts ({narrative.pct(r['share_of_contacts'])})")
+        if bits:
+            sentence = narrative.join(bits)
+            out.append(sentence[0].upper() + sentence[1:] + ".")
+    rr = f"{narrative.pct(head.repeat_contact_rate)} of contacts were repeat contacts within the follow-up window, " \
+         f"so {head.cases:,} distinct cases remain ({narrative.num(head.case_frequency)} per active customer)."
+    out.append(rr[0].upper() + rr[1:])
+    if bench and bench.get("available"):
+        out.append(f"Against industry estimates, {narrative.num(bench['per_month'])} contacts per customer per "
+                   f"month reads as {bench['reading']} ({_band_words(bench['bands'])}).")
+    elif onboarding is not None and np.isfinite(onboarding.attrs.get("onboarding_ratio", np.nan)):
+        out.append(f"New customers contact support {narrative.num(onboarding.attrs['onboarding_ratio'], 1)} times as "
+                   "often in their first two weeks as later on.")
+    return out[:5]
+
+
+def _band_words(bands) -> str:
+    return narrative.join(f"{b['position']} the {b['segment']} band {narrative.num(b['low'])}–{narrative.num(b['high'])}"
+                          for b in bands[:3])
+
+
+# --------------------------------------------------------------------------- display tables
+def headline_table(head: Headline) -> pd.DataFrame:
+    """The headline and its two comparisons as rows, ready to show."""
+    rows = [{"period": head.period, "frequency": head.frequency, "ci_low": head.ci_low, "ci_high": head.ci_high,
+             "contacts": head.contacts, "active_customers": head.active_customers, "change": np.nan, "test": ""}]
+    for what, ch in (("previous period", head.previous), ("same period last year", head.last_year)):
+        if ch is None:
+            continue
+        verdict = "" if ch.significant is None else (f"significant (p={ch.p_value:.2g})" if ch.significant
+                                                      else f"not significant (p={ch.p_value:.2g})")
+        rows.append({"period": f"{ch.reference} ({what})", "frequency": ch.frequency, "ci_low": np.nan,
+                     "ci_high": np.nan, "contacts": np.nan, "active_customers": np.nan,
+                     "change": ch.relative_change, "test": verdict})
+    # "change" on a reference row is how the headline period differs from that reference
+    df = pd.DataFrame(rows)
+    for col in ("contacts", "active_customers"):
+        df[col] = df[col].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
+    return df.rename(columns={"change": "change vs reference", "test": "significance"})
+
+
+def contacts_cases_table(trend_frame: pd.DataFrame, *, periods_shown: int = 6) -> pd.DataFrame:
+    """The last periods' contacts, cases, follow-ups and repeat-contact rate."""
+    df = trend_frame.tail(periods_shown)
+    grain = trend_frame.attrs.get("freq", DEFAULT_FREQ)
+    return pd.DataFrame({"period": [periods.label(p, grain) for p in df["period"]],
+                         "contacts": df["contacts"].to_numpy(), "cases": df["cases"].to_numpy(),
+                         "follow_ups": df["follow_ups"].to_numpy(),
+                         "repeat_contact_rate": df["repeat_contact_rate"].to_numpy(),
+                         "case_frequency": df["case_frequency"].to_numpy()})
+
+
+def onboarding_sentence(curve: pd.DataFrame) -> str:
+    """One sentence on the onboarding curve."""
+    ratio = curve.attrs.get("onboarding_ratio", np.nan)
+    if not np.isfinite(ratio):
+        return "Too few new customers in the data to measure the onboarding load."
+    return (f"Across {curve.attrs['new_customers']:,} customers who signed up between {curve.attrs['data_start']} and "
+            f"{curve.attrs['data_end']}, the first two weeks after signup bring {narrative.num(ratio, 1)} times the "
+            f"contacts per customer of weeks 2–{int(curve['week'].max())}.")
+
+
+def benchmark_table(bench: dict) -> pd.DataFrame:
+    """The matched benchmark bands and where the frequency sits against each."""
+    cols = ["category", "segment", "low", "high", "position", "reason"]
+    return pd.DataFrame(bench.get("bands") or [], columns=cols)
+
+
+# --------------------------------------------------------------------------- safe display
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+
+
+def escape_markdown(text) -> str:
+    """Escape data-derived text for Markdown output: HTML-escaped, then Markdown punctuation.
+
+    Examples
+    --------
+    >>> escape_markdown("<script>alert(1)</script> & [x](y)")
+    '&lt;script&gt;alert\\\\(1\\\\)&lt;/script&gt; &amp; \\\\[x\\\\]\\\\(y\\\\)'
+    """
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=True))
+
+
+def markdown(lines, *, bullets: bool = True):
+    """An ``IPython.display.Markdown`` of escaped sentences (a bulleted list by default)."""
+    from IPython.display import Markdown
+
+    if isinstance(lines, str):
+        lines = [lines]
+    body = "\n".join(("- " if bullets else "") + escape_markdown(s) for s in lines)
+    return Markdown(body)
+
+
+def table(df: pd.DataFrame, *, percent=(), digits: int = 2, index: bool = False):
+    """A DataFrame shown as escaped HTML with numbers formatted for reading."""
+    from IPython.display import HTML
+
+    shown = df.copy()
+    for col in shown.columns:
+        if col in percent:
+            shown[col] = shown[col].map(lambda v: narrative.pct(v, 1))
+        elif pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = shown[col].map(lambda v: narrative.num(v, digits))
+        elif pd.api.types.is_datetime64_any_dtype(shown[col]):
+            shown[col] = shown[col].dt.strftime("%Y-%m-%d")
+    return HTML(shown.to_html(index=index, escape=True, border=0, classes="kit-table", na_rep="–"))
+
+
+# --------------------------------------------------------------------------- figures
+def plot_trend(trend_frame: pd.DataFrame, *, events: pd.DataFrame | None = None, periods_shown: int | None = None,
+               ax=None):
+    """Frequency with its 95% CI over the last periods, with event markers."""
+    from .plots import new_axes
+
+    n = periods_shown or trend_frame.attrs.get("periods_shown", 24)
+    df = trend_frame.tail(n)
+    fig, ax = new_axes(ax)
+    ax.fill_between(df["period"], df["frequency_ci_low"], df["frequency_ci_high"], alpha=0.25, label="95% CI")
+    ax.plot(df["period"], df["frequency"], marker="o", lw=1.8, label="contacts per active customer")
+    if events is not None and len(events):
+        ev = events[(events["date"] >= df["period"].min()) & (events["date"] <= df["period"].max() + pd.Timedelta(days=31))]
+        top = ax.get_ylim()[1]
+        for i, (_, e) in enumerate(ev.iterrows()):
+            ax.axvline(e["date"], color="0.4", ls=":", lw=1)
+            ax.annotate(str(e["label"]), (e["date"], top), rotation=90, va="top", ha="right", fontsize=7, color="0.3")
+    ax.set_ylabel("contacts per active customer")
+    ax.set_xlabel("")
+    ax.set_title(f"Contact frequency, last {len(df)} {trend_frame.attrs.get('freq', 'period')}s")
+    ax.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def plot_rankings(ranked: pd.DataFrame, *, ax=None):
+    """Horizontal bars of frequency with 95% CI whiskers, grouped by dimension."""
+    from .plots import new_axes
+
+    df = ranked.iloc[::-1].reset_index(drop=True)
+    fig, ax = new_axes(ax, figsize=(9, max(2.5, 0.32 * len(df) + 1)))
+    labels = df["dimension"].astype(str) + ": " + df["group"].astype(str)
+    colors = [f"C{list(dict.fromkeys(ranked['dimension'])).index(d) % 10}" for d in df["dimension"]]
+    err = np.vstack([df["frequency"] - df["ci_low"], df["ci_high"] - df["frequency"]]).clip(min=0)
+    ax.barh(range(len(df)), df["frequency"], xerr=err, color=colors, alpha=0.85, ecolor="0.3", capsize=2)
+    ax.set_yticks(range(len(df)), labels, fontsize=8)
+    ax.set_xlabel("contacts per active customer (95% CI)")
+    ax.set_title(f"Segments and channels, {ranked.attrs.get('period', '')}")
+    return fig
+
+
+def plot_contacts_cases(trend_frame: pd.DataFrame, *, periods_shown: int | None = None):
+    """Contacts and cases per period side by side, with the repeat-contact rate."""
+    from .plots import new_axes
+
+    n = periods_shown or trend_frame.attrs.get("periods_shown", 24)
+    df = trend_frame.tail(n)
+    fig, ax = new_axes(None)
+    width = pd.Timedelta(days={"week": 2, "quarter": 25}.get(trend_frame.attrs.get("freq"), 9))
+    ax.bar(df["period"] - width / 2, df["contacts"], width=width, label="contacts")
+    ax.bar(df["period"] + width / 2, df["cases"], width=width, label="cases (follow-ups merged)")
+    ax.set_ylabel("count")
+    ax2 = ax.twinx()
+    ax2.plot(df["period"], df["repeat_contact_rate"] * 100, color="C3", marker=".", label="repeat-contact rate")
+    ax2.set_ylabel("repeat-contact rate (%)")
+    ax2.set_ylim(0, max(5, float(np.nanmax(df["repeat_contact_rate"] * 100)) * 1.3))
+    ax2.grid(False)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8)
+    ax.set_title("Contacts and cases")
+    return fig
+
+
+def plot_onboarding(curve: pd.DataFrame, *, ax=None):
+    """Contacts per customer by week since signup, with 95% CIs."""
+    from .plots import new_axes
+
+    fig, ax = new_axes(ax, figsize=(9, 3.5))
+    ax.errorbar(curve["week"], curve["contacts_per_customer"],
+                yerr=np.vstack([curve["contacts_per_customer"] - curve["ci_low"],
+                                curve["ci_high"] - curve["contacts_per_customer"]]).clip(min=0),
+                marker="o", capsize=3)
+    ax.axvspan(-0.5, 1.5, color="C1", alpha=0.12, label="first two weeks")
+    ax.set_xlabel("weeks since signup")
+    ax.set_ylabel("contacts per customer per week")
+    ax.set_title("Onboarding load: contacts per customer by week since signup")
+    ax.legend(loc="upper right", fontsize=8)
+    return fig

@@ -1,0 +1,283 @@
+"""Contact rate by segment: support contacts per order (e-commerce).
+
+The denominator is **orders** (never shipments): a customer can contact support
+about an order that has not shipped, and one shipment can hold several orders.
+Only customers who placed at least one order (the ordering segment) contribute
+contacts. Gross (every contact) and net (contacts less follow-ups within the
+dedup window, i.e. cases) are reported side by side.
+"""
+from __future__ import annotations
+
+import warnings
+
+import ibis
+import ibis.expr.datatypes as dt
+import numpy as np
+import pandas as pd
+
+from . import engine, periods
+from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
+from .errors import ParameterError
+from .frequency import poisson_ci
+from .ledger import SCOPE_PREFIX, Ledger
+from .prepare import (REASON, _first_reason, classify_contacts, classify_customers, count_reasons, customer_lookup,
+                      example_metrics, record_ledger)
+from .sources import open_tables
+
+__all__ = ["contacts_per_order"]
+
+COLUMNS = ["orders", "contacts", "follow_ups", "cases", "contacts_per_order_pct", "net_contacts_per_order_pct",
+           "contacts_per_order_ci_low", "contacts_per_order_ci_high", "orders_with_contact",
+           "orders_with_contact_pct", "follow_up_window_complete"]
+
+
+def _classify_orders(src, lookup, known_only: bool):
+    t = src.table
+    t = t.mutate(_oid=engine.blank_to_null(engine.as_key(t.order_id)),
+                 _ocust=engine.blank_to_null(engine.as_key(t.customer_id)),
+                 _oinstant=engine.parse_instant(t.ordered_at))
+    t = t.left_join(lookup, t._ocust == lookup._cid)
+    pre = _first_reason(
+        (t._oid.isnull(), "missing order_id"),
+        (t._ocust.isnull(), "missing customer_id"),
+        (engine.blank_to_null(t.ordered_at).isnull() if t.ordered_at.type().is_string() else t.ordered_at.isnull(),
+         "missing ordered_at"),
+        (t._oinstant.isnull(), "unparseable ordered_at"),
+        *([(t._cid.isnull(), "unknown customer"), (~t._cust_ok, "customer excluded")] if known_only else []),
+    )
+    t = t.mutate(_pre=pre)
+    rank = ibis.row_number().over(group_by=t._oid, order_by=[t._pre.isnull().desc(), t._oinstant])
+    t = t.mutate(_orank=rank)
+    reason = ibis.cases((t._pre.notnull(), t._pre), (t._orank > 0, ibis.literal("duplicate order_id")),
+                        else_=ibis.null(dt.string))
+    return t.mutate(**{REASON: reason}, _olocal=engine.local_time(t._oinstant))
+
+
+def _materialise(con, expr):
+    try:
+        return con.create_table(ibis.util.gen_name("kit_rates"), expr, temp=True)
+    except Exception:  # noqa: BLE001 - a backend without temp tables: recompute instead
+        return expr
+
+
+def contacts_per_order(
+    contacts,
+    orders,
+    customers=None,
+    *,
+    by=None,
+    freq: str = DEFAULT_FREQ,
+    within_days: int = 7,
+    dedup_window=DEFAULT_DEDUP_WINDOW,
+    direction: str = "inbound",
+    topics=None,
+    start=None,
+    end=None,
+    tz: str = DEFAULT_TZ,
+    mapping=None,
+    con=None,
+) -> pd.DataFrame:
+    """Support contacts per 100 orders, gross and net of follow-ups, per period and segment.
+
+    Parameters
+    ----------
+    contacts, orders, customers
+        Any source accepted by :func:`kit.sources.open_tables`. ``customers`` is
+        needed for ``by`` and validates customer ids; without it every id is accepted.
+    by : str or list of str, optional
+        Customer segment columns (e.g. ``region``, ``tier``).
+    freq : str
+        Period grain. Contacts count in the period they were made, orders in the
+        period they were placed.
+    within_days : int
+        ``orders_with_contact``: orders followed by a counted contact of the same
+        customer within this many days (elapsed, after the order time).
+    dedup_window : str
+        Follow-ups (a contact less than this after the customer's previous counted
+        contact) are removed for the net figure (reuses :func:`kit.prepare.classify_contacts`).
+    direction : {"inbound", "outbound", "all"}
+    topics : list of str, optional
+        Count only contacts with these topics (e.g. ``["order issue"]``); follow-ups
+        are then detected within the same topic.
+    start, end : date-like, optional
+        First and last period.
+    tz, mapping, con
+        As in :func:`kit.contact_frequency`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period, [by...], orders, contacts, follow_ups, cases,
+        contacts_per_order_pct`` (gross, contacts / orders x 100),
+        ``net_contacts_per_order_pct`` (cases / orders x 100), its exact Poisson
+        interval ``contacts_per_order_ci_low/high``, ``orders_with_contact``,
+        ``orders_with_contact_pct`` and ``follow_up_window_complete`` (False when
+        orders of the period had less than ``within_days`` of data after them).
+        Rows without orders have NaN rates and a note in ``df.attrs["notes"]``;
+        ``df.attrs["ledger"]`` has the data-quality ledger.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({"order_id": [1, 2, 3, 4], "customer_id": ["a", "a", "b", "b"],
+    ...     "ordered_at": ["2026-03-01 10:00", "2026-03-10 10:00", "2026-03-02 09:00", "2026-03-20 09:00"]})
+    >>> contacts = pd.DataFrame({"contact_id": [1, 2], "customer_id": ["a", "a"],
+    ...     "created_at": ["2026-03-03 10:00", "2026-03-03 12:00"], "channel": "email"})
+    >>> df = contacts_per_order(contacts, orders)
+    >>> df[["orders", "contacts", "cases", "contacts_per_order_pct", "net_contacts_per_order_pct",
+    ...     "orders_with_contact"]].to_dict("records")
+    [{'orders': 4, 'contacts': 2, 'cases': 1, 'contacts_per_order_pct': 50.0, 'net_contacts_per_order_pct': 25.0, 'orders_with_contact': 1}]
+    """
+    grain = periods.check_grain(freq)
+    unit = periods.GRAINS[grain][0]
+    if direction not in ("inbound", "outbound", "all"):
+        raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
+    try:
+        within = int(within_days)
+    except (TypeError, ValueError):
+        raise ParameterError(f"within_days must be a whole number of days, not {within_days!r}") from None
+    if within < 1:
+        raise ParameterError(f"within_days must be at least 1, not {within_days!r}")
+    window = periods.parse_window(dedup_window)
+    tables = open_tables(contacts=contacts, orders=orders, customers=customers, mapping=mapping, con=con)
+    con = tables.con
+    engine.set_session_tz(con, tz)
+    csrc, osrc, usrc = tables["contacts"], tables["orders"], tables.get("customers")
+    by = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    notes: list[str] = []
+    if by and usrc is None:
+        raise ParameterError(f"by={by!r} needs the customers table (pass customers=...) for the segment columns")
+    if usrc is not None:
+        bad = [b for b in by if b not in usrc.columns]
+        if bad:
+            raise ParameterError(f"cannot group by {', '.join(bad)}: not a customers column "
+                                 f"({', '.join(usrc.columns)})")
+    if topics is not None:
+        topics = [topics] if isinstance(topics, str) else [str(t) for t in topics]
+        if "topic" not in csrc.columns:
+            raise ParameterError(f"topics= needs a topic column in the contacts table ({csrc.label})")
+    if direction != "all" and "direction" not in csrc.columns:
+        notes.append(f"contacts have no direction column, so every contact is counted as {direction}")
+
+    ledger = Ledger()
+    if usrc is not None:
+        cust = classify_customers(usrc)
+        count_reasons(con, ledger, usrc, cust)
+        lookup = customer_lookup(cust, by)
+    else:
+        ids = csrc.table.select(_cid=engine.blank_to_null(engine.as_key(csrc.table.customer_id)))
+        oids = osrc.table.select(_cid=engine.blank_to_null(engine.as_key(osrc.table.customer_id)))
+        lookup = ids.union(oids).distinct().filter(lambda t: t._cid.notnull()).mutate(
+            _cust_ok=ibis.literal(True), _signup=ibis.null(dt.date), _churn=ibis.null(dt.date))
+
+    first = periods.truncate(start, grain) if start is not None else None
+    last = periods.truncate(end, grain) if end is not None else None
+
+    def _in_range(period):
+        cond = ibis.literal(True)
+        if first is not None:
+            cond &= period >= first.date()
+        if last is not None:
+            cond &= period <= last.date()
+        return cond
+
+    o = _classify_orders(osrc, lookup, known_only=usrc is not None)
+    o_period = o._olocal.truncate(unit).cast("date")
+    o = o.mutate(period=o_period, **{REASON: ibis.cases(
+        (o[REASON].notnull(), o[REASON]),
+        (~_in_range(o_period), ibis.literal(f"{SCOPE_PREFIX}outside the requested periods")),
+        else_=ibis.null(dt.string))})
+    used_orders = o.filter(o[REASON].isnull())
+    ordering = used_orders.select(_ocid=used_orders._ocust).distinct()
+
+    c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=window.total_seconds(),
+                          same_topic=topics is not None)
+    c = c.left_join(ordering, c._cust == ordering._ocid)
+    c_period = c.local_ts.truncate(unit).cast("date")
+    scope = [(c._ocid.isnull(), ibis.literal(f"{SCOPE_PREFIX}customer placed no order"))]
+    if topics is not None:
+        scope.insert(0, (~c.topic.isin(topics), ibis.literal(f"{SCOPE_PREFIX}topic not in {', '.join(topics)}")))
+    c = c.mutate(period=c_period, **{REASON: ibis.cases(
+        (c[REASON].notnull(), c[REASON]), *scope,
+        (~_in_range(c_period), ibis.literal(f"{SCOPE_PREFIX}outside the requested periods")),
+        else_=ibis.null(dt.string))})
+
+    cagg = engine.fetch(con, c.group_by([REASON, "period", *by]).aggregate(
+        n=c.count(), follow_ups=c.follow_up.cast("int64").sum(), **example_metrics(c, "contacts")))
+    record_ledger(ledger, csrc, cagg)
+    oagg = engine.fetch(con, o.group_by([REASON, "period", *by]).aggregate(n=o.count()))
+    record_ledger(ledger, osrc, oagg)
+
+    # Orders followed by a counted contact of the same customer within N days (range join on the engine).
+    used_c = _materialise(con, c.filter(c[REASON].isnull()).select(_ccust=c._cust, _cinstant=c.instant))
+    uo = used_orders.select("_oid", "_ocust", "_oinstant", "period", *by)
+    horizon = within * 86400
+    j = uo.join(used_c, [uo._ocust == used_c._ccust, used_c._cinstant > uo._oinstant,
+                         used_c._cinstant.delta(uo._oinstant, unit="second") <= horizon])
+    hit = engine.fetch(con, j.group_by(["period", *by]).aggregate(orders_with_contact=j._oid.nunique()))
+    data_end = engine.fetch(con, csrc.table.aggregate(
+        m=engine.local_time(engine.parse_instant(csrc.table.created_at)).max()))["m"].iloc[0]
+
+    cagg = cagg[cagg[REASON].isna()].rename(columns={"n": "contacts"})[["period", *by, "contacts", "follow_ups"]]
+    oagg = oagg[oagg[REASON].isna()].rename(columns={"n": "orders"})[["period", *by, "orders"]]
+    for frame in (cagg, oagg, hit):
+        frame["period"] = pd.to_datetime(frame["period"])
+    if cagg.empty and oagg.empty and (first is None or last is None):
+        notes.append("no orders and no counted contacts remain after exclusions; see the ledger")
+        out = pd.DataFrame(columns=["period", *by, *COLUMNS])
+        out.attrs.update(ledger=ledger, notes=notes, freq=grain, by=by, denominator="orders")
+        return out
+    lo = first if first is not None else min(pd.concat([cagg["period"], oagg["period"]]))
+    hi = last if last is not None else max(pd.concat([cagg["period"], oagg["period"]]))
+    spine = periods.spine(lo, hi, grain)
+    levels = [spine] + [sorted(pd.concat([cagg[b], oagg[b]]).dropna().unique().tolist(), key=str) for b in by]
+    grid = pd.MultiIndex.from_product(levels, names=["period", *by]).to_frame(index=False)
+    out = (grid.merge(oagg, on=["period", *by], how="left").merge(cagg, on=["period", *by], how="left")
+           .merge(hit, on=["period", *by], how="left"))
+    for col in ("orders", "contacts", "follow_ups", "orders_with_contact"):
+        out[col] = out[col].fillna(0).astype("int64")
+    out["cases"] = out["contacts"] - out["follow_ups"]
+    orders_f = out["orders"].astype(float).where(out["orders"] > 0)
+    out["contacts_per_order_pct"] = 100 * out["contacts"] / orders_f
+    out["net_contacts_per_order_pct"] = 100 * out["cases"] / orders_f
+    lo_ci, hi_ci = poisson_ci(out["contacts"], out["orders"])
+    out["contacts_per_order_ci_low"], out["contacts_per_order_ci_high"] = 100 * lo_ci, 100 * hi_ci
+    out["orders_with_contact_pct"] = 100 * out["orders_with_contact"] / orders_f
+    data_end = pd.Timestamp(data_end) if data_end is not None and pd.notna(data_end) else None
+    ends = out["period"].map(lambda p: periods.period_end(p, grain))
+    out["follow_up_window_complete"] = (ends + pd.Timedelta(days=within) <= data_end) if data_end is not None \
+        else False
+    out = out[["period", *by, *COLUMNS]].sort_values(["period", *by], kind="stable").reset_index(drop=True)
+
+    empty = out[out["orders"] == 0]
+    if len(empty):
+        groups = (empty[["period", *by]].assign(period=empty["period"].map(lambda p: periods.label(p, grain)))
+                  .astype(str).agg("/".join, axis=1).tolist())
+        note = (f"{len(empty)} period-group row(s) have no orders, so contacts per order is NaN "
+                f"(e.g. {', '.join(groups[:3])})")
+        notes.append(note)
+        warnings.warn(note, stacklevel=2)
+    incomplete = out.loc[~out["follow_up_window_complete"], "period"].drop_duplicates()
+    if len(incomplete):
+        notes.append(f"orders in {', '.join(periods.label(p, grain) for p in incomplete[-3:])} have less than "
+                     f"{within} days of data after them, so orders_with_contact_pct is a lower bound there")
+    out.attrs.update(ledger=ledger, notes=notes, freq=grain, by=by, within_days=within, denominator="orders",
+                     dedup_window=str(dedup_window), topics=topics, direction=direction)
+    return out
+
+
+def total(df: pd.DataFrame) -> dict:
+    """Whole-range totals of a :func:`contacts_per_order` frame: orders, contacts, cases and both rates.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"orders": [100, 0], "contacts": [10, 3], "cases": [8, 3], "orders_with_contact": [7, 0]})
+    >>> total(df)["contacts_per_order_pct"]
+    13.0
+    """
+    orders = int(df["orders"].sum())
+    contacts, cases = int(df["contacts"].sum()), int(df["cases"].sum())
+    rate = (lambda x: 100.0 * x / orders if orders else np.nan)
+    return {"orders": orders, "contacts": contacts, "cases": cases, "contacts_per_order_pct": rate(contacts),
+            "net_contacts_per_order_pct": rate(cases),
+            "orders_with_contact_pct": rate(int(df["orders_with_contact"].sum()))}

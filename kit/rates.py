@@ -24,7 +24,8 @@ from .prepare import (REASON, _first_reason, classify_contacts, classify_custome
                       example_metrics, record_ledger)
 from .sources import open_tables
 
-__all__ = ["contacts_per_order"]
+__all__ = ["contacts_per_order", "total"]
+OUT_OF_RANGE = f"{SCOPE_PREFIX}outside the requested periods"
 
 COLUMNS = ["orders", "contacts", "follow_ups", "cases", "contacts_per_order_pct", "net_contacts_per_order_pct",
            "contacts_per_order_ci_low", "contacts_per_order_ci_high", "orders_with_contact",
@@ -185,7 +186,7 @@ def contacts_per_order(
     o_period = o._olocal.truncate(unit).cast("date")
     o = o.mutate(period=o_period, **{REASON: ibis.cases(
         (o[REASON].notnull(), o[REASON]),
-        (~_in_range(o_period), ibis.literal(f"{SCOPE_PREFIX}outside the requested periods")),
+        (~_in_range(o_period), ibis.literal(OUT_OF_RANGE)),
         else_=ibis.null(dt.string))})
     used_orders = o.filter(o[REASON].isnull())
     ordering = used_orders.select(_ocid=used_orders._ocust).distinct()
@@ -199,7 +200,7 @@ def contacts_per_order(
         scope.insert(0, (~c.topic.isin(topics), ibis.literal(f"{SCOPE_PREFIX}topic not in {', '.join(topics)}")))
     c = c.mutate(period=c_period, **{REASON: ibis.cases(
         (c[REASON].notnull(), c[REASON]), *scope,
-        (~_in_range(c_period), ibis.literal(f"{SCOPE_PREFIX}outside the requested periods")),
+        (~_in_range(c_period), ibis.literal(OUT_OF_RANGE)),
         else_=ibis.null(dt.string))})
 
     cagg = engine.fetch(con, c.group_by([REASON, "period", *by]).aggregate(
@@ -230,7 +231,12 @@ def contacts_per_order(
     lo = first if first is not None else min(pd.concat([cagg["period"], oagg["period"]]))
     hi = last if last is not None else max(pd.concat([cagg["period"], oagg["period"]]))
     spine = periods.spine(lo, hi, grain)
-    levels = [spine] + [sorted(pd.concat([cagg[b], oagg[b]]).dropna().unique().tolist(), key=str) for b in by]
+    # Segments of every ordering customer, whatever the period, so a segment without orders
+    # in a period shows as a NaN row rather than disappearing.
+    seg = engine.fetch(con, o.filter(o[REASON].isnull() | (o[REASON] == OUT_OF_RANGE)).select(*by).distinct()) \
+        if by else None
+    levels = [spine] + [sorted(pd.concat([cagg[b], oagg[b], seg[b]]).dropna().unique().tolist(), key=str)
+                        for b in by]
     grid = pd.MultiIndex.from_product(levels, names=["period", *by]).to_frame(index=False)
     out = (grid.merge(oagg, on=["period", *by], how="left").merge(cagg, on=["period", *by], how="left")
            .merge(hit, on=["period", *by], how="left"))

@@ -1,0 +1,86 @@
+"""Contacts per order: hand fixtures, zero orders, and the planted order-issue rate."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kit.errors import ParameterError
+from kit.rates import contacts_per_order, total
+
+
+def _fixture():
+    orders = pd.DataFrame({"order_id": ["o1", "o2", "o3", "o4", "o5"],
+                           "customer_id": ["a", "a", "b", "b", "c"],
+                           "ordered_at": ["2026-03-01 10:00", "2026-03-20 10:00", "2026-03-02 09:00",
+                                          "2026-03-25 09:00", "2026-04-03 08:00"]})
+    contacts = pd.DataFrame({
+        "contact_id": [1, 2, 3, 4, 5, 6],
+        "customer_id": ["a", "a", "b", "z", "a", "c"],
+        "created_at": ["2026-03-03 10:00",   # a: 2 days after o1 -> o1 has a contact within 7 days
+                       "2026-03-03 12:00",   # a: follow-up 2h later (net drops it)
+                       "2026-04-05 09:00",   # b: 11 days after o4 -> outside 7 days, counted in April
+                       "2026-03-04 09:00",   # z placed no order: out of scope
+                       "2026-03-08 11:00",   # a: 7 days + 1h after o1 -> outside the 7 days
+                       "2026-04-10 08:00"],  # c: exactly 7 days after o5 -> inside (<= 7 days)
+        "channel": "email", "topic": ["order issue", "order issue", "billing", "order issue", "how-to", "order issue"]})
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "z"], "signup_date": "2026-01-01",
+                              "region": ["EU", "EU", "US", "US"]})
+    return contacts, orders, customers
+
+
+def test_hand_computed_gross_net_and_within_days():
+    contacts, orders, customers = _fixture()
+    df = contacts_per_order(contacts, orders, customers)
+    march, april = df.iloc[0], df.iloc[1]
+    # March: 4 orders; contacts of ordering customers: a x3 (one follow-up) -> gross 75%, net 50%
+    assert (march["orders"], march["contacts"], march["cases"]) == (4, 3, 2)
+    assert march["contacts_per_order_pct"] == pytest.approx(75.0)
+    assert march["net_contacts_per_order_pct"] == pytest.approx(50.0)
+    # o1 has a contact within 7 days; o2, o3, o4 do not (b's contact is 11 days after o4)
+    assert march["orders_with_contact"] == 1 and march["orders_with_contact_pct"] == pytest.approx(25.0)
+    # April: 1 order (o5), contacts b and c -> 200%; o5's contact is exactly 7 days later -> counted
+    assert (april["orders"], april["contacts"], april["orders_with_contact"]) == (1, 2, 1)
+    assert df.attrs["denominator"] == "orders"
+    led = df.attrs["ledger"]
+    assert led.excluded("contacts") == {"out of scope: customer placed no order": 1} and led.balanced
+
+
+def test_by_segment_and_topics():
+    contacts, orders, customers = _fixture()
+    df = contacts_per_order(contacts, orders, customers, by="region", topics=["order issue"], start="2026-03",
+                            end="2026-03")
+    eu = df.set_index("region").loc["EU"]
+    # EU in March: orders o1-o4; order-issue contacts of a: 2 (second is a follow-up within the topic)
+    assert (eu["orders"], eu["contacts"], eu["cases"]) == (4, 2, 1)
+    us = df.set_index("region").loc["US"]
+    assert us["orders"] == 0 and np.isnan(us["contacts_per_order_pct"])
+
+
+def test_zero_orders_gives_nan_and_a_note():
+    contacts, orders, customers = _fixture()
+    with pytest.warns(UserWarning, match="no orders"):
+        df = contacts_per_order(contacts, orders, customers, start="2026-03", end="2026-05")
+    may = df.iloc[-1]
+    assert may["orders"] == 0 and np.isnan(may["contacts_per_order_pct"]) and np.isnan(may["net_contacts_per_order_pct"])
+    assert any("no orders" in n and "NaN" in n for n in df.attrs["notes"])
+    assert np.isnan(total(df.iloc[[-1]])["contacts_per_order_pct"])
+
+
+def test_bad_options():
+    contacts, orders, customers = _fixture()
+    with pytest.raises(ParameterError, match="customers"):
+        contacts_per_order(contacts, orders, by="region")
+    with pytest.raises(ParameterError):
+        contacts_per_order(contacts, orders, within_days=0)
+
+
+def test_sample_order_issue_rate_is_recovered(sample_dir, sample):
+    gt = sample.ground_truth["orders"]
+    df = contacts_per_order(sample_dir / "contacts.parquet", sample_dir / "orders.parquet",
+                            sample_dir / "customers.parquet", topics=["order issue"])
+    tot = total(df)
+    assert tot["orders"] == gt["realized_orders"]
+    assert tot["contacts"] == gt["realized_order_issue_contacts"]
+    assert tot["contacts_per_order_pct"] == pytest.approx(gt["realized_contacts_per_order_pct"])
+    assert tot["contacts_per_order_pct"] == pytest.approx(gt["contacts_per_order_pct"], abs=0.3)

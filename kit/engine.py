@@ -61,17 +61,51 @@ def blank_to_null(col: ir.Value) -> ir.Value:
     return col
 
 
+def backend_name(expr: ir.Expr) -> str:
+    """The name of the backend an expression is bound to; unbound memtables run on DuckDB."""
+    try:
+        return expr._find_backend(use_default=False).name
+    except Exception:  # noqa: BLE001 - unbound expressions
+        return "duckdb"
+
+
+#: ISO 8601 date or date-time with an optional offset; fields already range-checked.
+_ISO = (r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+        r"([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
+        r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$")
+
+
+def _try_instant_iso(text: ir.StringValue) -> ir.TimestampValue:
+    """A TRY_CAST that any SQL engine can run: cast only well-formed ISO 8601 text.
+
+    PostgreSQL has no TRY_CAST (one bad value aborts the query), so the shape and the
+    day of the month are checked first with plain SQL; CASE evaluates the cast only then.
+    """
+    shaped = text.re_search(_ISO)
+    year = text.substr(0, 4).cast("int32")
+    month = text.substr(5, 2).cast("int32")
+    day = text.substr(8, 2).cast("int32")
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    days = ibis.cases((month == 2, ibis.ifelse(leap, 29, 28)), (month.isin([4, 6, 9, 11]), 30), else_=31)
+    valid = ibis.cases((shaped, day <= days), else_=False)
+    return ibis.cases((valid, text.cast(TZ_UTC)), else_=ibis.null(TZ_UTC))
+
+
 def parse_instant(col: ir.Value) -> ir.TimestampValue:
     """Any timestamp-like column as an absolute instant.
 
     Strings with an offset are converted; naive strings, naive timestamps and
     dates are taken in the session time zone (the business ``tz``).
-    Unparseable strings become NULL (the caller counts them).
+    Unparseable strings become NULL (the caller counts them). DuckDB reads every
+    format its TRY_CAST knows; other engines read ISO 8601 text (``2026-10-05 14:03:00``,
+    ``2026-10-05T14:03:00+02:00``, ``2026-10-05``), the same everywhere.
     """
     typ = col.type()
     if typ.is_null():  # an all-empty column read from a DataFrame
         return col.cast(TZ_UTC)
     if typ.is_string():
+        if backend_name(col) != "duckdb":
+            return _try_instant_iso(blank_to_null(col).strip())
         return blank_to_null(col).try_cast(TZ_UTC)
     if typ.is_timestamp():
         return col if typ.timezone is not None else col.cast(TZ_UTC)

@@ -177,7 +177,7 @@ def contact_frequency(
     metrics = dict(
         **example_metrics(c, "contacts"),
         contacts=c.count(),
-        follow_ups=c.follow_up.cast("int64").sum(),
+        follow_ups=c.count(where=c.follow_up),
         contacting_customers=c._cust.nunique(),
         _extra_active=c._cust.nunique(where=c._outside),
     )

@@ -156,15 +156,16 @@ def record_ledger(ledger: Ledger, src: Source, summary) -> None:
     """
     reasons = summary[REASON].astype(object).where(summary[REASON].notna(), None)
     counts: dict = {}
-    examples: dict = {}
+    candidates: dict = {}
     for i, reason in enumerate(reasons):
         counts[reason] = counts.get(reason, 0) + int(summary["n"].iloc[i])
         if reason is not None and "_ex_lo" in summary:
             for col in ("_ex_lo", "_ex_hi"):
                 value = summary[col].iloc[i]
-                bucket = examples.setdefault(reason, [])
-                if isinstance(value, str) and value not in bucket and len(bucket) < EXAMPLES_PER_REASON:
-                    bucket.append(value)
+                if isinstance(value, str):
+                    candidates.setdefault(reason, set()).add(value)
+    # Sorted, so that every engine (whatever order its rows come back in) shows the same examples.
+    examples = {reason: sorted(values)[:EXAMPLES_PER_REASON] for reason, values in candidates.items()}
     read = sum(counts.values())
     used = counts.pop(None, 0)
     ledger.record(src.name, src.label, read=read, used=used, excluded=counts, examples=examples)

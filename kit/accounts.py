@@ -212,28 +212,44 @@ class AccountFrequency:
         return dataclasses.replace(self, table=redact_frame(self.table, salt=salt),
                                    accounts=redact_frame(self.accounts, salt=salt))
 
-    def band_table(self) -> pd.DataFrame:
-        """Accounts x period labels of bands (the heatmap's data)."""
-        key = "name" if "name" in self.table.columns else "customer_id"
-        return self.table.pivot(index=key, columns="label", values="band")
+    def _labels(self) -> dict:
+        """Row label per account id: the name, with the id when two accounts share a name."""
+        if "name" not in self.accounts.columns:
+            return dict(zip(self.accounts["customer_id"], self.accounts["customer_id"]))
+        names = self.accounts["name"].astype(str)
+        dup = names.duplicated(keep=False)
+        shown = names.where(~dup | (names == self.accounts["customer_id"]),
+                            names + " (" + self.accounts["customer_id"].astype(str) + ")")
+        return dict(zip(self.accounts["customer_id"], shown))
 
-    def heatmap(self, ax=None, *, annotate: bool = True):
-        """Accounts (rows, flagged first) by period (columns), coloured by band, annotated with touchpoints."""
+    def band_table(self) -> pd.DataFrame:
+        """Accounts (ids) x period labels of bands (the heatmap's data)."""
+        return self.table.pivot(index="customer_id", columns="label", values="band")
+
+    def heatmap(self, ax=None, *, annotate: bool = True, periods_shown: int | None = 12):
+        """Accounts (rows, flagged first) by period (columns), coloured by band, annotated with touchpoints.
+
+        Shows the last ``periods_shown`` periods (all when ``None``).
+        """
         import seaborn as sns
         from matplotlib.colors import ListedColormap
 
         from .plots import BAND_COLORS, new_axes
 
-        key = "name" if "name" in self.table.columns else "customer_id"
-        order = self.accounts.sort_values(["flagged", "recent_per_month"], ascending=[False, True])[key].tolist()
+        order = self.accounts.sort_values(["flagged", "recent_per_month"], ascending=[False, True])["customer_id"].tolist()
         labels = [b[0] for b in self.bands]
         t = self.table.assign(_code=self.table["band"].cat.codes.replace(-1, np.nan))
-        codes = t.pivot(index=key, columns="label", values="_code").reindex(order)
-        counts = t.pivot(index=key, columns="label", values="touchpoints").reindex(order)
+        if periods_shown:
+            keep = sorted(t["period"].unique())[-int(periods_shown):]
+            t = t[t["period"].isin(keep)]
+        codes = t.pivot(index="customer_id", columns="label", values="_code").reindex(order)
+        counts = t.pivot(index="customer_id", columns="label", values="touchpoints").reindex(order)
+        names = self._labels()
+        codes.index = [names[i] for i in codes.index]
         fig, ax = new_axes(ax, figsize=(max(8, 0.45 * codes.shape[1] + 3), max(3, 0.28 * len(order) + 1.5)))
         cmap = ListedColormap([BAND_COLORS.get(lab, "#999999") for lab in labels])
         sns.heatmap(codes, ax=ax, cmap=cmap, vmin=-0.5, vmax=len(labels) - 0.5, cbar=True,
-                    annot=counts if annotate else False, fmt=".0f", annot_kws={"fontsize": 7},
+                    annot=counts.to_numpy() if annotate else False, fmt=".0f", annot_kws={"fontsize": 7},
                     linewidths=0.5, linecolor="white")
         cbar = ax.collections[0].colorbar
         cbar.set_ticks(range(len(labels)))
@@ -245,8 +261,8 @@ class AccountFrequency:
 
     def describe(self) -> list[str]:
         """Generated sentences: the band mix of the recent window and each flagged account."""
-        a = self.accounts
-        key = "name" if "name" in a.columns else "customer_id"
+        a = self.accounts.assign(_shown=self.accounts["customer_id"].map(self._labels()))
+        key = "_shown"
         counts = a["recent_band"].value_counts().reindex([b[0] for b in self.bands], fill_value=0)
         win = f"{self.window[0]} to {self.window[-1]}" if len(self.window) > 1 else (self.window[0] if self.window else "n/a")
         lines = [f"{len(a)} strategic accounts ({self.selection}) as of {self.as_of:%Y-%m-%d}. Over the last "

@@ -287,3 +287,38 @@ def total(df: pd.DataFrame) -> dict:
     return {"orders": orders, "contacts": contacts, "cases": cases, "contacts_per_order_pct": rate(contacts),
             "net_contacts_per_order_pct": rate(cases),
             "orders_with_contact_pct": rate(int(df["orders_with_contact"].sum()))}
+
+
+def plot(df: pd.DataFrame, *, period=None, ax=None):
+    """Gross and net contacts per 100 orders by segment for one period (default: the last complete one).
+
+    Returns the matplotlib Figure.
+    """
+    from .plots import new_axes
+
+    by = list(df.attrs.get("by") or [])
+    grain = df.attrs.get("freq", "month")
+    if df.empty:
+        raise ParameterError("nothing to plot: the contacts-per-order table is empty")
+    if period is None:
+        done = df[df["follow_up_window_complete"]] if df["follow_up_window_complete"].any() else df
+        period = done["period"].max()
+    p = periods.truncate(period, grain)
+    rows = df[df["period"] == p]
+    if rows.empty:
+        raise ParameterError(f"period {periods.label(p, grain)} is not in the table")
+    labels = rows[by].astype(str).agg(" / ".join, axis=1) if by else pd.Series(["all"], index=rows.index)
+    fig, ax = new_axes(ax, figsize=(8, max(2.5, 0.4 * len(rows) + 1.2)))
+    y = np.arange(len(rows))
+    ax.barh(y - 0.2, rows["contacts_per_order_pct"], height=0.4, label="gross (contacts)", color="#0072b2")
+    ax.barh(y + 0.2, rows["net_contacts_per_order_pct"], height=0.4, label="net of follow-ups (cases)",
+            color="#56b4e9")
+    ax.errorbar(rows["contacts_per_order_pct"], y - 0.2,
+                xerr=[rows["contacts_per_order_pct"] - rows["contacts_per_order_ci_low"],
+                      rows["contacts_per_order_ci_high"] - rows["contacts_per_order_pct"]],
+                fmt="none", ecolor="#333333", capsize=3, linewidth=1)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("contacts per 100 orders")
+    ax.set_title(f"Contacts per order, {periods.label(p, grain)}")
+    ax.legend(loc="lower right", frameon=False)
+    return fig

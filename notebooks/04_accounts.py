@@ -1,0 +1,136 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python (contact-kit)
+#     language: python
+#     name: contact-kit
+# ---
+
+# %% [markdown]
+# # Strategic accounts, CSM coverage and contacts per order
+#
+# Touchpoints per strategic account against the bands of the domain material, whether every
+# relationship a CSM must keep is contacted on cadence, support contacts per order, and where
+# the contact frequency sits against the published benchmarks. Every number is computed by `kit`;
+# this notebook only shows the results. With `redact = True`, account and person names and ids
+# are replaced by stable pseudonyms (keyed by `KIT_REDACT_SALT`) for wider sharing.
+
+# %% tags=["parameters"]
+import os
+
+from kit.config import SAMPLE_DIR
+
+data_dir = os.environ.get("KIT_DATA_DIR", str(SAMPLE_DIR))  # folder with contacts/customers/stakeholders/orders
+config_path = ""  # report.yml; used for a database connection (its secret is read from the environment)
+period = "2026-10"  # the report is "as of" the last day of this period
+grain = "month"
+tz = "UTC"
+redact = False  # replace account and person names/ids with stable pseudonyms
+strategic = "strategic"  # customers column flag, or a rule such as "top 20 by arr"
+n_periods = 3  # recent window for the under-served rule
+quiet_days = 30  # accounts with no touch in this many days are quiet
+order_segments = ["region"]  # customer columns for contacts per order
+within_days = 7
+benchmark_profile = {"industry": "SaaS (B2B)", "model": "B2B Enterprise"}
+
+# %%
+import html
+import warnings
+
+from IPython.display import Markdown, display
+
+import kit
+from kit import accounts, benchmarks, periods, plots, rates, reportconfig
+
+# %matplotlib inline
+plots.theme()
+warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def say(lines):
+    """Generated sentences as a markdown list (data-derived text escaped)."""
+    display(Markdown("\n".join(f"- {html.escape(str(line), quote=False)}" for line in lines)))
+
+
+src = reportconfig.sources(config_path or None, data_dir=data_dir)
+as_of = periods.period_end(period, grain)
+freq = accounts.account_frequency(src["contacts"], src["customers"], strategic=strategic, freq=grain, tz=tz,
+                                  n_periods=n_periods, quiet_days=quiet_days, as_of=as_of)
+cov = accounts.coverage(src["contacts"], src["stakeholders"], src["customers"], as_of=as_of, tz=tz) \
+    if "stakeholders" in src else None
+if redact:
+    freq = freq.redact()
+    cov = cov.redact() if cov is not None else None
+
+# %% [markdown]
+# ## Strategic account contact frequency
+# Outbound touchpoints per account and month, coloured by band: below 4 a month at risk, 4-6
+# healthy, 7-10 optimal, 11+ possibly excessive. Blank cells are partial months. Flagged
+# accounts (at risk over the recent window, or quiet) are listed first.
+
+# %%
+say(freq.describe() + list(freq.notes))
+fig = freq.heatmap()
+
+# %%
+display(freq.accounts.drop(columns=["arr"], errors="ignore").round(2))
+
+# %% [markdown]
+# ## CSM contact coverage
+# Each required relationship (account x stakeholder role) is on cadence when someone in the role
+# was touched within their cadence. Vacant roles and the material's warning cases come first.
+
+# %%
+if cov is None:
+    display(Markdown("No stakeholders table was found, so coverage cannot be computed."))
+else:
+    say(cov.describe() + list(cov.notes))
+    fig = cov.plot_roles()
+    display(cov.by_role.round(2))
+    if cov.owners is not None:
+        fig = cov.plot_owners()
+        display(cov.owners.round(2))
+
+# %% [markdown]
+# ### Overdue relationships
+
+# %%
+if cov is not None:
+    display(cov.overdue.drop(columns=["arr"], errors="ignore"))
+    warn = cov.accounts[cov.accounts["warning"] != ""]
+    display(warn.drop(columns=["arr"], errors="ignore").round(2))
+
+# %% [markdown]
+# ## Contacts per order by segment
+# Support contacts of ordering customers per 100 orders (the denominator is orders, not
+# shipments), gross and net of follow-ups, and the share of orders followed by a contact within
+# the window.
+
+# %%
+if "orders" in src:
+    cpo = rates.contacts_per_order(src["contacts"], src["orders"], src["customers"], by=order_segments or None,
+                                   freq=grain, within_days=within_days, tz=tz, end=period)
+    fig = rates.plot(cpo, period=period)
+    display(cpo[cpo["period"] == periods.truncate(period, grain)].round(2))
+    say(cpo.attrs["notes"])
+else:
+    display(Markdown("No orders table was found, so contacts per order cannot be computed."))
+
+# %% [markdown]
+# ## Benchmark placement
+# The period's contact frequency (inbound contacts per active customer) against the benchmark
+# bands for the profile. "Within" means the 95% interval overlaps the band.
+
+# %%
+cf = kit.contact_frequency(src["contacts"], src["customers"], freq=grain, tz=tz, start=period, end=period)
+placed = benchmarks.place(cf, benchmark_profile or None)
+display(placed.rows.drop(columns=["reason"]))
+say(placed.interpret())

@@ -1180,19 +1180,27 @@ def describe(result: Decomposition) -> str:
     """
     parts = []
     level = float(result.observed.mean())
-    prof = result.profile()
-    if result.main_component and not prof.empty and abs(level) > _ZERO and not math.isnan(result.strength):
+    # Daily data: the weekday pattern is what a reader can act on; the yearly one shows in the monthly view.
+    comp = "weekly" if result.grain == "day" and "weekly" in result.periods else result.main_component
+    prof = result.profile(comp)
+    if comp and not prof.empty and abs(level) > _ZERO and not math.isnan(result.strength):
         peak = prof.idxmax()
-        word = {"yearly": "yearly", "weekly": "weekly"}.get(result.main_component, "cycle")
+        word = {"yearly": "yearly", "weekly": "weekly"}.get(comp, "cycle")
         rel = prof.max() / level
-        if result.strength < 0.3:
-            parts.append(f"there is little {word} seasonality (strength {narrative.num(result.strength)})")
+        strength = result.seasonal_strength.get(comp, result.strength)
+        if strength < 0.3:
+            parts.append(f"there is little {word} seasonality (strength {narrative.num(strength)})")
         else:
-            parts.append(f"{_position_name(result, peak)} runs {narrative.pct(rel)} above the {word} average")
+            name = _WEEKDAYS[int(peak)] if comp == "weekly" else _position_name(result, peak)
+            parts.append(f"{name} runs {narrative.pct(rel)} above the {word} average")
     elif result.notes and any("cycles" in n for n in result.notes):
         parts.append("the series is too short to estimate seasonality")
-    back = {"day": 364, "week": 52, "month": 12, "quarter": 4}.get(result.grain)
+    back = {"day": 365, "week": 52, "month": 12, "quarter": 4}.get(result.grain)
     adj = result.adjusted
+    if result.grain == "day" and len(adj) > 1:
+        # Same calendar date last year (365 or 366 days back).
+        before = adj.index[-1] - pd.DateOffset(years=1)
+        back = len(adj) - 1 - int(adj.index.searchsorted(before)) if before >= adj.index[0] else None
     if back and len(adj) > back and abs(adj.iloc[-1 - back]) > _ZERO:
         change = adj.iloc[-1] / adj.iloc[-1 - back] - 1
         lead = "after removing that, " if parts and "runs" in parts[0] else "seasonally adjusted, "
@@ -1308,3 +1316,8 @@ def summary(*, decomposition: Decomposition | None = None, anomaly_table: pd.Dat
 def markdown(text: str) -> str:
     """``text`` escaped for Markdown/HTML display of data-derived sentences."""
     return html.escape(text, quote=False)
+
+
+def period_end_date(period, grain: str = "month") -> pd.Timestamp:
+    """Last calendar day of the report period (to cut a daily series at the same point)."""
+    return periods.period_end(period, grain)

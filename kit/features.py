@@ -29,8 +29,8 @@ from . import engine, periods
 from .config import DAYS_PER_MONTH, DEFAULT_DEDUP_WINDOW, DEFAULT_TZ
 from .errors import DataError, ParameterError
 from .ledger import SCOPE_PREFIX, Ledger
-from .prepare import (REASON, classify_contacts, classify_customers, counts_by_reason, customer_lookup,
-                      record_ledger, segment_label)
+from .prepare import (REASON, classify_contacts, classify_customers, customer_lookup,
+                      example_metrics, record_ledger, segment_label)
 from .sources import open_tables
 
 DEFAULT_WINDOW = "90D"
@@ -144,13 +144,18 @@ def customer_features(
 
     ledger = Ledger()
     cust = classify_customers(usrc)
-    record_ledger(con, ledger, usrc, cust, counts_by_reason(con, cust))
+    cust_summary = engine.fetch(con, cust.group_by(REASON).aggregate(
+        n=cust.count(), _last_churn=cust.churn.max(), **example_metrics(cust, usrc.name)))
+    record_ledger(ledger, usrc, cust_summary)
     c = classify_contacts(csrc, customer_lookup(cust, []), direction=direction,
                           dedup_seconds=dedup.total_seconds())
-    record_ledger(con, ledger, csrc, c, counts_by_reason(con, c))
+    # One pass over contacts: ledger counts, examples and the observed time span.
+    summary = engine.fetch(con, c.group_by(REASON).aggregate(
+        n=c.count(), _first=c.local_ts.min(), _last=c.local_ts.max(), **example_metrics(c, csrc.name)))
+    record_ledger(ledger, csrc, summary)
     surv = _classify_surveys(ssrc) if ssrc is not None else None
 
-    first_day, obs_end = _observed_span(con, c, cust, surv)
+    first_day, obs_end = _observed_span(con, summary, cust_summary, surv)
     cutoffs = _resolve_cutoffs(cutoff, width, first_day, obs_end)
     if cutoffs[0] - width < first_day:
         notes.append(f"the feature window before {cutoffs[0]:%Y-%m-%d} starts before the first contact "
@@ -189,12 +194,12 @@ def _classify_surveys(src):
     return t.filter(t._cust.notnull() & t._local.notnull() & t._score.notnull())
 
 
-def _observed_span(con, c, cust, surv) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First day with a contact, and the day after the last day with any data."""
-    ok = c.filter(c[REASON].isnull() | c[REASON].startswith(SCOPE_PREFIX))
-    span = engine.fetch(con, ok.aggregate(first=ok.local_ts.min(), last=ok.local_ts.max()))
-    ok_cust = cust.filter(cust[REASON].isnull())
-    last = [span["last"].iloc[0], engine.fetch(con, ok_cust.aggregate(last=ok_cust.churn.max()))["last"].iloc[0]]
+def _observed_span(con, summary, cust_summary, surv) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First day with a usable contact, and the day after the last day with any data."""
+    reason = summary[REASON]
+    ok = summary[reason.isna() | reason.astype(str).str.startswith(SCOPE_PREFIX)]
+    span = pd.DataFrame({"first": [ok["_first"].min()], "last": [ok["_last"].max()]})
+    last = [span["last"].iloc[0], cust_summary.loc[cust_summary[REASON].isna(), "_last_churn"].max()]
     if surv is not None:
         last.append(engine.fetch(con, surv.aggregate(last=surv._local.max()))["last"].iloc[0])
     last = [pd.Timestamp(v) for v in last if v is not None and not pd.isna(v)]

@@ -1,0 +1,97 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: contact-kit
+#     language: python
+#     name: contact-kit
+# ---
+
+# %% [markdown]
+# # Contact frequency, CSAT and churn
+#
+# How strongly is inbound contact frequency **associated** with churn and satisfaction in this data?
+# Every figure below carries a 95% interval. None of it shows cause: customers with problems both
+# contact support more and churn more.
+
+# %% tags=["parameters"]
+from kit import config
+
+data_dir = str(config.SAMPLE_DIR)
+period = "2026-10"
+grain = "month"
+tz = "UTC"
+window = "90D"
+cutoff = None  # None: the latest date with a fully observed outcome window
+controls = None  # None: tier (when present) plus tenure
+segment = "tier"
+
+# %%
+import html
+from pathlib import Path
+
+from IPython.display import Markdown, display
+
+from kit import drivers
+
+data = Path(data_dir)
+tables = {name: str(data / f"{name}.parquet") for name in ("contacts", "customers", "surveys")}
+surveys = tables["surveys"] if Path(tables["surveys"]).exists() else None
+report = drivers.analyze(tables["contacts"], tables["customers"], surveys, window=window, cutoff=cutoff,
+                         controls=controls, segment=segment, freq=grain, tz=tz)
+
+# %% [markdown]
+# ## Summary
+
+# %%
+display(Markdown("\n\n".join(f"- {html.escape(s)}" for s in report.narrative())))
+
+# %% [markdown]
+# ## Churn by contact frequency (customer level)
+
+# %%
+if report.churn is not None:
+    display(report.churn.plot())
+    display(report.churn.table.round(4))
+    for note in report.churn.notes:
+        display(Markdown(f"*Note: {html.escape(note)}*"))
+
+# %% [markdown]
+# ## CSAT by contact frequency
+
+# %%
+if report.csat is not None:
+    display(report.csat.plot())
+    display(report.csat.table.round(4))
+
+# %% [markdown]
+# ## Churn odds ratio across segments
+
+# %%
+if report.by_segment is not None:
+    display(drivers.plot_forest(report.by_segment))
+    display(report.by_segment.round(4))
+
+# %% [markdown]
+# ## Period-level lagged correlation (adjusted series, never raw levels)
+
+# %%
+if report.periods is not None:
+    display(drivers.plot_lags(report.periods))
+    for note in report.periods.attrs["notes"]:
+        display(Markdown(f"*Note: {html.escape(note)}*"))
+
+# %% [markdown]
+# ## Strategic accounts: CSM touchpoints and renewal
+
+# %%
+if report.touchpoints is not None:
+    display(report.touchpoints.plot())
+    display(report.touchpoints.by_band.round(3))
+    display(Markdown(html.escape(report.touchpoints.sentence())))

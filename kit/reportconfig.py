@@ -115,13 +115,17 @@ class ReportConfig:
             return _folder_sources(Path(data_dir))
         if self.connection is not None:
             con = self.connection.connect()
-            present = set(con.list_tables())
-            names = {t: self.connection.tables.get(t, t) for t in TABLES}
-            out = {t: (con, n) for t, n in names.items() if n in present or t in self.connection.tables}
-            for t in ("contacts", "customers"):
-                if t not in out:
-                    raise ParameterError(f"the {con.name} connection has no table {names[t]!r} for {t}; "
-                                         f"set data.connection.tables.{t} in report.yml")
+            out = {}
+            for t in TABLES:
+                name = self.connection.tables.get(t, t)
+                try:  # probing each table works on every backend (list_tables differs between versions)
+                    con.table(name)
+                except Exception:  # noqa: BLE001 - backend-specific "no such table" errors
+                    if t in ("contacts", "customers") or t in self.connection.tables:
+                        raise ParameterError(f"the {con.name} connection has no table {name!r} for {t}; "
+                                             f"set data.connection.tables.{t} in report.yml") from None
+                    continue
+                out[t] = (con, name)
             return out
         if self.tables:
             out = dict(_folder_sources(self.data_dir, required=False)) if self.data_dir else {}

@@ -1,0 +1,281 @@
+"""End-to-end report rendering: papermill + nbconvert into an atomic period folder, summary.json, indexes.
+
+Expected values come from calling kit.contact_frequency directly, from hand-written notebooks
+with a known failing cell, and from a planted dummy secret and hostile segment names.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+import kit
+from kit import config, report, reportconfig
+from kit.errors import ParameterError, ReportError
+
+SCRIPT = "<script>alert(1)</script>"
+AMP_NAME = 'R&D "North" \'x\''
+EVENT = "<img src=x onerror=alert(2)> launch"
+SECRET = "s3cr3t-DUMMY-7f9a"
+EXTERNAL = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.hrefs += [v for k, v in attrs if k == "href" and v]
+
+
+def hrefs(page: Path) -> list[str]:
+    p = Links()
+    p.feed(page.read_text())
+    return [h for h in p.hrefs if not h.startswith("#")]
+
+
+def hostile_sample(small_sample, folder: Path) -> Path:
+    """The small sample with a <script> tier, an '&'-and-quotes region and an HTML event label."""
+    tables = {k: v.copy() for k, v in small_sample.tables().items()}
+    cust = tables["customers"]
+    cust.loc[cust.index[::5], "tier"] = SCRIPT
+    cust.loc[cust.index[1::7], "region"] = AMP_NAME
+    tables["events"].loc[tables["events"].index[-1], "label"] = EVENT
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        df.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+def render_overview_once(base: Path, small_sample) -> tuple[Path, Path]:
+    """Render 2026-10 with the real notebooks once per session (test_browser reuses it)."""
+    out, data = base / "reports", base / "data"
+    if not (out / "2026-10" / "summary.json").exists():
+        hostile_sample(small_sample, data)
+        # the overview only: the other notebooks have their own tests (test_notebooks.py)
+        report.render("2026-10", data_dir=data, out=out, progress=False,
+                      notebooks=[config.NOTEBOOKS_DIR / "01_overview.ipynb"])
+    return out, data
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, small_sample):
+    return render_overview_once(tmp_path_factory.getbasetemp() / "kit_report_e2e", small_sample)
+
+
+def write_nb(path: Path, *cells: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('period = "2026-10"\ngrain = "month"\ndata_dir = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# test"), params] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {"name": config.KERNEL_NAME, "display_name": "Python", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+# --------------------------------------------------------------------------- end to end
+def test_period_folder_contents(rendered):
+    out, _ = rendered
+    folder = out / "2026-10"
+    names = sorted(p.name for p in folder.iterdir())
+    listed = json.loads((folder / "summary.json").read_text())["notebooks"]
+    assert listed[0]["ipynb"] == "01_overview.ipynb"
+    for nb in listed:
+        assert nb["ipynb"] in names and nb["html"] in names  # executed notebook kept for audit
+    assert {"index.html", "summary.json"} <= set(names)
+    assert not list(out.glob(".*tmp*")), "temporary folders must not be left behind"
+
+
+def test_html_has_no_code_and_has_figures(rendered):
+    page = (rendered[0] / "2026-10" / "01_overview.html").read_text()
+    # code inputs render as highlighted editors with prompts; markdown cells are kept as text
+    assert not re.search(r'class="[^"]*(cm-editor|hl-ipython|jp-InputPrompt|jp-OutputPrompt)', page)
+    assert "ov.trend(" not in page and "import warnings" not in page and "tags=" not in page
+    assert page.count('src="data:image/png;base64,') >= 4  # trend, rankings, contacts/cases, onboarding
+    assert "Summary" in page and "Data quality" in page
+
+
+@pytest.mark.parametrize("name", ["2026-10/01_overview.html", "2026-10/index.html", "index.html"])
+def test_html_is_offline(rendered, name):
+    page = (rendered[0] / name).read_text()
+    assert not EXTERNAL.findall(page)
+    assert "@import url(http" not in page and "cdnjs" not in page and "mathjax" not in page.lower()
+
+
+def test_summary_headline_equals_contact_frequency(rendered):
+    out, data = rendered
+    s = json.loads((out / "2026-10" / "summary.json").read_text())
+    direct = kit.contact_frequency(data / "contacts.parquet", data / "customers.parquet", freq="month",
+                                   start="2026-10-01", end="2026-10-01").iloc[0]
+    assert s["period"] == "2026-10" and s["grain"] == "month"
+    assert s["frequency"] == pytest.approx(direct["frequency"], rel=1e-12)
+    assert s["ci"] == pytest.approx([direct["frequency_ci_low"], direct["frequency_ci_high"]], rel=1e-12)
+    for key in ("contacts", "active_customers", "cases"):
+        assert s[key] == int(direct[key])
+    assert s["repeat_contact_rate"] == pytest.approx(direct["repeat_contact_rate"])
+    for key in ("benchmark", "anomalies", "forecast"):
+        assert "available" in s[key]
+    assert 3 <= len(s["sentences"]) <= 5
+
+
+def test_index_links_resolve(rendered):
+    out, _ = rendered
+    for page in (out / "index.html", out / "2026-10" / "index.html"):
+        links = hrefs(page)
+        assert links, f"{page} has no links"
+        for h in links:
+            assert (page.parent / h).resolve().exists(), f"{page.name} links to missing {h}"
+    assert "2026-10/index.html" in hrefs(out / "index.html")
+
+
+def test_data_derived_strings_are_escaped(rendered):
+    out, _ = rendered
+    for page in [out / "index.html", *(out / "2026-10").glob("*.html")]:
+        text = page.read_text()
+        assert SCRIPT not in text, page.name
+        assert "<img src=x" not in text and "R&D " not in text, page.name
+    overview = (out / "2026-10" / "01_overview.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in overview  # shown, as text
+    assert "R&amp;D" in overview
+
+
+# --------------------------------------------------------------------------- secrets
+def test_secret_never_reaches_reports(tmp_path, small_sample, monkeypatch):
+    import duckdb
+
+    db = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(db))
+    for name, df in small_sample.tables().items():
+        con.register("df", df)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM df")
+        con.unregister("df")
+    con.close()
+    cfg = tmp_path / "report.yml"
+    cfg.write_text(textwrap.dedent(f"""
+        data:
+          connection:
+            url: "duckdb:///{db}?custom_user_agent={{secret}}"
+            secret_env: KIT_TEST_SECRET
+        segments: [tier]
+    """))
+    monkeypatch.delenv("KIT_TEST_SECRET", raising=False)
+    with pytest.raises(ParameterError, match="KIT_TEST_SECRET"):
+        reportconfig.load(cfg).sources()
+    monkeypatch.setenv("KIT_TEST_SECRET", SECRET)  # the kernels inherit the environment, not a parameter
+    out = tmp_path / "reports"
+    # the overview reads the connection through the config; other notebooks take data_dir
+    r = report.render("2026-10", config_path=cfg, out=out, progress=False,
+                      notebooks=[config.NOTEBOOKS_DIR / "01_overview.ipynb"])
+    assert r.summary["contacts"] > 0
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".ipynb" for p in files) and any(p.name == "summary.json" for p in files)
+    for p in files:
+        assert SECRET not in p.read_text(errors="replace"), f"secret leaked into {p}"
+    executed = nbformat.read(str(out / "2026-10" / "01_overview.ipynb"), as_version=4)
+    assert executed.metadata["papermill"]["parameters"]["config_path"] == str(cfg)
+
+
+def test_password_in_config_url_is_refused(tmp_path):
+    cfg = tmp_path / "r.yml"
+    cfg.write_text("data:\n  connection:\n    url: postgres://me:hunter2@db/x\n")
+    with pytest.raises(ParameterError, match="secret_env"):
+        reportconfig.load(cfg)
+
+
+def test_config_parameters_and_paths(tmp_path):
+    cfg = tmp_path / "sub" / "r.yml"
+    cfg.parent.mkdir()
+    cfg.write_text("data:\n  dir: ../data\ntz: Europe/Berlin\nsegments: tier\nthresholds: {min_customers: 5}\n")
+    c = reportconfig.load(cfg)
+    assert c.data_dir == (tmp_path / "data").resolve()
+    p = c.parameters()
+    assert p["tz"] == "Europe/Berlin" and p["segments"] == ["tier"] and p["thresholds"]["min_customers"] == 5
+    assert p["data_dir"] == str((tmp_path / "data").resolve())
+    cfg.write_text("dataa: {}\n")
+    with pytest.raises(ParameterError, match="unknown setting"):
+        reportconfig.load(cfg)
+
+
+# --------------------------------------------------------------------------- failures, ranges, CLI
+@pytest.fixture()
+def tiny_notebooks(tmp_path):
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    write_nb(folder / "01_ok.ipynb", "print('ok', period)")
+    return folder
+
+
+def test_failure_keeps_previous_report(tmp_path, tiny_notebooks, small_sample_dir):
+    out = tmp_path / "reports"
+    report.render("2026-10", data_dir=small_sample_dir, out=out, notebooks=report.report_notebooks(tiny_notebooks),
+                  progress=False)
+    before = {p.name: p.read_bytes() for p in (out / "2026-10").iterdir()}
+    write_nb(tiny_notebooks / "02_fail.ipynb", "x = 1", "raise ValueError('boom ' + period)")
+    with pytest.raises(ReportError) as err:
+        report.render("2026-10", data_dir=small_sample_dir, out=out,
+                      notebooks=report.report_notebooks(tiny_notebooks), progress=False)
+    # cell 4 of 02_fail: markdown, parameters, "x = 1", the raise
+    assert str(err.value).startswith("notebook 02_fail.ipynb failed at cell 4: ValueError: boom 2026-10")
+    assert {p.name: p.read_bytes() for p in (out / "2026-10").iterdir()} == before
+    failed = out / "2026-10.failed" / "02_fail.ipynb"
+    assert failed.exists() and "boom 2026-10" in failed.read_text()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert "2026-10.failed" not in (out / "index.html").read_text()
+
+
+def test_backfill_range_and_cli(tmp_path, tiny_notebooks, small_sample_dir):
+    out = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "kit", "report", "--from", "2026-08", "--to", "2026-09", "--data-dir",
+           str(small_sample_dir), "--out", str(out), "--notebooks", str(tiny_notebooks), "--no-progress"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    links = hrefs(out / "index.html")
+    assert links[:2] == ["2026-09/index.html", "2026-08/index.html"]
+    for period in ("2026-08", "2026-09"):
+        s = json.loads((out / period / "summary.json").read_text())
+        direct = kit.contact_frequency(small_sample_dir / "contacts.parquet", small_sample_dir / "customers.parquet",
+                                       start=period, end=period).iloc[0]
+        assert s["contacts"] == int(direct["contacts"])
+    bad = subprocess.run([sys.executable, "-m", "kit", "report", "--period", "2026-10", "--from", "2026-01"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "either --period" in bad.stderr
+
+
+def test_cli_failure_exits_nonzero_with_one_line(tmp_path, tiny_notebooks, small_sample_dir):
+    write_nb(tiny_notebooks / "02_fail.ipynb", "raise KeyError('nope')")
+    run = subprocess.run([sys.executable, "-m", "kit", "report", "--period", "2026-10", "--data-dir",
+                          str(small_sample_dir), "--out", str(tmp_path / "r"), "--notebooks", str(tiny_notebooks),
+                          "--no-progress"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: notebook 02_fail.ipynb failed at cell 3: KeyError")
+
+
+def test_strip_external_fetches():
+    page = ('<head><script src="https://cdn.example/x.js"></script><link rel="stylesheet" href="http://x/y.css">'
+            '<style>@import url(https://fonts.example/f.css);</style></head><a href="https://docs.example">doc</a>')
+    clean = report.strip_external_fetches(page)
+    assert report.external_fetches(clean) == [] and not EXTERNAL.findall(clean)
+    assert '<a href="https://docs.example">' in clean  # a link is not a fetch
+
+
+def test_kernel_fallback(monkeypatch):
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    def missing(self, name):
+        raise NoSuchKernel(name)
+
+    monkeypatch.setattr(KernelSpecManager, "get_kernel_spec", missing)
+    with pytest.warns(UserWarning, match="not installed"):
+        assert report.kernel_name() == "python3"

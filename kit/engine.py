@@ -21,6 +21,31 @@ FETCH_STATS = {"queries": 0, "rows": 0, "largest": 0}
 TZ_UTC = dt.Timestamp(timezone="UTC")
 
 
+def _portable_postgres_casts() -> None:
+    """PostgreSQL casts a boolean to INT but not to BIGINT, which Ibis emits for ``bool.cast("int64")``.
+
+    Patched once at import so that metric code may sum boolean flags on every engine.
+    """
+    try:
+        from ibis.backends.sql.compilers.postgres import PostgresCompiler
+    except ImportError:  # pragma: no cover - ibis without the SQL compilers
+        return
+    if getattr(PostgresCompiler, "_kit_bool_cast", False):
+        return
+    original = PostgresCompiler.visit_Cast
+
+    def visit_Cast(self, op, *, arg, to):  # noqa: N802 - Ibis' visitor naming
+        if op.arg.dtype.is_boolean() and to.is_integer() and not to.is_int32():
+            return self.cast(self.cast(arg, dt.int32), to)
+        return original(self, op, arg=arg, to=to)
+
+    PostgresCompiler.visit_Cast = visit_Cast
+    PostgresCompiler._kit_bool_cast = True
+
+
+_portable_postgres_casts()
+
+
 def check_tz(tz: str) -> str:
     try:
         ZoneInfo(tz)
@@ -126,6 +151,29 @@ def local_date(col: ir.Value) -> ir.DateValue:
     if col.type().is_null():
         return col.cast(dt.date)
     return local_time(parse_instant(col)).date()
+
+
+def period_start(col: ir.Value, unit: str) -> ir.DateValue:
+    """The first day of the period containing a local date or local (naive) timestamp.
+
+    PostgreSQL's DATE_TRUNC turns a date into a zoned timestamp, which then comes back
+    shifted by the session offset; truncating a naive timestamp is exact everywhere.
+    """
+    if col.type().is_date():
+        col = col.cast(dt.timestamp)
+    return col.truncate(unit).date()
+
+
+def elapsed_seconds(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.IntegerValue:
+    """Whole seconds of elapsed time between two instants (across DST changes too).
+
+    DuckDB's DATE_DIFF counts elapsed seconds on zoned timestamps; PostgreSQL (as Ibis
+    compiles it) and Spark's DATEDIFF count wall-clock seconds in the session time zone,
+    so elsewhere the epoch seconds are subtracted.
+    """
+    if backend_name(later) == "duckdb":
+        return later.delta(earlier, unit="second")
+    return later.epoch_seconds().floor() - earlier.epoch_seconds().floor()
 
 
 def is_unparseable(raw: ir.Value, parsed: ir.Value) -> ir.BooleanValue:

@@ -171,7 +171,7 @@ def contact_frequency(
     reason = ibis.cases((c[REASON].notnull(), c[REASON]), (~in_range, ibis.literal(OUT_OF_RANGE)),
                         else_=ibis.null("string"))
     c = c.mutate(period=period, **{REASON: reason})
-    outside = (period < c._signup.truncate(unit)) | (c._churn.notnull() & (period > c._churn.truncate(unit)))
+    outside = (period < engine.period_start(c._signup, unit)) | (c._churn.notnull() & (period > engine.period_start(c._churn, unit)))
     c = c.mutate(_outside=outside.fill_null(False))
 
     metrics = dict(
@@ -242,10 +242,10 @@ def _active_customers(con, lookup, segment_by, unit, spine) -> pd.DataFrame:
     i.e. trunc(signup) <= p <= trunc(churn).
     """
     ok = lookup.filter(lookup._cust_ok)
-    starts = engine.fetch(con, ok.group_by([ok._signup.truncate(unit).cast("date").name("period"), *segment_by])
+    starts = engine.fetch(con, ok.group_by([engine.period_start(ok._signup, unit).name("period"), *segment_by])
                           .aggregate(n=ok.count()))
     gone = ok.filter(ok._churn.notnull())
-    ends = engine.fetch(con, gone.group_by([gone._churn.truncate(unit).cast("date").name("period"), *segment_by])
+    ends = engine.fetch(con, gone.group_by([engine.period_start(gone._churn, unit).name("period"), *segment_by])
                         .aggregate(n=gone.count()))
     step = periods.GRAINS[[g for g, v in periods.GRAINS.items() if v[0] == unit][0]][1]
     offset = pd.tseries.frequencies.to_offset(step)

@@ -121,7 +121,7 @@ def classify_contacts(
     duplicate = t._eligible & (t._prev_contact == t._contact) & (t._prev_instant == t.instant)
     reason = ibis.cases((t._pre.notnull(), t._pre), (duplicate.fill_null(False), ibis.literal("duplicate contact_id")),
                         else_=ibis.null(dt.string))
-    gap = t.instant.delta(t._prev_instant, unit="second")
+    gap = engine.elapsed_seconds(t.instant, t._prev_instant)
     follow_up = t._prev_instant.notnull() & (gap < dedup_seconds) if dedup_seconds > 0 else ibis.literal(False)
     t = t.mutate(**{REASON: reason}, follow_up=follow_up.fill_null(False) & reason.isnull())
     return t.mutate(local_ts=engine.local_time(t.instant))

@@ -185,8 +185,14 @@ def as_key(col: ir.Value) -> ir.Value:
     return col if col.type().is_string() else col.cast(dt.string)
 
 
-def fetch(con, expr: ir.Table, *, max_rows: int = MAX_FETCH_ROWS) -> pd.DataFrame:
-    """Execute an aggregate expression and return it as pandas, refusing oversized results."""
+def fetch(con, expr: ir.Table, *, max_rows: int | None = None) -> pd.DataFrame:
+    """Execute an aggregate expression and return it as pandas, refusing oversized results.
+
+    ``max_rows`` defaults to :data:`MAX_FETCH_ROWS` (read at call time); ``0`` disables the guard.
+    Every call is counted in :data:`FETCH_STATS`.
+    """
+    if max_rows is None:
+        max_rows = MAX_FETCH_ROWS
     df = con.execute(expr.limit(max_rows + 1)) if max_rows else con.execute(expr)
     n = len(df)
     FETCH_STATS["queries"] += 1

@@ -361,18 +361,30 @@ def _keep_failed(executed: Path, failed_dir: Path) -> Path:
 
 
 def render(period, *, grain: str = config.DEFAULT_FREQ, config_path=None, out=None, data_dir=None,
-           notebooks=None, progress=None) -> Rendered:
+           notebooks=None, progress=None, jobs=None) -> Rendered:
     """Render the report of one period into ``out/<period>/`` (see :func:`render_range`)."""
     return render_range(period, period, grain=grain, config_path=config_path, out=out, data_dir=data_dir,
-                        notebooks=notebooks, progress=progress)[0]
+                        notebooks=notebooks, progress=progress, jobs=jobs)[0]
+
+
+def default_jobs() -> int:
+    """Notebooks run at once: ``KIT_REPORT_JOBS``, else 2 (or 1 on a single core)."""
+    env = os.environ.get("KIT_REPORT_JOBS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ParameterError(f"KIT_REPORT_JOBS must be a whole number, not {env!r}") from None
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def render_range(start, end=None, *, grain: str = config.DEFAULT_FREQ, config_path=None, out=None, data_dir=None,
-                 notebooks=None, progress=None) -> list[Rendered]:
+                 notebooks=None, progress=None, jobs=None) -> list[Rendered]:
     """Render every period from ``start`` to ``end`` (inclusive), oldest first.
 
     For each period: execute every report notebook with papermill into a temporary
-    folder (kernel ``contact-kit``), convert each to offline HTML without input cells,
+    folder (kernel ``contact-kit``; ``jobs`` notebooks at once, each in its own kernel,
+    default :func:`default_jobs`), convert each to offline HTML without input cells,
     compute ``summary.json`` with kit, write ``index.html``, then swap the folder into
     ``out/<period>`` in one rename. Afterwards ``out/index.html`` lists every period.
 
@@ -403,60 +415,85 @@ def render_range(start, end=None, *, grain: str = config.DEFAULT_FREQ, config_pa
     out = Path(out or config.REPORTS_DIR)
     out.mkdir(parents=True, exist_ok=True)
     kernel = kernel_name()
+    jobs = int(jobs) if jobs else default_jobs()
     show = sys.stderr.isatty() if progress is None else progress
     results = []
     bar = tqdm(total=len(span) * len(nbs), file=sys.stderr, disable=not show, unit="notebook")
     try:
         for p in span:
-            results.append(_render_one(p, grain, cfg, nbs, out, kernel, data_dir, bar))
+            results.append(_render_one(p, grain, cfg, nbs, out, kernel, data_dir, bar, jobs))
             write_top_index(out, title=cfg.title)
     finally:
         bar.close()
     return results
 
 
-def _render_one(start, grain, cfg, nbs, out, kernel, data_dir, bar) -> Rendered:
+def _render_one(start, grain, cfg, nbs, out, kernel, data_dir, bar, jobs) -> Rendered:
     import time
 
     label = periods.label(start, grain)
     params = notebook_parameters(cfg, period=label, grain=grain, data_dir=data_dir)
     failed_dir = out / f"{label}{FAILED_SUFFIX}"
     timings = {}
-    with ThreadPoolExecutor(max_workers=1) as pool, atomic_dir(out / label) as tmp:
-        # the summary is computed in-process while the kernels run the notebooks
+    # the summary is computed in-process while the kernels (separate processes) run the notebooks
+    with ThreadPoolExecutor(max_workers=1) as side, ThreadPoolExecutor(max_workers=jobs) as pool, \
+            atomic_dir(out / label) as tmp:
         t0 = time.perf_counter()
-        future = pool.submit(summary, cfg, period=label, grain=grain, data_dir=data_dir)
+        future = side.submit(_timed, summary, cfg, period=label, grain=grain, data_dir=data_dir)
+        title = cfg.title
+        runs = [pool.submit(_run_notebook, src, tmp, params, kernel, failed_dir, f"{title}: {label} – {_title_of(src)}")
+                for src in nbs]
         executed, pages, listed = [], [], []
-        for src in nbs:
-            if future.done() and future.exception() is not None:
-                break
-            bar.set_description(f"{label} {src.stem}")
-            dst = tmp / src.name
-            timings[f"execute {src.stem}"] = _execute(src, dst, params, kernel, failed_dir)
-            t1 = time.perf_counter()
-            page = tmp / f"{src.stem}.html"
-            page.write_text(to_html(dst, title=f"{cfg.title}: {label} – {_title_of(src)}"), encoding="utf-8")
-            timings[f"convert {src.stem}"] = time.perf_counter() - t1
-            executed.append(dst)
-            pages.append(page)
-            listed.append({"title": _title_of(src), "html": page.name, "ipynb": dst.name})
-            bar.update(1)
         try:
-            data = future.result()
+            for src, run in zip(nbs, runs):
+                bar.set_description(f"{label} {src.stem}")
+                dst, page, took = run.result()  # in notebook order: the first failing notebook is reported
+                timings[f"execute {src.stem}"], timings[f"convert {src.stem}"] = took
+                executed.append(dst)
+                pages.append(page)
+                listed.append({"title": _title_of(src), "html": page.name, "ipynb": dst.name})
+                bar.update(1)
+        except BaseException:
+            for run in runs:
+                run.cancel()
+            raise
+        try:
+            data, timings["summary (in parallel with the notebooks)"] = future.result()
         except KitError as exc:
             raise ReportError(f"summary for {label} failed: {exc}") from None
-        timings["summary (parallel)"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
         data["notebooks"] = listed
         data["generated"] = {"at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                              "kit_version": __version__, "kernel": kernel}
         (tmp / "summary.json").write_text(dumps_summary(data), encoding="utf-8")
         (tmp / "index.html").write_text(period_index(data, listed, title=cfg.title), encoding="utf-8")
         _readable(tmp)
+        timings["write summary and index"] = time.perf_counter() - t1
+        timings["period total"] = time.perf_counter() - t0
     if failed_dir.exists():  # an earlier failure of this period is now fixed
         shutil.rmtree(failed_dir, ignore_errors=True)
     folder = out / label
     return Rendered(label, folder, tuple(folder / p.name for p in executed), tuple(folder / p.name for p in pages),
                     data, timings)
+
+
+def _run_notebook(src: Path, tmp: Path, params: dict, kernel: str, failed_dir: Path, title: str):
+    """Execute one notebook into ``tmp`` and convert it; returns paths and (execute, convert) seconds."""
+    import time
+
+    dst = tmp / src.name
+    took_exec = _execute(src, dst, params, kernel, failed_dir)
+    t1 = time.perf_counter()
+    page = tmp / f"{src.stem}.html"
+    page.write_text(to_html(dst, title=title), encoding="utf-8")
+    return dst, page, (took_exec, time.perf_counter() - t1)
+
+
+def _timed(fn, *args, **kwargs):
+    import time
+
+    t0 = time.perf_counter()
+    return fn(*args, **kwargs), time.perf_counter() - t0
 
 
 def _title_of(nb: Path) -> str:
@@ -480,6 +517,8 @@ def add_cli(sub) -> None:
     p.add_argument("--data-dir", help="folder of sample-style tables; overrides the config's data sources")
     p.add_argument("--notebooks", help="folder of NN_name.ipynb notebooks (default notebooks/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--jobs", type=int, help="notebooks executed at once (default 2, or KIT_REPORT_JOBS)")
+    p.add_argument("--timings", help="write per-step timings (seconds) of each period as JSON to this file")
     p.set_defaults(func=_cli)
 
 
@@ -494,12 +533,15 @@ def _cli(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         done = render_range(start, end, grain=args.grain, config_path=args.config, out=args.out,
-                            data_dir=args.data_dir, notebooks=nbs, progress=False if args.no_progress else None)
+                            data_dir=args.data_dir, notebooks=nbs, progress=False if args.no_progress else None,
+                            jobs=args.jobs)
     for r in done:
         s = r.summary
         print(f"{r.period}: frequency {s['frequency']:.3f} (95% CI {s['ci'][0]:.3f}-{s['ci'][1]:.3f}), "
               f"{s['contacts']:,} contacts, {s['active_customers']:,} active customers -> {r.folder / 'index.html'}",
               file=sys.stderr)
+    if args.timings:
+        atomic_write_text(Path(args.timings), json.dumps({r.period: r.timings for r in done}, indent=2))
     print(f"index: {Path(args.out) / 'index.html'}", file=sys.stderr)
     return 0
 

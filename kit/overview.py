@@ -64,8 +64,20 @@ def trend(contacts, customers, *, period, grain: str = DEFAULT_FREQ, tz: str = D
     started = df["contacts"].gt(0).cummax()
     attrs = dict(df.attrs)
     df = df[started.to_numpy()].reset_index(drop=True)
-    df.attrs.update(attrs, periods_shown=int(periods_shown))
+    first, last = data_range(contacts, tz=tz, mapping=mapping, con=con)
+    df.attrs.update(attrs, periods_shown=int(periods_shown), data_start=first, data_end=last)
     return df
+
+
+def data_range(contacts, *, tz: str = DEFAULT_TZ, mapping=None, con=None) -> tuple[str | None, str | None]:
+    """First and last contact date (business time zone) of the contacts source, as ISO dates."""
+    tables = open_tables(contacts=contacts, mapping=mapping, con=con)
+    engine.set_session_tz(tables.con, tz)
+    t = tables["contacts"].table
+    day = engine.local_time(engine.parse_instant(t.created_at)).date()
+    got = engine.fetch(tables.con, t.aggregate(first=day.min(), last=day.max()))
+    as_iso = lambda v: None if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")  # noqa: E731
+    return as_iso(got["first"].iloc[0]), as_iso(got["last"].iloc[0])
 
 
 def parse_period(period, grain: str) -> pd.Timestamp:
@@ -122,6 +134,7 @@ class Headline:
     repeat_contact_rate: float
     previous: Change | None = None
     last_year: Change | None = None
+    complete: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
@@ -149,6 +162,13 @@ def headline(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ) ->
                         "check --period against the date range of the data")
 
     previous, last_year = comparisons(trend_frame, period=start, grain=grain)
+    end = periods.period_end(start, grain)
+    data_end = trend_frame.attrs.get("data_end")
+    complete = data_end is None or pd.Timestamp(data_end) >= end
+    notes = list(trend_frame.attrs.get("notes", []))
+    if not complete:
+        notes.insert(0, f"the data ends on {data_end}, before {periods.label(start, grain)} ends on "
+                        f"{end:%Y-%m-%d}: the period is incomplete, so its frequency is understated")
     return Headline(
         period=periods.label(start, grain), grain=grain, start=start.strftime("%Y-%m-%d"),
         end=periods.period_end(start, grain).strftime("%Y-%m-%d"),
@@ -156,7 +176,7 @@ def headline(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ) ->
         contacts=int(row["contacts"]), cases=int(row["cases"]), follow_ups=int(row["follow_ups"]),
         active_customers=int(row["active_customers"]), contacting_customers=int(row["contacting_customers"]),
         case_frequency=float(row["case_frequency"]), repeat_contact_rate=float(row["repeat_contact_rate"]),
-        previous=previous, last_year=last_year, notes=tuple(trend_frame.attrs.get("notes", [])),
+        previous=previous, last_year=last_year, complete=complete, notes=tuple(notes),
     )
 
 
@@ -475,6 +495,7 @@ def sentences(head: Headline, *, ranked: pd.DataFrame | None = None, bench: dict
         f"In {head.period}, customers contacted support {narrative.num(head.frequency)} times per active customer "
         f"{narrative.interval(head.ci_low, head.ci_high)}: {head.contacts:,} contacts from "
         f"{head.active_customers:,} active customers."
+        + ("" if head.complete else f" The data ends before the {unit} does, so this is a partial {unit}.")
     ]
     parts = []
     for change, what in ((head.previous, "the previous " + unit), (head.last_year, f"the same {unit} last year")):

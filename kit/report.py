@@ -166,16 +166,25 @@ def summary(cfg, *, period: str, grain: str = config.DEFAULT_FREQ, data_dir=None
                    "excluded": {k: v for k, v in a.excluded.items() if not k.startswith("out of scope")}}
                for t, a in ledger.tables.items()}
     d = head.to_dict()
-    alert = float(limits.get("alert_change", 0.1))
     prev = d["previous"]
+    reasons = []
+    if not head.complete:
+        reasons.append(head.notes[0])
+    elif prev and abs(prev["relative_change"]) >= float(limits.get("alert_change", 0.1)) \
+            and prev.get("significant") is not False:
+        reasons.append(f"frequency changed {prev['relative_change']:+.1%} against {prev['reference']}"
+                       + (" (significant)" if prev.get("significant") else " (not tested)"))
+    if found.get("latest_flagged"):
+        hit = next(i for i in found["flagged"] if i["period"] == head.period)
+        reasons.append(f"{head.period} is an anomaly ({hit['direction']}, {hit['explanation']})")
     return {
         "period": head.period, "grain": grain, "start": head.start, "end": head.end, "tz": cfg.tz,
-        "frequency": head.frequency, "ci": [head.ci_low, head.ci_high], "contacts": head.contacts,
+        "complete": head.complete, "frequency": head.frequency, "ci": [head.ci_low, head.ci_high], "contacts": head.contacts,
         "active_customers": head.active_customers, "cases": head.cases, "follow_ups": head.follow_ups,
         "contacting_customers": head.contacting_customers, "case_frequency": head.case_frequency,
         "repeat_contact_rate": head.repeat_contact_rate,
         "previous": prev, "last_year": d["last_year"],
-        "alert": bool(prev and abs(prev["relative_change"]) >= alert and prev.get("significant") is not False),
+        "alert": bool(reasons), "alert_reasons": reasons,
         "benchmark": bench, "anomalies": found, "forecast": fc,
         "highest": {r["dimension"]: {"group": r["group"], "frequency": r["frequency"], "ci": [r["ci_low"], r["ci_high"]]}
                     for _, r in top.iterrows()},
@@ -231,10 +240,10 @@ def _fmt(x, digits: int = 2) -> str:
     return num(x, digits) if x is not None else "n/a"
 
 
-def _pct(x) -> str:
+def _pct(x, *, signed: bool = False) -> str:
     from .narrative import pct
 
-    return pct(x, 1) if x is not None else "n/a"
+    return pct(x, 1, signed=signed) if x is not None else "n/a"
 
 
 def period_index(data: dict, notebooks: list[dict], *, title: str) -> str:
@@ -277,7 +286,7 @@ def write_top_index(out, *, title: str = "Customer Contact Frequency") -> Path:
             continue
         prev = data.get("previous") or {}
         bench = data.get("benchmark") or {}
-        change = _pct(prev.get("relative_change")) if prev else "n/a"
+        change = _pct(prev.get("relative_change"), signed=True) if prev else "n/a"
         rows.append(
             f"<tr><td><a href=\"{e(folder.name)}/index.html\">{e(str(data.get('period', folder.name)))}</a></td>"
             f"<td>{e(str(data.get('grain', '')))}</td><td>{e(_fmt(data.get('frequency')))}</td>"
@@ -497,7 +506,17 @@ def _timed(fn, *args, **kwargs):
 
 
 def _title_of(nb: Path) -> str:
-    """'01_overview.ipynb' -> 'Overview'."""
+    """The notebook's first Markdown heading, else its name: '01_overview.ipynb' -> 'Overview'."""
+    try:
+        cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
+        for cell in cells[:3]:
+            if cell.get("cell_type") == "markdown":
+                text = "".join(cell.get("source", []))
+                m = re.search(r"^#\s+(.+)$", text, re.MULTILINE)
+                if m:
+                    return m.group(1).strip()
+    except (OSError, ValueError):
+        pass
     words = nb.stem.split("_", 1)[-1].replace("_", " ").strip()
     return words[:1].upper() + words[1:]
 
@@ -531,14 +550,16 @@ def _cli(args) -> int:
     end = args.period or args.end or args.start
     nbs = report_notebooks(args.notebooks) if args.notebooks else None
     with warnings.catch_warnings():
-        warnings.simplefilter("default")
+        warnings.simplefilter("ignore")  # library chatter would clutter cron mail; the kit's own warnings show
+        warnings.filterwarnings("default", category=UserWarning, module=r"kit(\.|$)")
         done = render_range(start, end, grain=args.grain, config_path=args.config, out=args.out,
                             data_dir=args.data_dir, notebooks=nbs, progress=False if args.no_progress else None,
                             jobs=args.jobs)
     for r in done:
         s = r.summary
         print(f"{r.period}: frequency {s['frequency']:.3f} (95% CI {s['ci'][0]:.3f}-{s['ci'][1]:.3f}), "
-              f"{s['contacts']:,} contacts, {s['active_customers']:,} active customers -> {r.folder / 'index.html'}",
+              f"{s['contacts']:,} contacts, {s['active_customers']:,} active customers"
+              f"{'' if s['complete'] else ' [INCOMPLETE period: the data ends before it does]'} -> {r.folder / 'index.html'}",
               file=sys.stderr)
     if args.timings:
         atomic_write_text(Path(args.timings), json.dumps({r.period: r.timings for r in done}, indent=2))

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Customer Contact Frequency: overview
+# # Contact frequency overview
 #
 # Support contacts per active customer for the period, how it moved, where it comes from,
 # and how much of the data was usable. Every number is computed by `kit`; this notebook only

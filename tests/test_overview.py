@@ -128,6 +128,17 @@ def test_headline_and_comparisons_by_hand():
         ov.headline(tr, period="2026-05")  # no contacts that month
 
 
+def test_incomplete_period_is_flagged(tiny):
+    contacts, customers = tiny  # the last contact is on 2026-01-20
+    month = ov.headline(ov.trend(contacts, customers, period="2026-01"), period="2026-01")
+    assert not month.complete and "2026-01-20" in month.notes[0]
+    assert "partial month" in ov.sentences(month)[0]
+    last = pd.DataFrame({"contact_id": [99], "customer_id": ["b"], "created_at": ["2026-01-31 23:00"],
+                         "channel": ["chat"]})
+    full = pd.concat([contacts, last], ignore_index=True)
+    assert ov.headline(ov.trend(full, customers, period="2026-01"), period="2026-01").complete
+
+
 def test_parse_period_labels():
     assert ov.parse_period("2026-Q4", "quarter") == pd.Timestamp("2026-10-01")
     assert ov.parse_period("2026-W01", "week") == pd.Timestamp("2025-12-29")

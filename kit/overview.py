@@ -623,6 +623,8 @@ def table(df: pd.DataFrame, *, percent=(), digits: int = 2, index: bool = False)
         elif pd.api.types.is_float_dtype(shown[col]):
             whole = bool(((shown[col].dropna() % 1) == 0).all())  # ranks and counts stored as float (NaN gaps)
             shown[col] = shown[col].map(lambda v: "–" if pd.isna(v) else f"{v:,.0f}" if whole else narrative.num(v, digits))
+        elif pd.api.types.is_integer_dtype(shown[col]) and not pd.api.types.is_bool_dtype(shown[col]):
+            shown[col] = shown[col].map(lambda v: f"{v:,}")
         elif pd.api.types.is_datetime64_any_dtype(shown[col]):
             shown[col] = shown[col].dt.strftime("%Y-%m-%d")
     return HTML(shown.to_html(index=index, escape=True, border=0, classes="kit-table", na_rep="–"))

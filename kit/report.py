@@ -348,7 +348,9 @@ def _execute(src: Path, dst: Path, params: dict, kernel: str, failed_dir: Path) 
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(str(src), str(dst), parameters=passed, kernel_name=kernel, progress_bar=False,
-                                   log_output=False, cwd=str(src.parent), execution_timeout=CELL_TIMEOUT)
+                                   log_output=False, cwd=str(src.parent), execution_timeout=CELL_TIMEOUT,
+                                   # kernel start-up chatter (TCP notice) would clutter cron mail
+                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except PapermillExecutionError as err:
         failed = _keep_failed(dst, failed_dir)
         first = (str(err.evalue).strip().splitlines() or [""])[0]

@@ -447,8 +447,9 @@ def _render_one(start, grain, cfg, nbs, out, kernel, data_dir, bar, jobs) -> Ren
     failed_dir = out / f"{label}{FAILED_SUFFIX}"
     timings = {}
     # the summary is computed in-process while the kernels (separate processes) run the notebooks
-    with ThreadPoolExecutor(max_workers=1) as side, ThreadPoolExecutor(max_workers=jobs) as pool, \
-            atomic_dir(out / label) as tmp:
+    # pools inside atomic_dir: on failure they finish their running notebooks before the temp folder goes
+    with atomic_dir(out / label) as tmp, ThreadPoolExecutor(max_workers=1) as side, \
+            ThreadPoolExecutor(max_workers=jobs) as pool:
         t0 = time.perf_counter()
         future = side.submit(_timed, summary, cfg, period=label, grain=grain, data_dir=data_dir)
         title = cfg.title

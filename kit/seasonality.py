@@ -860,74 +860,78 @@ def _fit_predict(y: np.ndarray, horizon: int, method: str, season: int | None):
     seasonal = season is not None and n >= 2 * season + 2
     if season is not None and not seasonal:
         notes.append(f"fewer than two full seasons ({n} periods, season {season}); the forecast has no seasonal pattern")
+    # Counts and rates vary multiplicatively (the seasonal swing grows with the level), so
+    # the model runs on the log scale when it can; a zero forces the additive raw scale.
+    log = bool(np.min(y) > 0)
+    if not log:
+        notes.append("the series has zero values, so the model runs on the raw (additive) scale")
     # Fit on a unit scale: the optimisers converge faster and alike for counts and rates.
     unit = float(np.mean(np.abs(y))) or 1.0
+    z = np.log(y / unit) if log else y / unit
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if method == "ets":
-            mean, bands, desc = _ets(y / unit, horizon, season if seasonal else None)
+            mu, var, desc = _ets(z, horizon, season if seasonal else None)
         else:
-            mean, bands, desc = _sarimax(y / unit, horizon, season if seasonal else None)
-    mean = mean * unit
-    bands = {lv: (lo * unit, hi * unit) for lv, (lo, hi) in bands.items()}
-    if not np.all(np.isfinite(mean)):
+            mu, var, desc = _sarimax(z, horizon, season if seasonal else None)
+    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(var))):
         raise AnalysisError(f"the {method.upper()} model could not be fitted to this series; try method='sarimax' or 'ets'")
-    return mean, bands, desc, notes
-
-
-def _ets(y, horizon, season):
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
-    best = None
-    y = pd.Series(np.asarray(y, dtype=float))  # ETS prediction needs an indexed endog
-    # A few additive specifications, chosen by AICc; damping keeps trends from running away.
-    for trend, damped in ((None, False), ("add", True)):
-        if trend and len(y) < 10:
-            continue
-        try:
-            model = ETSModel(y, error="add", trend=trend, damped_trend=damped,
-                             seasonal="add" if season else None, seasonal_periods=season,
-                             initialization_method="estimated")
-            res = model.fit(disp=False, maxiter=2000)
-        except (ValueError, np.linalg.LinAlgError):
-            continue
-        score = res.aicc if np.isfinite(res.aicc) else res.aic
-        if best is None or score < best[0]:
-            best = (score, res, trend, damped)
-    if best is None:
-        raise AnalysisError("the ETS model could not be fitted to this series; try method='sarimax'")
-    _, res, trend, damped = best
-    pred = res.get_prediction(start=len(y), end=len(y) + horizon - 1)
-    mean = np.asarray(pred.predicted_mean)
-    # statsmodels scales intervals by the ML variance SSE/n; with a season of initial
-    # states estimated from a few years that is far too small. SSE/(n-k) is unbiased.
-    n, k = len(y), len(res.params)
-    widen = math.sqrt(n / (n - k)) if n - k >= 3 else math.sqrt(n / 3)
+    sd = np.sqrt(np.maximum(var, 0.0))
     bands = {}
     for lv in LEVELS:
-        sf = pred.summary_frame(alpha=1 - lv)
-        half = (sf["pi_upper"].to_numpy() - sf["pi_lower"].to_numpy()) / 2 * widen
-        bands[lv] = (mean - half, mean + half)
-    desc = f"ETS(A,{'N' if trend is None else 'Ad' if damped else 'A'},{'A' if season else 'N'})"
-    return mean, bands, desc + (f" m={season}" if season else "")
+        q = stats.norm.ppf(0.5 + lv / 2) * sd
+        lo, hi = mu - q, mu + q
+        bands[lv] = (np.exp(lo) * unit, np.exp(hi) * unit) if log else (lo * unit, hi * unit)
+    # Log scale: the forecast distribution is lognormal, whose mean is exp(mu + var / 2).
+    mean = np.exp(mu + sd ** 2 / 2) * unit if log else mu * unit
+    return mean, bands, desc + (", log scale" if log else ""), notes
 
 
-def _sarimax(y, horizon, season):
+def _ets(z, horizon, season):
+    """Exponential smoothing as a structural state-space model with diffuse initial states.
+
+    Local level (or local linear trend) + fixed seasonal dummies + noise: its Kalman
+    filter forecasts are those of ETS(A,N,A) / ETS(A,A,A) with no seasonal smoothing,
+    and, unlike ``ETSModel``, whose initial states are point estimates, the diffuse
+    start integrates over the initial level and seasonal states, so the forecast
+    variance includes their estimation error. Returns (mean, variance, description).
+    """
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    z = np.asarray(z, dtype=float)
+    kw = {"seasonal": season, "stochastic_seasonal": False} if season else {}
+    # Without a season the trend is the main signal: let the likelihood choose it (AIC).
+    levels = ("llevel", "lltrend") if season is None and len(z) >= 10 else ("llevel",)
+    best = None
+    for level in levels:
+        try:
+            res = UnobservedComponents(z, level=level, **kw).fit(disp=False, cov_type="none", maxiter=200)
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        if not np.isfinite(res.llf):
+            continue
+        if best is None or res.aic < best[0]:
+            best = (res.aic, res, level)
+    if best is None:
+        raise AnalysisError("the ETS model could not be fitted to this series; try method='sarimax'")
+    _, res, level = best
+    fc = res.get_forecast(horizon)
+    desc = f"ETS(A,{'A' if level == 'lltrend' else 'N'},{'A' if season else 'N'})"
+    return np.asarray(fc.predicted_mean), np.asarray(fc.var_pred_mean), desc + (f" m={season}" if season else "")
+
+
+def _sarimax(z, horizon, season):
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     # The airline model: a robust default for trending seasonal counts.
     seasonal_order = (0, 1, 1, season) if season else (0, 0, 0, 0)
     try:
-        res = SARIMAX(y, order=(0, 1, 1), seasonal_order=seasonal_order).fit(disp=False)
+        res = SARIMAX(z, order=(0, 1, 1), seasonal_order=seasonal_order).fit(disp=False, cov_type="none")
     except (ValueError, np.linalg.LinAlgError):
         raise AnalysisError("the SARIMAX model could not be fitted to this series; try method='ets'") from None
     fc = res.get_forecast(horizon)
-    bands = {}
-    for lv in LEVELS:
-        ci = np.asarray(fc.conf_int(alpha=1 - lv))
-        bands[lv] = (ci[:, 0], ci[:, 1])
     desc = "SARIMA(0,1,1)" + (f"(0,1,1)[{season}]" if season else "")
-    return np.asarray(fc.predicted_mean), bands, desc
+    return np.asarray(fc.predicted_mean), np.asarray(fc.var_pred_mean), desc
 
 
 def _check_method(method: str) -> str:
@@ -954,7 +958,10 @@ def forecast(series, *, horizon: int = 3, method: str = "ets", period=None, grai
     horizon : int
         Number of periods ahead.
     method : {"ets", "sarimax"}
-        Additive ETS (no trend or damped trend, chosen by AICc) or the airline SARIMA model.
+        ``"ets"``: exponential smoothing in state-space form, a local level (without a
+        season, local level or local linear trend by AIC) plus fixed seasonal effects
+        plus noise, i.e. ETS(A,N,A) with no seasonal smoothing. ``"sarimax"``: the
+        airline model SARIMA(0,1,1)(0,1,1).
     period : int, optional
         Seasonal period; default from the grain (month 12, week 52, quarter 4, day 7:
         daily forecasts carry the weekly pattern only).
@@ -963,6 +970,27 @@ def forecast(series, *, horizon: int = 3, method: str = "ets", period=None, grai
     -------
     Forecast
         Lower bounds are clipped at 0 (counts and rates cannot be negative).
+
+    Notes
+    -----
+    How the intervals are made, and why. The model runs on the log scale (counts and
+    rates move multiplicatively: the seasonal swing grows with the level); a series
+    with a zero runs on the raw scale. The intervals are the Kalman filter's Gaussian
+    prediction intervals on that scale, mapped back with ``exp`` (so they are
+    asymmetric), and ``mean`` is the lognormal mean ``exp(mu + var / 2)``. The filter
+    starts from a *diffuse* prior on the level and the seasonal effects, so the
+    forecast variance includes the uncertainty of the seasonal pattern estimated from
+    two or three years. ``statsmodels``' ``ETSModel`` instead plugs in point estimates
+    of its ~12 initial states and gave intervals that covered 2 of 3 outcomes at
+    the 95% level on 36-month series; a degrees-of-freedom inflation overshot to 100%.
+    Empirical (conformal) intervals from h-step errors inside the training window were
+    not used: a 36-month series has no room for them after the two seasons a seasonal
+    model needs. Only the two noise variances are plug-in estimates.
+
+    Calibration measured with :func:`backtest` (horizon 3, 8 folds) pooled over the 16
+    monthly series the report shows for the default sample (frequency and contacts:
+    total, per tier, per region; 384 forecasts): 95% coverage 0.92 (seed 42), 0.95,
+    0.99, 0.97 (seeds 1-3); 80% coverage 0.76, 0.84, 0.89, 0.86.
 
     Examples
     --------
@@ -1014,6 +1042,10 @@ class Backtest:
         Below 1: better than last year's same period, on average, in-sample.
     coverage : dict
         Share of actual values inside the 80% and 95% intervals (keys 0.8 and 0.95).
+        The folds overlap and one series gives few points (36 months, horizon 3, 8 folds:
+        24), so one series' coverage is a rough guide: 24/24 inside is what a calibrated
+        95% interval gives 3 times in 10 (0.95 ** 24). Pool the ``errors`` of several
+        series (segments, frequency and volume) to judge calibration.
     """
 
     errors: pd.DataFrame

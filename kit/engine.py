@@ -4,6 +4,7 @@ Metric code builds Ibis expressions; only this module knows backend quirks.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ibis
@@ -164,16 +165,41 @@ def period_start(col: ir.Value, unit: str) -> ir.DateValue:
     return col.truncate(unit).date()
 
 
-def elapsed_seconds(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.IntegerValue:
-    """Whole seconds of elapsed time between two instants (across DST changes too).
+#: Zone names whose wall-clock time is UTC (naive timestamps there are already instants).
+UTC_ZONES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Universal", "Etc/Universal",
+                       "Zulu", "Etc/Zulu", "Etc/GMT+0", "Etc/GMT-0", "Etc/GMT0", "GMT0", "GMT+0", "GMT-0"})
 
-    DuckDB's DATE_DIFF counts elapsed seconds on zoned timestamps; PostgreSQL (as Ibis
-    compiles it) and Spark's DATEDIFF count wall-clock seconds in the session time zone,
-    so elsewhere the epoch seconds are subtracted.
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _epoch_us_tz(x: dt.Timestamp(timezone="UTC")) -> dt.int64:  # DuckDB: the stored microseconds
+    ...
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _epoch_us_naive(x: dt.Timestamp()) -> dt.int64:
+    ...
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")
+def _unix_micros(x: dt.Timestamp(timezone="UTC")) -> dt.int64:  # Spark
+    ...
+
+
+def elapsed_seconds(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
+    """Seconds of elapsed time between two instants (across DST changes too), with fractions.
+
+    Naive timestamps count as UTC. On DuckDB and Spark the stored microseconds are
+    subtracted (DuckDB's DATE_DIFF on zoned timestamps goes through the ICU calendar per
+    row, which costs more than the rest of the query); PostgreSQL subtracts epochs. Ibis'
+    generic delta would give wall-clock seconds on PostgreSQL and Spark.
     """
-    if backend_name(later) == "duckdb":
-        return later.delta(earlier, unit="second")
-    return later.epoch_seconds().floor() - earlier.epoch_seconds().floor()
+    name = backend_name(later)
+    if name == "duckdb":
+        f = _epoch_us_naive if later.type().timezone is None else _epoch_us_tz
+        return (f(later) - f(earlier)) / 1e6
+    if name == "pyspark":
+        return (_unix_micros(later.cast(TZ_UTC)) - _unix_micros(earlier.cast(TZ_UTC))) / 1e6
+    return later.epoch_seconds() - earlier.epoch_seconds()
 
 
 def is_unparseable(raw: ir.Value, parsed: ir.Value) -> ir.BooleanValue:
@@ -185,6 +211,29 @@ def as_key(col: ir.Value) -> ir.Value:
     return col if col.type().is_string() else col.cast(dt.string)
 
 
+#: While :func:`capture_sql` is active, the SQL of every fetch is appended here.
+_SQL_LOG: list | None = None
+
+
+@contextmanager
+def capture_sql():
+    """Record the SQL text of every query the kit sends while the block runs (``--explain``).
+
+    Examples
+    --------
+    >>> with capture_sql() as log:
+    ...     pass
+    >>> log
+    []
+    """
+    global _SQL_LOG
+    previous, _SQL_LOG = _SQL_LOG, []
+    try:
+        yield _SQL_LOG
+    finally:
+        _SQL_LOG = previous
+
+
 def fetch(con, expr: ir.Table, *, max_rows: int | None = None) -> pd.DataFrame:
     """Execute an aggregate expression and return it as pandas, refusing oversized results.
 
@@ -193,6 +242,8 @@ def fetch(con, expr: ir.Table, *, max_rows: int | None = None) -> pd.DataFrame:
     """
     if max_rows is None:
         max_rows = MAX_FETCH_ROWS
+    if _SQL_LOG is not None:
+        _SQL_LOG.append(str(ibis.to_sql(expr, dialect=con.name)))
     df = con.execute(expr.limit(max_rows + 1)) if max_rows else con.execute(expr)
     n = len(df)
     FETCH_STATS["queries"] += 1

@@ -157,10 +157,12 @@ def contact_frequency(
     cust = classify_customers(usrc)
     count_reasons(con, ledger, usrc, cust)
     lookup = customer_lookup(cust, segment_by)
+    # Each customer's first and last active period, computed once per customer, not per contact.
+    lookup = lookup.mutate(_sp=engine.period_start(lookup._signup, unit), _cp=engine.period_start(lookup._churn, unit))
     c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=window.total_seconds(),
-                          same_topic=same_topic, weight=weight)
+                          same_topic=same_topic, weight=weight, tz=tz)
 
-    period = c.local_ts.truncate(unit).cast("date")
+    period = engine.period_start(c.local_ts, unit)
     first = periods.truncate(start, grain) if start is not None else None
     last = periods.truncate(end, grain) if end is not None else None
     in_range = ibis.literal(True)
@@ -170,24 +172,30 @@ def contact_frequency(
         in_range &= period <= last.date()
     reason = ibis.cases((c[REASON].notnull(), c[REASON]), (~in_range, ibis.literal(OUT_OF_RANGE)),
                         else_=ibis.null("string"))
-    c = c.mutate(period=period, **{REASON: reason})
-    outside = (period < engine.period_start(c._signup, unit)) | (c._churn.notnull() & (period > engine.period_start(c._churn, unit)))
-    c = c.mutate(_outside=outside.fill_null(False))
-
-    metrics = dict(
-        **example_metrics(c, "contacts"),
-        contacts=c.count(),
-        follow_ups=c.count(where=c.follow_up),
-        contacting_customers=c._cust.nunique(),
-        _extra_active=c._cust.nunique(where=c._outside),
-    )
+    # Counted rows keep their customer (and its dates) as grouping keys; excluded rows fold
+    # into one group per reason and period.
+    used = reason.isnull()
+    outside = ((period < c._sp) | (c._cp.notnull() & (period > c._cp))).fill_null(False)
+    c = c.mutate(period=period, **{REASON: reason},
+                 _k=ibis.ifelse(used, c._cust, ibis.null("string")),
+                 _o=used & outside)
+    # Two-level aggregation, one query: per customer and period first (this replaces
+    # COUNT(DISTINCT) and evaluates the activity rule once per customer-period, not per contact),
+    # then per period and group. The ledger counts come from the same query.
+    level1 = dict(**example_metrics(c, "contacts"), _n=c.count(), _f=c.count(where=c.follow_up))
     if weight is not None:
-        metrics["_weight_sum"] = c._weight.sum()
-    # One pass: the ledger counts and the metric aggregates come from the same query.
-    agg = engine.fetch(con, c.group_by([REASON, "period", *by]).aggregate(**metrics))
+        level1["_w"] = c._weight.sum()
+    g = c.group_by([REASON, "period", "_k", "_o", *by]).aggregate(**level1)
+    metrics = dict(contacts=g._n.sum(), follow_ups=g._f.sum(), contacting_customers=g._k.count(),
+                   _extra_active=g.count(where=g._o))
+    if "_ex_lo" in g.columns:
+        metrics.update(_ex_lo=g._ex_lo.min(), _ex_hi=g._ex_hi.max())
+    if weight is not None:
+        metrics["_weight_sum"] = g._w.sum()
+    agg = engine.fetch(con, g.group_by([REASON, "period", *by]).aggregate(**metrics))
     used_mask = agg[REASON].isna()
     record_ledger(ledger, csrc, agg.rename(columns={"contacts": "n"}))
-    agg = agg[used_mask].drop(columns=[REASON, "_ex_lo", "_ex_hi"])
+    agg = agg[used_mask].drop(columns=[REASON, "_ex_lo", "_ex_hi"], errors="ignore")
     agg["period"] = pd.to_datetime(agg["period"])
 
     if agg.empty and (first is None or last is None):
@@ -201,8 +209,9 @@ def contact_frequency(
 
     active = _active_customers(con, lookup, segment_by, unit, spine)
     if contact_by and agg["_extra_active"].sum() > 0:
-        extra = engine.fetch(con, c.filter(c[REASON].isnull()).group_by(["period", *segment_by]).aggregate(
-            _extra_active=c._cust.nunique(where=c._outside)))
+        per = g.filter(g[REASON].isnull()).select("period", "_k", "_o", *segment_by).distinct()
+        extra = engine.fetch(con, per.group_by(["period", *segment_by]).aggregate(
+            _extra_active=per.count(where=per._o)))
         extra["period"] = pd.to_datetime(extra["period"])
     else:
         extra = agg.groupby(["period", *segment_by], as_index=False)["_extra_active"].sum()
@@ -242,11 +251,13 @@ def _active_customers(con, lookup, segment_by, unit, spine) -> pd.DataFrame:
     i.e. trunc(signup) <= p <= trunc(churn).
     """
     ok = lookup.filter(lookup._cust_ok)
-    starts = engine.fetch(con, ok.group_by([engine.period_start(ok._signup, unit).name("period"), *segment_by])
-                          .aggregate(n=ok.count()))
-    gone = ok.filter(ok._churn.notnull())
-    ends = engine.fetch(con, gone.group_by([engine.period_start(gone._churn, unit).name("period"), *segment_by])
-                        .aggregate(n=gone.count()))
+    # Starts and ends in one query: the lookup (a window over customers) is evaluated once.
+    gone = ok.filter(ok._cp.notnull())
+    steps = ok.select(*segment_by, _end=ibis.literal(False), period=ok._sp).union(
+        gone.select(*segment_by, _end=ibis.literal(True), period=gone._cp), distinct=False)
+    both = engine.fetch(con, steps.group_by(["_end", "period", *segment_by]).aggregate(n=steps.count()))
+    starts = both[~both["_end"].astype(bool)].drop(columns="_end").reset_index(drop=True)
+    ends = both[both["_end"].astype(bool)].drop(columns="_end").reset_index(drop=True)
     step = periods.GRAINS[[g for g, v in periods.GRAINS.items() if v[0] == unit][0]][1]
     offset = pd.tseries.frequencies.to_offset(step)
     starts["period"] = pd.to_datetime(starts["period"])

@@ -69,6 +69,97 @@ def segment_label(col: ir.Value) -> ir.StringValue:
     return text.fill_null(MISSING_SEGMENT)
 
 
+def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | None) -> ir.Table:
+    """Row-level typing of contacts, before any join: ``_row_ok`` says the row itself is usable."""
+    t = src.table
+    raw_ts = t.created_at
+    typ = raw_ts.type()
+    typed_ts = not typ.is_string()
+    # Naive timestamps and dates already are wall-clock times in the business time zone.
+    naive = (typ.is_timestamp() and typ.timezone is None) or typ.is_date()
+    t = t.mutate(
+        # contact ids are only compared within one table, so they keep their type (no cast per row)
+        _contact=t.contact_id,
+        _cust=engine.blank_to_null(engine.as_key(t.customer_id)),
+        instant=engine.parse_instant(t.created_at),
+    )
+    if not typed_ts:  # only text can be unparseable; keep it for the ledger's examples
+        t = t.mutate(_raw_ts=raw_ts)
+    has_direction = "direction" in t.columns
+    if has_direction:
+        t = t.mutate(_dir_raw=t.direction.cast(dt.string))
+        t = t.mutate(direction=engine.blank_to_null(t._dir_raw).lower().strip())
+    if "topic" in t.columns:
+        t = t.mutate(topic=segment_label(t.topic))
+    t = t.mutate(channel=segment_label(t.channel))
+    if weight is not None:
+        t = t.mutate(_weight=t[weight].try_cast(dt.float64))
+    missing_ts = engine.blank_to_null(t.created_at).isnull() if not typed_ts else t.created_at.isnull()
+    # A typed timestamp is never unparseable; testing the parsed value would cost a conversion per row.
+    unparseable = t.instant.isnull() if not typed_ts else ibis.literal(False)
+    if direction != "all" and has_direction:
+        # Exact matches skip the per-row lower/trim (CASE only evaluates the ELSE for the rest).
+        wrong_direction = ibis.cases((t._dir_raw == direction, False),
+                                     else_=t.direction.isnull() | (t.direction != direction))
+    else:
+        wrong_direction = ibis.literal(False)
+    local_ts = (t.created_at.cast(dt.timestamp) if typ.is_date() else t.created_at) if naive \
+        else engine.local_time(t.instant)
+    t = t.mutate(_missing_ts=missing_ts.fill_null(True), _unparseable=unparseable.fill_null(False),
+                 _wrong_direction=wrong_direction.fill_null(True), local_ts=local_ts)
+    t = t.mutate(_row_ok=t._cust.notnull() & ~t._missing_ts & ~t._unparseable & ~t._wrong_direction)
+    fast = naive and tz in engine.UTC_ZONES and engine.backend_name(t.local_ts) == "duckdb"
+    return t.mutate(_clock=t.local_ts if fast else t.instant)
+
+
+def _attach_customers(t: ir.Table, lookup: ir.Table, direction: str) -> ir.Table:
+    """Join the customer lookup and give every row its first exclusion reason (``_pre``)."""
+    t = t.left_join(lookup, t._cust == lookup._cid)
+    pre = _first_reason(
+        (t._cust.isnull(), "missing customer_id"),
+        (t._missing_ts, "missing created_at"),
+        (t._unparseable, "unparseable created_at"),
+        (t._cid.isnull(), "unknown customer"),
+        (~t._cust_ok, "customer excluded"),
+        (t._wrong_direction, f"{SCOPE_PREFIX}direction is not {direction}"),
+    )
+    return t.mutate(_pre=pre)
+
+
+def contact_rows(
+    src: Source,
+    lookup: ir.Table,
+    *,
+    direction: str = "inbound",
+    weight: str | None = None,
+    tz: str | None = None,
+) -> ir.Table:
+    """Contacts with typed time columns, customer attributes and the row-level ``_pre`` reason.
+
+    No window yet: rows with ``_pre`` NULL are the counted candidates, to be passed to
+    :func:`mark_follow_ups`. ``local_ts`` is the wall-clock time in the business time zone,
+    ``instant`` the absolute time and ``_clock`` what follow-ups are ordered and measured by
+    (``instant``, or the naive timestamp itself when ``tz`` is UTC on DuckDB, which saves two
+    time-zone conversions per row).
+    """
+    return _attach_customers(_contact_base(src, direction=direction, weight=weight, tz=tz), lookup, direction)
+
+
+def mark_follow_ups(rows: ir.Table, *, dedup_seconds: float = 48 * 3600, same_topic: bool = False,
+                    partition=()) -> ir.Table:
+    """One window pass: ``_duplicate`` (same contact_id and instant as the previous row) and ``follow_up``.
+
+    ``rows`` should hold only counted candidates (or pass ``partition`` columns that separate them).
+    """
+    keys = [rows._cust, *partition] + ([rows.topic] if same_topic and "topic" in rows.columns else [])
+    w = ibis.window(group_by=keys, order_by=[rows._clock, rows._contact])
+    t = rows.mutate(_prev_contact=rows._contact.lag().over(w), _prev_clock=rows._clock.lag().over(w))
+    duplicate = ((t._prev_contact == t._contact) & (t._prev_clock == t._clock)).fill_null(False)
+    gap = engine.elapsed_seconds(t._clock, t._prev_clock)
+    follow_up = t._prev_clock.notnull() & (gap < dedup_seconds) if dedup_seconds > 0 else ibis.literal(False)
+    return t.mutate(_duplicate=duplicate, follow_up=follow_up.fill_null(False) & ~duplicate)
+
+
 def classify_contacts(
     src: Source,
     lookup: ir.Table,
@@ -77,54 +168,27 @@ def classify_contacts(
     dedup_seconds: float = 48 * 3600,
     same_topic: bool = False,
     weight: str | None = None,
+    tz: str | None = None,
 ) -> ir.Table:
     """Contacts with typed time columns, customer attributes, ``follow_up`` and ``_reason``.
 
     A follow-up is a counted contact whose customer (and topic, with
     ``same_topic``) had a previous counted contact less than ``dedup_seconds``
     of elapsed time earlier. Exact duplicates (same contact_id, customer and
-    timestamp) are found in the same window pass.
+    timestamp) are found in the same window pass. Every row is kept (excluded
+    ones with their reason); :func:`contact_rows` + :func:`mark_follow_ups` are
+    the faster route when only counted rows need the window.
     """
-    t = src.table
-    raw_ts = t.created_at
-    t = t.mutate(
-        _contact=engine.as_key(t.contact_id),
-        _cust=engine.blank_to_null(engine.as_key(t.customer_id)),
-        instant=engine.parse_instant(t.created_at),
-        _raw_ts=raw_ts if raw_ts.type().is_string() else raw_ts.cast(dt.string),
-    )
-    if "direction" in t.columns:
-        t = t.mutate(direction=engine.blank_to_null(t.direction.cast(dt.string)).lower().strip())
-    if "topic" in t.columns:
-        t = t.mutate(topic=segment_label(t.topic))
-    t = t.mutate(channel=segment_label(t.channel))
-    if weight is not None:
-        t = t.mutate(_weight=t[weight].try_cast(dt.float64))
-    t = t.left_join(lookup, t._cust == lookup._cid)
-    if direction != "all" and "direction" in t.columns:
-        wrong_direction = t.direction.isnull() | (t.direction != direction)
-    else:
-        wrong_direction = ibis.literal(False)
-    pre = _first_reason(
-        (t._cust.isnull(), "missing customer_id"),
-        (engine.blank_to_null(t.created_at).isnull() if t.created_at.type().is_string() else t.created_at.isnull(),
-         "missing created_at"),
-        (t.instant.isnull(), "unparseable created_at"),
-        (t._cid.isnull(), "unknown customer"),
-        (~t._cust_ok, "customer excluded"),
-        (wrong_direction, f"{SCOPE_PREFIX}direction is not {direction}"),
-    )
-    t = t.mutate(_pre=pre, _eligible=pre.isnull())
-    keys = [t._cust, t._eligible] + ([t.topic] if same_topic and "topic" in t.columns else [])
-    w = ibis.window(group_by=keys, order_by=[t.instant, t._contact])
-    t = t.mutate(_prev_contact=t._contact.lag().over(w), _prev_instant=t.instant.lag().over(w))
-    duplicate = t._eligible & (t._prev_contact == t._contact) & (t._prev_instant == t.instant)
-    reason = ibis.cases((t._pre.notnull(), t._pre), (duplicate.fill_null(False), ibis.literal("duplicate contact_id")),
+    # The window runs on the contacts alone (a slim sort), before the customer join. Partitioning
+    # by customer and row-level usability equals partitioning by full eligibility, because the
+    # customer-level reasons (unknown, excluded) are the same for every row of a customer.
+    t = _contact_base(src, direction=direction, weight=weight, tz=tz)
+    t = mark_follow_ups(t, dedup_seconds=dedup_seconds, same_topic=same_topic, partition=[t._row_ok])
+    t = _attach_customers(t, lookup, direction)
+    duplicate = t._pre.isnull() & t._duplicate
+    reason = ibis.cases((t._pre.notnull(), t._pre), (duplicate, ibis.literal("duplicate contact_id")),
                         else_=ibis.null(dt.string))
-    gap = engine.elapsed_seconds(t.instant, t._prev_instant)
-    follow_up = t._prev_instant.notnull() & (gap < dedup_seconds) if dedup_seconds > 0 else ibis.literal(False)
-    t = t.mutate(**{REASON: reason}, follow_up=follow_up.fill_null(False) & reason.isnull())
-    return t.mutate(local_ts=engine.local_time(t.instant))
+    return t.mutate(**{REASON: reason}, follow_up=t.follow_up & reason.isnull())
 
 
 #: Which column shows a useful example of each quality problem.

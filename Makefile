@@ -33,17 +33,18 @@ $(SAMPLE)/ground_truth.json: | $(STAMP)
 
 sample: $(SAMPLE)/ground_truth.json ## create the sample data if missing
 
-report: $(STAMP) sample ## render the periodic report for PERIOD (default 2026-10)
-	$(PY) -m kit frequency --contacts $(SAMPLE)/contacts.parquet --customers $(SAMPLE)/customers.parquet --freq $(GRAIN) --by tier
+report: $(STAMP) sample ## render the periodic report for PERIOD (default 2026-10) into reports/
+	$(PY) -m kit report --period $(PERIOD) --grain $(GRAIN) --config report.yml
 
 test: $(STAMP) ## run the test suite
 	$(PY) -m pytest -q
 
 lab: $(STAMP) ## start JupyterLab with the kit importable and the contact-kit kernel
-	$(BIN)/jupyter lab --notebook-dir=. --ServerApp.open_browser=False
+	$(BIN)/jupyter lab --notebook-dir=. --ServerApp.open_browser=False $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-bench: $(STAMP) ## run the speed benchmarks (see benchmarks/)
+bench: $(STAMP) sample ## run the speed benchmarks (see benchmarks/README.md)
 	$(PY) benchmarks/frequency_bench.py
+	$(PY) benchmarks/report_time.py
 
 clean: ## remove generated data and reports (keeps .venv)
 	rm -rf $(SAMPLE) reports/*/ reports/index.html

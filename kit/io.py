@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ def atomic_write_text(path: Path, text: str, *, encoding: str = "utf-8") -> Path
     try:
         with os.fdopen(fd, "w", encoding=encoding) as fh:
             fh.write(text)
+        os.chmod(tmp, _shared_mode(0o666))  # mkstemp makes 0600; outputs are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -32,6 +34,7 @@ def atomic_dir(path: Path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, _shared_mode(0o777))
     try:
         yield tmp
     except BaseException:
@@ -44,3 +47,10 @@ def atomic_dir(path: Path):
     os.replace(tmp, path)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _shared_mode(full: int) -> int:
+    """``full`` less the process umask: what a plain open() or mkdir() would have created."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return full & ~mask & (stat.S_IRWXU | stat.S_IRWXG | stat.S_IRWXO)

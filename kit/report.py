@@ -298,16 +298,7 @@ def write_top_index(out, *, title: str = "Customer Contact Frequency") -> Path:
             "<table><tr><th>period</th><th>grain</th><th>frequency</th><th>95% CI</th><th>vs previous</th>"
             "<th>contacts</th><th>active customers</th><th>repeat rate</th><th>benchmark</th></tr>"
             + "".join(rows) + "</table>")
-    path = atomic_write_text(out / "index.html", _PAGE.format(title=e(title), body=body))
-    _readable(path)
-    return path
-
-
-def _readable(path: Path) -> None:
-    """Temp files and folders are private (0600/0700); reports are meant to be shared."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+    return atomic_write_text(out / "index.html", _PAGE.format(title=e(title), body=body))
 
 
 # --------------------------------------------------------------------------- rendering
@@ -479,7 +470,6 @@ def _render_one(start, grain, cfg, nbs, out, kernel, data_dir, bar, jobs) -> Ren
                              "kit_version": __version__, "kernel": kernel}
         (tmp / "summary.json").write_text(dumps_summary(data), encoding="utf-8")
         (tmp / "index.html").write_text(period_index(data, listed, title=cfg.title), encoding="utf-8")
-        _readable(tmp)
         timings["write summary and index"] = time.perf_counter() - t1
         timings["period total"] = time.perf_counter() - t0
     if failed_dir.exists():  # an earlier failure of this period is now fixed

@@ -22,9 +22,12 @@
 # and forecasts the next periods for staffing.
 
 # %% tags=["parameters"]
+import os
+
 from kit.config import SAMPLE_DIR
 
-data_dir = str(SAMPLE_DIR)
+data_dir = os.environ.get("KIT_DATA_DIR", str(SAMPLE_DIR))  # folder with contacts/customers/events tables
+config_path = ""  # report.yml; used for a database connection (its secret is read from the environment)
 period = "2026-10"
 grain = "month"
 tz = "UTC"
@@ -34,14 +37,15 @@ threshold = 3.5
 folds = 8
 
 # %%
-from pathlib import Path
-
 from IPython.display import Markdown, display
 
 import kit.seasonality as S
+from kit import reportconfig
+from kit.errors import KitError
 from kit.frequency import contact_frequency
 
-contacts, customers, events = (str(Path(data_dir) / f"{t}.parquet") for t in ("contacts", "customers", "events"))
+src = reportconfig.sources(config_path or None, data_dir=data_dir)
+contacts, customers, events = src["contacts"], src["customers"], src.get("events")
 frame = contact_frequency(contacts, customers, freq=grain, tz=tz, end=period)
 daily = contact_frequency(contacts, customers, freq="day", tz=tz, end=S.period_end_date(period, grain))
 series = frame.set_index("period")["frequency"]
@@ -93,9 +97,11 @@ table[["period", "direction", "observed", "expected", "size", "z", "explanation"
 
 # %%
 fc = S.forecast(series, horizon=horizon)
-bt = S.backtest(series, horizon=horizon, folds=folds)
 display(Markdown(S.markdown(S.describe_forecast(fc))))
-display(Markdown(S.markdown(S.describe_backtest(bt))))
+try:  # a short history cannot be backtested; say so instead of failing the report
+    display(Markdown(S.markdown(S.describe_backtest(S.backtest(series, horizon=horizon, folds=folds)))))
+except KitError as exc:
+    display(Markdown(S.markdown(f"No backtest of this forecast: {exc}.")))
 fc.plot(title="Contact frequency forecast (80% and 95% ranges)");
 
 # %%

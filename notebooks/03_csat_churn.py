@@ -21,9 +21,12 @@
 # contact support more and churn more.
 
 # %% tags=["parameters"]
+import os
+
 from kit import config
 
-data_dir = str(config.SAMPLE_DIR)
+data_dir = os.environ.get("KIT_DATA_DIR", str(config.SAMPLE_DIR))  # folder with contacts/customers/surveys tables
+config_path = ""  # report.yml; used for a database connection (its secret is read from the environment)
 period = "2026-10"
 grain = "month"
 tz = "UTC"
@@ -34,16 +37,13 @@ segment = "tier"
 
 # %%
 import html
-from pathlib import Path
 
 from IPython.display import Markdown, display
 
-from kit import drivers
+from kit import drivers, reportconfig
 
-data = Path(data_dir)
-tables = {name: str(data / f"{name}.parquet") for name in ("contacts", "customers", "surveys")}
-surveys = tables["surveys"] if Path(tables["surveys"]).exists() else None
-report = drivers.analyze(tables["contacts"], tables["customers"], surveys, window=window, cutoff=cutoff,
+src = reportconfig.sources(config_path or None, data_dir=data_dir)
+report = drivers.analyze(src["contacts"], src["customers"], src.get("surveys"), window=window, cutoff=cutoff,
                          controls=controls, segment=segment, freq=grain, tz=tz)
 
 # %% [markdown]

@@ -168,12 +168,15 @@ def summary(cfg, *, period: str, grain: str = config.DEFAULT_FREQ, data_dir=None
     d = head.to_dict()
     prev = d["previous"]
     reasons = []
+    # Seasonal peaks are not service problems: judge the change against the same period last
+    # year, and fall back to the previous period only when there is no year of history.
+    ref, basis = (d["last_year"], "the same period last year") if d["last_year"] else (prev, "the previous period")
     if not head.complete:
         reasons.append(head.notes[0])
-    elif prev and abs(prev["relative_change"]) >= float(limits.get("alert_change", 0.1)) \
-            and prev.get("significant") is not False:
-        reasons.append(f"frequency changed {prev['relative_change']:+.1%} against {prev['reference']}"
-                       + (" (significant)" if prev.get("significant") else " (not tested)"))
+    elif ref and abs(ref["relative_change"]) >= float(limits.get("alert_change", 0.1)) \
+            and ref.get("significant") is not False:
+        reasons.append(f"frequency changed {ref['relative_change']:+.1%} against {ref['reference']} ({basis}"
+                       + (", significant)" if ref.get("significant") else ", not tested)"))
     if found.get("latest_flagged"):
         hit = next(i for i in found["flagged"] if i["period"] == head.period)
         reasons.append(f"{head.period} is an anomaly ({hit['direction']}, {hit['explanation']})")

@@ -279,3 +279,32 @@ def test_kernel_fallback(monkeypatch):
     monkeypatch.setattr(KernelSpecManager, "get_kernel_spec", missing)
     with pytest.warns(UserWarning, match="not installed"):
         assert report.kernel_name() == "python3"
+
+
+def _seasonal_history(folder: Path, *, oct_2026: int) -> Path:
+    """200 customers all along; 50 contacts a month, 100 each October, ``oct_2026`` in October 2026."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"customer_id": [f"c{i}" for i in range(200)], "signup_date": "2024-01-01"}).to_parquet(
+        folder / "customers.parquet", index=False)
+    rows = []
+    for start in pd.date_range("2024-10-01", "2026-10-01", freq="MS"):
+        n = oct_2026 if start == pd.Timestamp("2026-10-01") else 100 if start.month == 10 else 50
+        for i in range(n):  # one contact per customer per month, spread over the month: no follow-ups
+            day = start + pd.Timedelta(days=i % start.days_in_month, hours=10)
+            rows.append({"contact_id": f"{start:%Y-%m}-{i}", "customer_id": f"c{i}", "created_at": day,
+                         "channel": "email"})
+    pd.DataFrame(rows).to_parquet(folder / "contacts.parquet", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("oct_2026, alert", [(100, False), (150, True)])
+def test_alert_judges_change_against_same_period_last_year(tmp_path, oct_2026, alert):
+    # September -> October doubles every year: that seasonal rise is no alert; +50% against last October is.
+    folder = _seasonal_history(tmp_path / "data", oct_2026=oct_2026)
+    data = report.summary(reportconfig.load(None), period="2026-10", grain="month", data_dir=folder)
+    assert data["complete"]
+    assert data["previous"]["relative_change"] == pytest.approx(oct_2026 / 50 - 1)
+    assert data["last_year"]["relative_change"] == pytest.approx(oct_2026 / 100 - 1)
+    assert data["alert"] is alert
+    if alert:
+        assert "frequency changed +50.0% against 2025-10 (the same period last year, significant)" in data["alert_reasons"]

@@ -403,7 +403,7 @@ def account_frequency(
         (day > as_of.date(), ibis.literal(f"{SCOPE_PREFIX}after the as-of date")),
         else_=ibis.null(dt.string),
     )
-    c = c.mutate(**{REASON: reason}, period=c.local_ts.truncate(unit).cast("date"))
+    c = c.mutate(**{REASON: reason}, period=engine.period_start(c.local_ts, unit))
     acct = ibis.ifelse(c[REASON].isnull(), c._cust, ibis.null(dt.string))
     # One pass: the ledger counts and the per-account touchpoints come from the same query.
     agg = engine.fetch(con, c.group_by([c[REASON], acct.name("customer_id"), c.period])

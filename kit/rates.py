@@ -183,7 +183,7 @@ def contacts_per_order(
         return cond
 
     o = _classify_orders(osrc, lookup, known_only=usrc is not None)
-    o_period = o._olocal.truncate(unit).cast("date")
+    o_period = engine.period_start(o._olocal, unit)
     o = o.mutate(period=o_period, **{REASON: ibis.cases(
         (o[REASON].notnull(), o[REASON]),
         (~_in_range(o_period), ibis.literal(OUT_OF_RANGE)),
@@ -194,7 +194,7 @@ def contacts_per_order(
     c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=window.total_seconds(),
                           same_topic=topics is not None)
     c = c.left_join(ordering, c._cust == ordering._ocid)
-    c_period = c.local_ts.truncate(unit).cast("date")
+    c_period = engine.period_start(c.local_ts, unit)
     scope = [(c._ocid.isnull(), ibis.literal(f"{SCOPE_PREFIX}customer placed no order"))]
     if topics is not None:
         scope.insert(0, (~c.topic.isin(topics), ibis.literal(f"{SCOPE_PREFIX}topic not in {', '.join(topics)}")))
@@ -214,7 +214,7 @@ def contacts_per_order(
     uo = used_orders.select("_oid", "_ocust", "_oinstant", "period", *by)
     horizon = within * 86400
     j = uo.join(used_c, [uo._ocust == used_c._ccust, used_c._cinstant > uo._oinstant,
-                         used_c._cinstant.delta(uo._oinstant, unit="second") <= horizon])
+                         engine.elapsed_seconds(used_c._cinstant, uo._oinstant) <= horizon])
     hit = engine.fetch(con, j.group_by(["period", *by]).aggregate(orders_with_contact=j._oid.nunique()))
     data_end = engine.fetch(con, csrc.table.aggregate(
         m=engine.local_time(engine.parse_instant(csrc.table.created_at)).max()))["m"].iloc[0]

@@ -243,7 +243,7 @@ class Sample:
             tmp.mkdir()
             for name, df in self.tables().items():
                 if fmt == "parquet":
-                    df.to_parquet(tmp / f"{name}.parquet", index=False)
+                    df.to_parquet(tmp / f"{name}.parquet", index=False, coerce_timestamps="us")  # Spark reads microseconds
                 else:
                     _csv_frame(df).to_csv(tmp / f"{name}.csv", index=False)
             with open(tmp / "ground_truth.json", "w", encoding="utf-8") as fh:

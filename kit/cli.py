@@ -22,14 +22,21 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
 
 
 def _frequency(args) -> int:
+    from . import backends
     from .frequency import contact_frequency
 
     by = [b for b in (args.by or "").split(",") if b.strip()] or None
-    df = contact_frequency(
-        args.contacts, args.customers, freq=args.freq, by=by, tz=args.tz, dedup_window=args.dedup_window,
+    contacts, customers = args.contacts, args.customers
+    if args.backend:  # run where the data lives; --contacts/--customers name its tables
+        con = backends.connect(args.backend, secret_env=args.secret_env)
+        contacts, customers = backends.table(con, contacts), backends.table(con, customers)
+    df, sql = backends.explain(
+        contact_frequency, contacts, customers, freq=args.freq, by=by, tz=args.tz, dedup_window=args.dedup_window,
         same_topic=args.same_topic, direction=args.direction, weight=args.weight, start=args.start,
         end=args.end, mapping=args.mapping,
     )
+    if args.explain:
+        print(backends.format_sql(sql), file=sys.stderr)
     ledger = df.attrs["ledger"]
     for line in ledger.lines() + [f"note: {n}" for n in df.attrs.get("notes", [])]:
         print(line, file=sys.stderr)
@@ -78,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--start", help="first period (date inside it)")
     f.add_argument("--end", help="last period (date inside it)")
     f.add_argument("--output", "-o", help="CSV file to write (default: stdout)")
+    f.add_argument("--backend", help="Ibis connection URL (postgres://user@host/db, spark://local[2], duckdb:///file.ddb); "
+                   "--contacts/--customers are then table names")
+    f.add_argument("--secret-env", help="environment variable holding the backend's password or token")
+    f.add_argument("--explain", action="store_true", help="print the SQL the kit pushes down to the engine (stderr)")
     f.set_defaults(func=_frequency)
 
     s = sub.add_parser("sample", help="write the synthetic sample tables with planted ground truth")

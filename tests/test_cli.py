@@ -85,3 +85,25 @@ def test_module_entry_point_runs_without_traceback(files):
                           "--customers", "y"], capture_output=True, text=True)
     assert res.returncode == 2 and "Traceback" not in res.stderr and "fortnight" in res.stderr
     assert res.stderr.count("\n") == 1
+
+
+def test_backend_url_and_explain(files, tmp_path, capsys):
+    import ibis
+
+    db = tmp_path / "support.duckdb"
+    con = ibis.duckdb.connect(db)
+    con.create_table("tickets", CONTACTS)
+    con.create_table("clients", CUSTOMERS)
+    con.disconnect()
+    code, out, err = run(["frequency", "--backend", f"duckdb:///{db}", "--contacts", "tickets",
+                          "--customers", "clients", "--explain"], capsys)
+    assert code == 0
+    assert pd.read_csv(io.StringIO(out))["contacts"].tolist() == [4, 3]  # same as the file sources
+    assert "-- query 1 of" in err and "GROUP BY" in err and "tickets" in err
+
+
+def test_backend_secret_must_come_from_the_named_variable(files, capsys, monkeypatch):
+    monkeypatch.delenv("KIT_TEST_NO_SUCH_SECRET", raising=False)
+    code, _, err = run(["frequency", "--backend", "postgres://analyst@127.0.0.1:1/support", "--secret-env",
+                        "KIT_TEST_NO_SUCH_SECRET", "--contacts", "t", "--customers", "c"], capsys)
+    assert code == 2 and "KIT_TEST_NO_SUCH_SECRET" in err and err.count("\n") == 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 import sys
 
 import ibis
@@ -135,8 +136,9 @@ def test_results_do_not_depend_on_machine_time_zone(tmp_path):
 def test_load_folder_gives_tables_usable_by_every_function(tmp_path):
     import shutil
 
+    examples = Path(__file__).resolve().parents[1] / "data" / "examples"
     for name in ("contacts", "customers", "events"):
-        shutil.copy(f"data/examples/{name}.csv", tmp_path / f"{name}.csv")
+        shutil.copy(examples / f"{name}.csv", tmp_path / f"{name}.csv")
     tables = kit.load(tmp_path)
     assert sorted(tables.sources) == ["contacts", "customers", "events"]
     check(kit.contact_frequency(tables.contacts, tables.customers))

@@ -211,6 +211,40 @@ def as_key(col: ir.Value) -> ir.Value:
     return col if col.type().is_string() else col.cast(dt.string)
 
 
+#: What :meth:`ibis.expr.types.StringValue.strip` removes (Ibis strips these on every backend).
+_BLANKS = [" ", "\t", "\n", "\r"]
+
+
+def clean_key(col: ir.Value) -> ir.Value:
+    """An identifier column as a string key, blank text as NULL, surrounding spaces removed.
+
+    Equal to ``blank_to_null(as_key(col))``. Numbers cast to text are never blank or padded, so
+    they skip the trim. On DuckDB a string column is first checked with one cheap scan (first
+    and last character, empty text): when no value needs cleaning (the usual case for Parquet
+    and DataFrames), the raw column is returned, so that windows, sorts and joins keyed on it
+    work on the stored strings rather than on a per-row TRIM (a third of the frequency query's
+    time at 10M contacts). Other engines always trim.
+    """
+    if not col.type().is_string():
+        return col.cast(dt.string)
+    if backend_name(col) == "duckdb" and not _needs_cleaning(col):
+        return col
+    return blank_to_null(col)
+
+
+def _needs_cleaning(col: ir.StringValue) -> bool:
+    try:
+        backend = col._find_backend(use_default=True)
+        # LIKE with a fixed prefix/suffix is the cheapest test DuckDB has (no substring per row).
+        dirty = (col == "") | col.like([p for b in _BLANKS for p in (b + "%", "%" + b)])
+        check = col.as_table().select(_dirty=dirty.fill_null(False)).filter(ibis._._dirty).limit(1)
+        if _SQL_LOG is not None:
+            _SQL_LOG.append(str(ibis.to_sql(check, dialect="duckdb")))
+        return len(backend.execute(check)) > 0
+    except Exception:  # noqa: BLE001 - when in doubt, clean (the result is the same, only slower)
+        return True
+
+
 #: While :func:`capture_sql` is active, the SQL of every fetch is appended here.
 _SQL_LOG: list | None = None
 

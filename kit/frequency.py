@@ -16,8 +16,8 @@ from . import engine, periods
 from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
 from .errors import ParameterError
 from .ledger import SCOPE_PREFIX, Ledger
-from .prepare import (REASON, classify_contacts, classify_customers, count_reasons, customer_lookup,
-                      example_metrics, record_ledger)
+from .prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reason, classify_customers, count_reasons,
+                      customer_lookup, mark_follow_ups, record_ledger)
 from .schema import CONTACT_ATTRIBUTES, TABLES
 from .sources import open_tables
 
@@ -159,43 +159,82 @@ def contact_frequency(
     lookup = customer_lookup(cust, segment_by)
     # Each customer's first and last active period, computed once per customer, not per contact.
     lookup = lookup.mutate(_sp=engine.period_start(lookup._signup, unit), _cp=engine.period_start(lookup._churn, unit))
-    c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=window.total_seconds(),
-                          same_topic=same_topic, weight=weight, tz=tz)
+    # The reference query's shape: the window runs only on the rows that can count (slim: id,
+    # clock, contact id, period), then one row per customer and period meets the customer lookup.
+    # Rows that fail a row-level check skip the window and are only counted by reason.
+    c = _contact_base(csrc, direction=direction, weight=weight, tz=tz)
+    c = c.mutate(period=engine.period_start(c.local_ts, unit))
+    extra_cols = [*contact_by, *(["_weight"] if weight is not None else []),
+                  *(["topic"] if same_topic and "topic" in c.columns and "topic" not in contact_by else [])]
+    ok = c.filter(c._row_ok).select("_cust", "_clock", "_contact", "period", *extra_cols)
+    # With contact attributes as groups, the copy of an exact duplicate that counts is the one with
+    # the smallest attribute values (a defined choice rather than the engine's row order).
+    ok = mark_follow_ups(ok, dedup_seconds=window.total_seconds(), same_topic=same_topic, tiebreak=contact_by)
+    dup_example = ibis.ifelse(ok._duplicate, ok._contact.cast("string"), ibis.null("string"))
+    level0 = dict(_n=ok.count(), _f=ok.count(where=ok.follow_up),
+                  _d=ok.count(where=ok._duplicate), _x_lo=dup_example.min(), _x_hi=dup_example.max())
+    if weight is not None:
+        level0["_w"] = ibis.ifelse(ok._duplicate, ibis.null("float64"), ok._weight).sum()
+    counted = ok.group_by(["_cust", "period", *contact_by]).aggregate(**level0).mutate(_r0=ibis.null("string"))
 
-    period = engine.period_start(c.local_ts, unit)
+    bad = c.filter(~c._row_ok)
+    row_reason = _first_reason(
+        (bad._cust.isnull(), "missing customer_id"),
+        (bad._missing_ts, "missing created_at"),
+        (bad._unparseable, "unparseable created_at"),
+        (bad._wrong_direction, f"{SCOPE_PREFIX}direction is not {direction}"),
+    )
+    bad = bad.mutate(_r0=row_reason)
+    ex_cases = [(bad._r0 == reason, bad[col].cast("string")) for reason, col in EXAMPLE_COLUMNS["contacts"].items()
+                if col != "_cust" and col in bad.columns]
+    example = ibis.cases(*ex_cases, else_=ibis.null("string"))
+    rejected = bad.group_by(["_cust", "period", "_r0", *contact_by]).aggregate(
+        _n=bad.count(), _x_lo=example.min(), _x_hi=example.max())
+    rejected = rejected.mutate(_f=ibis.literal(0, "int64"), _d=ibis.literal(0, "int64"),
+                               **({"_w": ibis.null("float64")} if weight is not None else {}))
+    per = counted.union(rejected.select(*counted.columns), distinct=False)
+
+    per = per.left_join(lookup, per._cust == lookup._cid)
+    hard = per._r0.isin(["missing customer_id", "missing created_at", "unparseable created_at"])
     first = periods.truncate(start, grain) if start is not None else None
     last = periods.truncate(end, grain) if end is not None else None
     in_range = ibis.literal(True)
     if first is not None:
-        in_range &= period >= first.date()
+        in_range &= per.period >= first.date()
     if last is not None:
-        in_range &= period <= last.date()
-    reason = ibis.cases((c[REASON].notnull(), c[REASON]), (~in_range, ibis.literal(OUT_OF_RANGE)),
-                        else_=ibis.null("string"))
-    # Counted rows keep their customer (and its dates) as grouping keys; excluded rows fold
-    # into one group per reason and period.
-    used = reason.isnull()
-    outside = ((period < c._sp) | (c._cp.notnull() & (period > c._cp))).fill_null(False)
-    c = c.mutate(period=period, **{REASON: reason},
-                 _k=ibis.ifelse(used, c._cust, ibis.null("string")),
-                 _o=used & outside)
-    # Two-level aggregation, one query: per customer and period first (this replaces
-    # COUNT(DISTINCT) and evaluates the activity rule once per customer-period, not per contact),
-    # then per period and group. The ledger counts come from the same query.
-    level1 = dict(**example_metrics(c, "contacts"), _n=c.count(), _f=c.count(where=c.follow_up))
-    if weight is not None:
-        level1["_w"] = c._weight.sum()
-    g = c.group_by([REASON, "period", "_k", "_o", *by]).aggregate(**level1)
+        in_range &= per.period <= last.date()
+    known = per._cid.notnull() & per._cust_ok.fill_null(False)
+    reason = ibis.cases((hard, per._r0), (per._cid.isnull(), ibis.literal("unknown customer")),
+                        (~per._cust_ok, ibis.literal("customer excluded")), (per._r0.notnull(), per._r0),
+                        (~in_range, ibis.literal(OUT_OF_RANGE)), else_=ibis.null("string"))
+    per = per.mutate(**{REASON: reason}, _dup=ibis.ifelse(known & per._r0.isnull(), per._d, 0))
+    # Exact duplicates of a known customer's contacts are their own reason (they count as such even
+    # outside the requested periods); under a customer-level reason they stay in its count.
+    used = per[REASON].isnull() & (per._n > per._dup)
+    outside = ((per.period < per._sp) | (per._cp.notnull() & (per.period > per._cp))).fill_null(False)
+    customer_example = per[REASON].isin(["unknown customer", "customer excluded"])
+    own_example = per[REASON] == per._r0
+    g = per.mutate(
+        _k=ibis.ifelse(used, per._cust, ibis.null("string")), _o=used & outside,
+        _n=per._n - per._dup, _f=ibis.ifelse(per[REASON].isnull(), per._f, 0),
+        _ex_lo=ibis.cases((customer_example, per._cust), (own_example, per._x_lo), else_=ibis.null("string")),
+        _ex_hi=ibis.cases((customer_example, per._cust), (own_example, per._x_hi), else_=ibis.null("string")),
+        _dup_lo=ibis.ifelse(per._dup > 0, per._x_lo, ibis.null("string")),
+        _dup_hi=ibis.ifelse(per._dup > 0, per._x_hi, ibis.null("string")),
+    )
     metrics = dict(contacts=g._n.sum(), follow_ups=g._f.sum(), contacting_customers=g._k.count(),
-                   _extra_active=g.count(where=g._o))
-    if "_ex_lo" in g.columns:
-        metrics.update(_ex_lo=g._ex_lo.min(), _ex_hi=g._ex_hi.max())
+                   _extra_active=g.count(where=g._o), _ex_lo=g._ex_lo.min(), _ex_hi=g._ex_hi.max(),
+                   _dups=g._dup.sum(), _dup_lo=g._dup_lo.min(), _dup_hi=g._dup_hi.max())
     if weight is not None:
         metrics["_weight_sum"] = g._w.sum()
     agg = engine.fetch(con, g.group_by([REASON, "period", *by]).aggregate(**metrics))
-    used_mask = agg[REASON].isna()
-    record_ledger(ledger, csrc, agg.rename(columns={"contacts": "n"}))
-    agg = agg[used_mask].drop(columns=[REASON, "_ex_lo", "_ex_hi"], errors="ignore")
+    dups = agg[agg["_dups"] > 0]
+    dups = pd.DataFrame({REASON: "duplicate contact_id", "n": dups["_dups"], "_ex_lo": dups["_dup_lo"],
+                         "_ex_hi": dups["_dup_hi"]})
+    record_ledger(ledger, csrc, pd.concat([agg.rename(columns={"contacts": "n"}), dups], ignore_index=True))
+    # A group made only of duplicates (possible when grouping by a contact attribute) counts nothing.
+    agg = agg[agg[REASON].isna() & (agg["contacts"] > 0)]
+    agg = agg.drop(columns=[REASON, "_ex_lo", "_ex_hi", "_dups", "_dup_lo", "_dup_hi"], errors="ignore")
     agg["period"] = pd.to_datetime(agg["period"])
 
     if agg.empty and (first is None or last is None):

@@ -80,7 +80,8 @@ def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | 
     t = t.mutate(
         # contact ids are only compared within one table, so they keep their type (no cast per row)
         _contact=t.contact_id,
-        _cust=engine.blank_to_null(engine.as_key(t.customer_id)),
+        # the raw ids when none needs trimming (see engine.clean_key): a cheaper window key
+        _cust=engine.clean_key(t.customer_id),
         instant=engine.parse_instant(t.created_at),
     )
     if not typed_ts:  # only text can be unparseable; keep it for the ledger's examples
@@ -146,13 +147,14 @@ def contact_rows(
 
 
 def mark_follow_ups(rows: ir.Table, *, dedup_seconds: float = 48 * 3600, same_topic: bool = False,
-                    partition=()) -> ir.Table:
+                    partition=(), tiebreak=()) -> ir.Table:
     """One window pass: ``_duplicate`` (same contact_id and instant as the previous row) and ``follow_up``.
 
     ``rows`` should hold only counted candidates (or pass ``partition`` columns that separate them).
+    ``tiebreak`` columns order exact duplicates, so that which copy counts (e.g. its channel) is defined.
     """
     keys = [rows._cust, *partition] + ([rows.topic] if same_topic and "topic" in rows.columns else [])
-    w = ibis.window(group_by=keys, order_by=[rows._clock, rows._contact])
+    w = ibis.window(group_by=keys, order_by=[rows._clock, rows._contact, *[rows[c] for c in tiebreak]])
     t = rows.mutate(_prev_contact=rows._contact.lag().over(w), _prev_clock=rows._clock.lag().over(w))
     duplicate = ((t._prev_contact == t._contact) & (t._prev_clock == t._clock)).fill_null(False)
     gap = engine.elapsed_seconds(t._clock, t._prev_clock)

@@ -6,6 +6,7 @@ only period x group aggregates come back to pandas.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import ibis
 import numpy as np
@@ -16,7 +17,7 @@ from . import engine, periods
 from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
 from .errors import ParameterError
 from .ledger import SCOPE_PREFIX, Ledger
-from .prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reason, classify_customers, count_reasons,
+from .prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reason, clock_is_local, classify_customers, count_reasons,
                       customer_lookup, mark_follow_ups, record_ledger)
 from .schema import CONTACT_ATTRIBUTES, TABLES
 from .sources import open_tables
@@ -163,13 +164,18 @@ def contact_frequency(
     # clock, contact id, period), then one row per customer and period meets the customer lookup.
     # Rows that fail a row-level check skip the window and are only counted by reason.
     c = _contact_base(csrc, direction=direction, weight=weight, tz=tz)
-    c = c.mutate(period=engine.period_start(c.local_ts, unit))
+    # The period is cut after the window when the clock is the local time (less to sort).
+    local_clock = clock_is_local(csrc, tz)
+    if not local_clock:
+        c = c.mutate(period=engine.period_start(c.local_ts, unit))
     extra_cols = [*contact_by, *(["_weight"] if weight is not None else []),
                   *(["topic"] if same_topic and "topic" in c.columns and "topic" not in contact_by else [])]
-    ok = c.filter(c._row_ok).select("_cust", "_clock", "_contact", "period", *extra_cols)
+    ok = c.filter(c._row_ok).select("_cust", "_clock", "_contact", *([] if local_clock else ["period"]), *extra_cols)
     # With contact attributes as groups, the copy of an exact duplicate that counts is the one with
     # the smallest attribute values (a defined choice rather than the engine's row order).
     ok = mark_follow_ups(ok, dedup_seconds=window.total_seconds(), same_topic=same_topic, tiebreak=contact_by)
+    if local_clock:
+        ok = ok.mutate(period=engine.period_start(ok._clock, unit))
     dup_example = ibis.ifelse(ok._duplicate, ok._contact.cast("string"), ibis.null("string"))
     level0 = dict(_n=ok.count(), _f=ok.count(where=ok.follow_up),
                   _d=ok.count(where=ok._duplicate), _x_lo=dup_example.min(), _x_hi=dup_example.max())
@@ -177,7 +183,11 @@ def contact_frequency(
         level0["_w"] = ibis.ifelse(ok._duplicate, ibis.null("float64"), ok._weight).sum()
     counted = ok.group_by(["_cust", "period", *contact_by]).aggregate(**level0).mutate(_r0=ibis.null("string"))
 
-    bad = c.filter(~c._row_ok)
+    # A second, separate read for the rejected rows: sharing one expression makes DuckDB materialise
+    # every typed contact row as a CTE (10M rows at size M), which costs more than reading twice.
+    bad = _contact_base(replace(csrc, table=csrc.table.view()), direction=direction, weight=weight, tz=tz)
+    bad = bad.mutate(period=engine.period_start(bad.local_ts, unit))
+    bad = bad.filter(~bad._row_ok)
     row_reason = _first_reason(
         (bad._cust.isnull(), "missing customer_id"),
         (bad._missing_ts, "missing created_at"),

@@ -31,7 +31,7 @@ def classify_customers(src: Source) -> ir.Table:
     churn_date, churn before signup, duplicate customer_id (the first valid row is kept).
     """
     t = src.table
-    cid = engine.blank_to_null(engine.as_key(t.customer_id))
+    cid = engine.clean_key(t.customer_id)
     signup = engine.local_date(t.signup_date)
     has_churn = "churn_date" in t.columns
     churn = engine.local_date(t.churn_date) if has_churn else ibis.null(dt.date)
@@ -57,14 +57,20 @@ def classify_customers(src: Source) -> ir.Table:
 def customer_lookup(classified: ir.Table, segments: list[str]) -> ir.Table:
     """One row per known customer id: whether it is usable, its dates and segment labels."""
     first = classified.filter(classified.cid.notnull() & (classified._rank == 0))
-    seg = {s: segment_label(first[s]) for s in segments}
+    seg = {s: segment_label(first[s], check=True) for s in segments}
     return first.select(
         _cid=first.cid, _cust_ok=first[REASON].isnull(), _signup=first.signup, _churn=first.churn, **seg
     )
 
 
-def segment_label(col: ir.Value) -> ir.StringValue:
-    """Segment values as text, missing ones labelled so that they are never silently dropped."""
+def segment_label(col: ir.Value, *, check: bool = False) -> ir.StringValue:
+    """Segment values as text, missing ones labelled so that they are never silently dropped.
+
+    ``check=True`` first looks (one scan, see :func:`kit.engine.clean_key`) whether any value
+    needs trimming; worth it for columns that end up in a join or grouping of a large query.
+    """
+    if check:
+        return engine.clean_key(col).fill_null(MISSING_SEGMENT)
     text = engine.blank_to_null(col if col.type().is_string() else col.cast(dt.string))
     return text.fill_null(MISSING_SEGMENT)
 
@@ -109,8 +115,14 @@ def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | 
     t = t.mutate(_missing_ts=missing_ts.fill_null(True), _unparseable=unparseable.fill_null(False),
                  _wrong_direction=wrong_direction.fill_null(True), local_ts=local_ts)
     t = t.mutate(_row_ok=t._cust.notnull() & ~t._missing_ts & ~t._unparseable & ~t._wrong_direction)
-    fast = naive and tz in engine.UTC_ZONES and engine.backend_name(t.local_ts) == "duckdb"
-    return t.mutate(_clock=t.local_ts if fast else t.instant)
+    return t.mutate(_clock=t.local_ts if clock_is_local(src, tz) else t.instant)
+
+
+def clock_is_local(src: Source, tz: str | None) -> bool:
+    """Whether ``_clock`` is the local wall-clock time itself (naive timestamps in UTC on DuckDB)."""
+    typ = src.table.created_at.type()
+    naive = (typ.is_timestamp() and typ.timezone is None) or typ.is_date()
+    return naive and tz in engine.UTC_ZONES and engine.backend_name(src.table.created_at) == "duckdb"
 
 
 def _attach_customers(t: ir.Table, lookup: ir.Table, direction: str) -> ir.Table:

@@ -227,9 +227,14 @@ def clean_key(col: ir.Value) -> ir.Value:
     """
     if not col.type().is_string():
         return col.cast(dt.string)
-    if backend_name(col) == "duckdb" and not _needs_cleaning(col):
-        return col
-    return blank_to_null(col)
+    return col if key_is_clean(col) else blank_to_null(col)
+
+
+def key_is_clean(col: ir.Value) -> bool:
+    """Whether no value of an identifier column is blank or padded (checked on DuckDB only)."""
+    if not col.type().is_string():
+        return True
+    return backend_name(col) == "duckdb" and not _needs_cleaning(col)
 
 
 def _needs_cleaning(col: ir.StringValue) -> bool:

@@ -163,7 +163,8 @@ def contact_frequency(
     # The reference query's shape: the window runs only on the rows that can count (slim: id,
     # clock, contact id, period), then one row per customer and period meets the customer lookup.
     # Rows that fail a row-level check skip the window and are only counted by reason.
-    c = _contact_base(csrc, direction=direction, weight=weight, tz=tz)
+    ids_clean = engine.key_is_clean(csrc.table.customer_id)
+    c = _contact_base(csrc, direction=direction, weight=weight, tz=tz, ids_clean=ids_clean)
     # The period is cut after the window when the clock is the local time (less to sort).
     local_clock = clock_is_local(csrc, tz)
     if not local_clock:
@@ -176,16 +177,18 @@ def contact_frequency(
     ok = mark_follow_ups(ok, dedup_seconds=window.total_seconds(), same_topic=same_topic, tiebreak=contact_by)
     if local_clock:
         ok = ok.mutate(period=engine.period_start(ok._clock, unit))
-    dup_example = ibis.ifelse(ok._duplicate, ok._contact.cast("string"), ibis.null("string"))
-    level0 = dict(_n=ok.count(), _f=ok.count(where=ok.follow_up),
-                  _d=ok.count(where=ok._duplicate), _x_lo=dup_example.min(), _x_hi=dup_example.max())
+    # Filtered aggregates: the rare duplicates' examples cost nothing for the other rows.
+    dup_example = ok._contact.cast("string")
+    level0 = dict(_n=ok.count(), _f=ok.count(where=ok.follow_up), _d=ok.count(where=ok._duplicate),
+                  _x_lo=dup_example.min(where=ok._duplicate), _x_hi=dup_example.max(where=ok._duplicate))
     if weight is not None:
         level0["_w"] = ibis.ifelse(ok._duplicate, ibis.null("float64"), ok._weight).sum()
     counted = ok.group_by(["_cust", "period", *contact_by]).aggregate(**level0).mutate(_r0=ibis.null("string"))
 
     # A second, separate read for the rejected rows: sharing one expression makes DuckDB materialise
     # every typed contact row as a CTE (10M rows at size M), which costs more than reading twice.
-    bad = _contact_base(replace(csrc, table=csrc.table.view()), direction=direction, weight=weight, tz=tz)
+    bad = _contact_base(replace(csrc, table=csrc.table.view()), direction=direction, weight=weight, tz=tz,
+                        ids_clean=ids_clean)
     bad = bad.mutate(period=engine.period_start(bad.local_ts, unit))
     bad = bad.filter(~bad._row_ok)
     row_reason = _first_reason(
@@ -198,9 +201,10 @@ def contact_frequency(
     ex_cases = [(bad._r0 == reason, bad[col].cast("string")) for reason, col in EXAMPLE_COLUMNS["contacts"].items()
                 if col != "_cust" and col in bad.columns]
     example = ibis.cases(*ex_cases, else_=ibis.null("string"))
-    rejected = bad.group_by(["_cust", "period", "_r0", *contact_by]).aggregate(
-        _n=bad.count(), _x_lo=example.min(), _x_hi=example.max())
-    rejected = rejected.mutate(_f=ibis.literal(0, "int64"), _d=ibis.literal(0, "int64"),
+    # Rejected rows only feed the ledger (totals per reason), so they need no period or attributes.
+    rejected = bad.group_by(["_cust", "_r0"]).aggregate(_n=bad.count(), _x_lo=example.min(), _x_hi=example.max())
+    rejected = rejected.mutate(period=ibis.null("date"), **{col: ibis.null(counted[col].type()) for col in contact_by},
+                               _f=ibis.literal(0, "int64"), _d=ibis.literal(0, "int64"),
                                **({"_w": ibis.null("float64")} if weight is not None else {}))
     per = counted.union(rejected.select(*counted.columns), distinct=False)
 
@@ -232,7 +236,7 @@ def contact_frequency(
         _dup_lo=ibis.ifelse(per._dup > 0, per._x_lo, ibis.null("string")),
         _dup_hi=ibis.ifelse(per._dup > 0, per._x_hi, ibis.null("string")),
     )
-    metrics = dict(contacts=g._n.sum(), follow_ups=g._f.sum(), contacting_customers=g._k.count(),
+    metrics = dict(contacts=g._n.sum(), follow_ups=g._f.sum(), contacting_customers=g.count(where=g[REASON].isnull() & (g._n > 0)),
                    _extra_active=g.count(where=g._o), _ex_lo=g._ex_lo.min(), _ex_hi=g._ex_hi.max(),
                    _dups=g._dup.sum(), _dup_lo=g._dup_lo.min(), _dup_hi=g._dup_hi.max())
     if weight is not None:

@@ -75,8 +75,13 @@ def segment_label(col: ir.Value, *, check: bool = False) -> ir.StringValue:
     return text.fill_null(MISSING_SEGMENT)
 
 
-def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | None) -> ir.Table:
-    """Row-level typing of contacts, before any join: ``_row_ok`` says the row itself is usable."""
+def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | None,
+                  ids_clean: bool | None = None) -> ir.Table:
+    """Row-level typing of contacts, before any join: ``_row_ok`` says the row itself is usable.
+
+    ``ids_clean``: the result of :func:`kit.engine.key_is_clean` for ``customer_id`` when the
+    caller already knows it (None: check).
+    """
     t = src.table
     raw_ts = t.created_at
     typ = raw_ts.type()
@@ -87,7 +92,8 @@ def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | 
         # contact ids are only compared within one table, so they keep their type (no cast per row)
         _contact=t.contact_id,
         # the raw ids when none needs trimming (see engine.clean_key): a cheaper window key
-        _cust=engine.clean_key(t.customer_id),
+        _cust=engine.clean_key(t.customer_id) if ids_clean is None
+        else engine.as_key(t.customer_id) if ids_clean else engine.blank_to_null(engine.as_key(t.customer_id)),
         instant=engine.parse_instant(t.created_at),
     )
     if not typed_ts:  # only text can be unparseable; keep it for the ledger's examples

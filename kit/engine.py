@@ -56,8 +56,14 @@ def check_tz(tz: str) -> str:
 
 
 def default_connection():
-    """A fresh in-memory DuckDB connection (threads capped to the machine)."""
-    return ibis.duckdb.connect()
+    """A fresh in-memory DuckDB connection.
+
+    Insertion order is not preserved: the kit orders every result itself, and DuckDB then
+    needs far less memory for large windows and aggregations (peak RSS at 50M contacts).
+    """
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET preserve_insertion_order = false")
+    return con
 
 
 def set_session_tz(con, tz: str) -> None:

@@ -29,5 +29,9 @@ ACCOUNT_BANDS = (
     ("possibly excessive", 11, float("inf")),
 )
 
+#: Optional cap on the embedded DuckDB's memory (e.g. "3.5GB"); beyond it DuckDB spills to disk.
+#: Unset: DuckDB's default (80% of RAM).
+DUCKDB_MEMORY_LIMIT = os.environ.get("KIT_DUCKDB_MEMORY_LIMIT", "").strip() or None
+
 #: Name of the Jupyter kernel that `make lab` registers and papermill uses.
 KERNEL_NAME = "contact-kit"

@@ -12,6 +12,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
+from . import config
 from .errors import DataError, ParameterError
 
 #: A fetch larger than this is a bug: the kit brings only aggregates into pandas.
@@ -63,6 +64,12 @@ def default_connection():
     """
     con = ibis.duckdb.connect()
     con.raw_sql("SET preserve_insertion_order = false")
+    if config.DUCKDB_MEMORY_LIMIT:  # DuckDB spills to disk beyond it instead of growing
+        try:
+            con.raw_sql(f"SET memory_limit = '{config.DUCKDB_MEMORY_LIMIT}'")
+        except Exception as exc:  # noqa: BLE001 - DuckDB's own message names the bad value
+            raise ParameterError(f"KIT_DUCKDB_MEMORY_LIMIT={config.DUCKDB_MEMORY_LIMIT!r} is not a DuckDB memory "
+                                 f"limit (use e.g. 3.5GB): {str(exc).splitlines()[0]}") from None
     return con
 
 

@@ -57,3 +57,16 @@ def test_guard_counts_rows_of_a_direct_fetch(monkeypatch):
     with pytest.raises(DataError, match="more than 99 rows"):
         engine.fetch(con, t, max_rows=99)
     assert stats["queries"] == 2 and stats["largest"] == 100  # counted even when refused
+
+
+def test_duckdb_memory_limit_setting(monkeypatch):
+    from kit import config, engine
+    from kit.errors import ParameterError
+
+    monkeypatch.setattr(config, "DUCKDB_MEMORY_LIMIT", "1GB")
+    con = engine.default_connection()
+    # DuckDB reports 1GB (10^9 bytes) in MiB: 953.6 MiB
+    assert con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] == "953.6 MiB"
+    monkeypatch.setattr(config, "DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(ParameterError, match="KIT_DUCKDB_MEMORY_LIMIT"):
+        engine.default_connection()

@@ -5,11 +5,10 @@ matplotlib Figure (or draw on ``ax`` when given and return it).
 """
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)  # headless by default; Jupyter's inline backend still wins
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
+# No matplotlib.use() here: it would replace Jupyter's inline backend and the report
+# notebooks would show "<Figure ...>" text instead of images. Headless runs pick Agg anyway.
+import matplotlib.pyplot as plt
+import seaborn as sns
 
 PALETTE = "colorblind"
 #: Consistent colours for categorical outcomes across reports.
@@ -33,3 +32,12 @@ def new_axes(ax=None, *, figsize=(9, 4)):
         return ax.figure, ax
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     return fig, ax
+
+
+def show(fig) -> None:
+    """Display ``fig`` here and close it, so that the inline backend does not show it twice
+    and outputs keep the order of the cell."""
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)

@@ -40,9 +40,13 @@ folds = 8
 from IPython.display import Markdown, display
 
 import kit.seasonality as S
-from kit import reportconfig
+from kit import plots, reportconfig
 from kit.errors import KitError
 from kit.frequency import contact_frequency
+
+# %matplotlib inline
+# %config InlineBackend.figure_formats = ["png"]
+plots.theme()
 
 src = reportconfig.sources(config_path or None, data_dir=data_dir)
 contacts, customers, events = src["contacts"], src["customers"], src.get("events")

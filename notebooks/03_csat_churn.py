@@ -40,7 +40,11 @@ import html
 
 from IPython.display import Markdown, display
 
-from kit import drivers, reportconfig
+from kit import drivers, plots, reportconfig
+
+# %matplotlib inline
+# %config InlineBackend.figure_formats = ["png"]
+plots.theme()
 
 src = reportconfig.sources(config_path or None, data_dir=data_dir)
 report = drivers.analyze(src["contacts"], src["customers"], src.get("surveys"), window=window, cutoff=cutoff,
@@ -57,7 +61,7 @@ display(Markdown("\n\n".join(f"- {html.escape(s)}" for s in report.narrative()))
 
 # %%
 if report.churn is not None:
-    display(report.churn.plot())
+    plots.show(report.churn.plot())
     display(report.churn.table.round(4))
     for note in report.churn.notes:
         display(Markdown(f"*Note: {html.escape(note)}*"))
@@ -67,7 +71,7 @@ if report.churn is not None:
 
 # %%
 if report.csat is not None:
-    display(report.csat.plot())
+    plots.show(report.csat.plot())
     display(report.csat.table.round(4))
 
 # %% [markdown]
@@ -75,7 +79,7 @@ if report.csat is not None:
 
 # %%
 if report.by_segment is not None:
-    display(drivers.plot_forest(report.by_segment))
+    plots.show(drivers.plot_forest(report.by_segment))
     display(report.by_segment.round(4))
 
 # %% [markdown]
@@ -83,7 +87,7 @@ if report.by_segment is not None:
 
 # %%
 if report.periods is not None:
-    display(drivers.plot_lags(report.periods))
+    plots.show(drivers.plot_lags(report.periods))
     for note in report.periods.attrs["notes"]:
         display(Markdown(f"*Note: {html.escape(note)}*"))
 
@@ -92,6 +96,6 @@ if report.periods is not None:
 
 # %%
 if report.touchpoints is not None:
-    display(report.touchpoints.plot())
+    plots.show(report.touchpoints.plot())
     display(report.touchpoints.by_band.round(3))
     display(Markdown(html.escape(report.touchpoints.sentence())))

@@ -59,13 +59,11 @@ def hostile_sample(small_sample, folder: Path) -> Path:
 
 
 def render_overview_once(base: Path, small_sample) -> tuple[Path, Path]:
-    """Render 2026-10 with the real notebooks once per session (test_browser reuses it)."""
+    """Render 2026-10 with every real notebook once per session (test_browser reuses it)."""
     out, data = base / "reports", base / "data"
     if not (out / "2026-10" / "summary.json").exists():
         hostile_sample(small_sample, data)
-        # the overview only: the other notebooks have their own tests (test_notebooks.py)
-        report.render("2026-10", data_dir=data, out=out, progress=False,
-                      notebooks=[config.NOTEBOOKS_DIR / "01_overview.ipynb"])
+        report.render("2026-10", data_dir=data, out=out, progress=False)
     return out, data
 
 
@@ -104,6 +102,14 @@ def test_html_has_no_code_and_has_figures(rendered):
     assert "ov.trend(" not in page and "import warnings" not in page and "tags=" not in page
     assert page.count('src="data:image/png;base64,') >= 4  # trend, rankings, contacts/cases, onboarding
     assert "Summary" in page and "Data quality" in page
+
+
+def test_every_notebook_shows_its_figures_as_images(rendered):
+    # A figure that reached the HTML as its text repr means the inline backend was lost.
+    for page in sorted((rendered[0] / "2026-10").glob("[0-9][0-9]_*.html")):
+        text = page.read_text()
+        assert 'src="data:image/png;base64,' in text, page.name
+        assert "&lt;Figure size" not in text and "<Figure size" not in text, page.name
 
 
 @pytest.mark.parametrize("name", ["2026-10/01_overview.html", "2026-10/index.html", "index.html"])

@@ -176,6 +176,10 @@ def run_sql(folder: Path):
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    # The same engine settings as the kit's default connection, so only the query differs.
+    con.execute("SET preserve_insertion_order = false")
+    if os.environ.get("KIT_DUCKDB_MEMORY_LIMIT"):
+        con.execute(f"SET memory_limit = '{os.environ['KIT_DUCKDB_MEMORY_LIMIT']}'")
     sql = REFERENCE_SQL.format(contacts=folder / "contacts.parquet", customers=folder / "customers.parquet",
                                hours=WINDOW_HOURS)
     return con.execute(sql).df()
@@ -304,6 +308,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--json", help="also write the table as JSON here")
+    ap.add_argument("--memory-limit", default=os.environ.get("KIT_DUCKDB_MEMORY_LIMIT", "3.5GB"),
+                    help="DuckDB memory_limit for both the kit and the SQL reference "
+                         "(KIT_DUCKDB_MEMORY_LIMIT; default 3.5GB; 'none' for DuckDB's own 80%% of RAM)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
@@ -312,6 +319,11 @@ def main(argv=None) -> int:
         child(args.child, Path(args.folder), args.repeats, Path(args.result))
         return 0
 
+    if args.memory_limit and args.memory_limit.lower() != "none":
+        os.environ["KIT_DUCKDB_MEMORY_LIMIT"] = args.memory_limit  # the child processes inherit it
+    else:
+        os.environ.pop("KIT_DUCKDB_MEMORY_LIMIT", None)
+    print(f"DuckDB memory_limit: {os.environ.get('KIT_DUCKDB_MEMORY_LIMIT', 'DuckDB default (80% of RAM)')}")
     methods = [m for m in args.methods.split(",") if m]
     rows = []
     gib = 1024 ** 3

@@ -508,7 +508,14 @@ def sentences(head: Headline, *, ranked: pd.DataFrame | None = None, bench: dict
             text += ", a statistically significant change" if change.significant else ", within normal variation"
         parts.append(text)
     if parts:
-        out.append("Frequency " + "; it ".join(parts) + ".")
+        sentence = "Frequency " + "; it ".join(parts)
+        prev, ly = head.previous, head.last_year
+        # Seasonal peaks are not service problems: say so when last year moved the same way.
+        if prev is not None and ly is not None and abs(prev.relative_change) >= 0.05 \
+                and abs(ly.relative_change) < abs(prev.relative_change) / 2:
+            sentence += (f", so most of the change against the previous {unit} is the seasonal pattern "
+                         f"seen last year")
+        out.append(sentence + ".")
     if ranked is not None and len(ranked):
         top = ranked[ranked["ranked"].astype(bool)].dropna(subset=["rank"])
         seg = top[top["dimension"] != "channel"].sort_values("frequency", ascending=False).head(1)

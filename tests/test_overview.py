@@ -128,6 +128,22 @@ def test_headline_and_comparisons_by_hand():
         ov.headline(tr, period="2026-05")  # no contacts that month
 
 
+def _three_months(last_year: int):
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(10)], "signup_date": "2024-01-01"})
+    rows = [{"contact_id": f"{month}-{i}", "customer_id": f"c{i % 10}",
+             "created_at": f"{month}-{1 + (i // 10) * 10:02d} 0{i % 10}:00", "channel": "chat"}
+            for month, n in (("2025-10", last_year), ("2026-09", 10), ("2026-10", 20)) for i in range(n)]
+    tr = ov.trend(pd.DataFrame(rows), customers, period="2026-10", periods_shown=24)
+    return ov.sentences(ov.headline(tr, period="2026-10"))[1]
+
+
+def test_sentence_calls_a_rise_seasonal_only_when_last_year_rose_alike():
+    # +100% against September; last October had 20 contacts too (flat year over year): seasonal.
+    assert "seasonal pattern seen last year" in _three_months(20)
+    # last October had 5: +300% year over year, so the rise is not explained by the season.
+    assert "seasonal" not in _three_months(5)
+
+
 def test_incomplete_period_is_flagged(tiny):
     contacts, customers = tiny  # the last contact is on 2026-01-20
     month = ov.headline(ov.trend(contacts, customers, period="2026-01"), period="2026-01")

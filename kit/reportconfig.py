@@ -22,6 +22,7 @@ import yaml
 from . import config
 from .errors import ParameterError
 from .schema import TABLES
+from .sources import find_tables
 
 KNOWN_KEYS = ("title", "data", "mapping", "tz", "segments", "benchmark", "bands", "thresholds", "redact",
               "dedup_window")
@@ -160,12 +161,7 @@ def _folder_sources(folder: Path, *, required: bool = True) -> dict[str, str]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ParameterError(f"data folder {folder} does not exist; run `make sample` or set data.dir in report.yml")
-    out = {}
-    for table in TABLES:
-        for cand in (folder / f"{table}.parquet", folder / f"{table}.csv", folder / table):
-            if cand.exists():
-                out[table] = str(cand)
-                break
+    out = {table: str(path) for table, path in find_tables(folder).items()}
     if required:
         missing = [t for t in ("contacts", "customers") if t not in out]
         if missing:

@@ -63,6 +63,24 @@ class Tables:
         return name in self.sources
 
 
+def find_tables(folder) -> dict[str, Path]:
+    """The canonical tables present in ``folder``: ``<table>.parquet``, ``.csv``, ``.csv.gz`` or a ``<table>/`` folder.
+
+    Examples
+    --------
+    >>> sorted(find_tables("data/examples"))[:2]
+    ['contacts', 'customers']
+    """
+    folder = Path(folder).expanduser()
+    found = {}
+    for name in TABLES:
+        for candidate in (folder / f"{name}.parquet", folder / f"{name}.csv", folder / f"{name}.csv.gz", folder / name):
+            if candidate.exists():
+                found[name] = candidate
+                break
+    return found
+
+
 def load(folder, *, mapping=None, con=None) -> Tables:
     """Open every canonical table found in ``folder`` (``contacts.parquet``, ``customers.csv``, ...).
 
@@ -77,12 +95,7 @@ def load(folder, *, mapping=None, con=None) -> Tables:
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise SourceError(f"data folder {folder} not found; run `make sample` or pass the folder holding contacts.*")
-    found = {}
-    for name in TABLES:
-        for candidate in (folder / f"{name}.parquet", folder / f"{name}.csv", folder / f"{name}.csv.gz", folder / name):
-            if candidate.exists():
-                found[name] = candidate
-                break
+    found = find_tables(folder)
     if "contacts" not in found:
         raise SourceError(f"data folder {folder} has no contacts table (contacts.parquet, contacts.csv or contacts/)")
     return open_tables(mapping=mapping, con=con, **found)

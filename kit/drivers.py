@@ -246,8 +246,29 @@ def _controls_text(used) -> str:
 
 
 # --------------------------------------------------------------------------- churn
-@dataclass(frozen=True, eq=False)
-class ChurnEffect:
+@dataclass(frozen=True, eq=False, kw_only=True)
+class _Effect:
+    """What every customer-level effect reports: interval, p-value, tables and the design used."""
+
+    ci_low: float
+    ci_high: float
+    p_value: float
+    table: pd.DataFrame = field(repr=False)
+    binned: pd.DataFrame = field(repr=False)
+    n_customers: int = 0
+    cutoffs: tuple = ()
+    window_days: int = 90
+    controls: tuple = ()
+    notes: tuple = ()
+    features: pd.DataFrame = field(default=None, repr=False)
+
+    @property
+    def significant(self) -> bool:
+        return bool(self.p_value < 0.05)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ChurnEffect(_Effect):
     """Odds ratio of churn per +1 contact per month, from a logistic regression.
 
     ``table`` is the full coefficient table (log-odds and odds ratios); ``binned`` the churn
@@ -255,23 +276,8 @@ class ChurnEffect:
     """
 
     odds_ratio: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    table: pd.DataFrame = field(repr=False)
-    binned: pd.DataFrame = field(repr=False)
-    n_customers: int = 0
     n_churned: int = 0
-    cutoffs: tuple = ()
-    window_days: int = 90
-    controls: tuple = ()
     feature: str = "inbound contact per month"
-    notes: tuple = ()
-    features: pd.DataFrame = field(default=None, repr=False)
-
-    @property
-    def significant(self) -> bool:
-        return bool(self.p_value < 0.05)
 
     def sentence(self) -> str:
         """A plain-language sentence with the effect, its interval and the controls."""
@@ -456,8 +462,8 @@ def churn_sentence(r: ChurnEffect) -> str:
 
 
 # --------------------------------------------------------------------------- CSAT
-@dataclass(frozen=True, eq=False)
-class CsatEffect:
+@dataclass(frozen=True, eq=False, kw_only=True)
+class CsatEffect(_Effect):
     """Change in mean CSAT score per +1 contact per month (survey-level OLS slope, CR2 errors by customer).
 
     ``table`` has one row per model term with ``df``, the Bell-McCaffrey degrees of freedom
@@ -465,23 +471,8 @@ class CsatEffect:
     """
 
     slope: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    table: pd.DataFrame = field(repr=False)
-    binned: pd.DataFrame = field(repr=False)
     spearman: dict = field(default_factory=dict)
-    n_customers: int = 0
     n_surveys: int = 0
-    cutoffs: tuple = ()
-    window_days: int = 90
-    controls: tuple = ()
-    notes: tuple = ()
-    features: pd.DataFrame = field(default=None, repr=False)
-
-    @property
-    def significant(self) -> bool:
-        return bool(self.p_value < 0.05)
 
     def sentence(self) -> str:
         return csat_sentence(self)

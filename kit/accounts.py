@@ -33,6 +33,7 @@ from .errors import DataError, ParameterError
 from .ledger import SCOPE_PREFIX, Ledger
 from .narrative import join, num, pct
 from .prepare import REASON, classify_contacts, classify_customers, count_reasons, customer_lookup, example_metrics, record_ledger
+from .prepare import start as start_tables
 from .sources import open_tables
 
 __all__ = ["account_frequency", "coverage", "band", "top_n", "TopN", "AccountFrequency", "Coverage"]
@@ -360,24 +361,16 @@ def account_frequency(
     grain = periods.check_grain(freq)
     unit = periods.GRAINS[grain][0]
     bands = check_bands(bands)
-    if direction not in ("inbound", "outbound", "all"):
-        raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
     if int(n_periods) < 1:
         raise ParameterError(f"n_periods must be at least 1, not {n_periods!r}")
     if int(quiet_days) < 1:
         raise ParameterError(f"quiet_days must be at least 1, not {quiet_days!r}")
     n_periods, quiet_days = int(n_periods), int(quiet_days)
-    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con)
-    con = tables.con
-    engine.set_session_tz(con, tz)
+    begun = start_tables(contacts, customers, tz=tz, direction=direction, mapping=mapping, con=con,
+                         counted_as=f"a {direction} touchpoint")
+    con, ledger, notes, cust = begun.con, begun.ledger, begun.notes, begun.customers
+    tables = begun.tables
     csrc, usrc = tables["contacts"], tables["customers"]
-    notes: list[str] = []
-    if direction != "all" and "direction" not in csrc.columns:
-        notes.append(f"contacts have no direction column, so every contact is counted as a {direction} touchpoint")
-
-    ledger = Ledger()
-    cust = classify_customers(usrc)
-    count_reasons(con, ledger, usrc, cust)
     ok = cust.filter(cust[REASON].isnull())
     strat, selection = _select_strategic(ok, strategic, usrc.columns)
     info = _info_columns(usrc.columns, owner)

@@ -16,11 +16,11 @@ from scipy import stats
 from . import engine, periods
 from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
 from .errors import ParameterError
-from .ledger import SCOPE_PREFIX, Ledger
-from .prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reason, clock_is_local, classify_customers, count_reasons,
-                      customer_lookup, mark_follow_ups, record_ledger)
+from .ledger import SCOPE_PREFIX
+from .prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reason, clock_is_local, customer_lookup,
+                      mark_follow_ups, record_ledger)
+from .prepare import start as start_tables
 from .schema import CONTACT_ATTRIBUTES, TABLES
-from .sources import open_tables
 
 COLUMNS = [
     "contacts", "follow_ups", "cases", "active_customers", "contacting_customers", "frequency",
@@ -140,24 +140,14 @@ def contact_frequency(
     """
     grain = periods.check_grain(freq)
     unit = periods.GRAINS[grain][0]
-    if direction not in ("inbound", "outbound", "all"):
-        raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
     window = periods.parse_window(dedup_window)
-    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con)
-    con = tables.con
-    engine.set_session_tz(con, tz)
-    csrc, usrc = tables["contacts"], tables["customers"]
+    begun = start_tables(contacts, customers, tz=tz, direction=direction, mapping=mapping, con=con)
+    con, ledger, notes = begun.con, begun.ledger, begun.notes
+    csrc, usrc = begun.tables["contacts"], begun.tables["customers"]
     if weight is not None and weight not in csrc.columns:
         raise ParameterError(f"weight column {weight!r} is not in the contacts table ({csrc.label}); columns: {', '.join(csrc.columns)}")
     by, contact_by, segment_by = _split_by(by, csrc.columns, usrc.columns)
-    notes: list[str] = []
-    if direction != "all" and "direction" not in csrc.columns:
-        notes.append(f"contacts have no direction column, so every contact is counted as {direction}")
-
-    ledger = Ledger()
-    cust = classify_customers(usrc)
-    count_reasons(con, ledger, usrc, cust)
-    lookup = customer_lookup(cust, segment_by)
+    lookup = customer_lookup(begun.customers, segment_by)
     # Each customer's first and last active period, computed once per customer, not per contact.
     lookup = lookup.mutate(_sp=engine.period_start(lookup._signup, unit), _cp=engine.period_start(lookup._churn, unit))
     # The reference query's shape: the window runs only on the rows that can count (slim: id,

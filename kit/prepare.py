@@ -9,13 +9,50 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
+from dataclasses import dataclass, field
+
 from . import engine
+from .errors import ParameterError
 from .ledger import SCOPE_PREFIX, Ledger
-from .sources import Source
+from .sources import Source, Tables, open_tables
 
 MISSING_SEGMENT = "(missing)"
 REASON = "_reason"
 EXAMPLES_PER_REASON = 3
+
+
+@dataclass
+class Start:
+    """What every contacts-and-customers metric starts from: bound tables, validated customers, a ledger."""
+
+    tables: Tables
+    customers: ir.Table  # classify_customers() output, every row with its _reason
+    ledger: Ledger
+    notes: list = field(default_factory=list)
+
+    @property
+    def con(self):
+        return self.tables.con
+
+
+def start(contacts, customers, *, tz: str, direction: str = "all", counted_as: str | None = None,
+          mapping=None, con=None) -> Start:
+    """Open both tables on one backend, set its time zone, validate customers into a new ledger.
+
+    ``direction`` is checked here; when the contacts have no direction column, a note says
+    every contact is counted as ``counted_as`` (default: the direction itself).
+    """
+    if direction not in ("inbound", "outbound", "all"):
+        raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
+    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con)
+    engine.set_session_tz(tables.con, tz)
+    notes = []
+    if direction != "all" and "direction" not in tables["contacts"].columns:
+        notes.append(f"contacts have no direction column, so every contact is counted as {counted_as or direction}")
+    ledger = Ledger()
+    cust = classify_customers(tables["customers"])
+    count_reasons(tables.con, ledger, tables["customers"], cust)
+    return Start(tables, cust, ledger, notes)
 
 
 def _first_reason(*pairs) -> ir.StringValue:

@@ -16,7 +16,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from . import engine, narrative, periods
+from . import engine, narrative, periods, reportconfig
 from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
 from .errors import DataError, KitError, ParameterError
 from .frequency import contact_frequency, poisson_ci
@@ -432,17 +432,9 @@ def benchmark(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ, p
         return {"available": False, "note": f"benchmark placement not available: {exc}"}
     bands = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
              for r in placed.rows.to_dict("records")]
-    return {"available": True, "profile": _plain(profile), "reading": placed.reading, "per_month": float(placed.value),
+    return {"available": True, "profile": reportconfig.plain(profile), "reading": placed.reading, "per_month": float(placed.value),
             "ci_per_month": list(map(float, placed.ci)) if placed.ci else None, "bands": bands,
             "text": list(text), "notes": list(placed.notes)}
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def anomalies(trend_frame: pd.DataFrame, *, events=None, threshold: float = 3.5, tz: str = DEFAULT_TZ) -> dict:

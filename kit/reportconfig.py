@@ -142,18 +142,19 @@ class ReportConfig:
             "data_dir": (str(self.data_dir or config.SAMPLE_DIR) if not self.tables and self.connection is None else ""),
             "tz": self.tz,
             "segments": list(self.segments),
-            "benchmark_profile": _plain(self.benchmark_profile) if self.benchmark_profile else None,
-            "bands": _plain(self.bands),
-            "thresholds": _plain(self.thresholds),
+            "benchmark_profile": plain(self.benchmark_profile) if self.benchmark_profile else None,
+            "bands": plain(self.bands),
+            "thresholds": plain(self.thresholds),
             "redact": bool(self.redact),
         }
 
 
-def _plain(value):
+def plain(value):
+    """Nested mappings and sequences as plain dicts and lists (JSON- and papermill-safe)."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 

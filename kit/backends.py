@@ -110,14 +110,3 @@ def explain(func, *args, **kwargs) -> tuple[object, list[str]]:
 def format_sql(statements: list[str]) -> str:
     """The statements as one SQL script with numbered comments (for ``--explain``)."""
     return "\n\n".join(f"-- query {i} of {len(statements)}\n{s.strip()};" for i, s in enumerate(statements, 1))
-
-
-def frame_equal(a: pd.DataFrame, b: pd.DataFrame, *, keys, rtol: float = 1e-12) -> bool:
-    """Whether two results agree row by row (integers exactly, floats to ``rtol``), order aside."""
-    a = a.sort_values(list(keys)).reset_index(drop=True)
-    b = b.sort_values(list(keys)).reset_index(drop=True)
-    try:
-        pd.testing.assert_frame_equal(a, b, check_dtype=False, check_exact=False, rtol=rtol, atol=0)
-    except AssertionError:
-        return False
-    return True

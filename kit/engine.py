@@ -130,6 +130,12 @@ def _try_instant_iso(text: ir.StringValue) -> ir.TimestampValue:
     return ibis.cases((valid, text.cast(TZ_UTC)), else_=ibis.null(TZ_UTC))
 
 
+def is_all_null(col: ir.Value) -> bool:
+    """A column typed NULL: all-empty in a DataFrame, or written so to Parquet (DuckDB's NULL type)."""
+    typ = col.type()
+    return typ.is_null() or (typ.is_unknown() and str(getattr(typ, "raw_type", "")).strip('"').upper() == "NULL")
+
+
 def parse_instant(col: ir.Value) -> ir.TimestampValue:
     """Any timestamp-like column as an absolute instant.
 
@@ -140,8 +146,8 @@ def parse_instant(col: ir.Value) -> ir.TimestampValue:
     ``2026-10-05T14:03:00+02:00``, ``2026-10-05``), the same everywhere.
     """
     typ = col.type()
-    if typ.is_null():  # an all-empty column read from a DataFrame
-        return col.cast(TZ_UTC)
+    if is_all_null(col):
+        return ibis.null(TZ_UTC)
     if typ.is_string():
         if backend_name(col) != "duckdb":
             return _try_instant_iso(blank_to_null(col).strip())
@@ -162,8 +168,8 @@ def local_date(col: ir.Value) -> ir.DateValue:
     """A date-like column as a calendar date in the business time zone."""
     if col.type().is_date():
         return col
-    if col.type().is_null():
-        return col.cast(dt.date)
+    if is_all_null(col):
+        return ibis.null(dt.date)
     return local_time(parse_instant(col)).date()
 
 
@@ -250,12 +256,16 @@ def key_is_clean(col: ir.Value) -> bool:
     return backend_name(col) == "duckdb" and not _needs_cleaning(col)
 
 
+def is_padded(col: ir.StringValue) -> ir.BooleanValue:
+    """Whether a text identifier is empty or starts or ends with a blank (what :func:`clean_key` changes)."""
+    # LIKE with a fixed prefix/suffix is the cheapest test DuckDB has (no substring per row).
+    return ((col == "") | col.like([p for b in _BLANKS for p in (b + "%", "%" + b)])).fill_null(False)
+
+
 def _needs_cleaning(col: ir.StringValue) -> bool:
     try:
         backend = col._find_backend(use_default=True)
-        # LIKE with a fixed prefix/suffix is the cheapest test DuckDB has (no substring per row).
-        dirty = (col == "") | col.like([p for b in _BLANKS for p in (b + "%", "%" + b)])
-        check = col.as_table().select(_dirty=dirty.fill_null(False)).filter(ibis._._dirty).limit(1)
+        check = col.as_table().select(_dirty=is_padded(col)).filter(ibis._._dirty).limit(1)
         if _SQL_LOG is not None:
             _SQL_LOG.append(str(ibis.to_sql(check, dialect="duckdb")))
         return len(backend.execute(check)) > 0

@@ -9,6 +9,7 @@ import warnings
 from dataclasses import replace
 
 import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -150,95 +151,23 @@ def contact_frequency(
     lookup = customer_lookup(begun.customers, segment_by)
     # Each customer's first and last active period, computed once per customer, not per contact.
     lookup = lookup.mutate(_sp=engine.period_start(lookup._signup, unit), _cp=engine.period_start(lookup._churn, unit))
-    # The reference query's shape: the window runs only on the rows that can count (slim: id,
-    # clock, contact id, period), then one row per customer and period meets the customer lookup.
-    # Rows that fail a row-level check skip the window and are only counted by reason.
-    ids_clean = engine.key_is_clean(csrc.table.customer_id)
-    c = _contact_base(csrc, direction=direction, weight=weight, tz=tz, ids_clean=ids_clean)
-    # The period is cut after the window when the clock is the local time (less to sort).
-    local_clock = clock_is_local(csrc, tz)
-    if not local_clock:
-        c = c.mutate(period=engine.period_start(c.local_ts, unit))
-    extra_cols = [*contact_by, *(["_weight"] if weight is not None else []),
-                  *(["topic"] if same_topic and "topic" in c.columns and "topic" not in contact_by else [])]
-    ok = c.filter(c._row_ok).select("_cust", "_clock", "_contact", *([] if local_clock else ["period"]), *extra_cols)
-    # With contact attributes as groups, the copy of an exact duplicate that counts is the one with
-    # the smallest attribute values (a defined choice rather than the engine's row order).
-    ok = mark_follow_ups(ok, dedup_seconds=window.total_seconds(), same_topic=same_topic, tiebreak=contact_by)
-    if local_clock:
-        ok = ok.mutate(period=engine.period_start(ok._clock, unit))
-    # Filtered aggregates: the rare duplicates' examples cost nothing for the other rows.
-    dup_example = ok._contact.cast("string")
-    level0 = dict(_n=ok.count(), _f=ok.count(where=ok.follow_up), _d=ok.count(where=ok._duplicate),
-                  _x_lo=dup_example.min(where=ok._duplicate), _x_hi=dup_example.max(where=ok._duplicate))
-    if weight is not None:
-        level0["_w"] = ibis.ifelse(ok._duplicate, ibis.null("float64"), ok._weight).sum()
-    counted = ok.group_by(["_cust", "period", *contact_by]).aggregate(**level0).mutate(_r0=ibis.null("string"))
-
-    # A second, separate read for the rejected rows: sharing one expression makes DuckDB materialise
-    # every typed contact row as a CTE (10M rows at size M), which costs more than reading twice.
-    bad = _contact_base(replace(csrc, table=csrc.table.view()), direction=direction, weight=weight, tz=tz,
-                        ids_clean=ids_clean)
-    bad = bad.mutate(period=engine.period_start(bad.local_ts, unit))
-    bad = bad.filter(~bad._row_ok)
-    row_reason = _first_reason(
-        (bad._cust.isnull(), "missing customer_id"),
-        (bad._missing_ts, "missing created_at"),
-        (bad._unparseable, "unparseable created_at"),
-        (bad._wrong_direction, f"{SCOPE_PREFIX}direction is not {direction}"),
-    )
-    bad = bad.mutate(_r0=row_reason)
-    ex_cases = [(bad._r0 == reason, bad[col].cast("string")) for reason, col in EXAMPLE_COLUMNS["contacts"].items()
-                if col != "_cust" and col in bad.columns]
-    example = ibis.cases(*ex_cases, else_=ibis.null("string"))
-    # Rejected rows only feed the ledger (totals per reason), so they need no period or attributes.
-    rejected = bad.group_by(["_cust", "_r0"]).aggregate(_n=bad.count(), _x_lo=example.min(), _x_hi=example.max())
-    rejected = rejected.mutate(period=ibis.null("date"), **{col: ibis.null(counted[col].type()) for col in contact_by},
-                               _f=ibis.literal(0, "int64"), _d=ibis.literal(0, "int64"),
-                               **({"_w": ibis.null("float64")} if weight is not None else {}))
-    per = counted.union(rejected.select(*counted.columns), distinct=False)
-
-    per = per.left_join(lookup, per._cust == lookup._cid)
-    hard = per._r0.isin(["missing customer_id", "missing created_at", "unparseable created_at"])
     first = periods.truncate(start, grain) if start is not None else None
     last = periods.truncate(end, grain) if end is not None else None
-    in_range = ibis.literal(True)
-    if first is not None:
-        in_range &= per.period >= first.date()
-    if last is not None:
-        in_range &= per.period <= last.date()
-    known = per._cid.notnull() & per._cust_ok.fill_null(False)
-    reason = ibis.cases((hard, per._r0), (per._cid.isnull(), ibis.literal("unknown customer")),
-                        (~per._cust_ok, ibis.literal("customer excluded")), (per._r0.notnull(), per._r0),
-                        (~in_range, ibis.literal(OUT_OF_RANGE)), else_=ibis.null("string"))
-    per = per.mutate(**{REASON: reason}, _dup=ibis.ifelse(known & per._r0.isnull(), per._d, 0))
-    # Exact duplicates of a known customer's contacts are their own reason (they count as such even
-    # outside the requested periods); under a customer-level reason they stay in its count.
-    used = per[REASON].isnull() & (per._n > per._dup)
-    outside = ((per.period < per._sp) | (per._cp.notnull() & (per.period > per._cp))).fill_null(False)
-    customer_example = per[REASON].isin(["unknown customer", "customer excluded"])
-    own_example = per[REASON] == per._r0
-    g = per.mutate(
-        _k=ibis.ifelse(used, per._cust, ibis.null("string")), _o=used & outside,
-        _n=per._n - per._dup, _f=ibis.ifelse(per[REASON].isnull(), per._f, 0),
-        _ex_lo=ibis.cases((customer_example, per._cust), (own_example, per._x_lo), else_=ibis.null("string")),
-        _ex_hi=ibis.cases((customer_example, per._cust), (own_example, per._x_hi), else_=ibis.null("string")),
-        _dup_lo=ibis.ifelse(per._dup > 0, per._x_lo, ibis.null("string")),
-        _dup_hi=ibis.ifelse(per._dup > 0, per._x_hi, ibis.null("string")),
-    )
-    metrics = dict(contacts=g._n.sum(), follow_ups=g._f.sum(), contacting_customers=g.count(where=g[REASON].isnull() & (g._n > 0)),
-                   _extra_active=g.count(where=g._o), _ex_lo=g._ex_lo.min(), _ex_hi=g._ex_hi.max(),
-                   _dups=g._dup.sum(), _dup_lo=g._dup_lo.min(), _dup_hi=g._dup_hi.max())
-    if weight is not None:
-        metrics["_weight_sum"] = g._w.sum()
-    agg = engine.fetch(con, g.group_by([REASON, "period", *by]).aggregate(**metrics))
-    dups = agg[agg["_dups"] > 0]
-    dups = pd.DataFrame({REASON: "duplicate contact_id", "n": dups["_dups"], "_ex_lo": dups["_dup_lo"],
-                         "_ex_hi": dups["_dup_hi"]})
-    record_ledger(ledger, csrc, pd.concat([agg.rename(columns={"contacts": "n"}), dups], ignore_index=True))
-    # A group made only of duplicates (possible when grouping by a contact attribute) counts nothing.
-    agg = agg[agg[REASON].isna() & (agg["contacts"] > 0)]
-    agg = agg.drop(columns=[REASON, "_ex_lo", "_ex_hi", "_dups", "_dup_lo", "_dup_hi"], errors="ignore")
+    query = dict(lookup=lookup, unit=unit, direction=direction, weight=weight, tz=tz, same_topic=same_topic,
+                 dedup_seconds=window.total_seconds(), contact_by=contact_by, first=first, last=last)
+    # Customer ids are first used as stored: trimming every id costs about a third of the query. A
+    # padded or blank id never matches a customer (whose ids are trimmed), so the query counts such
+    # unmatched ids, and only when it finds some does it run again on trimmed ids.
+    stored = csrc.table.customer_id.type().is_string()
+    rows = _classified_rows(csrc, stored_ids=stored, **query)
+    agg = engine.fetch(con, _aggregate(rows, by, contact_by=contact_by, same_topic=same_topic,
+                                       weighted=weight is not None, find_padded=stored))
+    if stored and agg["_padded"].sum() > 0:
+        rows = _classified_rows(csrc, stored_ids=False, **query)
+        agg = engine.fetch(con, _aggregate(rows, by, contact_by=contact_by, same_topic=same_topic,
+                                           weighted=weight is not None))
+    record_ledger(ledger, csrc, agg.rename(columns={"contacts": "n"}))
+    agg = agg[agg[REASON].isna()].drop(columns=[REASON, "_ex_lo", "_ex_hi", "_padded"], errors="ignore")
     agg["period"] = pd.to_datetime(agg["period"])
 
     if agg.empty and (first is None or last is None):
@@ -251,10 +180,12 @@ def contact_frequency(
     spine = periods.spine(first, last, grain)
 
     active = _active_customers(con, lookup, segment_by, unit, spine)
-    if contact_by and agg["_extra_active"].sum() > 0:
-        per = g.filter(g[REASON].isnull()).select("period", "_k", "_o", *segment_by).distinct()
-        extra = engine.fetch(con, per.group_by(["period", *segment_by]).aggregate(
-            _extra_active=per.count(where=per._o)))
+    if contact_by and same_topic and agg["_extra_active"].sum() > 0:
+        # Per-topic windows mark no per-customer first row, and one customer contacts through
+        # several channels: customers active outside their lifetime are counted distinctly.
+        outside = rows.filter(rows[REASON].isnull() & rows._outside)
+        extra = engine.fetch(con, outside.group_by(["period", *segment_by]).aggregate(
+            _extra_active=outside._cust.nunique()))
         extra["period"] = pd.to_datetime(extra["period"])
     else:
         extra = agg.groupby(["period", *segment_by], as_index=False)["_extra_active"].sum()
@@ -281,6 +212,105 @@ def contact_frequency(
     out.attrs.update(ledger=ledger, notes=notes, freq=grain, tz=tz, by=by, direction=direction,
                      dedup_window=str(dedup_window))
     return out
+
+
+def _classified_rows(csrc, *, stored_ids: bool, lookup, unit, direction, weight, tz, same_topic, dedup_seconds,
+                     contact_by, first, last) -> ir.Table:
+    """Every contact row once, with its customer's segments and its exclusion reason (NULL: counted).
+
+    The window runs only on the rows that can count (slim: id, clock, contact id, period), then every
+    row meets the customer lookup: no per-customer grouping of contacts-sized data. Rows that fail a
+    row-level check skip the window and only get their reason. Columns: ``_reason, period,
+    *contact_by, <segments>, _cust, _cid, follow_up, _first, _outside, _example`` and ``_w``.
+    """
+    c = _contact_base(csrc, direction=direction, weight=weight, tz=tz, ids_clean=stored_ids)
+    # The period is cut after the window when the clock is the local time (less to sort).
+    local_clock = clock_is_local(csrc, tz)
+    if not local_clock:
+        c = c.mutate(period=engine.period_start(c.local_ts, unit))
+    extra_cols = [*contact_by, *(["_weight"] if weight is not None else []),
+                  *(["topic"] if same_topic and "topic" in c.columns and "topic" not in contact_by else [])]
+    ok = c.filter(c._row_ok).select("_cust", "_clock", "_contact", *([] if local_clock else ["period"]), *extra_cols)
+    # With contact attributes as groups, the copy of an exact duplicate that counts is the one with
+    # the smallest attribute values (a defined choice rather than the engine's row order).
+    ok = mark_follow_ups(ok, dedup_seconds=dedup_seconds, same_topic=same_topic, tiebreak=contact_by,
+                         period_unit=unit)
+    no_text = ibis.null("string")
+    weight_col = {"_w": ok._weight} if weight is not None else {}
+    counted = ok.select("_cust", "period", *contact_by, "follow_up", "_duplicate", "_first", **weight_col,
+                        _r0=no_text, _x=ibis.ifelse(ok._duplicate, ok._contact.cast("string"), no_text))
+
+    # A second, separate read for the rejected rows: sharing one expression makes DuckDB materialise
+    # every typed contact row as a CTE (10M rows at size M), which costs more than reading twice.
+    bad = _contact_base(replace(csrc, table=csrc.table.view()), direction=direction, weight=weight, tz=tz,
+                        ids_clean=stored_ids)
+    bad = bad.filter(~bad._row_ok)
+    row_reason = _first_reason(
+        (bad._cust.isnull(), "missing customer_id"),
+        (bad._missing_ts, "missing created_at"),
+        (bad._unparseable, "unparseable created_at"),
+        (bad._wrong_direction, f"{SCOPE_PREFIX}direction is not {direction}"),
+    )
+    bad = bad.mutate(_r0=row_reason)
+    examples = [(bad._r0 == reason, bad[col].cast("string")) for reason, col in EXAMPLE_COLUMNS["contacts"].items()
+                if col != "_cust" and col in bad.columns]
+    rejected = bad.select("_cust", period=ibis.null("date"),
+                          **{col: ibis.null(counted[col].type()) for col in contact_by},
+                          follow_up=ibis.literal(False), _duplicate=ibis.literal(False), _first=ibis.literal(False),
+                          **({"_w": ibis.null("float64")} if weight is not None else {}),
+                          _r0=bad._r0, _x=ibis.cases(*examples, else_=no_text))
+    rows = counted.union(rejected.select(*counted.columns), distinct=False)
+
+    j = rows.left_join(lookup, rows._cust == lookup._cid)
+    hard = j._r0.isin(["missing customer_id", "missing created_at", "unparseable created_at"])
+    in_range = ibis.literal(True)
+    if first is not None:
+        in_range &= j.period >= first.date()
+    if last is not None:
+        in_range &= j.period <= last.date()
+    # Exact duplicates of a known customer's contacts are their own reason (they count as such even
+    # outside the requested periods); under a customer-level reason they stay in its count.
+    reason = ibis.cases((hard, j._r0), (j._cid.isnull(), ibis.literal("unknown customer")),
+                        (~j._cust_ok, ibis.literal("customer excluded")), (j._r0.notnull(), j._r0),
+                        (j._duplicate, ibis.literal("duplicate contact_id")),
+                        *([] if first is None and last is None else [(~in_range, ibis.literal(OUT_OF_RANGE))]),
+                        else_=ibis.null("string"))
+    outside = ((j.period < j._sp) | (j._cp.notnull() & (j.period > j._cp))).fill_null(False)
+    segments = [col for col in lookup.columns if col not in ("_cid", "_cust_ok", "_signup", "_churn", "_sp", "_cp")]
+    return j.select(reason.name(REASON), "period", *contact_by, *segments, "_cust", "_cid", "follow_up", "_first",
+                    *(["_w"] if weight is not None else []), _outside=outside, _x=j._x)
+
+
+def _aggregate(rows: ir.Table, by: list[str], *, contact_by, same_topic: bool, weighted: bool,
+               find_padded: bool = False) -> ir.Table:
+    """Counts per reason, period and group, with two examples per reason (one query, one pass).
+
+    ``_extra_active`` counts counted customers contacting outside their active lifetime, who are
+    active in that period too. A per-customer window marks each customer's first row of a period,
+    so both it and ``contacting_customers`` are plain filtered counts (no distinct count).
+    """
+    used = rows[REASON].isnull()
+    per_customer = not same_topic  # the follow-up window is per customer, so _first marks customers
+    metrics = dict(contacts=rows.count(), follow_ups=rows.count(where=used & rows.follow_up))
+    if per_customer and not contact_by:
+        metrics["contacting_customers"] = rows.count(where=used & rows._first)
+    else:
+        metrics["contacting_customers"] = rows._cust.nunique(where=used)
+    if per_customer:  # one first row per customer and period: adds up over contact attributes
+        metrics["_extra_active"] = rows.count(where=used & rows._first & rows._outside)
+    elif not contact_by:
+        metrics["_extra_active"] = rows._cust.nunique(where=used & rows._outside)
+    else:  # only says whether the distinct count is needed (see contact_frequency)
+        metrics["_extra_active"] = rows.count(where=used & rows._outside)
+    customer_reason = rows[REASON].isin(["unknown customer", "customer excluded"])
+    example = ibis.cases((customer_reason, rows._cust), else_=rows._x)
+    metrics.update(_ex_lo=example.min(), _ex_hi=example.max())
+    if weighted:
+        metrics["_weight_sum"] = rows._w.sum(where=used)
+    if find_padded:  # only ids without a customer are tested (see contact_frequency)
+        unmatched = rows._cid.isnull() & rows._cust.notnull()
+        metrics["_padded"] = rows.count(where=ibis.cases((unmatched, engine.is_padded(rows._cust)), else_=False))
+    return rows.group_by([REASON, "period", *by]).aggregate(**metrics)
 
 
 def _levels(frame: pd.DataFrame, col: str) -> list:

@@ -182,39 +182,34 @@ def _attach_customers(t: ir.Table, lookup: ir.Table, direction: str) -> ir.Table
     return t.mutate(_pre=pre)
 
 
-def contact_rows(
-    src: Source,
-    lookup: ir.Table,
-    *,
-    direction: str = "inbound",
-    weight: str | None = None,
-    tz: str | None = None,
-) -> ir.Table:
-    """Contacts with typed time columns, customer attributes and the row-level ``_pre`` reason.
-
-    No window yet: rows with ``_pre`` NULL are the counted candidates, to be passed to
-    :func:`mark_follow_ups`. ``local_ts`` is the wall-clock time in the business time zone,
-    ``instant`` the absolute time and ``_clock`` what follow-ups are ordered and measured by
-    (``instant``, or the naive timestamp itself when ``tz`` is UTC on DuckDB, which saves two
-    time-zone conversions per row).
-    """
-    return _attach_customers(_contact_base(src, direction=direction, weight=weight, tz=tz), lookup, direction)
-
-
 def mark_follow_ups(rows: ir.Table, *, dedup_seconds: float = 48 * 3600, same_topic: bool = False,
-                    partition=(), tiebreak=()) -> ir.Table:
+                    partition=(), tiebreak=(), period_unit: str | None = None) -> ir.Table:
     """One window pass: ``_duplicate`` (same contact_id and instant as the previous row) and ``follow_up``.
 
     ``rows`` should hold only counted candidates (or pass ``partition`` columns that separate them).
     ``tiebreak`` columns order exact duplicates, so that which copy counts (e.g. its channel) is defined.
+    With ``period_unit``, the same pass also marks ``_first``: the first row of its partition (the
+    customer, or customer and topic) in its ``period``. ``period`` is taken from ``rows`` when present,
+    else cut from ``_clock``, which must then be the local wall-clock time.
     """
     keys = [rows._cust, *partition] + ([rows.topic] if same_topic and "topic" in rows.columns else [])
     w = ibis.window(group_by=keys, order_by=[rows._clock, rows._contact, *[rows[c] for c in tiebreak]])
-    t = rows.mutate(_prev_contact=rows._contact.lag().over(w), _prev_clock=rows._clock.lag().over(w))
+    lags = dict(_prev_contact=rows._contact.lag().over(w), _prev_clock=rows._clock.lag().over(w))
+    has_period = "period" in rows.columns
+    if period_unit is not None and has_period:
+        lags["_prev_period"] = rows.period.lag().over(w)
+    t = rows.mutate(**lags)
     duplicate = ((t._prev_contact == t._contact) & (t._prev_clock == t._clock)).fill_null(False)
     gap = engine.elapsed_seconds(t._clock, t._prev_clock)
     follow_up = t._prev_clock.notnull() & (gap < dedup_seconds) if dedup_seconds > 0 else ibis.literal(False)
-    return t.mutate(_duplicate=duplicate, follow_up=follow_up.fill_null(False) & ~duplicate)
+    t = t.mutate(_duplicate=duplicate, follow_up=follow_up.fill_null(False) & ~duplicate)
+    if period_unit is None:
+        return t
+    if not has_period:
+        t = t.mutate(period=engine.period_start(t._clock, period_unit),
+                     _prev_period=engine.period_start(t._prev_clock, period_unit))
+    # An exact duplicate follows its original at the same instant, so it is never first.
+    return t.mutate(_first=(t._prev_period != t.period).fill_null(True))
 
 
 def classify_contacts(
@@ -233,8 +228,8 @@ def classify_contacts(
     ``same_topic``) had a previous counted contact less than ``dedup_seconds``
     of elapsed time earlier. Exact duplicates (same contact_id, customer and
     timestamp) are found in the same window pass. Every row is kept (excluded
-    ones with their reason); :func:`contact_rows` + :func:`mark_follow_ups` are
-    the faster route when only counted rows need the window.
+    ones with their reason); :func:`mark_follow_ups` on the usable rows alone is
+    the faster route when only counted rows need the window (see :mod:`kit.frequency`).
     """
     # The window runs on the contacts alone (a slim sort), before the customer join. Partitioning
     # by customer and row-level usability equals partitioning by full eligibility, because the

@@ -178,6 +178,34 @@ def test_exclusions_are_counted_by_reason_and_balance():
     assert set(frame["kind"]) == {"read", "used", "quality", "scope"}
 
 
+@pytest.mark.parametrize("source", ["frame", "parquet"])
+def test_padded_and_blank_ids_are_trimmed_on_both_sides(tmp_path, source):
+    # Ids are compared after trimming blanks: " a", "a " and "a\t" are customer a, " c " in the
+    # customers file is c, and an all-blank id is a missing one. The same contacts with clean ids
+    # must give the same numbers (the kit first tries the ids as stored, then trims).
+    customers = customers_frame(["a", "b", " c "], tier=["pro", "basic", "pro"])
+    ids = [" a", "a ", "a\t", "b", "\nb", "c", "  ", "", "zz "]
+    contacts = pd.DataFrame({
+        "contact_id": range(len(ids)), "customer_id": ids, "channel": "chat",
+        "created_at": ["2026-01-01 09:00", "2026-01-10 09:00", "2026-01-11 08:00", "2026-01-02 09:00",
+                       "2026-02-02 09:00", "2026-02-03 09:00", "2026-01-04 09:00", "2026-01-04 10:00",
+                       "2026-01-05 09:00"],
+    })
+    if source == "parquet":
+        contacts.to_parquet(tmp_path / "contacts.parquet")
+        customers.to_parquet(tmp_path / "customers.parquet")
+        contacts, customers = tmp_path / "contacts.parquet", tmp_path / "customers.parquet"
+    df = kit.contact_frequency(contacts, customers, by="tier")
+    assert one(df, period="2026-01-01", tier="pro")[["contacts", "follow_ups", "contacting_customers"]].tolist() == [3, 1, 1]
+    assert one(df, period="2026-01-01", tier="basic")[["contacts", "contacting_customers"]].tolist() == [1, 1]
+    assert one(df, period="2026-02-01", tier="pro")[["contacts", "contacting_customers"]].tolist() == [1, 1]
+    assert one(df, period="2026-02-01", tier="basic")[["contacts", "contacting_customers"]].tolist() == [1, 1]
+    ledger = kit.ledger_of(df)
+    assert ledger.excluded("contacts") == {"missing customer_id": 2, "unknown customer": 1}
+    assert ledger.tables["contacts"].examples["unknown customer"] == ["zz"]
+    assert ledger.balanced and ledger.tables["contacts"].used == 6
+
+
 def test_group_without_active_customers_is_nan_with_a_note():
     customers = customers_frame(["a", "b"], churn=[None, "2026-01-20"], tier=["pro", "basic"])
     contacts = contacts_frame([("a", "2026-01-05", "chat"), ("a", "2026-02-05", "chat")])

@@ -19,7 +19,7 @@ from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
 from .errors import ParameterError
 from .ledger import SCOPE_PREFIX
 from .prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reason, clock_is_local, customer_lookup,
-                      mark_follow_ups, record_ledger)
+                      example_metrics, mark_follow_ups, record_ledger)
 from .prepare import start as start_tables
 from .schema import CONTACT_ATTRIBUTES, TABLES
 
@@ -142,30 +142,36 @@ def contact_frequency(
     grain = periods.check_grain(freq)
     unit = periods.GRAINS[grain][0]
     window = periods.parse_window(dedup_window)
-    begun = start_tables(contacts, customers, tz=tz, direction=direction, mapping=mapping, con=con)
+    begun = start_tables(contacts, customers, tz=tz, direction=direction, mapping=mapping, con=con,
+                         count_customers=False)
     con, ledger, notes = begun.con, begun.ledger, begun.notes
     csrc, usrc = begun.tables["contacts"], begun.tables["customers"]
     if weight is not None and weight not in csrc.columns:
         raise ParameterError(f"weight column {weight!r} is not in the contacts table ({csrc.label}); columns: {', '.join(csrc.columns)}")
     by, contact_by, segment_by = _split_by(by, csrc.columns, usrc.columns)
-    lookup = customer_lookup(begun.customers, segment_by)
+    lookup = customer_lookup(begun.customers, segment_by, padded=begun.padded)
     # Each customer's first and last active period, computed once per customer, not per contact.
     lookup = lookup.mutate(_sp=engine.period_start(lookup._signup, unit), _cp=engine.period_start(lookup._churn, unit))
     first = periods.truncate(start, grain) if start is not None else None
     last = periods.truncate(end, grain) if end is not None else None
     query = dict(lookup=lookup, unit=unit, direction=direction, weight=weight, tz=tz, same_topic=same_topic,
                  dedup_seconds=window.total_seconds(), contact_by=contact_by, first=first, last=last)
+    options = dict(contact_by=contact_by, same_topic=same_topic, weighted=weight is not None)
+    customer_parts = _customer_parts(begun, lookup, segment_by)
     # Customer ids are first used as stored: trimming every id costs about a third of the query. A
     # padded or blank id never matches a customer (whose ids are trimmed), so the query counts such
     # unmatched ids, and only when it finds some does it run again on trimmed ids.
-    stored = csrc.table.customer_id.type().is_string()
-    rows = _classified_rows(csrc, stored_ids=stored, **query)
-    agg = engine.fetch(con, _aggregate(rows, by, contact_by=contact_by, same_topic=same_topic,
-                                       weighted=weight is not None, find_padded=stored))
-    if stored and agg["_padded"].sum() > 0:
-        rows = _classified_rows(csrc, stored_ids=False, **query)
-        agg = engine.fetch(con, _aggregate(rows, by, contact_by=contact_by, same_topic=same_topic,
-                                           weighted=weight is not None))
+    text_ids = csrc.table.customer_id.type().is_string()
+    rows = _classified_rows(csrc, padded_ids=False, **query)
+    result = engine.fetch(con, _one_query(_aggregate(rows, by, find_padded=text_ids, **options), customer_parts))
+    if text_ids and result["_padded"].sum() > 0:
+        rows = _classified_rows(csrc, padded_ids=True, **query)
+        result = engine.fetch(con, _one_query(_aggregate(rows, by, **options), customer_parts))
+    part = result.pop("_part")
+    steps = result[part.isin(["start", "end"])].rename(columns={"contacts": "n"})
+    steps = steps.assign(_step=part[part.isin(["start", "end"])])[["_step", "period", *segment_by, "n"]]
+    record_ledger(ledger, usrc, result[part == "customers"].rename(columns={"contacts": "n"}))
+    agg = result[part == "contacts"]
     record_ledger(ledger, csrc, agg.rename(columns={"contacts": "n"}))
     agg = agg[agg[REASON].isna()].drop(columns=[REASON, "_ex_lo", "_ex_hi", "_padded"], errors="ignore")
     agg["period"] = pd.to_datetime(agg["period"])
@@ -179,7 +185,7 @@ def contact_frequency(
     last = last if last is not None else agg["period"].max()
     spine = periods.spine(first, last, grain)
 
-    active = _active_customers(con, lookup, segment_by, unit, spine)
+    active = _active_customers(steps, segment_by, unit, spine)
     if contact_by and same_topic and agg["_extra_active"].sum() > 0:
         # Per-topic windows mark no per-customer first row, and one customer contacts through
         # several channels: customers active outside their lifetime are counted distinctly.
@@ -214,7 +220,7 @@ def contact_frequency(
     return out
 
 
-def _classified_rows(csrc, *, stored_ids: bool, lookup, unit, direction, weight, tz, same_topic, dedup_seconds,
+def _classified_rows(csrc, *, padded_ids: bool, lookup, unit, direction, weight, tz, same_topic, dedup_seconds,
                      contact_by, first, last) -> ir.Table:
     """Every contact row once, with its customer's segments and its exclusion reason (NULL: counted).
 
@@ -223,7 +229,7 @@ def _classified_rows(csrc, *, stored_ids: bool, lookup, unit, direction, weight,
     row-level check skip the window and only get their reason. Columns: ``_reason, period,
     *contact_by, <segments>, _cust, _cid, follow_up, _first, _outside, _example`` and ``_w``.
     """
-    c = _contact_base(csrc, direction=direction, weight=weight, tz=tz, ids_clean=stored_ids)
+    c = _contact_base(csrc, direction=direction, weight=weight, tz=tz, padded_ids=padded_ids)
     # The period is cut after the window when the clock is the local time (less to sort).
     local_clock = clock_is_local(csrc, tz)
     if not local_clock:
@@ -240,26 +246,36 @@ def _classified_rows(csrc, *, stored_ids: bool, lookup, unit, direction, weight,
     counted = ok.select("_cust", "period", *contact_by, "follow_up", "_duplicate", "_first", **weight_col,
                         _r0=no_text, _x=ibis.ifelse(ok._duplicate, ok._contact.cast("string"), no_text))
 
-    # A second, separate read for the rejected rows: sharing one expression makes DuckDB materialise
-    # every typed contact row as a CTE (10M rows at size M), which costs more than reading twice.
-    bad = _contact_base(replace(csrc, table=csrc.table.view()), direction=direction, weight=weight, tz=tz,
-                        ids_clean=stored_ids)
-    bad = bad.filter(~bad._row_ok)
-    row_reason = _first_reason(
-        (bad._cust.isnull(), "missing customer_id"),
-        (bad._missing_ts, "missing created_at"),
-        (bad._unparseable, "unparseable created_at"),
-        (bad._wrong_direction, f"{SCOPE_PREFIX}direction is not {direction}"),
-    )
-    bad = bad.mutate(_r0=row_reason)
-    examples = [(bad._r0 == reason, bad[col].cast("string")) for reason, col in EXAMPLE_COLUMNS["contacts"].items()
-                if col != "_cust" and col in bad.columns]
-    rejected = bad.select("_cust", period=ibis.null("date"),
-                          **{col: ibis.null(counted[col].type()) for col in contact_by},
+    # The rejected rows are read separately: sharing one expression makes DuckDB materialise every
+    # typed contact row (10M rows at size M), which costs more than reading twice.
+    direction_reason = f"{SCOPE_PREFIX}direction is not {direction}"
+
+    def rejected(where, reason=None):
+        bad = _contact_base(replace(csrc, table=csrc.table.view()), direction=direction, weight=weight, tz=tz,
+                            padded_ids=padded_ids)
+        bad = bad.filter(where(bad))
+        if reason is None:  # every row-level reason, the first that applies
+            reason = _first_reason((bad._cust.isnull(), "missing customer_id"), (bad._missing_ts, "missing created_at"),
+                                   (bad._unparseable, "unparseable created_at"), (bad._wrong_direction, direction_reason))
+        bad = bad.mutate(_r0=reason)
+        examples = [(bad._r0 == r, bad[col].cast("string")) for r, col in EXAMPLE_COLUMNS["contacts"].items()
+                    if col != "_cust" and col in bad.columns]
+        return bad.select("_cust", period=ibis.null("date"), **{col: ibis.null(counted[col].type()) for col in contact_by},
                           follow_up=ibis.literal(False), _duplicate=ibis.literal(False), _first=ibis.literal(False),
                           **({"_w": ibis.null("float64")} if weight is not None else {}),
-                          _r0=bad._r0, _x=ibis.cases(*examples, else_=no_text))
-    rows = counted.union(rejected.select(*counted.columns), distinct=False)
+                          _r0=bad._r0, _x=ibis.cases(*examples, else_=no_text)).select(*counted.columns)
+
+    if csrc.table.created_at.type().is_string():
+        parts = [rejected(lambda b: ~b._row_ok)]
+    else:
+        # Typed timestamps are never unparseable: one read per reason, each with a filter on one
+        # column that the engine applies in its scan (Parquet statistics skip the null checks).
+        parts = [rejected(lambda b: b._cust.isnull(), ibis.literal("missing customer_id")),
+                 rejected(lambda b: b._cust.notnull() & b._missing_ts, ibis.literal("missing created_at"))]
+        if direction != "all" and "direction" in csrc.columns:
+            parts.append(rejected(lambda b: b._cust.notnull() & ~b._missing_ts & b._wrong_direction,
+                                  ibis.literal(direction_reason)))
+    rows = ibis.union(counted, *parts, distinct=False)
 
     j = rows.left_join(lookup, rows._cust == lookup._cid)
     hard = j._r0.isin(["missing customer_id", "missing created_at", "unparseable created_at"])
@@ -317,20 +333,39 @@ def _levels(frame: pd.DataFrame, col: str) -> list:
     return sorted(frame[col].dropna().unique().tolist(), key=str)
 
 
-def _active_customers(con, lookup, segment_by, unit, spine) -> pd.DataFrame:
+def _customer_parts(begun, lookup, segment_by) -> list[ir.Table]:
+    """Aggregates over the customers that ride along in the contacts query (one round trip):
+    the steps of the active-customer count (usable customers by first period and by churn period)
+    and the customers' counts by reason for the ledger. Columns as in :func:`_one_query`.
+    """
+    classified, src = begun.customers, begun.tables["customers"]
+    ok = lookup.filter(lookup._cust_ok)
+    gone = ok.filter(ok._cp.notnull())
+    return [
+        ok.group_by(["_sp", *segment_by]).aggregate(contacts=ok.count()).mutate(
+            _part=ibis.literal("start"), period=ibis._._sp),
+        gone.group_by(["_cp", *segment_by]).aggregate(contacts=gone.count()).mutate(
+            _part=ibis.literal("end"), period=ibis._._cp),
+        classified.group_by(REASON).aggregate(contacts=classified.count(), **example_metrics(classified, src.name))
+        .mutate(_part=ibis.literal("customers")),
+    ]
+
+
+def _one_query(agg: ir.Table, parts: list[ir.Table]) -> ir.Table:
+    """``agg`` (``_part`` "contacts") and ``parts`` as one union, missing columns as NULL."""
+    agg = agg.mutate(_part=ibis.literal("contacts"))
+    return ibis.union(agg, *[p.select(**{c: p[c] if c in p.columns else ibis.null(agg[c].type()) for c in agg.columns})
+                             for p in parts], distinct=False)
+
+
+def _active_customers(steps: pd.DataFrame, segment_by, unit, spine) -> pd.DataFrame:
     """Active customers per period by an interval count, never a customer x period cross join.
 
     A customer is active in period p when signup <= end(p) and (no churn or churn >= start(p)),
-    i.e. trunc(signup) <= p <= trunc(churn).
+    i.e. trunc(signup) <= p <= trunc(churn). ``steps`` comes from :func:`_customer_steps`.
     """
-    ok = lookup.filter(lookup._cust_ok)
-    # Starts and ends in one query: the lookup (a window over customers) is evaluated once.
-    gone = ok.filter(ok._cp.notnull())
-    steps = ok.select(*segment_by, _end=ibis.literal(False), period=ok._sp).union(
-        gone.select(*segment_by, _end=ibis.literal(True), period=gone._cp), distinct=False)
-    both = engine.fetch(con, steps.group_by(["_end", "period", *segment_by]).aggregate(n=steps.count()))
-    starts = both[~both["_end"].astype(bool)].drop(columns="_end").reset_index(drop=True)
-    ends = both[both["_end"].astype(bool)].drop(columns="_end").reset_index(drop=True)
+    starts = steps[steps["_step"] == "start"].drop(columns="_step").reset_index(drop=True)
+    ends = steps[steps["_step"] == "end"].drop(columns="_step").reset_index(drop=True)
     step = periods.GRAINS[[g for g, v in periods.GRAINS.items() if v[0] == unit][0]][1]
     offset = pd.tseries.frequencies.to_offset(step)
     starts["period"] = pd.to_datetime(starts["period"])

@@ -29,6 +29,7 @@ class Start:
     customers: ir.Table  # classify_customers() output, every row with its _reason
     ledger: Ledger
     notes: list = field(default_factory=list)
+    padded: frozenset = frozenset()  # customers' text columns that need trimming (engine.padded_columns)
 
     @property
     def con(self):
@@ -36,11 +37,13 @@ class Start:
 
 
 def start(contacts, customers, *, tz: str, direction: str = "all", counted_as: str | None = None,
-          mapping=None, con=None) -> Start:
+          mapping=None, con=None, count_customers: bool = True) -> Start:
     """Open both tables on one backend, set its time zone, validate customers into a new ledger.
 
     ``direction`` is checked here; when the contacts have no direction column, a note says
     every contact is counted as ``counted_as`` (default: the direction itself).
+    ``count_customers=False`` leaves the customers' ledger entry to the caller, which can then
+    fold the counts into a query of its own (see :func:`kit.frequency.contact_frequency`).
     """
     if direction not in ("inbound", "outbound", "all"):
         raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
@@ -50,9 +53,11 @@ def start(contacts, customers, *, tz: str, direction: str = "all", counted_as: s
     if direction != "all" and "direction" not in tables["contacts"].columns:
         notes.append(f"contacts have no direction column, so every contact is counted as {counted_as or direction}")
     ledger = Ledger()
-    cust = classify_customers(tables["customers"])
-    count_reasons(tables.con, ledger, tables["customers"], cust)
-    return Start(tables, cust, ledger, notes)
+    padded = engine.padded_columns(tables["customers"].table)
+    cust = classify_customers(tables["customers"], padded=padded)
+    if count_customers:
+        count_reasons(tables.con, ledger, tables["customers"], cust)
+    return Start(tables, cust, ledger, notes, padded)
 
 
 def _first_reason(*pairs) -> ir.StringValue:
@@ -61,14 +66,15 @@ def _first_reason(*pairs) -> ir.StringValue:
                       else_=ibis.null(dt.string))
 
 
-def classify_customers(src: Source) -> ir.Table:
+def classify_customers(src: Source, *, padded: frozenset | None = None) -> ir.Table:
     """Customers with ``cid``, ``signup``, ``churn`` (dates in the business tz) and ``_reason``.
 
     Reasons: missing customer_id, missing/unparseable signup_date, unparseable
     churn_date, churn before signup, duplicate customer_id (the first valid row is kept).
+    ``padded``: the text columns known to need trimming (None: check the id column).
     """
     t = src.table
-    cid = engine.clean_key(t.customer_id)
+    cid = engine.clean_key(t.customer_id, padded=None if padded is None else "customer_id" in padded)
     signup = engine.local_date(t.signup_date)
     has_churn = "churn_date" in t.columns
     churn = engine.local_date(t.churn_date) if has_churn else ibis.null(dt.date)
@@ -91,33 +97,34 @@ def classify_customers(src: Source) -> ir.Table:
     return t.mutate(**{REASON: reason})
 
 
-def customer_lookup(classified: ir.Table, segments: list[str]) -> ir.Table:
-    """One row per known customer id: whether it is usable, its dates and segment labels."""
+def customer_lookup(classified: ir.Table, segments: list[str], *, padded: frozenset | None = None) -> ir.Table:
+    """One row per known customer id: whether it is usable, its dates and segment labels.
+
+    ``padded``: the text columns known to need trimming (None: check each segment column).
+    """
     first = classified.filter(classified.cid.notnull() & (classified._rank == 0))
-    seg = {s: segment_label(first[s], check=True) for s in segments}
+    seg = {s: segment_label(first[s], padded=None if padded is None else s in padded) for s in segments}
     return first.select(
         _cid=first.cid, _cust_ok=first[REASON].isnull(), _signup=first.signup, _churn=first.churn, **seg
     )
 
 
-def segment_label(col: ir.Value, *, check: bool = False) -> ir.StringValue:
+def segment_label(col: ir.Value, *, padded: bool | None = True) -> ir.StringValue:
     """Segment values as text, missing ones labelled so that they are never silently dropped.
 
-    ``check=True`` first looks (one scan, see :func:`kit.engine.clean_key`) whether any value
-    needs trimming; worth it for columns that end up in a join or grouping of a large query.
+    ``padded`` as in :func:`kit.engine.clean_key`: False when no value needs trimming, None to
+    check first (one scan); worth knowing for columns that end up in a join or grouping of a
+    large query, where a per-row TRIM is costly.
     """
-    if check:
-        return engine.clean_key(col).fill_null(MISSING_SEGMENT)
-    text = engine.blank_to_null(col if col.type().is_string() else col.cast(dt.string))
-    return text.fill_null(MISSING_SEGMENT)
+    return engine.clean_key(col, padded=padded).fill_null(MISSING_SEGMENT)
 
 
 def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | None,
-                  ids_clean: bool | None = None) -> ir.Table:
+                  padded_ids: bool | None = None) -> ir.Table:
     """Row-level typing of contacts, before any join: ``_row_ok`` says the row itself is usable.
 
-    ``ids_clean``: the result of :func:`kit.engine.key_is_clean` for ``customer_id`` when the
-    caller already knows it (None: check).
+    ``padded_ids``: whether ``customer_id`` needs trimming, when the caller knows or assumes it
+    (see :func:`kit.engine.clean_key`; None: check).
     """
     t = src.table
     raw_ts = t.created_at
@@ -129,8 +136,7 @@ def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | 
         # contact ids are only compared within one table, so they keep their type (no cast per row)
         _contact=t.contact_id,
         # the raw ids when none needs trimming (see engine.clean_key): a cheaper window key
-        _cust=engine.clean_key(t.customer_id) if ids_clean is None
-        else engine.as_key(t.customer_id) if ids_clean else engine.blank_to_null(engine.as_key(t.customer_id)),
+        _cust=engine.clean_key(t.customer_id, padded=padded_ids),
         instant=engine.parse_instant(t.created_at),
     )
     if not typed_ts:  # only text can be unparseable; keep it for the ledger's examples
@@ -155,7 +161,8 @@ def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | 
         wrong_direction = ibis.literal(False)
     local_ts = (t.created_at.cast(dt.timestamp) if typ.is_date() else t.created_at) if naive \
         else engine.local_time(t.instant)
-    t = t.mutate(_missing_ts=missing_ts.fill_null(True), _unparseable=unparseable.fill_null(False),
+    # IS NULL is never NULL itself: plain tests, which the engine can push into its scan.
+    t = t.mutate(_missing_ts=missing_ts, _unparseable=unparseable,
                  _wrong_direction=wrong_direction.fill_null(True), local_ts=local_ts)
     t = t.mutate(_row_ok=t._cust.notnull() & ~t._missing_ts & ~t._unparseable & ~t._wrong_direction)
     return t.mutate(_clock=t.local_ts if clock_is_local(src, tz) else t.instant)
@@ -200,16 +207,16 @@ def mark_follow_ups(rows: ir.Table, *, dedup_seconds: float = 48 * 3600, same_to
         lags["_prev_period"] = rows.period.lag().over(w)
     t = rows.mutate(**lags)
     duplicate = ((t._prev_contact == t._contact) & (t._prev_clock == t._clock)).fill_null(False)
-    gap = engine.elapsed_seconds(t._clock, t._prev_clock)
-    follow_up = t._prev_clock.notnull() & (gap < dedup_seconds) if dedup_seconds > 0 else ibis.literal(False)
+    follow_up = engine.within(t._clock, t._prev_clock, dedup_seconds) if dedup_seconds > 0 else ibis.literal(False)
     t = t.mutate(_duplicate=duplicate, follow_up=follow_up.fill_null(False) & ~duplicate)
+    # An exact duplicate follows its original at the same instant, so it is never first.
     if period_unit is None:
         return t
-    if not has_period:
-        t = t.mutate(period=engine.period_start(t._clock, period_unit),
-                     _prev_period=engine.period_start(t._prev_clock, period_unit))
-    # An exact duplicate follows its original at the same instant, so it is never first.
-    return t.mutate(_first=(t._prev_period != t.period).fill_null(True))
+    if has_period:
+        return t.mutate(_first=(t._prev_period != t.period).fill_null(True))
+    # Rows are in time order, so the first of a period is the one whose predecessor is older.
+    period_start = t._clock.truncate(period_unit)
+    return t.mutate(period=period_start.date(), _first=(t._prev_clock < period_start).fill_null(True))
 
 
 def classify_contacts(

@@ -5,6 +5,8 @@ only period x group aggregates come back to pandas.
 """
 from __future__ import annotations
 
+import functools
+import operator
 import warnings
 from dataclasses import replace
 
@@ -142,31 +144,35 @@ def contact_frequency(
     grain = periods.check_grain(freq)
     unit = periods.GRAINS[grain][0]
     window = periods.parse_window(dedup_window)
-    begun = start_tables(contacts, customers, tz=tz, direction=direction, mapping=mapping, con=con,
-                         count_customers=False)
-    con, ledger, notes = begun.con, begun.ledger, begun.notes
-    csrc, usrc = begun.tables["contacts"], begun.tables["customers"]
-    if weight is not None and weight not in csrc.columns:
-        raise ParameterError(f"weight column {weight!r} is not in the contacts table ({csrc.label}); columns: {', '.join(csrc.columns)}")
-    by, contact_by, segment_by = _split_by(by, csrc.columns, usrc.columns)
-    lookup = customer_lookup(begun.customers, segment_by, padded=begun.padded)
-    # Each customer's first and last active period, computed once per customer, not per contact.
-    lookup = lookup.mutate(_sp=engine.period_start(lookup._signup, unit), _cp=engine.period_start(lookup._churn, unit))
     first = periods.truncate(start, grain) if start is not None else None
     last = periods.truncate(end, grain) if end is not None else None
-    query = dict(lookup=lookup, unit=unit, direction=direction, weight=weight, tz=tz, same_topic=same_topic,
-                 dedup_seconds=window.total_seconds(), contact_by=contact_by, first=first, last=last)
-    options = dict(contact_by=contact_by, same_topic=same_topic, weighted=weight is not None)
-    customer_parts = _customer_parts(begun, lookup, segment_by)
-    # Customer ids are first used as stored: trimming every id costs about a third of the query. A
-    # padded or blank id never matches a customer (whose ids are trimmed), so the query counts such
-    # unmatched ids, and only when it finds some does it run again on trimmed ids.
-    text_ids = csrc.table.customer_id.type().is_string()
-    rows = _classified_rows(csrc, padded_ids=False, **query)
-    result = engine.fetch(con, _one_query(_aggregate(rows, by, find_padded=text_ids, **options), customer_parts))
-    if text_ids and result["_padded"].sum() > 0:
-        rows = _classified_rows(csrc, padded_ids=True, **query)
-        result = engine.fetch(con, _one_query(_aggregate(rows, by, **options), customer_parts))
+    # Ids and segment labels are first used as stored: trimming every value costs about a third of
+    # the query. The same query counts the values that trimming would change (padded customer
+    # values, and contact ids that match no customer because they are padded); only when it finds
+    # some does it run again, trimming what needs it.
+    for stored in (True, False):
+        begun = start_tables(contacts, customers, tz=tz, direction=direction, mapping=mapping, con=con,
+                             count_customers=False, padded=frozenset() if stored else None)
+        ledger, notes = begun.ledger, begun.notes
+        csrc, usrc = begun.tables["contacts"], begun.tables["customers"]
+        if weight is not None and weight not in csrc.columns:
+            raise ParameterError(f"weight column {weight!r} is not in the contacts table ({csrc.label}); "
+                                 f"columns: {', '.join(csrc.columns)}")
+        by, contact_by, segment_by = _split_by(by, csrc.columns, usrc.columns)
+        lookup = customer_lookup(begun.customers, segment_by, padded=begun.padded)
+        # Each customer's first and last active period, computed once per customer, not per contact.
+        lookup = lookup.mutate(_sp=engine.period_start(lookup._signup, unit),
+                               _cp=engine.period_start(lookup._churn, unit))
+        rows = _classified_rows(csrc, lookup=lookup, unit=unit, direction=direction, weight=weight, tz=tz,
+                                same_topic=same_topic, dedup_seconds=window.total_seconds(), contact_by=contact_by,
+                                first=first, last=last, padded_ids=not stored)
+        agg = _aggregate(rows, by, contact_by=contact_by, same_topic=same_topic, weighted=weight is not None,
+                         find_padded=stored)
+        parts = _customer_parts(begun, lookup, segment_by, find_padded=[*segment_by] if stored else None)
+        result = engine.fetch(begun.con, _one_query(agg, parts))
+        if not stored or result["_padded"].sum() == 0:
+            break
+    con = begun.con
     part = result.pop("_part")
     steps = result[part.isin(["start", "end"])].rename(columns={"contacts": "n"})
     steps = steps.assign(_step=part[part.isin(["start", "end"])])[["_step", "period", *segment_by, "n"]]
@@ -227,7 +233,8 @@ def _classified_rows(csrc, *, padded_ids: bool, lookup, unit, direction, weight,
     The window runs only on the rows that can count (slim: id, clock, contact id, period), then every
     row meets the customer lookup: no per-customer grouping of contacts-sized data. Rows that fail a
     row-level check skip the window and only get their reason. Columns: ``_reason, period,
-    *contact_by, <segments>, _cust, _cid, follow_up, _first, _outside, _example`` and ``_w``.
+    *contact_by, <segments>, _cust, _cid, follow_up, _first, _outside``, ``_x`` (the example a
+    rejected row or duplicate shows in the ledger) and ``_w`` (the weight, if any).
     """
     c = _contact_base(csrc, direction=direction, weight=weight, tz=tz, padded_ids=padded_ids)
     # The period is cut after the window when the clock is the local time (less to sort).
@@ -318,8 +325,9 @@ def _aggregate(rows: ir.Table, by: list[str], *, contact_by, same_topic: bool, w
         metrics["_extra_active"] = rows._cust.nunique(where=used & rows._outside)
     else:  # only says whether the distinct count is needed (see contact_frequency)
         metrics["_extra_active"] = rows.count(where=used & rows._outside)
+    # Counted rows (nearly all) settle the CASE at its first, cheapest test.
     customer_reason = rows[REASON].isin(["unknown customer", "customer excluded"])
-    example = ibis.cases((customer_reason, rows._cust), else_=rows._x)
+    example = ibis.cases((used, ibis.null("string")), (customer_reason, rows._cust), else_=rows._x)
     metrics.update(_ex_lo=example.min(), _ex_hi=example.max())
     if weighted:
         metrics["_weight_sum"] = rows._w.sum(where=used)
@@ -333,15 +341,17 @@ def _levels(frame: pd.DataFrame, col: str) -> list:
     return sorted(frame[col].dropna().unique().tolist(), key=str)
 
 
-def _customer_parts(begun, lookup, segment_by) -> list[ir.Table]:
+def _customer_parts(begun, lookup, segment_by, *, find_padded: list | None = None) -> list[ir.Table]:
     """Aggregates over the customers that ride along in the contacts query (one round trip):
     the steps of the active-customer count (usable customers by first period and by churn period)
     and the customers' counts by reason for the ledger. Columns as in :func:`_one_query`.
+    ``find_padded``: also count the customers whose id or one of these segment columns is padded
+    text (in ``_padded``; see :func:`contact_frequency`).
     """
     classified, src = begun.customers, begun.tables["customers"]
     ok = lookup.filter(lookup._cust_ok)
     gone = ok.filter(ok._cp.notnull())
-    return [
+    parts = [
         ok.group_by(["_sp", *segment_by]).aggregate(contacts=ok.count()).mutate(
             _part=ibis.literal("start"), period=ibis._._sp),
         gone.group_by(["_cp", *segment_by]).aggregate(contacts=gone.count()).mutate(
@@ -349,6 +359,12 @@ def _customer_parts(begun, lookup, segment_by) -> list[ir.Table]:
         classified.group_by(REASON).aggregate(contacts=classified.count(), **example_metrics(classified, src.name))
         .mutate(_part=ibis.literal("customers")),
     ]
+    text = [c for c in ["customer_id", *(find_padded or [])] if classified[c].type().is_string()]
+    if find_padded is not None and text:
+        padded = functools.reduce(operator.or_, [engine.is_padded(classified[c]) for c in text])
+        parts.append(classified.aggregate(_padded=classified.count(where=padded), contacts=classified.count())
+                     .mutate(_part=ibis.literal("padded")))
+    return parts
 
 
 def _one_query(agg: ir.Table, parts: list[ir.Table]) -> ir.Table:

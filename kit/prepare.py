@@ -37,13 +37,15 @@ class Start:
 
 
 def start(contacts, customers, *, tz: str, direction: str = "all", counted_as: str | None = None,
-          mapping=None, con=None, count_customers: bool = True) -> Start:
+          mapping=None, con=None, count_customers: bool = True, padded: frozenset | None = None) -> Start:
     """Open both tables on one backend, set its time zone, validate customers into a new ledger.
 
     ``direction`` is checked here; when the contacts have no direction column, a note says
     every contact is counted as ``counted_as`` (default: the direction itself).
     ``count_customers=False`` leaves the customers' ledger entry to the caller, which can then
     fold the counts into a query of its own (see :func:`kit.frequency.contact_frequency`).
+    ``padded``: the customers' text columns to trim, when the caller knows or assumes them
+    (None: :func:`kit.engine.padded_columns` looks, with one scan).
     """
     if direction not in ("inbound", "outbound", "all"):
         raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
@@ -53,7 +55,8 @@ def start(contacts, customers, *, tz: str, direction: str = "all", counted_as: s
     if direction != "all" and "direction" not in tables["contacts"].columns:
         notes.append(f"contacts have no direction column, so every contact is counted as {counted_as or direction}")
     ledger = Ledger()
-    padded = engine.padded_columns(tables["customers"].table)
+    if padded is None:
+        padded = engine.padded_columns(tables["customers"].table)
     cust = classify_customers(tables["customers"], padded=padded)
     if count_customers:
         count_reasons(tables.con, ledger, tables["customers"], cust)

@@ -32,7 +32,7 @@ def test_contact_frequency_fetches_only_aggregates(counted, sample_dir, sample, 
     stats, sizes = counted
     out = contact_frequency(sample_dir / "contacts.parquet", sample_dir / "customers.parquet", **kwargs)
     n_contacts = len(sample.contacts)
-    assert stats["queries"] == len(sizes) >= 2
+    assert stats["queries"] == len(sizes) >= 1  # every query went through the guarded fetch
     # Every fetched frame is tiny next to the contacts table (the daily grain is the largest case).
     assert stats["largest"] == max(sizes) < 0.05 * n_contacts
     assert stats["rows"] < 0.10 * n_contacts

@@ -206,6 +206,17 @@ def test_padded_and_blank_ids_are_trimmed_on_both_sides(tmp_path, source):
     assert ledger.balanced and ledger.tables["contacts"].used == 6
 
 
+def test_padded_or_blank_segment_values_are_one_label(tmp_path):
+    # Only the segment column needs trimming here: "pro " is pro, a blank tier is "(missing)".
+    customers = customers_frame(["a", "b", "c", "d"], tier=["pro ", "pro", " ", "basic"])
+    customers.to_parquet(tmp_path / "customers.parquet")
+    contacts = contacts_frame([(c, "2026-01-05 10:00", "chat") for c in "abcd"])
+    df = kit.contact_frequency(contacts, tmp_path / "customers.parquet", by="tier")
+    got = df.set_index("tier")[["contacts", "active_customers"]].to_dict("index")
+    assert got == {"(missing)": {"contacts": 1, "active_customers": 1}, "basic": {"contacts": 1, "active_customers": 1},
+                   "pro": {"contacts": 2, "active_customers": 2}}
+
+
 def test_group_without_active_customers_is_nan_with_a_note():
     customers = customers_frame(["a", "b"], churn=[None, "2026-01-20"], tier=["pro", "basic"])
     contacts = contacts_frame([("a", "2026-01-05", "chat"), ("a", "2026-02-05", "chat")])

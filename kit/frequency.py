@@ -21,7 +21,7 @@ from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
 from .errors import ParameterError
 from .ledger import SCOPE_PREFIX
 from .prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reason, clock_is_local, customer_lookup,
-                      example_metrics, mark_follow_ups, record_ledger)
+                      example_metrics, mark_follow_ups, record_ledger, row_checks)
 from .prepare import start as start_tables
 from .schema import CONTACT_ATTRIBUTES, TABLES
 
@@ -258,19 +258,18 @@ def _classified_rows(csrc, *, padded_ids: bool, lookup, unit, direction, weight,
     direction_reason = f"{SCOPE_PREFIX}direction is not {direction}"
 
     def rejected(where, reason=None):
-        bad = _contact_base(replace(csrc, table=csrc.table.view()), direction=direction, weight=weight, tz=tz,
-                            padded_ids=padded_ids)
+        bad = row_checks(replace(csrc, table=csrc.table.view()), direction=direction, padded_ids=padded_ids)
         bad = bad.filter(where(bad))
         if reason is None:  # every row-level reason, the first that applies
             reason = _first_reason((bad._cust.isnull(), "missing customer_id"), (bad._missing_ts, "missing created_at"),
                                    (bad._unparseable, "unparseable created_at"), (bad._wrong_direction, direction_reason))
-        bad = bad.mutate(_r0=reason)
-        examples = [(bad._r0 == r, bad[col].cast("string")) for r, col in EXAMPLE_COLUMNS["contacts"].items()
+        examples = [(reason == r, bad[col].cast("string")) for r, col in EXAMPLE_COLUMNS["contacts"].items()
                     if col != "_cust" and col in bad.columns]
-        return bad.select("_cust", period=ibis.null("date"), **{col: ibis.null(counted[col].type()) for col in contact_by},
-                          follow_up=ibis.literal(False), _duplicate=ibis.literal(False), _first=ibis.literal(False),
-                          **({"_w": ibis.null("float64")} if weight is not None else {}),
-                          _r0=bad._r0, _x=ibis.cases(*examples, else_=no_text)).select(*counted.columns)
+        cols = dict(_cust=bad._cust, period=ibis.null("date"), follow_up=ibis.literal(False),
+                    _duplicate=ibis.literal(False), _first=ibis.literal(False), _w=ibis.null("float64"),
+                    _r0=reason, _x=ibis.cases(*examples, else_=no_text))
+        cols.update({col: ibis.null(counted[col].type()) for col in contact_by})
+        return bad.select(**{col: cols[col] for col in counted.columns})  # one projection, in counted's order
 
     if csrc.table.created_at.type().is_string():
         parts = [rejected(lambda b: ~b._row_ok)]

@@ -81,15 +81,14 @@ def classify_customers(src: Source, *, padded: frozenset | None = None) -> ir.Ta
     signup = engine.local_date(t.signup_date)
     has_churn = "churn_date" in t.columns
     churn = engine.local_date(t.churn_date) if has_churn else ibis.null(dt.date)
-    t = t.mutate(cid=cid, signup=signup, churn=churn)
     pre = _first_reason(
-        (t.cid.isnull(), "missing customer_id"),
-        (engine.blank_to_null(src.table.signup_date).isnull(), "missing signup_date"),
-        (t.signup.isnull(), "unparseable signup_date"),
-        *([(engine.is_unparseable(src.table.churn_date, t.churn), "unparseable churn_date")] if has_churn else []),
-        (t.churn < t.signup, "churn before signup"),
+        (cid.isnull(), "missing customer_id"),
+        (engine.blank_to_null(t.signup_date).isnull(), "missing signup_date"),
+        (signup.isnull(), "unparseable signup_date"),
+        *([(engine.is_unparseable(t.churn_date, churn), "unparseable churn_date")] if has_churn else []),
+        (churn < signup, "churn before signup"),
     )
-    t = t.mutate(_pre=pre)
+    t = t.mutate(cid=cid, signup=signup, churn=churn, _pre=pre)  # one projection (compiles faster)
     rank = ibis.row_number().over(group_by=t.cid, order_by=[t._pre.isnull().desc(), t.signup, t.churn])
     t = t.mutate(_rank=rank)
     reason = ibis.cases(
@@ -122,20 +121,16 @@ def segment_label(col: ir.Value, *, padded: bool | None = True) -> ir.StringValu
     return engine.clean_key(col, padded=padded).fill_null(MISSING_SEGMENT)
 
 
-def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | None,
-                  padded_ids: bool | None = None) -> ir.Table:
-    """Row-level typing of contacts, before any join: ``_row_ok`` says the row itself is usable.
+def row_checks(src: Source, *, direction: str, padded_ids: bool | None = None) -> ir.Table:
+    """The row-level tests alone: ``_cust``, ``_contact``, ``instant``, ``_missing_ts``, ``_unparseable``,
+    ``_wrong_direction`` and ``_row_ok`` (the row itself is usable), plus ``_raw_ts`` for text times.
 
     ``padded_ids``: whether ``customer_id`` needs trimming, when the caller knows or assumes it
-    (see :func:`kit.engine.clean_key`; None: check).
+    (see :func:`kit.engine.clean_key`; None: check). One projection (fewer nodes compile faster).
     """
     t = src.table
-    raw_ts = t.created_at
-    typ = raw_ts.type()
-    typed_ts = not typ.is_string()
-    # Naive timestamps and dates already are wall-clock times in the business time zone.
-    naive = (typ.is_timestamp() and typ.timezone is None) or typ.is_date()
-    t = t.mutate(
+    typed_ts = not t.created_at.type().is_string()
+    cols = dict(
         # contact ids are only compared within one table, so they keep their type (no cast per row)
         _contact=t.contact_id,
         # the raw ids when none needs trimming (see engine.clean_key): a cheaper window key
@@ -143,32 +138,43 @@ def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | 
         instant=engine.parse_instant(t.created_at),
     )
     if not typed_ts:  # only text can be unparseable; keep it for the ledger's examples
-        t = t.mutate(_raw_ts=raw_ts)
-    has_direction = "direction" in t.columns
-    if has_direction:
-        t = t.mutate(_dir_raw=t.direction.cast(dt.string))
-        t = t.mutate(direction=engine.blank_to_null(t._dir_raw).lower().strip())
-    if "topic" in t.columns:
-        t = t.mutate(topic=segment_label(t.topic))
-    t = t.mutate(channel=segment_label(t.channel))
-    if weight is not None:
-        t = t.mutate(_weight=t[weight].try_cast(dt.float64))
-    missing_ts = engine.blank_to_null(t.created_at).isnull() if not typed_ts else t.created_at.isnull()
-    # A typed timestamp is never unparseable; testing the parsed value would cost a conversion per row.
-    unparseable = t.instant.isnull() if not typed_ts else ibis.literal(False)
-    if direction != "all" and has_direction:
-        # Exact matches skip the per-row lower/trim (CASE only evaluates the ELSE for the rest).
-        wrong_direction = ibis.cases((t._dir_raw == direction, False),
-                                     else_=t.direction.isnull() | (t.direction != direction))
-    else:
-        wrong_direction = ibis.literal(False)
-    local_ts = (t.created_at.cast(dt.timestamp) if typ.is_date() else t.created_at) if naive \
-        else engine.local_time(t.instant)
+        cols["_raw_ts"] = t.created_at
     # IS NULL is never NULL itself: plain tests, which the engine can push into its scan.
-    t = t.mutate(_missing_ts=missing_ts, _unparseable=unparseable,
-                 _wrong_direction=wrong_direction.fill_null(True), local_ts=local_ts)
-    t = t.mutate(_row_ok=t._cust.notnull() & ~t._missing_ts & ~t._unparseable & ~t._wrong_direction)
-    return t.mutate(_clock=t.local_ts if clock_is_local(src, tz) else t.instant)
+    cols["_missing_ts"] = engine.blank_to_null(t.created_at).isnull() if not typed_ts else t.created_at.isnull()
+    # A typed timestamp is never unparseable; testing the parsed value would cost a conversion per row.
+    cols["_unparseable"] = cols["instant"].isnull() if not typed_ts else ibis.literal(False)
+    cols["_wrong_direction"] = ibis.literal(False)
+    if "direction" in t.columns:
+        raw = t.direction.cast(dt.string)
+        cols["direction"] = engine.blank_to_null(raw).lower().strip()
+        if direction != "all":
+            # Exact matches skip the per-row lower/trim (CASE only evaluates the ELSE for the rest).
+            cols["_wrong_direction"] = ibis.cases(
+                (raw == direction, False), else_=cols["direction"].isnull() | (cols["direction"] != direction)
+            ).fill_null(True)
+    cols["_row_ok"] = (cols["_cust"].notnull() & ~cols["_missing_ts"] & ~cols["_unparseable"]
+                       & ~cols["_wrong_direction"])
+    return t.mutate(**cols)
+
+
+def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | None,
+                  padded_ids: bool | None = None) -> ir.Table:
+    """Row-level typing of contacts, before any join: :func:`row_checks` plus the labelled
+    ``channel`` and ``topic``, ``_weight``, ``local_ts`` and ``_clock``.
+    """
+    t = row_checks(src, direction=direction, padded_ids=padded_ids)
+    typ = src.table.created_at.type()
+    cols = {"channel": segment_label(t.channel)}
+    if "topic" in t.columns:
+        cols["topic"] = segment_label(t.topic)
+    if weight is not None:
+        cols["_weight"] = t[weight].try_cast(dt.float64)
+    # Naive timestamps and dates already are wall-clock times in the business time zone.
+    naive = (typ.is_timestamp() and typ.timezone is None) or typ.is_date()
+    cols["local_ts"] = (t.created_at.cast(dt.timestamp) if typ.is_date() else t.created_at) if naive \
+        else engine.local_time(t.instant)
+    cols["_clock"] = cols["local_ts"] if clock_is_local(src, tz) else t.instant
+    return t.mutate(**cols)
 
 
 def clock_is_local(src: Source, tz: str | None) -> bool:
@@ -211,15 +217,15 @@ def mark_follow_ups(rows: ir.Table, *, dedup_seconds: float = 48 * 3600, same_to
     t = rows.mutate(**lags)
     duplicate = ((t._prev_contact == t._contact) & (t._prev_clock == t._clock)).fill_null(False)
     follow_up = engine.within(t._clock, t._prev_clock, dedup_seconds) if dedup_seconds > 0 else ibis.literal(False)
-    t = t.mutate(_duplicate=duplicate, follow_up=follow_up.fill_null(False) & ~duplicate)
+    cols = dict(_duplicate=duplicate, follow_up=follow_up.fill_null(False) & ~duplicate)
     # An exact duplicate follows its original at the same instant, so it is never first.
-    if period_unit is None:
-        return t
-    if has_period:
-        return t.mutate(_first=(t._prev_period != t.period).fill_null(True))
-    # Rows are in time order, so the first of a period is the one whose predecessor is older.
-    period_start = t._clock.truncate(period_unit)
-    return t.mutate(period=period_start.date(), _first=(t._prev_clock < period_start).fill_null(True))
+    if period_unit is not None and has_period:
+        cols["_first"] = (t._prev_period != t.period).fill_null(True)
+    elif period_unit is not None:
+        # Rows are in time order, so the first of a period is the one whose predecessor is older.
+        period_start = t._clock.truncate(period_unit)
+        cols.update(period=period_start.date(), _first=(t._prev_clock < period_start).fill_null(True))
+    return t.mutate(**cols)
 
 
 def classify_contacts(

@@ -6,8 +6,9 @@
 Each size is generated once with a seed (Parquet under benchmarks/data/, git-ignored).
 Every method runs in a fresh child process (so that its peak RSS is its own), computes
 the full metric (48 h follow-up merging, active-customer denominators, contacting
-customers) ``--repeats`` times and hands its result back; the parent asserts that the
-three results are equal and prints median wall time, peak RSS and the ratios.
+customers) ``--repeats`` times and hands its result back; with ``--rounds N`` the methods
+take turns N times. The parent asserts that the three results are equal and prints median
+wall time (over all runs), peak RSS and the ratios; ``--json`` also keeps every run's time.
 """
 from __future__ import annotations
 
@@ -287,7 +288,7 @@ def measure(method: str, folder: Path, repeats: int, workdir: Path):
     if proc.returncode:
         raise SystemExit(f"{method} failed:\n{proc.stderr[-3000:]}")
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
-    return statistics.median(stats["times"]), stats["peak_rss"], pd.read_parquet(result)
+    return stats["times"], stats["peak_rss"], pd.read_parquet(result)
 
 
 def assert_equal(results: dict) -> None:
@@ -305,6 +306,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="S,M", help="comma-separated: XS, S, M, L (default S,M)")
     ap.add_argument("--repeats", type=int, default=3, help="runs per method and size; the median is reported")
     ap.add_argument("--repeats-l", type=int, default=1, help="runs per method at size L")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="the methods take turns this many times (each round: --repeats runs per method)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--json", help="also write the table as JSON here")
@@ -334,14 +337,20 @@ def main(argv=None) -> int:
         folder = generate(size, seed=args.seed)
         gen = time.perf_counter() - t0
         repeats = args.repeats_l if size == "L" else args.repeats
-        row = {"size": size, "customers": SIZES[size][0], "contacts": SIZES[size][1], "repeats": repeats,
+        row = {"size": size, "customers": SIZES[size][0], "contacts": SIZES[size][1], "repeats": repeats * args.rounds,
                "generate_s": round(gen, 1)}
-        results = {}
+        results, runs, peaks = {}, {m: [] for m in methods}, {m: 0 for m in methods}
         with tempfile.TemporaryDirectory() as work:
-            for m in methods:
-                secs, rss, df = measure(m, folder, repeats, Path(work))
-                row[f"{m}_s"], row[f"{m}_rss_gib"] = secs, rss / gib
-                results[m] = df
+            # Methods take turns, round after round, so that a slow spell of a shared machine
+            # does not fall on one method only; the median is over every round's runs.
+            for _ in range(args.rounds):
+                for m in methods:
+                    times, rss, results[m] = measure(m, folder, repeats, Path(work))
+                    runs[m] += times
+                    peaks[m] = max(peaks[m], rss)
+        for m in methods:
+            row[f"{m}_s"], row[f"{m}_rss_gib"] = statistics.median(runs[m]), peaks[m] / gib
+            row[f"{m}_runs"] = [round(t, 3) for t in runs[m]]
         if len(results) > 1 and "sql" in results:
             assert_equal(results)
             row["equal"] = True

@@ -213,13 +213,21 @@ def elapsed_seconds(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.
     row, which costs more than the rest of the query); PostgreSQL subtracts epochs. Ibis'
     generic delta would give wall-clock seconds on PostgreSQL and Spark.
     """
+    micros = _elapsed_micros(later, earlier)
+    if micros is not None:
+        return micros / 1e6
+    return later.epoch_seconds() - earlier.epoch_seconds()
+
+
+def _elapsed_micros(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.IntegerValue | None:
+    """Elapsed microseconds as an integer, where the engine stores them (DuckDB, Spark); else None."""
     name = backend_name(later)
     if name == "duckdb":
         f = _epoch_us_naive if later.type().timezone is None else _epoch_us_tz
-        return (f(later) - f(earlier)) / 1e6
+        return f(later) - f(earlier)
     if name == "pyspark":
-        return (_unix_micros(later.cast(TZ_UTC)) - _unix_micros(earlier.cast(TZ_UTC))) / 1e6
-    return later.epoch_seconds() - earlier.epoch_seconds()
+        return _unix_micros(later.cast(TZ_UTC)) - _unix_micros(earlier.cast(TZ_UTC))
+    return None
 
 
 def within(later: ir.TimestampValue, earlier: ir.TimestampValue, seconds: float) -> ir.BooleanValue:
@@ -227,13 +235,9 @@ def within(later: ir.TimestampValue, earlier: ir.TimestampValue, seconds: float)
 
     On DuckDB and Spark the stored microseconds are compared as integers (no division per row).
     """
-    name = backend_name(later)
-    if name in ("duckdb", "pyspark"):
-        micros = int(math.ceil(seconds * 1e6))  # x < s * 1e6  <=>  x < ceil(s * 1e6) for integer x
-        if name == "duckdb":
-            f = _epoch_us_naive if later.type().timezone is None else _epoch_us_tz
-            return (f(later) - f(earlier)) < micros
-        return (_unix_micros(later.cast(TZ_UTC)) - _unix_micros(earlier.cast(TZ_UTC))) < micros
+    micros = _elapsed_micros(later, earlier)
+    if micros is not None:
+        return micros < int(math.ceil(seconds * 1e6))  # x < s * 1e6  <=>  x < ceil(s * 1e6) for integer x
     return elapsed_seconds(later, earlier) < seconds
 
 

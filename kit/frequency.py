@@ -168,8 +168,10 @@ def contact_frequency(
                                 first=first, last=last, padded_ids=not stored)
         agg = _aggregate(rows, by, contact_by=contact_by, same_topic=same_topic, weighted=weight is not None,
                          find_padded=stored)
+        rejected = [p.mutate(_part=ibis.literal("contacts"))
+                    for p in _rejected_counts(csrc, direction=direction, padded_ids=not stored)]
         parts = _customer_parts(begun, lookup, segment_by, find_padded=[*segment_by] if stored else None)
-        result = engine.fetch(begun.con, _one_query(agg, parts))
+        result = engine.fetch(begun.con, _one_query(agg, rejected + parts))
         if not stored or result["_padded"].sum() == 0:
             break
     con = begun.con
@@ -228,13 +230,14 @@ def contact_frequency(
 
 def _classified_rows(csrc, *, padded_ids: bool, lookup, unit, direction, weight, tz, same_topic, dedup_seconds,
                      contact_by, first, last) -> ir.Table:
-    """Every contact row once, with its customer's segments and its exclusion reason (NULL: counted).
+    """The contact rows that pass the row-level checks, with their customer's segments and their
+    exclusion reason (NULL: counted).
 
-    The window runs only on the rows that can count (slim: id, clock, contact id, period), then every
-    row meets the customer lookup: no per-customer grouping of contacts-sized data. Rows that fail a
-    row-level check skip the window and only get their reason. Columns: ``_reason, period,
-    *contact_by, <segments>, _cust, _cid, follow_up, _first, _outside``, ``_x`` (the example a
-    rejected row or duplicate shows in the ledger) and ``_w`` (the weight, if any).
+    The window runs only on these rows (slim: id, clock, contact id, period), then every row meets
+    the customer lookup: no per-customer grouping of contacts-sized data. The rows that fail a
+    row-level check are counted apart (:func:`_rejected_counts`). Columns: ``_reason, period,
+    *contact_by, <segments>, _cust, _cid, follow_up, _first, _outside``, ``_x`` (a duplicate's
+    contact id, its example in the ledger) and ``_w`` (the weight, if any).
     """
     c = _contact_base(csrc, direction=direction, weight=weight, tz=tz, padded_ids=padded_ids)
     # The period is cut after the window when the clock is the local time (less to sort).
@@ -248,43 +251,7 @@ def _classified_rows(csrc, *, padded_ids: bool, lookup, unit, direction, weight,
     # the smallest attribute values (a defined choice rather than the engine's row order).
     ok = mark_follow_ups(ok, dedup_seconds=dedup_seconds, same_topic=same_topic, tiebreak=contact_by,
                          period_unit=unit)
-    no_text = ibis.null("string")
-    weight_col = {"_w": ok._weight} if weight is not None else {}
-    counted = ok.select("_cust", "period", *contact_by, "follow_up", "_duplicate", "_first", **weight_col,
-                        _r0=no_text, _x=ibis.ifelse(ok._duplicate, ok._contact.cast("string"), no_text))
-
-    # The rejected rows are read separately: sharing one expression makes DuckDB materialise every
-    # typed contact row (10M rows at size M), which costs more than reading twice.
-    direction_reason = f"{SCOPE_PREFIX}direction is not {direction}"
-
-    def rejected(where, reason=None):
-        bad = row_checks(replace(csrc, table=csrc.table.view()), direction=direction, padded_ids=padded_ids)
-        bad = bad.filter(where(bad))
-        if reason is None:  # every row-level reason, the first that applies
-            reason = _first_reason((bad._cust.isnull(), "missing customer_id"), (bad._missing_ts, "missing created_at"),
-                                   (bad._unparseable, "unparseable created_at"), (bad._wrong_direction, direction_reason))
-        examples = [(reason == r, bad[col].cast("string")) for r, col in EXAMPLE_COLUMNS["contacts"].items()
-                    if col != "_cust" and col in bad.columns]
-        cols = dict(_cust=bad._cust, period=ibis.null("date"), follow_up=ibis.literal(False),
-                    _duplicate=ibis.literal(False), _first=ibis.literal(False), _w=ibis.null("float64"),
-                    _r0=reason, _x=ibis.cases(*examples, else_=no_text))
-        cols.update({col: ibis.null(counted[col].type()) for col in contact_by})
-        return bad.select(**{col: cols[col] for col in counted.columns})  # one projection, in counted's order
-
-    if csrc.table.created_at.type().is_string():
-        parts = [rejected(lambda b: ~b._row_ok)]
-    else:
-        # Typed timestamps are never unparseable: one read per reason, each with a filter on one
-        # column that the engine applies in its scan (Parquet statistics skip the null checks).
-        parts = [rejected(lambda b: b._cust.isnull(), ibis.literal("missing customer_id")),
-                 rejected(lambda b: b._cust.notnull() & b._missing_ts, ibis.literal("missing created_at"))]
-        if direction != "all" and "direction" in csrc.columns:
-            parts.append(rejected(lambda b: b._cust.notnull() & ~b._missing_ts & b._wrong_direction,
-                                  ibis.literal(direction_reason)))
-    rows = ibis.union(counted, *parts, distinct=False)
-
-    j = rows.left_join(lookup, rows._cust == lookup._cid)
-    hard = j._r0.isin(["missing customer_id", "missing created_at", "unparseable created_at"])
+    j = ok.left_join(lookup, ok._cust == lookup._cid)
     in_range = ibis.literal(True)
     if first is not None:
         in_range &= j.period >= first.date()
@@ -292,15 +259,52 @@ def _classified_rows(csrc, *, padded_ids: bool, lookup, unit, direction, weight,
         in_range &= j.period <= last.date()
     # Exact duplicates of a known customer's contacts are their own reason (they count as such even
     # outside the requested periods); under a customer-level reason they stay in its count.
-    reason = ibis.cases((hard, j._r0), (j._cid.isnull(), ibis.literal("unknown customer")),
-                        (~j._cust_ok, ibis.literal("customer excluded")), (j._r0.notnull(), j._r0),
+    reason = ibis.cases((j._cid.isnull(), ibis.literal("unknown customer")),
+                        (~j._cust_ok, ibis.literal("customer excluded")),
                         (j._duplicate, ibis.literal("duplicate contact_id")),
                         *([] if first is None and last is None else [(~in_range, ibis.literal(OUT_OF_RANGE))]),
                         else_=ibis.null("string"))
     outside = ((j.period < j._sp) | (j._cp.notnull() & (j.period > j._cp))).fill_null(False)
     segments = [col for col in lookup.columns if col not in ("_cid", "_cust_ok", "_signup", "_churn", "_sp", "_cp")]
     return j.select(reason.name(REASON), "period", *contact_by, *segments, "_cust", "_cid", "follow_up", "_first",
-                    *(["_w"] if weight is not None else []), _outside=outside, _x=j._x)
+                    **({"_w": j._weight} if weight is not None else {}), _outside=outside,
+                    _x=ibis.ifelse(j._duplicate, j._contact.cast("string"), ibis.null("string")))
+
+
+def _rejected_counts(csrc, *, direction: str, padded_ids: bool) -> list[ir.Table]:
+    """Counts (``contacts``) and examples of the contact rows that fail a row-level check, by
+    ``_reason``: missing customer_id or created_at, unparseable created_at and, out of scope, the
+    wrong direction. They need no customer: a row's own defect or scope comes before its customer's.
+
+    Typed timestamps are never unparseable: there is one read per reason, each with a filter on one
+    column that the engine applies in its scan (Parquet statistics skip the null checks).
+    """
+    def rejected(where, reason=None):
+        bad = row_checks(replace(csrc, table=csrc.table.view()), direction=direction, padded_ids=padded_ids)
+        bad = bad.filter(where(bad))
+        if reason is None:  # every row-level reason, the first that applies
+            reason = _first_reason(*[(test(bad), r) for r, test in checks])
+        examples = [(reason == r, bad[col].cast("string")) for r, col in EXAMPLE_COLUMNS["contacts"].items()
+                    if col != "_cust" and col in bad.columns]
+        bad = bad.mutate(**{REASON: reason}, _ex=ibis.cases(*examples, else_=ibis.null("string")))
+        return bad.group_by(REASON).aggregate(contacts=bad.count(), _ex_lo=bad._ex.min(), _ex_hi=bad._ex.max())
+
+    wrong_direction = direction != "all" and "direction" in csrc.columns
+    checks = [("missing customer_id", lambda b: b._cust.isnull()),
+              ("missing created_at", lambda b: b._missing_ts),
+              ("unparseable created_at", lambda b: b._unparseable),
+              *([(f"{SCOPE_PREFIX}direction is not {direction}", lambda b: b._wrong_direction)] if wrong_direction
+                else [])]
+    if csrc.table.created_at.type().is_string():
+        return [rejected(lambda b: ~b._row_ok)]
+    # Each read takes the rows that fail its check and pass every earlier one (typed: no unparseable).
+    checks = [(r, test) for r, test in checks if r != "unparseable created_at"]
+    parts = []
+    for i, (r, test) in enumerate(checks):
+        earlier = [t for _, t in checks[:i]]
+        parts.append(rejected(lambda b, test=test, earlier=earlier: functools.reduce(
+            operator.and_, [~t(b) for t in earlier], test(b)), ibis.literal(r)))
+    return parts
 
 
 def _aggregate(rows: ir.Table, by: list[str], *, contact_by, same_topic: bool, weighted: bool,

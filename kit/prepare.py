@@ -191,9 +191,10 @@ def _attach_customers(t: ir.Table, lookup: ir.Table, direction: str) -> ir.Table
         (t._cust.isnull(), "missing customer_id"),
         (t._missing_ts, "missing created_at"),
         (t._unparseable, "unparseable created_at"),
+        # A row out of scope is never a data-quality problem of this metric, whoever its customer is.
+        (t._wrong_direction, f"{SCOPE_PREFIX}direction is not {direction}"),
         (t._cid.isnull(), "unknown customer"),
         (~t._cust_ok, "customer excluded"),
-        (t._wrong_direction, f"{SCOPE_PREFIX}direction is not {direction}"),
     )
     return t.mutate(_pre=pre)
 

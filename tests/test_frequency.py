@@ -178,6 +178,36 @@ def test_exclusions_are_counted_by_reason_and_balance():
     assert set(frame["kind"]) == {"read", "used", "quality", "scope"}
 
 
+def test_out_of_scope_comes_before_customer_reasons_in_every_metric(tmp_path):
+    # An outbound contact is out of scope for an inbound metric whoever its customer is; a row's own
+    # defect (no timestamp) still comes first. By hand: 1 counted, 1 unknown (inbound ghost),
+    # 2 out of scope (outbound ghost, outbound a), 1 missing created_at (outbound, no time).
+    from kit import prepare
+    from kit.ledger import Ledger
+
+    customers = pd.DataFrame({"customer_id": ["a"], "signup_date": ["2026-01-01"]})
+    contacts = pd.DataFrame({
+        "contact_id": [1, 2, 3, 4, 5],
+        "customer_id": ["a", "ghost", "ghost", "a", "ghost"],
+        "created_at": pd.to_datetime(["2026-01-05 10:00", "2026-01-06 10:00", "2026-01-07 10:00",
+                                      "2026-01-08 10:00", None]),
+        "channel": "email",
+        "direction": ["inbound", "inbound", "outbound", "outbound", "outbound"],
+    })
+    expected = {"unknown customer": 1, "out of scope: direction is not inbound": 2, "missing created_at": 1}
+    for source in (contacts, tmp_path / "c.parquet"):  # typed timestamps: one read per reason
+        contacts.to_parquet(tmp_path / "c.parquet")
+        ledger = kit.ledger_of(kit.contact_frequency(source, customers))
+        assert ledger.balanced and ledger.excluded("contacts") == expected
+        assert ledger.tables["contacts"].used == 1
+    # The row-level classification the other metrics share gives the same reasons.
+    begun = prepare.start(contacts, customers, tz="UTC", direction="inbound")
+    rows = prepare.classify_contacts(begun.tables["contacts"], prepare.customer_lookup(begun.customers, []))
+    other = Ledger()
+    prepare.count_reasons(begun.con, other, begun.tables["contacts"], rows)
+    assert other.excluded("contacts") == expected
+
+
 @pytest.mark.parametrize("source", ["frame", "parquet"])
 def test_padded_and_blank_ids_are_trimmed_on_both_sides(tmp_path, source):
     # Ids are compared after trimming blanks: " a", "a " and "a\t" are customer a, " c " in the

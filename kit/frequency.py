@@ -21,7 +21,7 @@ from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
 from .errors import ParameterError
 from .ledger import SCOPE_PREFIX
 from .prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reason, clock_is_local, customer_lookup,
-                      example_metrics, mark_follow_ups, record_ledger, row_checks)
+                      classify_customers, example_metrics, mark_follow_ups, record_ledger, row_tests)
 from .prepare import start as start_tables
 from .schema import CONTACT_ATTRIBUTES, TABLES
 
@@ -146,33 +146,38 @@ def contact_frequency(
     window = periods.parse_window(dedup_window)
     first = periods.truncate(start, grain) if start is not None else None
     last = periods.truncate(end, grain) if end is not None else None
-    # Ids and segment labels are first used as stored: trimming every value costs about a third of
-    # the query. The same query counts the values that trimming would change (padded customer
-    # values, and contact ids that match no customer because they are padded); only when it finds
-    # some does it run again, trimming what needs it.
-    for stored in (True, False):
+    # The first query takes ids and segment labels as stored (trimming every value costs about a
+    # third of the query) and customer ids as unique (ranking repeated ids costs about a tenth). It
+    # also counts the exceptions (``_recheck``): values that trimming would change (padded customer
+    # values, contact ids that match no customer because they are padded) and repeated customer
+    # ids. Only when it finds some does it run again, trimming and ranking as needed (trimmed ids
+    # may repeat, so trimming implies ranking).
+    trim = rank = False
+    for first_try in (True, False):
         begun = start_tables(contacts, customers, tz=tz, direction=direction, mapping=mapping, con=con,
-                             count_customers=False, padded=frozenset() if stored else None)
+                             count_customers=False, padded=None if trim else frozenset(), unique_ids=not rank)
         ledger, notes = begun.ledger, begun.notes
         csrc, usrc = begun.tables["contacts"], begun.tables["customers"]
         if weight is not None and weight not in csrc.columns:
             raise ParameterError(f"weight column {weight!r} is not in the contacts table ({csrc.label}); "
                                  f"columns: {', '.join(csrc.columns)}")
         by, contact_by, segment_by = _split_by(by, csrc.columns, usrc.columns)
-        lookup = customer_lookup(begun.customers, segment_by, padded=begun.padded)
-        # Each customer's first and last active period, computed once per customer, not per contact.
-        lookup = lookup.mutate(_sp=engine.period_start(lookup._signup, unit),
-                               _cp=engine.period_start(lookup._churn, unit))
-        rows = _classified_rows(csrc, lookup=lookup, unit=unit, direction=direction, weight=weight, tz=tz,
+        lookup = functools.partial(_lookup, begun, segment_by, unit, own_read=not rank)
+        rows = _classified_rows(csrc, lookup=lookup(), unit=unit, direction=direction, weight=weight, tz=tz,
                                 same_topic=same_topic, dedup_seconds=window.total_seconds(), contact_by=contact_by,
-                                first=first, last=last, padded_ids=not stored)
+                                first=first, last=last, padded_ids=trim)
         agg = _aggregate(rows, by, contact_by=contact_by, same_topic=same_topic, weighted=weight is not None,
-                         find_padded=stored)
+                         recheck=first_try)
         rejected = [p.mutate(_part=ibis.literal("contacts"))
-                    for p in _rejected_counts(csrc, direction=direction, padded_ids=not stored)]
-        parts = _customer_parts(begun, lookup, segment_by, find_padded=[*segment_by] if stored else None)
+                    for p in _rejected_counts(csrc, direction=direction, padded_ids=trim)]
+        parts = _customer_parts(begun, lookup, segment_by, recheck=first_try)
         result = engine.fetch(begun.con, _one_query(agg, rejected + parts))
-        if not stored or result["_padded"].sum() == 0:
+        if not first_try:
+            break
+        found = result.groupby("_part")["_recheck"].sum()
+        trim = found.get("contacts", 0) + found.get("padded", 0) > 0
+        rank = trim or found.get("repeated", 0) > 0
+        if not rank:
             break
     con = begun.con
     part = result.pop("_part")
@@ -181,7 +186,7 @@ def contact_frequency(
     record_ledger(ledger, usrc, result[part == "customers"].rename(columns={"contacts": "n"}))
     agg = result[part == "contacts"]
     record_ledger(ledger, csrc, agg.rename(columns={"contacts": "n"}))
-    agg = agg[agg[REASON].isna()].drop(columns=[REASON, "_ex_lo", "_ex_hi", "_padded"], errors="ignore")
+    agg = agg[agg[REASON].isna()].drop(columns=[REASON, "_ex_lo", "_ex_hi", "_recheck"], errors="ignore")
     agg["period"] = pd.to_datetime(agg["period"])
 
     if agg.empty and (first is None or last is None):
@@ -226,6 +231,24 @@ def contact_frequency(
     out.attrs.update(ledger=ledger, notes=notes, freq=grain, tz=tz, by=by, direction=direction,
                      dedup_window=str(dedup_window))
     return out
+
+
+def _lookup(begun, segment_by, unit, *, own_read: bool) -> ir.Table:
+    """:func:`kit.prepare.customer_lookup` with each customer's first and last active period
+    (``_sp``, ``_cp``), computed once per customer, not per contact.
+
+    ``own_read``: classify the customers afresh from their own read, so that each use of the lookup
+    stays a plain scan instead of a result the engine materialises to share (cheaper when there is
+    no ranking window to share, i.e. with ``unique_ids``); otherwise every call returns the same
+    expression, which the query computes once.
+    """
+    classified = begun.customers
+    if own_read:
+        usrc = begun.tables["customers"]
+        classified = classify_customers(replace(usrc, table=usrc.table.view()), padded=begun.padded,
+                                        unique_ids=True)
+    lookup = customer_lookup(classified, segment_by, padded=begun.padded)
+    return lookup.mutate(_sp=engine.period_start(lookup._signup, unit), _cp=engine.period_start(lookup._churn, unit))
 
 
 def _classified_rows(csrc, *, padded_ids: bool, lookup, unit, direction, weight, tz, same_topic, dedup_seconds,
@@ -276,39 +299,40 @@ def _rejected_counts(csrc, *, direction: str, padded_ids: bool) -> list[ir.Table
     ``_reason``: missing customer_id or created_at, unparseable created_at and, out of scope, the
     wrong direction. They need no customer: a row's own defect or scope comes before its customer's.
 
-    Typed timestamps are never unparseable: there is one read per reason, each with a filter on one
-    column that the engine applies in its scan (Parquet statistics skip the null checks).
+    Typed timestamps are never unparseable: there is one read per reason, each a filter on one
+    column that the engine applies in its scan (Parquet statistics skip the null checks), and an
+    aggregate of the table itself (no projection: fewer nodes to compile). Text timestamps are
+    read once, every rejected row getting the first reason that applies.
     """
-    def rejected(where, reason=None):
-        bad = row_checks(replace(csrc, table=csrc.table.view()), direction=direction, padded_ids=padded_ids)
-        bad = bad.filter(where(bad))
-        if reason is None:  # every row-level reason, the first that applies
-            reason = _first_reason(*[(test(bad), r) for r, test in checks])
-        examples = [(reason == r, bad[col].cast("string")) for r, col in EXAMPLE_COLUMNS["contacts"].items()
-                    if col != "_cust" and col in bad.columns]
-        bad = bad.mutate(**{REASON: reason}, _ex=ibis.cases(*examples, else_=ibis.null("string")))
-        return bad.group_by(REASON).aggregate(contacts=bad.count(), _ex_lo=bad._ex.min(), _ex_hi=bad._ex.max())
+    t = csrc.table.view()
+    tests = row_tests(replace(csrc, table=t), direction=direction, padded_ids=padded_ids)
+    checks = [("missing customer_id", tests["_cust"].isnull()), ("missing created_at", tests["_missing_ts"]),
+              ("unparseable created_at", tests["_unparseable"]),
+              (f"{SCOPE_PREFIX}direction is not {direction}", tests["_wrong_direction"])]
+    example_of = {r: tests[col] for r, col in EXAMPLE_COLUMNS["contacts"].items() if col in tests and col != "_cust"}
 
-    wrong_direction = direction != "all" and "direction" in csrc.columns
-    checks = [("missing customer_id", lambda b: b._cust.isnull()),
-              ("missing created_at", lambda b: b._missing_ts),
-              ("unparseable created_at", lambda b: b._unparseable),
-              *([(f"{SCOPE_PREFIX}direction is not {direction}", lambda b: b._wrong_direction)] if wrong_direction
-                else [])]
-    if csrc.table.created_at.type().is_string():
-        return [rejected(lambda b: ~b._row_ok)]
-    # Each read takes the rows that fail its check and pass every earlier one (typed: no unparseable).
-    checks = [(r, test) for r, test in checks if r != "unparseable created_at"]
-    parts = []
-    for i, (r, test) in enumerate(checks):
-        earlier = [t for _, t in checks[:i]]
-        parts.append(rejected(lambda b, test=test, earlier=earlier: functools.reduce(
-            operator.and_, [~t(b) for t in earlier], test(b)), ibis.literal(r)))
-    return parts
+    def counted(where, reason: str, example: ir.Value | None) -> ir.Table:
+        # Grouped by the constant reason: no row when no row fails this check
+        bad = t.filter(where).mutate(**{REASON: ibis.literal(reason)})
+        examples = {} if example is None else dict(_ex_lo=example.cast("string").min(),
+                                                   _ex_hi=example.cast("string").max())
+        return bad.group_by(REASON).aggregate(contacts=bad.count(), **examples)
+
+    if t.created_at.type().is_string():
+        reason = _first_reason(*[(test, r) for r, test in checks])
+        example = ibis.cases(*[(reason == r, e.cast("string")) for r, e in example_of.items()],
+                             else_=ibis.null("string"))
+        bad = t.filter(~tests["_row_ok"]).mutate(**{REASON: reason}, _ex=example)
+        return [bad.group_by(REASON).aggregate(contacts=bad.count(), _ex_lo=bad._ex.min(), _ex_hi=bad._ex.max())]
+    # Each read takes the rows that fail its check and pass every earlier one.
+    checks = [(r, test) for r, test in checks if r != "unparseable created_at"
+              and not (r.startswith(SCOPE_PREFIX) and (direction == "all" or "direction" not in t.columns))]
+    return [counted(functools.reduce(operator.and_, [~earlier for _, earlier in checks[:i]], test),
+                    r, example_of.get(r)) for i, (r, test) in enumerate(checks)]
 
 
 def _aggregate(rows: ir.Table, by: list[str], *, contact_by, same_topic: bool, weighted: bool,
-               find_padded: bool = False) -> ir.Table:
+               recheck: bool = False) -> ir.Table:
     """Counts per reason, period and group, with two examples per reason (one query, one pass).
 
     ``_extra_active`` counts counted customers contacting outside their active lifetime, who are
@@ -334,9 +358,9 @@ def _aggregate(rows: ir.Table, by: list[str], *, contact_by, same_topic: bool, w
     metrics.update(_ex_lo=example.min(), _ex_hi=example.max())
     if weighted:
         metrics["_weight_sum"] = rows._w.sum(where=used)
-    if find_padded:  # only ids without a customer are tested (see contact_frequency)
+    if recheck:  # padded ids: only those without a customer are tested (see contact_frequency)
         unmatched = rows._cid.isnull() & rows._cust.notnull()
-        metrics["_padded"] = rows.count(where=ibis.cases((unmatched, engine.is_padded(rows._cust)), else_=False))
+        metrics["_recheck"] = rows.count(where=ibis.cases((unmatched, engine.is_padded(rows._cust)), else_=False))
     return rows.group_by([REASON, "period", *by]).aggregate(**metrics)
 
 
@@ -344,16 +368,18 @@ def _levels(frame: pd.DataFrame, col: str) -> list:
     return sorted(frame[col].dropna().unique().tolist(), key=str)
 
 
-def _customer_parts(begun, lookup, segment_by, *, find_padded: list | None = None) -> list[ir.Table]:
+def _customer_parts(begun, lookup, segment_by, *, recheck: bool = False) -> list[ir.Table]:
     """Aggregates over the customers that ride along in the contacts query (one round trip):
     the steps of the active-customer count (usable customers by first period and by churn period)
     and the customers' counts by reason for the ledger. Columns as in :func:`_one_query`.
-    ``find_padded``: also count the customers whose id or one of these segment columns is padded
-    text (in ``_padded``; see :func:`contact_frequency`).
+    ``lookup``: a callable returning the :func:`_lookup` expression.
+    ``recheck``: also count (in ``_recheck``; see :func:`contact_frequency`) the customers whose
+    id or segment value is padded text (``_part`` "padded") and the repeated customer ids
+    ("repeated"), as stored.
     """
     classified, src = begun.customers, begun.tables["customers"]
-    ok = lookup.filter(lookup._cust_ok)
-    gone = ok.filter(ok._cp.notnull())
+    ok = lookup().filter(ibis._._cust_ok)
+    gone = lookup().filter(ibis._._cust_ok & ibis._._cp.notnull())
     parts = [
         ok.group_by(["_sp", *segment_by]).aggregate(contacts=ok.count()).mutate(
             _part=ibis.literal("start"), period=ibis._._sp),
@@ -362,11 +388,16 @@ def _customer_parts(begun, lookup, segment_by, *, find_padded: list | None = Non
         classified.group_by(REASON).aggregate(contacts=classified.count(), **example_metrics(classified, src.name))
         .mutate(_part=ibis.literal("customers")),
     ]
-    text = [c for c in ["customer_id", *(find_padded or [])] if classified[c].type().is_string()]
-    if find_padded is not None and text:
-        padded = functools.reduce(operator.or_, [engine.is_padded(classified[c]) for c in text])
-        parts.append(classified.aggregate(_padded=classified.count(where=padded), contacts=classified.count())
-                     .mutate(_part=ibis.literal("padded")))
+    if recheck:
+        t = src.table.view()
+        text = [c for c in ["customer_id", *segment_by] if t[c].type().is_string()]
+        padded = functools.reduce(operator.or_, [engine.is_padded(t[c]) for c in text], ibis.literal(False))
+        ids = src.table.view()
+        ids = ids.filter(ids.customer_id.notnull()).group_by("customer_id").aggregate(n=ibis._.count())
+        # Two aggregates, each over its own read: with a distinct count beside the padded count, the
+        # engine would materialise the customers to combine them.
+        parts += [t.aggregate(_recheck=t.count(where=padded)).mutate(_part=ibis.literal("padded")),
+                  ids.filter(ids.n > 1).aggregate(_recheck=ibis._.count()).mutate(_part=ibis.literal("repeated"))]
     return parts
 
 

@@ -37,7 +37,8 @@ class Start:
 
 
 def start(contacts, customers, *, tz: str, direction: str = "all", counted_as: str | None = None,
-          mapping=None, con=None, count_customers: bool = True, padded: frozenset | None = None) -> Start:
+          mapping=None, con=None, count_customers: bool = True, padded: frozenset | None = None,
+          unique_ids: bool = False) -> Start:
     """Open both tables on one backend, set its time zone, validate customers into a new ledger.
 
     ``direction`` is checked here; when the contacts have no direction column, a note says
@@ -45,7 +46,8 @@ def start(contacts, customers, *, tz: str, direction: str = "all", counted_as: s
     ``count_customers=False`` leaves the customers' ledger entry to the caller, which can then
     fold the counts into a query of its own (see :func:`kit.frequency.contact_frequency`).
     ``padded``: the customers' text columns to trim, when the caller knows or assumes them
-    (None: :func:`kit.engine.padded_columns` looks, with one scan).
+    (None: :func:`kit.engine.padded_columns` looks, with one scan). ``unique_ids``: see
+    :func:`classify_customers`.
     """
     if direction not in ("inbound", "outbound", "all"):
         raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
@@ -57,7 +59,7 @@ def start(contacts, customers, *, tz: str, direction: str = "all", counted_as: s
     ledger = Ledger()
     if padded is None:
         padded = engine.padded_columns(tables["customers"].table)
-    cust = classify_customers(tables["customers"], padded=padded)
+    cust = classify_customers(tables["customers"], padded=padded, unique_ids=unique_ids)
     if count_customers:
         count_reasons(tables.con, ledger, tables["customers"], cust)
     return Start(tables, cust, ledger, notes, padded)
@@ -69,12 +71,14 @@ def _first_reason(*pairs) -> ir.StringValue:
                       else_=ibis.null(dt.string))
 
 
-def classify_customers(src: Source, *, padded: frozenset | None = None) -> ir.Table:
+def classify_customers(src: Source, *, padded: frozenset | None = None, unique_ids: bool = False) -> ir.Table:
     """Customers with ``cid``, ``signup``, ``churn`` (dates in the business tz) and ``_reason``.
 
     Reasons: missing customer_id, missing/unparseable signup_date, unparseable
     churn_date, churn before signup, duplicate customer_id (the first valid row is kept).
     ``padded``: the text columns known to need trimming (None: check the id column).
+    ``unique_ids``: the caller takes the ids to be unique and checks it (see
+    :func:`kit.frequency.contact_frequency`), which spares the ranking window.
     """
     t = src.table
     cid = engine.clean_key(t.customer_id, padded=None if padded is None else "customer_id" in padded)
@@ -89,8 +93,11 @@ def classify_customers(src: Source, *, padded: frozenset | None = None) -> ir.Ta
         (churn < signup, "churn before signup"),
     )
     t = t.mutate(cid=cid, signup=signup, churn=churn, _pre=pre)  # one projection (compiles faster)
-    rank = ibis.row_number().over(group_by=t.cid, order_by=[t._pre.isnull().desc(), t.signup, t.churn])
-    t = t.mutate(_rank=rank)
+    if unique_ids:
+        t = t.mutate(_rank=ibis.literal(0))
+    else:
+        t = t.mutate(_rank=ibis.row_number().over(group_by=t.cid, order_by=[t._pre.isnull().desc(), t.signup,
+                                                                             t.churn]))
     reason = ibis.cases(
         (t._pre.notnull(), t._pre),
         (t._rank > 0, ibis.literal("duplicate customer_id")),
@@ -128,6 +135,12 @@ def row_checks(src: Source, *, direction: str, padded_ids: bool | None = None) -
     ``padded_ids``: whether ``customer_id`` needs trimming, when the caller knows or assumes it
     (see :func:`kit.engine.clean_key`; None: check). One projection (fewer nodes compile faster).
     """
+    return src.table.mutate(**row_tests(src, direction=direction, padded_ids=padded_ids))
+
+
+def row_tests(src: Source, *, direction: str, padded_ids: bool | None = None) -> dict[str, ir.Value]:
+    """The columns of :func:`row_checks` as expressions on ``src.table``, for callers that filter
+    or aggregate the table directly instead of projecting it first."""
     t = src.table
     typed_ts = not t.created_at.type().is_string()
     cols = dict(
@@ -154,7 +167,7 @@ def row_checks(src: Source, *, direction: str, padded_ids: bool | None = None) -
             ).fill_null(True)
     cols["_row_ok"] = (cols["_cust"].notnull() & ~cols["_missing_ts"] & ~cols["_unparseable"]
                        & ~cols["_wrong_direction"])
-    return t.mutate(**cols)
+    return cols
 
 
 def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | None,

@@ -247,6 +247,43 @@ def test_padded_or_blank_segment_values_are_one_label(tmp_path):
                    "pro": {"contacts": 2, "active_customers": 2}}
 
 
+@pytest.mark.parametrize("source", ["frame", "parquet"])
+def test_repeated_customer_ids_keep_the_first_valid_row(tmp_path, monkeypatch, source):
+    # The kit first takes customer ids as unique (no ranking) and counts the repeats in the same
+    # query; finding some, it runs again with the ranking. By hand: a's earliest valid row (basic,
+    # January) is kept, its later pro row is a duplicate; c's invalid row keeps its own reason.
+    # January: basic = a (2 contacts) + b (1) over 2 active; pro = c (1) over 1.
+    from kit import engine
+
+    stats = {"queries": 0, "rows": 0, "largest": 0}
+    monkeypatch.setattr(engine, "FETCH_STATS", stats)
+    customers = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "c", "c"],
+        "signup_date": ["2026-02-01", "2026-01-01", "2026-01-01", "2026-01-01", "2026-01-01"],
+        "churn_date": [None, None, None, "2025-12-01", None],
+        "tier": ["pro", "basic", "basic", "pro", "pro"],
+    })
+    contacts = contacts_frame([("a", "2026-01-10 09:00", "chat"), ("a", "2026-01-20 09:00", "chat"),
+                               ("b", "2026-01-11 09:00", "email"), ("c", "2026-01-12 09:00", "phone")])
+    unique = customers.iloc[[1, 2, 4]]
+    if source == "parquet":
+        contacts.to_parquet(tmp_path / "contacts.parquet")
+        customers.to_parquet(tmp_path / "customers.parquet")
+        unique.to_parquet(tmp_path / "unique.parquet")
+        contacts, customers, unique = (tmp_path / f"{n}.parquet" for n in ("contacts", "customers", "unique"))
+    for table, queries in ((customers, 2), (unique, 1)):
+        stats["queries"] = 0
+        df = kit.contact_frequency(contacts, table, by="tier")
+        assert stats["queries"] == queries
+        got = df.set_index("tier")[["contacts", "active_customers", "frequency"]].to_dict("index")
+        assert got == {"basic": {"contacts": 3, "active_customers": 2, "frequency": 1.5},
+                       "pro": {"contacts": 1, "active_customers": 1, "frequency": 1.0}}
+    ledger = kit.ledger_of(kit.contact_frequency(contacts, customers, by="tier"))
+    assert ledger.excluded("customers") == {"duplicate customer_id": 1, "churn before signup": 1}
+    assert ledger.tables["customers"].examples["duplicate customer_id"] == ["a"]
+    assert ledger.balanced and ledger.tables["customers"].used == 3
+
+
 def test_group_without_active_customers_is_nan_with_a_note():
     customers = customers_frame(["a", "b"], churn=[None, "2026-01-20"], tier=["pro", "basic"])
     contacts = contacts_frame([("a", "2026-01-05", "chat"), ("a", "2026-02-05", "chat")])

@@ -311,24 +311,24 @@ def _rejected_counts(csrc, *, direction: str, padded_ids: bool) -> list[ir.Table
               (f"{SCOPE_PREFIX}direction is not {direction}", tests["_wrong_direction"])]
     example_of = {r: tests[col] for r, col in EXAMPLE_COLUMNS["contacts"].items() if col in tests and col != "_cust"}
 
-    def counted(where, reason: str, example: ir.Value | None) -> ir.Table:
-        # Grouped by the constant reason: no row when no row fails this check
-        bad = t.filter(where).mutate(**{REASON: ibis.literal(reason)})
-        examples = {} if example is None else dict(_ex_lo=example.cast("string").min(),
-                                                   _ex_hi=example.cast("string").max())
-        return bad.group_by(REASON).aggregate(contacts=bad.count(), **examples)
+    def counted(where, reason: ir.StringValue, example: ir.Value | None) -> ir.Table:
+        # Grouped by reason: no row for a reason no row has
+        bad = t.filter(where).mutate(**{REASON: reason})
+        if example is None:
+            return bad.group_by(REASON).aggregate(contacts=bad.count())
+        example = example.cast("string")
+        return bad.group_by(REASON).aggregate(contacts=bad.count(), _ex_lo=example.min(), _ex_hi=example.max())
 
     if t.created_at.type().is_string():
         reason = _first_reason(*[(test, r) for r, test in checks])
         example = ibis.cases(*[(reason == r, e.cast("string")) for r, e in example_of.items()],
                              else_=ibis.null("string"))
-        bad = t.filter(~tests["_row_ok"]).mutate(**{REASON: reason}, _ex=example)
-        return [bad.group_by(REASON).aggregate(contacts=bad.count(), _ex_lo=bad._ex.min(), _ex_hi=bad._ex.max())]
+        return [counted(~tests["_row_ok"], reason, example)]
     # Each read takes the rows that fail its check and pass every earlier one.
     checks = [(r, test) for r, test in checks if r != "unparseable created_at"
               and not (r.startswith(SCOPE_PREFIX) and (direction == "all" or "direction" not in t.columns))]
     return [counted(functools.reduce(operator.and_, [~earlier for _, earlier in checks[:i]], test),
-                    r, example_of.get(r)) for i, (r, test) in enumerate(checks)]
+                    ibis.literal(r), example_of.get(r)) for i, (r, test) in enumerate(checks)]
 
 
 def _aggregate(rows: ir.Table, by: list[str], *, contact_by, same_topic: bool, weighted: bool,

@@ -21,7 +21,7 @@ from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
 from .errors import ParameterError
 from .ledger import SCOPE_PREFIX
 from .prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reason, clock_is_local, customer_lookup,
-                      classify_customers, example_metrics, mark_follow_ups, record_ledger, row_tests)
+                      classify_customers, example_metrics, mark_follow_ups, record_ledger, row_reasons, row_tests)
 from .prepare import start as start_tables
 from .schema import CONTACT_ATTRIBUTES, TABLES
 
@@ -306,9 +306,7 @@ def _rejected_counts(csrc, *, direction: str, padded_ids: bool) -> list[ir.Table
     """
     t = csrc.table.view()
     tests = row_tests(replace(csrc, table=t), direction=direction, padded_ids=padded_ids)
-    checks = [("missing customer_id", tests["_cust"].isnull()), ("missing created_at", tests["_missing_ts"]),
-              ("unparseable created_at", tests["_unparseable"]),
-              (f"{SCOPE_PREFIX}direction is not {direction}", tests["_wrong_direction"])]
+    checks = [(r, test) for test, r in row_reasons(tests, direction)]
     example_of = {r: tests[col] for r, col in EXAMPLE_COLUMNS["contacts"].items() if col in tests and col != "_cust"}
 
     def counted(where, reason: ir.StringValue, example: ir.Value | None) -> ir.Table:

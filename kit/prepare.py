@@ -170,6 +170,17 @@ def row_tests(src: Source, *, direction: str, padded_ids: bool | None = None) ->
     return cols
 
 
+def row_reasons(cols, direction: str) -> list[tuple[ir.BooleanValue, str]]:
+    """The row-level exclusion reasons in ledger order, as ``(test, reason)`` pairs: the row's own
+    defects, then out of scope. They come before any customer-level reason: a row out of scope is
+    never a data-quality problem of this metric, whoever its customer is. ``cols``: a
+    :func:`row_checks` table or a :func:`row_tests` dict.
+    """
+    return [(cols["_cust"].isnull(), "missing customer_id"), (cols["_missing_ts"], "missing created_at"),
+            (cols["_unparseable"], "unparseable created_at"),
+            (cols["_wrong_direction"], f"{SCOPE_PREFIX}direction is not {direction}")]
+
+
 def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | None,
                   padded_ids: bool | None = None) -> ir.Table:
     """Row-level typing of contacts, before any join: :func:`row_checks` plus the labelled
@@ -200,15 +211,8 @@ def clock_is_local(src: Source, tz: str | None) -> bool:
 def _attach_customers(t: ir.Table, lookup: ir.Table, direction: str) -> ir.Table:
     """Join the customer lookup and give every row its first exclusion reason (``_pre``)."""
     t = t.left_join(lookup, t._cust == lookup._cid)
-    pre = _first_reason(
-        (t._cust.isnull(), "missing customer_id"),
-        (t._missing_ts, "missing created_at"),
-        (t._unparseable, "unparseable created_at"),
-        # A row out of scope is never a data-quality problem of this metric, whoever its customer is.
-        (t._wrong_direction, f"{SCOPE_PREFIX}direction is not {direction}"),
-        (t._cid.isnull(), "unknown customer"),
-        (~t._cust_ok, "customer excluded"),
-    )
+    pre = _first_reason(*row_reasons(t, direction), (t._cid.isnull(), "unknown customer"),
+                        (~t._cust_ok, "customer excluded"))
     return t.mutate(_pre=pre)
 
 

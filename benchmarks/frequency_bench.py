@@ -120,7 +120,7 @@ def generate(size: str, *, seed: int = 42, data_dir: Path = ROOT / "data") -> Pa
 # ------------------------------------------------------------------ the three methods
 
 def run_kit(folder: Path):
-    from kit.frequency import contact_frequency
+    from kit.metrics.frequency import contact_frequency
 
     df = contact_frequency(folder / "contacts.parquet", folder / "customers.parquet", freq="month", by="tier",
                            dedup_window=f"{WINDOW_HOURS}h")

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     else:
         rows.append(("setup: sample already present", 0.0))
     t0 = time.perf_counter()
-    subprocess.run([py, "-c", "import kit, kit.report, kit.overview, papermill, nbconvert"], cwd=ROOT, check=True)
+    subprocess.run([py, "-c", "import kit, kit.report.render, kit.report.overview, papermill, nbconvert"], cwd=ROOT, check=True)
     rows.append(("setup: import kit + papermill + nbconvert (cold interpreter)", time.perf_counter() - t0))
 
     walls = []

@@ -22,8 +22,8 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
 
 
 def _frequency(args) -> int:
-    from . import backends
-    from .frequency import contact_frequency
+    from .core import backends
+    from .metrics.frequency import contact_frequency
 
     by = [b for b in (args.by or "").split(",") if b.strip()] or None
     contacts, customers = args.contacts, args.customers
@@ -43,7 +43,7 @@ def _frequency(args) -> int:
     out = df.copy()
     out["period"] = out["period"].dt.strftime("%Y-%m-%d")
     if args.output and args.output != "-":
-        from .io import atomic_write_text
+        from .core.io import atomic_write_text
 
         atomic_write_text(Path(args.output), out.to_csv(index=False))
         print(f"wrote {len(out)} rows to {args.output}", file=sys.stderr)
@@ -53,7 +53,7 @@ def _frequency(args) -> int:
 
 
 def _sample(args) -> int:
-    from .sample import generate
+    from .sample.generator import generate
 
     sample = generate(customers=args.customers, months=args.months, seed=args.seed, end=args.end,
                       seasonality=not args.no_seasonality, effects=not args.no_effects)
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_sample)
 
     try:  # the report command lives with the report pipeline
-        from . import report
+        from .report import render as report
 
         report.add_cli(sub)
     except ImportError:

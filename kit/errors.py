@@ -44,3 +44,53 @@ class AnalysisError(KitError):
 
 class ReportError(KitError):
     """Rendering a report failed; the message names the notebook and the cell."""
+
+
+class MissingDependencyError(KitError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+class KitWarning(UserWarning):
+    """Base class of every warning the kit issues on purpose."""
+
+
+class KitDeprecationWarning(KitWarning, FutureWarning):
+    """A parameter or name still works but will be removed; the message says what to use instead."""
+
+
+class SeasonalityWarning(KitWarning):
+    """The series is too short or too sparse for a reliable seasonal decomposition."""
+
+
+def renamed_parameters(**old_to_new: str):
+    """Decorator: accept deprecated keyword names, warn once per call and pass them on under the new name.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> @renamed_parameters(grain="freq")
+    ... def f(*, freq="month"):
+    ...     return freq
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     f(grain="week"), caught[0].category.__name__
+    ('week', 'KitDeprecationWarning')
+    """
+    import functools
+    import warnings
+
+    def wrap(func):
+        @functools.wraps(func)
+        def inner(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise ParameterError(f"{func.__name__}() got both {old}= and {new}=; use {new}= only")
+                    warnings.warn(f"{func.__name__}({old}=...) is deprecated; use {new}=", KitDeprecationWarning,
+                                  stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        return inner
+
+    return wrap

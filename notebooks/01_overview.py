@@ -41,8 +41,9 @@ import warnings
 
 from IPython.display import display
 
-from kit import overview as ov
-from kit import plots, reportconfig
+from kit.report import overview as ov
+from kit.present import plots
+from kit.report import context as reportconfig
 
 # %matplotlib inline
 # %config InlineBackend.figure_formats = ["png"]

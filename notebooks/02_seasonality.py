@@ -39,10 +39,11 @@ folds = 8
 # %%
 from IPython.display import Markdown, display
 
-import kit.seasonality as S
-from kit import plots, reportconfig
+import kit.analysis.seasonality as S
+from kit.present import plots
+from kit.report import context as reportconfig
 from kit.errors import KitError
-from kit.frequency import contact_frequency
+from kit.metrics.frequency import contact_frequency
 
 # %matplotlib inline
 # %config InlineBackend.figure_formats = ["png"]

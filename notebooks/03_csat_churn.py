@@ -40,7 +40,9 @@ import html
 
 from IPython.display import Markdown, display
 
-from kit import drivers, plots, reportconfig
+from kit.analysis import drivers
+from kit.present import plots
+from kit.report import context as reportconfig
 
 # %matplotlib inline
 # %config InlineBackend.figure_formats = ["png"]

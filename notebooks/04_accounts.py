@@ -48,7 +48,12 @@ import warnings
 from IPython.display import Markdown, display
 
 import kit
-from kit import accounts, benchmarks, periods, plots, rates, reportconfig
+from kit.metrics import accounts
+from kit.analysis import benchmarks
+from kit.core import periods
+from kit.present import plots
+from kit.metrics import rates
+from kit.report import context as reportconfig
 
 # %matplotlib inline
 plots.theme()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kit.accounts import account_frequency, band, coverage, top_n
+from kit.metrics.accounts import account_frequency, band, coverage, top_n
 from kit.errors import KitError, ParameterError
 
 

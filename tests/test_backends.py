@@ -16,15 +16,15 @@ import tempfile
 import pandas as pd
 import pytest
 
-from kit import engine
-from kit.frequency import contact_frequency
+from kit.core import engine
+from kit.metrics.frequency import contact_frequency
 
 try:
-    from kit.accounts import account_frequency
+    from kit.metrics.accounts import account_frequency
 except ImportError:  # pragma: no cover - written in parallel
     account_frequency = None
 try:
-    from kit.rates import contacts_per_order
+    from kit.metrics.rates import contacts_per_order
 except ImportError:  # pragma: no cover - written in parallel
     contacts_per_order = None
 
@@ -216,7 +216,7 @@ def test_contact_frequency_matches_duckdb(engine_tables, duckdb_tables, case):
     assert excluded["unknown customer"] == 25
 
 
-@pytest.mark.skipif(account_frequency is None, reason="kit.accounts is not there yet (written in parallel)")
+@pytest.mark.skipif(account_frequency is None, reason="kit.metrics.accounts is not there yet (written in parallel)")
 def test_account_frequency_matches_duckdb(engine_tables, duckdb_tables):
     name, tables = engine_tables
     want = account_frequency(duckdb_tables["contacts"], duckdb_tables["customers"])
@@ -227,7 +227,7 @@ def test_account_frequency_matches_duckdb(engine_tables, duckdb_tables):
     assert_same_ledger(got.ledger, want.ledger)
 
 
-@pytest.mark.skipif(contacts_per_order is None, reason="kit.rates is not there yet (written in parallel)")
+@pytest.mark.skipif(contacts_per_order is None, reason="kit.metrics.rates is not there yet (written in parallel)")
 def test_contacts_per_order_matches_duckdb(engine_tables, duckdb_tables):
     name, tables = engine_tables
     want = contacts_per_order(duckdb_tables["contacts"], duckdb_tables["orders"], duckdb_tables["customers"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kit.benchmarks import place, table
+from kit.analysis.benchmarks import place, table
 from kit.errors import ParameterError
 
 

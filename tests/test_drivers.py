@@ -1,4 +1,4 @@
-"""kit.drivers / kit.features: planted effects recovered, calibrated nulls, no leakage, clear errors.
+"""kit.analysis.drivers / kit.metrics.features: planted effects recovered, calibrated nulls, no leakage, clear errors.
 
 Expected values come from the sample's planted ground truth, from hand-built fixtures, or
 from statsmodels/scipy fitted independently in the test.
@@ -15,10 +15,10 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from kit import drivers
+from kit.analysis import drivers
 from kit.config import DAYS_PER_MONTH
 from kit.errors import AnalysisError, KitError, ParameterError
-from kit.features import customer_features
+from kit.metrics.features import customer_features
 
 
 # --------------------------------------------------------------------------- sample-based

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kit import engine
+from kit.core import engine
 from kit.errors import DataError
-from kit.frequency import contact_frequency
+from kit.metrics.frequency import contact_frequency
 
 
 @pytest.fixture
@@ -60,7 +60,8 @@ def test_guard_counts_rows_of_a_direct_fetch(monkeypatch):
 
 
 def test_duckdb_memory_limit_setting(monkeypatch):
-    from kit import config, engine
+    from kit import config
+    from kit.core import engine
     from kit.errors import ParameterError
 
     monkeypatch.setattr(config, "DUCKDB_MEMORY_LIMIT", "1GB")

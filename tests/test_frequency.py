@@ -182,8 +182,8 @@ def test_out_of_scope_comes_before_customer_reasons_in_every_metric(tmp_path):
     # An outbound contact is out of scope for an inbound metric whoever its customer is; a row's own
     # defect (no timestamp) still comes first. By hand: 1 counted, 1 unknown (inbound ghost),
     # 2 out of scope (outbound ghost, outbound a), 1 missing created_at (outbound, no time).
-    from kit import prepare
-    from kit.ledger import Ledger
+    from kit.core import prepare
+    from kit.core.ledger import Ledger
 
     customers = pd.DataFrame({"customer_id": ["a"], "signup_date": ["2026-01-01"]})
     contacts = pd.DataFrame({
@@ -253,7 +253,7 @@ def test_repeated_customer_ids_keep_the_first_valid_row(tmp_path, monkeypatch, s
     # query; finding some, it runs again with the ranking. By hand: a's earliest valid row (basic,
     # January) is kept, its later pro row is a duplicate; c's invalid row keeps its own reason.
     # January: basic = a (2 contacts) + b (1) over 2 active; pro = c (1) over 1.
-    from kit import engine
+    from kit.core import engine
 
     stats = {"queries": 0, "rows": 0, "largest": 0}
     monkeypatch.setattr(engine, "FETCH_STATS", stats)

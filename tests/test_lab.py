@@ -75,7 +75,7 @@ def test_lab_lists_notebooks(lab):
 
 
 def test_lab_offers_the_papermill_kernel(lab):
-    from kit.report import kernel_name
+    from kit.report.render import kernel_name
 
     base, token = lab
     specs = get(f"{base}/api/kernelspecs", token)["kernelspecs"]

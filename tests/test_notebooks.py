@@ -30,7 +30,7 @@ def small_root(small_sample_dir, tmp_path_factory):
 
 
 def kernel() -> str:
-    from kit.report import kernel_name
+    from kit.report.render import kernel_name
 
     return kernel_name()
 

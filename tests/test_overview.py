@@ -1,4 +1,4 @@
-"""kit.overview: expected values worked out by hand on tiny tables, or from the sample's planted effects."""
+"""kit.report.overview: expected values worked out by hand on tiny tables, or from the sample's planted effects."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,9 +7,9 @@ import pytest
 from scipy import stats
 
 import kit
-from kit import overview as ov
+from kit.report import overview as ov
 from kit.errors import DataError, ParameterError
-from kit.ledger import Ledger
+from kit.core.ledger import Ledger
 
 
 def exact_ci(k, n):
@@ -122,7 +122,7 @@ def test_headline_and_comparisons_by_hand():
     assert (h.ci_low, h.ci_high) == pytest.approx(exact_ci(20, 10))
     assert h.previous.reference == "2026-09" and h.previous.relative_change == pytest.approx(1.0)
     assert h.last_year.reference == "2025-10" and h.last_year.relative_change == pytest.approx(3.0)
-    if h.previous.p_value is not None:  # kit.seasonality present: exact conditional test
+    if h.previous.p_value is not None:  # kit.analysis.seasonality present: exact conditional test
         assert h.previous.p_value == pytest.approx(stats.binomtest(20, 30, 0.5).pvalue)
     with pytest.raises(DataError):
         ov.headline(tr, period="2026-05")  # no contacts that month

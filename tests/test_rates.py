@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from kit.errors import ParameterError
-from kit.rates import contacts_per_order, total
+from kit.metrics.rates import contacts_per_order, total
 
 
 def _fixture():

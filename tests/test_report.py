@@ -19,7 +19,9 @@ import pandas as pd
 import pytest
 
 import kit
-from kit import config, report, reportconfig
+from kit import config
+from kit.report import render as report
+from kit.report import context as reportconfig
 from kit.errors import ParameterError, ReportError
 
 SCRIPT = "<script>alert(1)</script>"

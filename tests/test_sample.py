@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import kit.sample as ks
+import kit.sample.generator as ks
 from kit.config import DAYS_PER_MONTH
 from kit.errors import ParameterError
 from kit.sample import Sample, generate

@@ -1,4 +1,4 @@
-"""kit.seasonality: expected values come from hand-made series, scipy, or the sample's planted truth."""
+"""kit.analysis.seasonality: expected values come from hand-made series, scipy, or the sample's planted truth."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from kit import seasonality as S
+from kit.analysis import seasonality as S
 from kit.errors import AnalysisError, DataError, KitError, ParameterError
-from kit.frequency import contact_frequency
+from kit.metrics.frequency import contact_frequency
 
 
 # --------------------------------------------------------------------------- sample-based fixtures

@@ -11,7 +11,7 @@ import pytest
 
 import kit
 from kit.errors import SourceError
-from kit.schema import load_mapping
+from kit.core.schema import load_mapping
 
 CUSTOMERS = pd.DataFrame({
     "customer_id": ["a", "b", "c"], "signup_date": ["2025-11-01", "2025-12-15", "2026-01-20"],

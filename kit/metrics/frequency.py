@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import operator
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import ibis
 import ibis.expr.types as ir
@@ -16,14 +16,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import engine, periods
-from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
-from .errors import ParameterError
-from .ledger import SCOPE_PREFIX
-from .prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reason, clock_is_local, customer_lookup,
+from ..core import engine
+from ..core import periods
+from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
+from ..errors import KitWarning, ParameterError
+from ..present import narrative
+from ..core.dataset import accepts_dataset
+from ..core.results import MetricResult
+from ..core.ledger import SCOPE_PREFIX
+from ..core.prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reason, clock_is_local, customer_lookup,
                       classify_customers, example_metrics, mark_follow_ups, record_ledger, row_reasons, row_tests)
-from .prepare import start as start_tables
-from .schema import CONTACT_ATTRIBUTES, TABLES
+from ..core.prepare import start as start_tables
+from ..core.schema import CONTACT_ATTRIBUTES, TABLES
 
 COLUMNS = [
     "contacts", "follow_ups", "cases", "active_customers", "contacting_customers", "frequency",
@@ -51,6 +55,49 @@ def poisson_ci(counts, exposure, *, level: float = 0.95):
         return np.where(exposure > 0, lo / exposure, np.nan), np.where(exposure > 0, hi / exposure, np.nan)
 
 
+@dataclass(frozen=True, repr=False)
+class FrequencyResult(MetricResult):
+    """Contacts per active customer per period and group: ``.frame``, ``.ledger``, ``.notes``, ``.params``."""
+
+    def describe(self) -> str:
+        """The latest period's total in one sentence (groups: the latest period's range)."""
+        df = self.frame
+        if df.empty:
+            return "No contacts were counted; see the ledger for why."
+        last = df[df["period"] == df["period"].max()]
+        when = periods.label(last["period"].iloc[0], self.params.get("freq", "month"))
+        if not self.by:
+            r = last.iloc[0]
+            return (f"In {when}, {int(r.contacts):,} contacts over {int(r.active_customers):,} active customers: "
+                    f"{narrative.num(r.frequency)} contacts per customer "
+                    f"(95% CI {narrative.num(r.frequency_ci_low)}-{narrative.num(r.frequency_ci_high)}).")
+        ranked = last.dropna(subset=["frequency"]).sort_values("frequency")
+        if ranked.empty:
+            return f"In {when}, no group had active customers."
+        name = lambda r: "/".join(str(r[c]) for c in self.by)  # noqa: E731
+        lo, hi = ranked.iloc[0], ranked.iloc[-1]
+        return (f"In {when}, contacts per active customer ranged from {narrative.num(lo.frequency)} "
+                f"({name(lo)}) to {narrative.num(hi.frequency)} ({name(hi)}) across {len(ranked)} groups.")
+
+    def plot(self, *, ax=None):
+        """Frequency per period with its 95% interval, one line per group."""
+        from ..present.plots import new_axes
+
+        ax = new_axes(ax)
+        df = self.frame
+        groups = df.groupby(self.by, sort=True) if self.by else [("all customers", df)]
+        for key, g in groups:
+            label = "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
+            line = ax.plot(g["period"], g["frequency"], marker="o", ms=3, label=label)[0]
+            ax.fill_between(g["period"], g["frequency_ci_low"], g["frequency_ci_high"], alpha=0.15,
+                            color=line.get_color())
+        ax.set_ylabel("contacts per active customer")
+        ax.set_xlabel("")
+        if self.by:
+            ax.legend(title=", ".join(self.by), fontsize="small")
+        return ax
+
+
 def _split_by(by, contact_cols, customer_cols) -> tuple[list[str], list[str], list[str]]:
     """Order-preserving split of ``by`` into contact attributes and customer segments."""
     if by is None:
@@ -74,13 +121,14 @@ def _split_by(by, contact_cols, customer_cols) -> tuple[list[str], list[str], li
     return by, contact_side, customer_side
 
 
+@accepts_dataset
 def contact_frequency(
     contacts,
     customers,
     *,
     freq: str = DEFAULT_FREQ,
     by=None,
-    tz: str = DEFAULT_TZ,
+    tz: str | None = None,
     dedup_window=DEFAULT_DEDUP_WINDOW,
     same_topic: bool = False,
     direction: str = "inbound",
@@ -89,13 +137,13 @@ def contact_frequency(
     end=None,
     mapping=None,
     con=None,
-) -> pd.DataFrame:
+) -> FrequencyResult:
     """Customer Contact Frequency per period (and group): contacts / active customers.
 
     Parameters
     ----------
     contacts, customers
-        Any source accepted by :func:`kit.sources.open_tables` (DataFrame, CSV/Parquet path,
+        Any source accepted by :func:`kit.core.sources.open_tables` (DataFrame, CSV/Parquet path,
         folder or glob, DuckDB file, Ibis table or connection).
     freq : {"day", "week", "month", "quarter", "year"}
         Period grain, cut in ``tz``. Weeks are ISO weeks starting on Monday.
@@ -118,17 +166,18 @@ def contact_frequency(
         First and last period to report (each taken whole). Default: the periods
         spanned by the counted contacts.
     mapping : dict or path, optional
-        Column mapping for help-desk exports (see :func:`kit.schema.load_mapping`).
+        Column mapping for help-desk exports (see :func:`kit.core.schema.load_mapping`).
 
     Returns
     -------
-    pandas.DataFrame
-        One row per period (start date, column ``period``) and group, with
+    FrequencyResult
+        ``.frame`` has one row per period (start date, column ``period``) and group, with
         ``contacts, follow_ups, cases, active_customers, contacting_customers,
         frequency, case_frequency, contacts_per_contacting_customer,
         repeat_contact_rate, frequency_ci_low, frequency_ci_high`` and
-        ``weighted_frequency`` when ``weight`` is given. ``df.attrs["ledger"]`` holds
-        the data-quality :class:`~kit.ledger.Ledger`; ``df.attrs["notes"]`` lists caveats.
+        ``weighted_frequency`` when ``weight`` is given. ``.ledger`` holds the
+        data-quality :class:`~kit.core.ledger.Ledger`, ``.notes`` the caveats and
+        ``.params`` the options used (``freq``, ``tz``, ``by``, ``direction``...).
 
     Examples
     --------
@@ -137,13 +186,19 @@ def contact_frequency(
     >>> contacts = pd.DataFrame({"contact_id": [1, 2, 3], "customer_id": ["a", "a", "b"],
     ...     "created_at": ["2026-01-05 10:00", "2026-01-05 12:00", "2026-01-20 09:00"],
     ...     "channel": ["chat", "chat", "email"]})
-    >>> df = contact_frequency(contacts, customers)
-    >>> df[["period", "contacts", "cases", "active_customers", "frequency"]].to_dict("records")
+    >>> result = contact_frequency(contacts, customers)
+    >>> result.frame[["period", "contacts", "cases", "active_customers", "frequency"]].to_dict("records")
     [{'period': Timestamp('2026-01-01 00:00:00'), 'contacts': 3, 'cases': 2, 'active_customers': 2, 'frequency': 1.5}]
+    >>> result.describe()
+    'In 2026-01, 3 contacts over 2 active customers: 1.50 contacts per customer (95% CI 0.31-4.38).'
+    >>> result.ledger.balanced
+    True
     """
     grain = periods.check_grain(freq)
     unit = periods.GRAINS[grain][0]
     window = periods.parse_window(dedup_window)
+    params = dict(freq=grain, tz=tz, direction=direction, dedup_window=str(dedup_window), same_topic=same_topic,
+                  weight=weight, start=start, end=end)
     first = periods.truncate(start, grain) if start is not None else None
     last = periods.truncate(end, grain) if end is not None else None
     # The first query takes ids and segment labels as stored (trimming every value costs about a
@@ -192,8 +247,7 @@ def contact_frequency(
     if agg.empty and (first is None or last is None):
         notes.append("no contacts remain after exclusions and filters; see the ledger")
         out = pd.DataFrame(columns=["period", *by, *COLUMNS])
-        out.attrs.update(ledger=ledger, notes=notes, freq=grain, tz=tz, by=by)
-        return out
+        return FrequencyResult(out, ledger, tuple(notes), dict(params, by=by))
     first = first if first is not None else agg["period"].min()
     last = last if last is not None else agg["period"].max()
     spine = periods.spine(first, last, grain)
@@ -227,14 +281,12 @@ def contact_frequency(
                      f"(e.g. {', '.join(groups[:3])})")
     out = out.sort_values(["period", *by], kind="stable").reset_index(drop=True)
     for note in notes:
-        warnings.warn(note, stacklevel=2) if "NaN" in note else None
-    out.attrs.update(ledger=ledger, notes=notes, freq=grain, tz=tz, by=by, direction=direction,
-                     dedup_window=str(dedup_window))
-    return out
+        warnings.warn(note, KitWarning, stacklevel=3) if "NaN" in note else None
+    return FrequencyResult(out, ledger, tuple(notes), dict(params, by=by))
 
 
 def _lookup(begun, segment_by, unit, *, own_read: bool) -> ir.Table:
-    """:func:`kit.prepare.customer_lookup` with each customer's first and last active period
+    """:func:`kit.core.prepare.customer_lookup` with each customer's first and last active period
     (``_sp``, ``_cp``), computed once per customer, not per contact.
 
     ``own_read``: classify the customers afresh from their own read, so that each use of the lookup

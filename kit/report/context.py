@@ -19,10 +19,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
 
-from . import config
-from .errors import ParameterError
-from .schema import TABLES
-from .sources import find_tables
+from .. import config
+from ..errors import ParameterError
+from ..core.schema import TABLES
+from ..core.sources import find_tables
 
 KNOWN_KEYS = ("title", "data", "mapping", "tz", "segments", "benchmark", "bands", "thresholds", "redact",
               "dedup_window")
@@ -108,7 +108,7 @@ class ReportConfig:
     redact: bool = False
 
     def sources(self, *, data_dir=None) -> dict[str, Any]:
-        """The table sources for :func:`kit.sources.open_tables` (absent optional tables omitted).
+        """The table sources for :func:`kit.core.sources.open_tables` (absent optional tables omitted).
 
         ``data_dir`` (a notebook parameter) wins over the file's own sources.
         """
@@ -252,7 +252,7 @@ def load(path=None, **overrides) -> ReportConfig:
         elif key == "segments":
             value = tuple([value] if isinstance(value, str) else value)
         fields[key] = value
-    from .engine import check_tz
+    from ..core.engine import check_tz
 
     check_tz(fields.get("tz", config.DEFAULT_TZ))
     return ReportConfig(**fields)

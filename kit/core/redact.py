@@ -16,7 +16,7 @@ import os
 
 import pandas as pd
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 #: Public default key; set KIT_REDACT_SALT to a secret of your own for real sharing.
 DEFAULT_SALT = "contact-frequency-kit"

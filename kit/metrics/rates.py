@@ -15,14 +15,15 @@ import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
-from . import engine, periods
-from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
-from .errors import ParameterError
+from ..core import engine
+from ..core import periods
+from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
+from ..errors import ParameterError
 from .frequency import poisson_ci
-from .ledger import SCOPE_PREFIX, Ledger
-from .prepare import (REASON, _first_reason, classify_contacts, classify_customers, count_reasons, customer_lookup,
+from ..core.ledger import SCOPE_PREFIX, Ledger
+from ..core.prepare import (REASON, _first_reason, classify_contacts, classify_customers, count_reasons, customer_lookup,
                       example_metrics, record_ledger)
-from .sources import open_tables
+from ..core.sources import open_tables
 
 __all__ = ["contacts_per_order", "total"]
 OUT_OF_RANGE = f"{SCOPE_PREFIX}outside the requested periods"
@@ -83,7 +84,7 @@ def contacts_per_order(
     Parameters
     ----------
     contacts, orders, customers
-        Any source accepted by :func:`kit.sources.open_tables`. ``customers`` is
+        Any source accepted by :func:`kit.core.sources.open_tables`. ``customers`` is
         needed for ``by`` and validates customer ids; without it every id is accepted.
     by : str or list of str, optional
         Customer segment columns (e.g. ``region``, ``tier``).
@@ -95,7 +96,7 @@ def contacts_per_order(
         customer within this many days (elapsed, after the order time).
     dedup_window : str
         Follow-ups (a contact less than this after the customer's previous counted
-        contact) are removed for the net figure (reuses :func:`kit.prepare.classify_contacts`).
+        contact) are removed for the net figure (reuses :func:`kit.core.prepare.classify_contacts`).
     direction : {"inbound", "outbound", "all"}
     topics : list of str, optional
         Count only contacts with these topics (e.g. ``["order issue"]``); follow-ups
@@ -294,7 +295,7 @@ def plot(df: pd.DataFrame, *, period=None, ax=None):
 
     Returns the matplotlib Figure.
     """
-    from .plots import new_axes
+    from ..present.plots import new_axes
 
     by = list(df.attrs.get("by") or [])
     grain = df.attrs.get("freq", "month")

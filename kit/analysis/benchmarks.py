@@ -18,9 +18,9 @@ from importlib import resources
 
 import pandas as pd
 
-from . import periods
-from .errors import ParameterError
-from .narrative import interval, join, num, pct
+from ..core import periods
+from ..errors import ParameterError
+from ..present.narrative import interval, join, num, pct
 
 #: Profile keys -> the ``category`` values of the table.
 CATEGORIES = ("industry", "stage", "model", "contract")

@@ -23,9 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, config, periods
-from .errors import KitError, ParameterError, ReportError
-from .io import atomic_dir, atomic_write_text
+from .. import __version__
+from .. import config
+from ..core import periods
+from ..errors import KitError, ParameterError, ReportError
+from ..core.io import atomic_dir, atomic_write_text
 
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
 #: Seconds one notebook cell may run before the render is abandoned.
@@ -143,7 +145,8 @@ def summary(cfg, *, period: str, grain: str = config.DEFAULT_FREQ, data_dir=None
     anomalies, forecast, sentences, data_quality, notes``. Modules that are not installed
     give ``{"available": false, "note": ...}`` instead of failing the report.
     """
-    from . import engine, overview
+    from ..core import engine
+    from . import overview
 
     grain = periods.check_grain(grain)
     src = cfg.sources(data_dir=data_dir)
@@ -238,13 +241,13 @@ ul.sentences li {{ margin: .3em 0; }} a {{ color: #0b5cad; }}
 
 
 def _fmt(x, digits: int = 2) -> str:
-    from .narrative import num
+    from ..present.narrative import num
 
     return num(x, digits) if x is not None else "n/a"
 
 
 def _pct(x, *, signed: bool = False) -> str:
-    from .narrative import pct
+    from ..present.narrative import pct
 
     return pct(x, 1, signed=signed) if x is not None else "n/a"
 
@@ -407,7 +410,8 @@ def render_range(start, end=None, *, grain: str = config.DEFAULT_FREQ, config_pa
     """
     from tqdm.auto import tqdm
 
-    from . import overview, reportconfig
+    from . import overview
+    from . import context as reportconfig
 
     grain = periods.check_grain(grain)
     first = overview.parse_period(start, grain)

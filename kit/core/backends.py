@@ -17,7 +17,7 @@ from typing import Mapping
 import pandas as pd
 
 from . import engine
-from .errors import ParameterError, SourceError
+from ..errors import ParameterError, SourceError
 
 SPARK_SCHEMES = ("spark", "pyspark")
 
@@ -48,7 +48,7 @@ def connect(url: str, *, secret_env: str | None = None, **options):
         raise ParameterError(f"backend URL {url!r} has no scheme; use e.g. duckdb://, postgres://user@host/db, spark://")
     if scheme in SPARK_SCHEMES:
         return _spark(url.split("://", 1)[1])
-    from .reportconfig import Connection
+    from ..report.context import Connection
 
     return Connection(url, secret_env=secret_env, options=dict(options)).connect()
 
@@ -94,7 +94,7 @@ def explain(func, *args, **kwargs) -> tuple[object, list[str]]:
     Examples
     --------
     >>> import pandas as pd
-    >>> from kit.frequency import contact_frequency
+    >>> from kit.metrics.frequency import contact_frequency
     >>> customers = pd.DataFrame({"customer_id": ["a"], "signup_date": ["2026-01-01"]})
     >>> contacts = pd.DataFrame({"contact_id": [1], "customer_id": ["a"], "created_at": ["2026-01-05 10:00"],
     ...                          "channel": ["chat"]})

@@ -25,13 +25,14 @@ import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
-from . import engine, periods
-from .config import DAYS_PER_MONTH, DEFAULT_DEDUP_WINDOW, DEFAULT_TZ
-from .errors import DataError, ParameterError
-from .ledger import SCOPE_PREFIX, Ledger
-from .prepare import (REASON, classify_contacts, classify_customers, customer_lookup,
+from ..core import engine
+from ..core import periods
+from ..config import DAYS_PER_MONTH, DEFAULT_DEDUP_WINDOW, DEFAULT_TZ
+from ..errors import DataError, ParameterError
+from ..core.ledger import SCOPE_PREFIX, Ledger
+from ..core.prepare import (REASON, classify_contacts, classify_customers, customer_lookup,
                       example_metrics, record_ledger, segment_label)
-from .sources import open_tables
+from ..core.sources import open_tables
 
 DEFAULT_WINDOW = "90D"
 #: Customer columns that are never offered as controls.
@@ -95,7 +96,7 @@ def customer_features(
     Parameters
     ----------
     contacts, customers, surveys
-        Any source accepted by :func:`kit.sources.open_tables`. ``surveys`` is optional;
+        Any source accepted by :func:`kit.core.sources.open_tables`. ``surveys`` is optional;
         with it, CSAT responses in the outcome window are summarised per customer.
     window : str
         Length of both the feature window (before ``cutoff``) and the outcome window

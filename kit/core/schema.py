@@ -7,7 +7,7 @@ from typing import Mapping
 
 import yaml
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ TABLES: dict[str, TableSpec] = {
 #: Columns of `contacts` that describe a contact rather than a customer.
 CONTACT_ATTRIBUTES = ("channel", "topic", "direction")
 
-PRESETS_DIR = Path(__file__).with_name("presets")
+PRESETS_DIR = Path(__file__).resolve().parents[1] / "presets"
 
 
 def presets() -> list[str]:

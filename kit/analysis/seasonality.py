@@ -39,8 +39,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import engine, narrative, periods
-from .errors import AnalysisError, DataError, ParameterError
+from ..core import engine
+from ..present import narrative
+from ..core import periods
+from ..errors import AnalysisError, DataError, ParameterError
 
 __all__ = [
     "Decomposition", "Forecast", "Backtest", "SeasonalityWarning",
@@ -243,7 +245,7 @@ class Decomposition:
         """Observed, trend, each seasonal component and remainder in stacked panels."""
         import matplotlib.pyplot as plt
 
-        from .plots import theme
+        from ..present.plots import theme
 
         theme()
         cols = [c for c in self.seasonal.columns if c in self.periods]
@@ -267,7 +269,7 @@ class Decomposition:
 
     def plot_adjusted(self, *, ax=None, title: str | None = None):
         """Observed series with the seasonally adjusted series and the trend on top."""
-        from .plots import new_axes
+        from ..present.plots import new_axes
 
         fig, ax = new_axes(ax)
         ax.plot(self.observed.index, self.observed.to_numpy(), color="0.7", linewidth=1, label="observed")
@@ -518,7 +520,7 @@ def load_events(events, *, tz: str = "UTC", con=None) -> pd.DataFrame:
     """
     if isinstance(events, pd.DataFrame) and events.empty:
         return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "label": [], "kind": []})
-    from .sources import open_tables
+    from ..core.sources import open_tables
 
     src = open_tables(events=events, con=con)
     engine.set_session_tz(src.con, tz)
@@ -548,7 +550,7 @@ def anomalies(result: Decomposition, *, threshold: float = 3.5, events=None, tol
         median/MAD; 3.5 is Iglewicz and Hoaglin's recommendation).
     events : source, optional
         Releases, outages and other dated events (columns ``date, label[, kind]``):
-        a DataFrame, CSV/Parquet path or anything :func:`kit.sources.open_tables` reads.
+        a DataFrame, CSV/Parquet path or anything :func:`kit.core.sources.open_tables` reads.
     tolerance : int, optional
         An event explains a flag when its period is at most this many periods away.
         Default: 1 for daily data (an evening release shows up the next day), else 0.
@@ -808,7 +810,7 @@ class Forecast:
 
     def plot(self, *, ax=None, title: str | None = None, history: int | None = None):
         """Fan chart: history, point forecast, 80% and 95% bands."""
-        from .plots import new_axes
+        from ..present.plots import new_axes
 
         fig, ax = new_axes(ax)
         hist = self.history if history is None else self.history.iloc[-history:]
@@ -1158,7 +1160,7 @@ def yoy_plot(series, *, ax=None, title: str | None = None, value: str | None = N
     >>> idx = pd.date_range("2024-01-01", periods=24, freq="MS")
     >>> fig = yoy_plot(pd.Series(range(24), index=idx, name="frequency"))
     """
-    from .plots import new_axes
+    from ..present.plots import new_axes
 
     s = _as_series(series, value)
     if s.empty:

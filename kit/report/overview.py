@@ -2,7 +2,7 @@
 
 Every number here comes from :func:`kit.contact_frequency` or from an engine-side
 aggregate; the notebook only calls these functions and displays the results, and
-``kit.report`` builds ``summary.json`` from the same functions so the two agree.
+``kit.report.render`` builds ``summary.json`` from the same functions so the two agree.
 """
 from __future__ import annotations
 
@@ -16,12 +16,15 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from . import engine, narrative, periods, reportconfig
-from .config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
-from .errors import DataError, KitError, ParameterError
-from .frequency import contact_frequency, poisson_ci
-from .prepare import REASON, classify_contacts, classify_customers, customer_lookup
-from .sources import open_tables
+from ..core import engine
+from ..present import narrative
+from ..core import periods
+from . import context as reportconfig
+from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
+from ..errors import DataError, KitError, ParameterError
+from ..metrics.frequency import contact_frequency, poisson_ci
+from ..core.prepare import REASON, classify_contacts, classify_customers, customer_lookup
+from ..core.sources import open_tables
 
 #: Periods a year per grain: the "same period last year" is this many periods back.
 PERIODS_PER_YEAR = {"day": 364, "week": 52, "month": 12, "quarter": 4, "year": 1}
@@ -32,7 +35,7 @@ ONBOARDING_WEEKS = 12
 def optional(module: str):
     """Import ``kit.<module>`` if it is installed and importable, else None."""
     try:
-        return importlib.import_module(f"kit.{module}")
+        return importlib.import_module(f"kit.analysis.{module}")
     except ImportError:
         return None
 
@@ -183,7 +186,7 @@ def headline(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ) ->
 def comparisons(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ) -> tuple[Change | None, Change | None]:
     """``period`` against the previous period and the same period last year.
 
-    Uses :func:`kit.seasonality.compare_periods` (an exact conditional Poisson test)
+    Uses :func:`kit.analysis.seasonality.compare_periods` (an exact conditional Poisson test)
     when that module is available; otherwise the relative change is given without a
     significance test. A reference period outside the frame or without contacts gives None.
     """
@@ -209,7 +212,7 @@ def comparisons(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ)
         if tested is not None and name in tested.index and pd.notna(tested.loc[name, "p_value"]):
             p = float(tested.loc[name, "p_value"])
             out.append(Change(periods.label(ref, grain), base, rel, p, bool(tested.loc[name, "significant"]),
-                              "exact conditional Poisson test (kit.seasonality.compare_periods)"))
+                              "exact conditional Poisson test (kit.analysis.seasonality.compare_periods)"))
         else:
             out.append(Change(periods.label(ref, grain), base, rel))
     return out[0], out[1]
@@ -412,14 +415,14 @@ def data_quality(ledger, *, redact: bool = False) -> pd.DataFrame:
 def benchmark(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ, profile=None) -> dict:
     """Where the period's frequency (with its CI) sits against published industry estimates.
 
-    Delegates to :func:`kit.benchmarks.place`. Returns a JSON-ready dict: ``available``,
+    Delegates to :func:`kit.analysis.benchmarks.place`. Returns a JSON-ready dict: ``available``,
     ``reading`` (high / moderate / low / mixed), ``per_month``, ``ci_per_month``,
     ``bands`` (one dict per matched band) and ``text`` (the generated interpretation);
     or ``{"available": False, "note": ...}`` when placement is not possible.
     """
     bench = optional("benchmarks")
     if getattr(bench, "place", None) is None:
-        return {"available": False, "note": "benchmark placement not available (kit.benchmarks is not installed)"}
+        return {"available": False, "note": "benchmark placement not available (kit.analysis.benchmarks is not installed)"}
     grain = periods.check_grain(grain)
     start = parse_period(period, grain)
     rows = trend_frame[trend_frame["period"] == start]
@@ -438,14 +441,14 @@ def benchmark(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ, p
 
 
 def anomalies(trend_frame: pd.DataFrame, *, events=None, threshold: float = 3.5, tz: str = DEFAULT_TZ) -> dict:
-    """Flagged periods of the trend (robust STL remainder, :func:`kit.seasonality.anomalies`).
+    """Flagged periods of the trend (robust STL remainder, :func:`kit.analysis.seasonality.anomalies`).
 
     Returns a JSON-ready dict: ``available``, ``flagged`` (list of period, direction,
     size, z, explanation), ``latest_flagged`` (whether the last period is one), or a note.
     """
     seasonality = optional("seasonality")
     if getattr(seasonality, "anomalies", None) is None:
-        return {"available": False, "note": "anomaly detection not available (kit.seasonality is not installed)"}
+        return {"available": False, "note": "anomaly detection not available (kit.analysis.seasonality is not installed)"}
     grain = trend_frame.attrs.get("freq", DEFAULT_FREQ)
     series = trend_frame.set_index("period")["frequency"]
     try:
@@ -464,10 +467,10 @@ def anomalies(trend_frame: pd.DataFrame, *, events=None, threshold: float = 3.5,
 
 
 def forecast(trend_frame: pd.DataFrame, *, horizon: int = 3) -> dict:
-    """Next periods' frequency with 80%/95% intervals (:func:`kit.seasonality.forecast`), JSON-ready."""
+    """Next periods' frequency with 80%/95% intervals (:func:`kit.analysis.seasonality.forecast`), JSON-ready."""
     seasonality = optional("seasonality")
     if getattr(seasonality, "forecast", None) is None:
-        return {"available": False, "note": "forecast not available (kit.seasonality is not installed)"}
+        return {"available": False, "note": "forecast not available (kit.analysis.seasonality is not installed)"}
     grain = trend_frame.attrs.get("freq", DEFAULT_FREQ)
     try:
         with warnings.catch_warnings():
@@ -633,7 +636,7 @@ def table(df: pd.DataFrame, *, percent=(), digits: int = 2, index: bool = False)
 def plot_trend(trend_frame: pd.DataFrame, *, events: pd.DataFrame | None = None, periods_shown: int | None = None,
                ax=None):
     """Frequency with its 95% CI over the last periods, with event markers."""
-    from .plots import new_axes
+    from ..present.plots import new_axes
 
     n = periods_shown or trend_frame.attrs.get("periods_shown", 24)
     df = trend_frame.tail(n)
@@ -655,7 +658,7 @@ def plot_trend(trend_frame: pd.DataFrame, *, events: pd.DataFrame | None = None,
 
 def plot_rankings(ranked: pd.DataFrame, *, ax=None):
     """Horizontal bars of frequency with 95% CI whiskers, grouped by dimension."""
-    from .plots import new_axes
+    from ..present.plots import new_axes
 
     df = ranked.iloc[::-1].reset_index(drop=True)
     fig, ax = new_axes(ax, figsize=(9, max(2.5, 0.32 * len(df) + 1)))
@@ -671,7 +674,7 @@ def plot_rankings(ranked: pd.DataFrame, *, ax=None):
 
 def plot_contacts_cases(trend_frame: pd.DataFrame, *, periods_shown: int | None = None):
     """Contacts and cases per period side by side, with the repeat-contact rate."""
-    from .plots import new_axes
+    from ..present.plots import new_axes
 
     n = periods_shown or trend_frame.attrs.get("periods_shown", 24)
     df = trend_frame.tail(n)
@@ -694,7 +697,7 @@ def plot_contacts_cases(trend_frame: pd.DataFrame, *, periods_shown: int | None 
 
 def plot_onboarding(curve: pd.DataFrame, *, ax=None):
     """Contacts per customer by week since signup, with 95% CIs."""
-    from .plots import new_axes
+    from ..present.plots import new_axes
 
     fig, ax = new_axes(ax, figsize=(9, 3.5))
     ax.errorbar(curve["week"], curve["contacts_per_customer"],

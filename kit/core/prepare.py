@@ -12,7 +12,7 @@ import ibis.expr.types as ir
 from dataclasses import dataclass, field
 
 from . import engine
-from .errors import ParameterError
+from ..errors import ParameterError
 from .ledger import SCOPE_PREFIX, Ledger
 from .sources import Source, Tables, open_tables
 
@@ -44,9 +44,9 @@ def start(contacts, customers, *, tz: str, direction: str = "all", counted_as: s
     ``direction`` is checked here; when the contacts have no direction column, a note says
     every contact is counted as ``counted_as`` (default: the direction itself).
     ``count_customers=False`` leaves the customers' ledger entry to the caller, which can then
-    fold the counts into a query of its own (see :func:`kit.frequency.contact_frequency`).
+    fold the counts into a query of its own (see :func:`kit.metrics.frequency.contact_frequency`).
     ``padded``: the customers' text columns to trim, when the caller knows or assumes them
-    (None: :func:`kit.engine.padded_columns` looks, with one scan). ``unique_ids``: see
+    (None: :func:`kit.core.engine.padded_columns` looks, with one scan). ``unique_ids``: see
     :func:`classify_customers`.
     """
     if direction not in ("inbound", "outbound", "all"):
@@ -78,7 +78,7 @@ def classify_customers(src: Source, *, padded: frozenset | None = None, unique_i
     churn_date, churn before signup, duplicate customer_id (the first valid row is kept).
     ``padded``: the text columns known to need trimming (None: check the id column).
     ``unique_ids``: the caller takes the ids to be unique and checks it (see
-    :func:`kit.frequency.contact_frequency`), which spares the ranking window.
+    :func:`kit.metrics.frequency.contact_frequency`), which spares the ranking window.
     """
     t = src.table
     cid = engine.clean_key(t.customer_id, padded=None if padded is None else "customer_id" in padded)
@@ -121,7 +121,7 @@ def customer_lookup(classified: ir.Table, segments: list[str], *, padded: frozen
 def segment_label(col: ir.Value, *, padded: bool | None = True) -> ir.StringValue:
     """Segment values as text, missing ones labelled so that they are never silently dropped.
 
-    ``padded`` as in :func:`kit.engine.clean_key`: False when no value needs trimming, None to
+    ``padded`` as in :func:`kit.core.engine.clean_key`: False when no value needs trimming, None to
     check first (one scan); worth knowing for columns that end up in a join or grouping of a
     large query, where a per-row TRIM is costly.
     """
@@ -133,7 +133,7 @@ def row_checks(src: Source, *, direction: str, padded_ids: bool | None = None) -
     ``_wrong_direction`` and ``_row_ok`` (the row itself is usable), plus ``_raw_ts`` for text times.
 
     ``padded_ids``: whether ``customer_id`` needs trimming, when the caller knows or assumes it
-    (see :func:`kit.engine.clean_key`; None: check). One projection (fewer nodes compile faster).
+    (see :func:`kit.core.engine.clean_key`; None: check). One projection (fewer nodes compile faster).
     """
     return src.table.mutate(**row_tests(src, direction=direction, padded_ids=padded_ids))
 
@@ -263,7 +263,7 @@ def classify_contacts(
     of elapsed time earlier. Exact duplicates (same contact_id, customer and
     timestamp) are found in the same window pass. Every row is kept (excluded
     ones with their reason); :func:`mark_follow_ups` on the usable rows alone is
-    the faster route when only counted rows need the window (see :mod:`kit.frequency`).
+    the faster route when only counted rows need the window (see :mod:`kit.metrics.frequency`).
     """
     # The window runs on the contacts alone (a slim sort), before the customer join. Partitioning
     # by customer and row-level usability equals partitioning by full eligibility, because the

@@ -27,14 +27,15 @@ import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
-from . import engine, periods
-from .config import ACCOUNT_BANDS, DEFAULT_FREQ, DEFAULT_TZ
-from .errors import DataError, ParameterError
-from .ledger import SCOPE_PREFIX, Ledger
-from .narrative import join, num, pct
-from .prepare import REASON, classify_contacts, classify_customers, count_reasons, customer_lookup, example_metrics, record_ledger
-from .prepare import start as start_tables
-from .sources import open_tables
+from ..core import engine
+from ..core import periods
+from ..config import ACCOUNT_BANDS, DEFAULT_FREQ, DEFAULT_TZ
+from ..errors import DataError, ParameterError
+from ..core.ledger import SCOPE_PREFIX, Ledger
+from ..present.narrative import join, num, pct
+from ..core.prepare import REASON, classify_contacts, classify_customers, count_reasons, customer_lookup, example_metrics, record_ledger
+from ..core.prepare import start as start_tables
+from ..core.sources import open_tables
 
 __all__ = ["account_frequency", "coverage", "band", "top_n", "TopN", "AccountFrequency", "Coverage"]
 
@@ -207,8 +208,8 @@ class AccountFrequency:
         return self.accounts.loc[self.accounts["flagged"], "customer_id"].tolist()
 
     def redact(self, *, salt: str | None = None) -> "AccountFrequency":
-        """A copy with account names and ids replaced by stable pseudonyms (see :mod:`kit.redact`)."""
-        from .redact import redact_frame
+        """A copy with account names and ids replaced by stable pseudonyms (see :mod:`kit.core.redact`)."""
+        from ..core.redact import redact_frame
 
         return dataclasses.replace(self, table=redact_frame(self.table, salt=salt),
                                    accounts=redact_frame(self.accounts, salt=salt))
@@ -235,7 +236,7 @@ class AccountFrequency:
         import seaborn as sns
         from matplotlib.colors import ListedColormap
 
-        from .plots import BAND_COLORS, new_axes
+        from ..present.plots import BAND_COLORS, new_axes
 
         order = self.accounts.sort_values(["flagged", "recent_per_month"], ascending=[False, True])["customer_id"].tolist()
         labels = [b[0] for b in self.bands]
@@ -310,14 +311,14 @@ def account_frequency(
     Parameters
     ----------
     contacts, customers
-        Any source accepted by :func:`kit.sources.open_tables`.
+        Any source accepted by :func:`kit.core.sources.open_tables`.
     strategic : str, list of ids or TopN
         A boolean column of ``customers`` (default ``"strategic"``; text such as
         "true"/"1"/"yes" counts), a list of customer ids, :func:`top_n` or a
         rule string like ``"top 20 by arr"``.
     freq : str
         Period grain. Counts are converted to per month
-        (:data:`kit.periods.MONTHS_PER_PERIOD`) before banding.
+        (:data:`kit.core.periods.MONTHS_PER_PERIOD`) before banding.
     direction : {"outbound", "inbound", "all"}
         Which contacts are touchpoints (default: outbound CSM touches).
     bands : sequence of (label, low, high), optional
@@ -548,7 +549,7 @@ class Coverage:
 
     def redact(self, *, salt: str | None = None) -> "Coverage":
         """A copy with account and person names and ids replaced by stable pseudonyms."""
-        from .redact import redact_frame
+        from ..core.redact import redact_frame
 
         r = lambda df: None if df is None else redact_frame(df, salt=salt)  # noqa: E731
         return dataclasses.replace(self, people=r(self.people), roles=r(self.roles), accounts=r(self.accounts))
@@ -587,7 +588,7 @@ class Coverage:
         """Bar chart of coverage by role."""
         import seaborn as sns
 
-        from .plots import new_axes
+        from ..present.plots import new_axes
 
         fig, ax = new_axes(ax, figsize=(7, 3.2))
         sns.barplot(self.by_role, x="coverage", y="role", ax=ax, color="#0072b2")
@@ -601,7 +602,7 @@ class Coverage:
         """Bar chart of portfolio coverage per CSM owner."""
         import seaborn as sns
 
-        from .plots import new_axes
+        from ..present.plots import new_axes
 
         if self.owners is None:
             raise DataError("no CSM owner column was available; pass customers with an owner column")
@@ -718,7 +719,7 @@ def coverage(
     Parameters
     ----------
     contacts, stakeholders, customers
-        Any source accepted by :func:`kit.sources.open_tables`. ``customers`` is
+        Any source accepted by :func:`kit.core.sources.open_tables`. ``customers`` is
         optional; it supplies account names and the ``owner`` column.
     as_of : date-like, optional
         Default: the last day of data (latest contact date, any direction).

@@ -7,7 +7,7 @@ Three levels, all reported as associations (never causes):
   with segment and tenure controls; :func:`csat_effect` regresses CSAT scores in the
   outcome window on the same feature with small-sample-corrected (CR2)
   customer-clustered standard errors.
-  Features are built by :func:`kit.features.customer_features` (time runs forward only).
+  Features are built by :func:`kit.metrics.features.customer_features` (time runs forward only).
 * **Period level**: :func:`period_correlation` correlates the frequency series with mean
   CSAT (and NPS) and the churn rate after removing seasonality and trend, never on raw levels.
 * **Account level**: :func:`touchpoint_effect` relates CSM outbound touchpoints of
@@ -15,7 +15,7 @@ Three levels, all reported as associations (never causes):
 
 Examples
 --------
->>> from kit.sample import generate
+>>> from kit.sample.generator import generate
 >>> s = generate(customers=3000, months=12)
 >>> r = churn_effect(s.contacts, s.customers)
 >>> r.ci_low < 1.35 < r.ci_high
@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import narrative as nv
-from .config import ACCOUNT_BANDS, DEFAULT_TZ
-from .errors import AnalysisError, KitError, ParameterError
-from .features import DEFAULT_WINDOW, customer_features
+from ..present import narrative as nv
+from ..config import ACCOUNT_BANDS, DEFAULT_TZ
+from ..errors import AnalysisError, KitError, ParameterError
+from ..metrics.features import DEFAULT_WINDOW, customer_features
 
 X = "contacts_per_month"
 #: Fewer population customers than this: no model is fitted.
@@ -313,7 +313,7 @@ def binned_churn(features: pd.DataFrame, *, bins=DEFAULT_BINS, x: str = X) -> pd
 def fit_churn(features: pd.DataFrame, *, controls=None, bins=DEFAULT_BINS) -> ChurnEffect:
     """Logistic regression of ``churned`` on contacts per month, segment controls and tenure.
 
-    ``features`` is a table from :func:`kit.features.customer_features`. With several
+    ``features`` is a table from :func:`kit.metrics.features.customer_features`. With several
     cutoffs (rolling), standard errors are clustered by customer.
     """
     attrs = features.attrs
@@ -375,7 +375,7 @@ def churn_effect(contacts, customers, *, window=DEFAULT_WINDOW, cutoff=None, con
     Parameters
     ----------
     contacts, customers
-        Any source accepted by :func:`kit.sources.open_tables`.
+        Any source accepted by :func:`kit.core.sources.open_tables`.
     window : str
         Feature and outcome window, whole days (default ``"90D"``).
     cutoff : date-like, list, "rolling" or None
@@ -392,7 +392,7 @@ def churn_effect(contacts, customers, *, window=DEFAULT_WINDOW, cutoff=None, con
 
     Examples
     --------
-    >>> from kit.sample import generate
+    >>> from kit.sample.generator import generate
     >>> s = generate(customers=3000, months=12)
     >>> r = churn_effect(s.contacts, s.customers)
     >>> r.odds_ratio > 1, r.controls
@@ -411,8 +411,8 @@ def churn_effect_by(contacts, customers, *, by="tier", window=DEFAULT_WINDOW, cu
     The first row (``level == "all"``) is the pooled model.
     """
     if features is None:
-        from .features import default_controls
-        from .sources import open_tables
+        from ..metrics.features import default_controls
+        from ..core.sources import open_tables
 
         tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con)
         base = _check_list(controls) if controls is not None else default_controls(tables["customers"].columns)
@@ -421,7 +421,7 @@ def churn_effect_by(contacts, customers, *, by="tier", window=DEFAULT_WINDOW, cu
     if by not in features.columns:
         raise ParameterError(f"cannot split by {by!r}: it is not a segment column of the feature table")
     if controls is None:
-        from .features import default_controls
+        from ..metrics.features import default_controls
 
         controls = default_controls(features.columns)
     base_controls = [c for c in _check_list(controls) if c != by]
@@ -567,7 +567,7 @@ def _cr2(exog: np.ndarray, y: np.ndarray, w: np.ndarray, clusters) -> tuple[np.n
 def fit_csat(features: pd.DataFrame, *, controls=None, bins=DEFAULT_BINS) -> CsatEffect:
     """Survey score on contacts per month: WLS of customer means, CR2 errors, Bell-McCaffrey t.
 
-    Uses the per-customer sums from :func:`kit.features.customer_features`: weighted least
+    Uses the per-customer sums from :func:`kit.metrics.features.customer_features`: weighted least
     squares of each customer's mean score (weights = number of surveys) gives exactly the
     survey-level OLS slope. Standard errors are cluster-robust by customer with the CR2
     small-sample correction, and p-values and intervals use Student t with Bell-McCaffrey
@@ -645,7 +645,7 @@ def csat_effect(contacts, customers, surveys, *, window=DEFAULT_WINDOW, cutoff=N
 
     Examples
     --------
-    >>> from kit.sample import generate
+    >>> from kit.sample.generator import generate
     >>> s = generate(customers=3000, months=12)
     >>> r = csat_effect(s.contacts, s.customers, s.surveys)
     >>> r.slope < 0
@@ -776,10 +776,11 @@ def period_series(contacts, customers, surveys=None, *, freq: str = "month", tz:
 
     Partial first and last periods are dropped so that a short period never looks quiet.
     """
-    from . import engine, periods
-    from .frequency import contact_frequency
-    from .prepare import REASON, classify_customers
-    from .sources import open_tables
+    from ..core import engine
+    from ..core import periods
+    from ..metrics.frequency import contact_frequency
+    from ..core.prepare import REASON, classify_customers
+    from ..core.sources import open_tables
     import ibis
 
     tables = open_tables(contacts=contacts, customers=customers, surveys=surveys, mapping=mapping, con=con)
@@ -830,8 +831,8 @@ def period_series(contacts, customers, surveys=None, *, freq: str = "month", tz:
 
 
 def _seasonally_adjust(series: pd.Series, grain: str):
-    """Seasonally adjusted series from kit.seasonality when it can, else (None, reason)."""
-    from . import periods
+    """Seasonally adjusted series from kit.analysis.seasonality when it can, else (None, reason)."""
+    from ..core import periods
 
     per_year = int(round(periods.GRAINS[grain][2]))
     if per_year < 2:
@@ -841,7 +842,7 @@ def _seasonally_adjust(series: pd.Series, grain: str):
     try:
         from . import seasonality
     except ImportError:
-        return None, "kit.seasonality is not available"
+        return None, "kit.analysis.seasonality is not available"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -861,7 +862,7 @@ def _seasonally_adjust(series: pd.Series, grain: str):
             return val, "seasonally adjusted"
     if hasattr(res, "seasonal"):
         return series - pd.Series(np.asarray(res.seasonal, dtype=float), index=series.index), "seasonally adjusted"
-    return None, "kit.seasonality.decompose returned no adjusted series"
+    return None, "kit.analysis.seasonality.decompose returned no adjusted series"
 
 
 def period_correlation(contacts, customers, surveys=None, *, freq: str = "month", lags: int = 3,
@@ -870,7 +871,7 @@ def period_correlation(contacts, customers, surveys=None, *, freq: str = "month"
     """Correlation of period contact frequency with CSAT, NPS and churn rate, at lags 0..``lags``.
 
     Raw levels of two seasonal series correlate for no reason, so each series is first
-    seasonally adjusted (:func:`kit.seasonality.decompose`) and then first-differenced
+    seasonally adjusted (:func:`kit.analysis.seasonality.decompose`) and then first-differenced
     (``adjust="auto"``; it falls back to first differences alone when decomposition is not
     possible). ``"difference"`` forces first differences only, ``"seasonal"`` seasonal
     adjustment only. Lag ``k`` pairs frequency in period ``t`` with the outcome in ``t + k``.
@@ -974,13 +975,13 @@ def analyze(contacts, customers, surveys=None, *, window=DEFAULT_WINDOW, cutoff=
 
     Examples
     --------
-    >>> from kit.sample import generate
+    >>> from kit.sample.generator import generate
     >>> s = generate(customers=3000, months=12)
     >>> rep = analyze(s.contacts, s.customers, s.surveys)
     >>> "associated with" in rep.narrative()[0]
     True
     """
-    from .sources import open_tables
+    from ..core.sources import open_tables
 
     tables = open_tables(contacts=contacts, customers=customers, surveys=surveys, mapping=mapping, con=con)
     c, u, s, con = tables["contacts"], tables["customers"], tables.get("surveys"), tables.con
@@ -1059,7 +1060,7 @@ def narrative(report: DriverReport) -> list[str]:
 def plot_binned(binned: pd.DataFrame, *, y: str, lo: str, hi: str, ax=None, ylabel: str = "", percent: bool = False,
                 title: str = ""):
     """Point and 95% interval per contact-frequency bucket; bucket sizes under the labels."""
-    from .plots import new_axes
+    from ..present.plots import new_axes
 
     fig, ax = new_axes(ax)
     pos = np.arange(len(binned))
@@ -1078,7 +1079,7 @@ def plot_binned(binned: pd.DataFrame, *, y: str, lo: str, hi: str, ax=None, ylab
 
 def plot_forest(by_segment: pd.DataFrame, ax=None):
     """Odds ratio per +1 contact per month with 95% CI, pooled and per segment level (log scale)."""
-    from .plots import new_axes
+    from ..present.plots import new_axes
 
     fig, ax = new_axes(ax, figsize=(8, 0.5 * len(by_segment) + 1.5))
     d = by_segment.reset_index(drop=True)
@@ -1099,7 +1100,7 @@ def plot_forest(by_segment: pd.DataFrame, ax=None):
 
 def plot_lags(corr: pd.DataFrame, ax=None):
     """Pearson correlation (95% CI) of adjusted frequency with each outcome at lags 0..k."""
-    from .plots import new_axes
+    from ..present.plots import new_axes
 
     fig, ax = new_axes(ax)
     outcomes = list(dict.fromkeys(corr["outcome"]))
@@ -1124,7 +1125,7 @@ def plot_lags(corr: pd.DataFrame, ax=None):
 
 def plot_touchpoints(effect: TouchpointEffect, ax=None):
     """Strategic accounts: CSM touchpoints per month (band shading), churned accounts marked."""
-    from .plots import BAND_COLORS, new_axes
+    from ..present.plots import BAND_COLORS, new_axes
 
     fig, ax = new_axes(ax)
     acc = effect.accounts.sort_values("touchpoints_per_month").reset_index(drop=True)

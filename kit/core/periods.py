@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 #: grain -> (Ibis truncate unit, pandas offset alias for period starts, periods per year)
 GRAINS = {

@@ -13,8 +13,8 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
-from . import config
-from .errors import DataError, ParameterError
+from .. import config
+from ..errors import DataError, ParameterError
 
 #: A fetch larger than this is a bug: the kit brings only aggregates into pandas.
 MAX_FETCH_ROWS = 2_000_000

@@ -19,7 +19,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from . import engine
-from .errors import MissingColumnError, SourceError
+from ..errors import MissingColumnError, SourceError
 from .schema import TABLES, load_mapping
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
@@ -79,26 +79,6 @@ def find_tables(folder) -> dict[str, Path]:
                 found[name] = candidate
                 break
     return found
-
-
-def load(folder, *, mapping=None, con=None) -> Tables:
-    """Open every canonical table found in ``folder`` (``contacts.parquet``, ``customers.csv``, ...).
-
-    The result's tables can be passed to any kit function: ``kit.contact_frequency(t.contacts, t.customers)``.
-
-    Examples
-    --------
-    >>> t = load("data/examples")
-    >>> sorted(t.sources)
-    ['contacts', 'customers', 'events', 'orders', 'stakeholders', 'surveys']
-    """
-    folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise SourceError(f"data folder {folder} not found; run `make sample` or pass the folder holding contacts.*")
-    found = find_tables(folder)
-    if "contacts" not in found:
-        raise SourceError(f"data folder {folder} has no contacts table (contacts.parquet, contacts.csv or contacts/)")
-    return open_tables(mapping=mapping, con=con, **found)
 
 
 def _backend_of(obj) -> BaseBackend | None:
@@ -246,16 +226,19 @@ def _to_table(obj, con, table: str) -> tuple[ir.Table, str]:
     )
 
 
-def open_tables(*, mapping=None, con=None, **tables) -> Tables:
+def open_tables(*, mapping=None, con=None, tz: str | None = None, **tables) -> Tables:
     """Load each named source and bind them all to one backend.
 
     Parameters
     ----------
     mapping : dict, str or Path, optional
-        Column mapping (see :func:`kit.schema.load_mapping`).
+        Column mapping (see :func:`kit.core.schema.load_mapping`).
     con : Ibis backend, optional
         Where to run. Defaults to the backend of any Ibis input, else an
         embedded DuckDB connection.
+    tz : str, optional
+        Business time zone; when given, the engine's session time zone is set to it here
+        (the one place that does so), so results never depend on the machine's ``TZ``.
     **tables
         ``contacts=...``, ``customers=...`` and any other canonical table.
         ``None`` values are skipped.
@@ -289,4 +272,6 @@ def open_tables(*, mapping=None, con=None, **tables) -> Tables:
         if missing:
             raise MissingColumnError(name, label, missing, list(t.columns))
         loaded[name] = Source(name, t, label)
+    if tz is not None:
+        engine.set_session_tz(con, tz)
     return Tables(con, loaded)

@@ -1,0 +1,1 @@
+"""Statistics on the metrics' small frames: seasonality, anomalies, comparisons, forecasts, drivers, benchmarks."""

@@ -1,0 +1,54 @@
+"""Optional dependencies: import them in one place, and say which extra to install when one is missing."""
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from .errors import MissingDependencyError
+
+#: module -> the pyproject extra that installs it
+EXTRAS = {
+    "pyspark": "spark",
+    "psycopg": "postgres",
+    "psycopg2": "postgres",
+    "papermill": "report",
+    "nbconvert": "report",
+    "nbformat": "report",
+    "jupytext": "report",
+    "ibis.backends.pyspark": "spark",
+    "ibis.backends.postgres": "postgres",
+}
+
+
+def require(module: str, *, extra: str | None = None, purpose: str = "") -> ModuleType:
+    """Import ``module`` or raise :class:`~kit.errors.MissingDependencyError` naming the extra to install.
+
+    Examples
+    --------
+    >>> require("json").__name__
+    'json'
+    >>> try:
+    ...     require("no_such_module_here", extra="spark")
+    ... except MissingDependencyError as e:
+    ...     print(str(e).split(";")[0])
+    no_such_module_here is not installed
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        extra = extra or EXTRAS.get(module) or EXTRAS.get(module.split(".")[0])
+        how = (f"make install EXTRAS=report,test,{extra}" if extra else "make install")
+        why = f" (needed for {purpose})" if purpose else ""
+        raise MissingDependencyError(
+            f"{module} is not installed{why}; install it with `{how}` "
+            f"or `pip install -e '.[{extra or 'report'}]'` in .venv ({e})"
+        ) from None
+
+
+def available(module: str) -> bool:
+    """Whether ``module`` can be imported (without importing it twice)."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True

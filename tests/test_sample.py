@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import kit.sample.generator as ks
 from kit.config import DAYS_PER_MONTH
 from kit.errors import ParameterError
 from kit.sample import Sample, generate
@@ -265,8 +265,13 @@ def test_write_rejects(small, tmp_path):
         small.write(f)
 
 
-def test_doctests():
-    result = doctest.testmod(ks, optionflags=doctest.ELLIPSIS)
+SAMPLE_MODULES = ("kit.sample", "kit.sample.sample", "kit.sample.run", "kit.sample.customers",
+                  "kit.sample.events", "kit.sample.contacts", "kit.sample.orders", "kit.sample.defects")
+
+
+@pytest.mark.parametrize("name", SAMPLE_MODULES)
+def test_doctests(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
 
 

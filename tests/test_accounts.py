@@ -1,11 +1,18 @@
 """Strategic account bands and flags, and stakeholder coverage: hand fixtures plus the planted sample."""
 from __future__ import annotations
 
+import json
+
+import matplotlib
 import pandas as pd
 import pytest
 
-from kit.metrics.accounts import account_frequency, band, coverage, top_n
+import kit
 from kit.errors import KitError, ParameterError
+from kit.metrics.accounts import account_frequency, band, top_n
+from kit.metrics.coverage import coverage
+
+matplotlib.use("Agg")
 
 
 # ------------------------------------------------------------------ bands
@@ -105,7 +112,7 @@ def test_strategic_by_list_and_top_n():
 def test_redaction_hides_names_and_ids():
     res = account_frequency(_touches({"A": 5}), _customers(["A"]), as_of="2026-09-30", n_periods=1)
     red = res.redact(salt="test")
-    text = red.table.to_string() + red.accounts.to_string() + " ".join(red.describe())
+    text = red.table.to_string() + red.accounts.to_string() + red.describe()
     assert "Acme" not in text and "Account-" in text
     assert red.accounts["customer_id"].iloc[0] == res.redact(salt="test").accounts["customer_id"].iloc[0]
 
@@ -169,6 +176,43 @@ def test_coverage_hand_computed():
     # overdue list: the vacant role first, then the most overdue
     assert cov.overdue[["customer_id", "role"]].values.tolist()[:2] == [["B", "decision maker"], ["A", "champion"]]
     assert cov.ledger.balanced
+    # on cadence: A/dm, B/champion (6 days, cadence 14), C/dm, C/champion; A/champion overdue, B/dm vacant
+    assert cov.describe() == (
+        "As of 2026-10-31, 4 of 6 required relationships across 3 accounts are on cadence (67%). "
+        "The weakest role is champion: 2 of 3 on cadence (67%). "
+        "Portfolio coverage by CSM ranges from 50% (ann) to 100% (bob). "
+        "1 required relationship(s) have nobody in the role. "
+        "Warning: in 2 account(s) the decision maker left: A, B. "
+        "Warning: in 1 account(s) the decision maker is only met at the business review: C.")
+
+
+def test_results_speak_the_shared_vocabulary():
+    res = account_frequency(_touches({"A4": 4, "A3": 3}), _customers(["A4", "A3"]), as_of="2026-09-30",
+                            n_periods=1)
+    text = res.describe()
+    assert "2 strategic accounts" in text and "1 at risk, 1 healthy" in text and "Acme A3" in text
+    d = json.loads(json.dumps(res.to_dict()))
+    assert [r["touchpoints"] for r in d["table"]] == [3, 4] and d["freq"] == "month"
+    ax = res.plot()
+    assert ax.get_title().startswith("Strategic account touchpoints per month")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Acme A3", "Acme A4"]  # flagged first
+    contacts, sh, customers = _coverage_fixture()
+    cov = coverage(contacts, sh, customers, as_of="2026-10-31")
+    d = json.loads(json.dumps(cov.to_dict()))
+    assert {r["customer_id"]: r["coverage"] for r in d["accounts"]} == {"A": 0.5, "B": 0.5, "C": 1.0}
+    ax = cov.plot()
+    assert sorted(t.get_text() for t in ax.get_yticklabels()) == ["champion", "decision maker"]
+    assert cov.plot_owners().get_title() == "Portfolio coverage by CSM"
+
+
+def test_accepts_a_dataset_and_its_time_zone():
+    # 23:30 UTC on 30 Sep is 1 Oct in Berlin: the touch moves to October with the Dataset's tz.
+    contacts = _touches({"A": 1}).assign(created_at="2026-09-30 23:30:00+00:00")
+    ds = kit.load({"contacts": contacts, "customers": _customers(["A"])}, tz="Europe/Berlin")
+    res = account_frequency(ds, as_of="2026-10-31", n_periods=1)
+    assert res.table.set_index("label")["touchpoints"].to_dict() == {"2026-10": 1}
+    res = account_frequency(contacts, _customers(["A"]), as_of="2026-10-31", n_periods=1)
+    assert res.table.set_index("label")["touchpoints"].to_dict() == {"2026-09": 1, "2026-10": 0}
 
 
 def test_over_contact_flag():

@@ -9,28 +9,108 @@ dedup window, i.e. cases) are reported side by side.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
-from ..core import engine
-from ..core import periods
-from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
-from ..errors import ParameterError
-from .frequency import poisson_ci
+from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ
+from ..core import engine, periods
+from ..core.dataset import accepts_dataset
 from ..core.ledger import SCOPE_PREFIX, Ledger
-from ..core.prepare import (REASON, _first_reason, classify_contacts, classify_customers, count_reasons, customer_lookup,
-                      example_metrics, record_ledger)
+from ..core.prepare import (REASON, _first_reason, classify_contacts, classify_customers, count_reasons,
+                            customer_lookup, example_metrics, record_ledger)
+from ..core.results import MetricResult
 from ..core.sources import open_tables
+from ..errors import KitWarning, ParameterError
+from ..present.narrative import num
+from .frequency import poisson_ci
 
-__all__ = ["contacts_per_order", "total"]
+__all__ = ["contacts_per_order", "OrderRates"]
 OUT_OF_RANGE = f"{SCOPE_PREFIX}outside the requested periods"
 
 COLUMNS = ["orders", "contacts", "follow_ups", "cases", "contacts_per_order_pct", "net_contacts_per_order_pct",
            "contacts_per_order_ci_low", "contacts_per_order_ci_high", "orders_with_contact",
            "orders_with_contact_pct", "follow_up_window_complete"]
+
+
+@dataclass(frozen=True, repr=False)
+class OrderRates(MetricResult):
+    """Contacts per 100 orders per period and segment (see :func:`contacts_per_order`).
+
+    ``.frame`` is the period x segment table, ``.params`` holds ``freq, by, within_days,
+    denominator, dedup_window, topics, direction``; ``.total()`` sums the whole range,
+    ``.plot(period=, ax=)`` draws one period, ``.describe()`` says the totals in words.
+    """
+
+    def total(self) -> dict:
+        """Whole-range totals: orders, contacts, cases and the gross, net and followed-by-contact rates.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"orders": [100, 0], "contacts": [10, 3], "cases": [8, 3],
+        ...                    "orders_with_contact": [7, 0]})
+        >>> OrderRates(df).total()["contacts_per_order_pct"]
+        13.0
+        """
+        df = self.frame
+        orders = int(df["orders"].sum())
+        contacts, cases = int(df["contacts"].sum()), int(df["cases"].sum())
+        rate = (lambda x: 100.0 * x / orders if orders else np.nan)
+        return {"orders": orders, "contacts": contacts, "cases": cases, "contacts_per_order_pct": rate(contacts),
+                "net_contacts_per_order_pct": rate(cases),
+                "orders_with_contact_pct": rate(int(df["orders_with_contact"].sum()))}
+
+    def describe(self) -> str:
+        """The whole-range rates in one sentence."""
+        if self.frame.empty:
+            return "No orders and no counted contacts remain after exclusions (see .ledger)."
+        t = self.total()
+        grain = self.params.get("freq", "month")
+        labels = sorted({periods.label(p, grain) for p in self.frame["period"]})
+        span = labels[0] if len(labels) == 1 else f"{labels[0]} to {labels[-1]}"
+        if not t["orders"]:
+            return f"No orders in {span}, so contacts per order is undefined."
+        return (f"{t['orders']:,} orders and {t['contacts']:,} contacts in {span}: "
+                f"{num(t['contacts_per_order_pct'], 1)} contacts per 100 orders, "
+                f"{num(t['net_contacts_per_order_pct'], 1)} net of follow-ups; "
+                f"{num(t['orders_with_contact_pct'], 1)}% of orders were followed by a contact within "
+                f"{self.params.get('within_days', 7)} days.")
+
+    def plot(self, *, period=None, ax=None):
+        """Gross and net contacts per 100 orders by segment for one period (default: the last complete one).
+
+        Returns the matplotlib Axes.
+        """
+        from ..present.plots import new_axes
+
+        df, by, grain = self.frame, self.by, self.params.get("freq", "month")
+        if df.empty:
+            raise ParameterError("nothing to plot: the contacts-per-order table is empty")
+        if period is None:
+            done = df[df["follow_up_window_complete"]] if df["follow_up_window_complete"].any() else df
+            period = done["period"].max()
+        p = periods.truncate(period, grain)
+        rows = df[df["period"] == p]
+        if rows.empty:
+            raise ParameterError(f"period {periods.label(p, grain)} is not in the table; pass one of its periods")
+        labels = rows[by].astype(str).agg(" / ".join, axis=1) if by else pd.Series(["all"], index=rows.index)
+        _, ax = new_axes(ax, figsize=(8, max(2.5, 0.4 * len(rows) + 1.2)))
+        y = np.arange(len(rows))
+        ax.barh(y - 0.2, rows["contacts_per_order_pct"], height=0.4, label="gross (contacts)", color="#0072b2")
+        ax.barh(y + 0.2, rows["net_contacts_per_order_pct"], height=0.4, label="net of follow-ups (cases)",
+                color="#56b4e9")
+        ax.errorbar(rows["contacts_per_order_pct"], y - 0.2,
+                    xerr=[rows["contacts_per_order_pct"] - rows["contacts_per_order_ci_low"],
+                          rows["contacts_per_order_ci_high"] - rows["contacts_per_order_pct"]],
+                    fmt="none", ecolor="#333333", capsize=3, linewidth=1)
+        ax.set_yticks(y, labels)
+        ax.set_xlabel("contacts per 100 orders")
+        ax.set_title(f"Contacts per order, {periods.label(p, grain)}")
+        ax.legend(loc="lower right", frameon=False)
+        return ax
 
 
 def _classify_orders(src, lookup, known_only: bool):
@@ -62,6 +142,7 @@ def _materialise(con, expr):
         return expr
 
 
+@accepts_dataset
 def contacts_per_order(
     contacts,
     orders,
@@ -75,16 +156,17 @@ def contacts_per_order(
     topics=None,
     start=None,
     end=None,
-    tz: str = DEFAULT_TZ,
+    tz: str | None = None,
     mapping=None,
     con=None,
-) -> pd.DataFrame:
+) -> OrderRates:
     """Support contacts per 100 orders, gross and net of follow-ups, per period and segment.
 
     Parameters
     ----------
     contacts, orders, customers
-        Any source accepted by :func:`kit.core.sources.open_tables`. ``customers`` is
+        Any source accepted by :func:`kit.core.sources.open_tables`, or a
+        :class:`kit.core.dataset.Dataset` as the first argument. ``customers`` is
         needed for ``by`` and validates customer ids; without it every id is accepted.
     by : str or list of str, optional
         Customer segment columns (e.g. ``region``, ``tier``).
@@ -103,20 +185,23 @@ def contacts_per_order(
         are then detected within the same topic.
     start, end : date-like, optional
         First and last period.
-    tz, mapping, con
+    tz : str, optional
+        Business time zone (default: the Dataset's, else UTC).
+    mapping, con
         As in :func:`kit.contact_frequency`.
 
     Returns
     -------
-    pandas.DataFrame
-        ``period, [by...], orders, contacts, follow_ups, cases,
+    OrderRates
+        ``.frame`` has ``period, [by...], orders, contacts, follow_ups, cases,
         contacts_per_order_pct`` (gross, contacts / orders x 100),
         ``net_contacts_per_order_pct`` (cases / orders x 100), its exact Poisson
         interval ``contacts_per_order_ci_low/high``, ``orders_with_contact``,
         ``orders_with_contact_pct`` and ``follow_up_window_complete`` (False when
         orders of the period had less than ``within_days`` of data after them).
-        Rows without orders have NaN rates and a note in ``df.attrs["notes"]``;
-        ``df.attrs["ledger"]`` has the data-quality ledger.
+        Rows without orders have NaN rates and a note in ``.notes``; ``.ledger``
+        has the data-quality ledger, ``.params`` the options; ``.total()`` sums the
+        whole range and ``.plot()`` draws one period.
 
     Examples
     --------
@@ -125,13 +210,70 @@ def contacts_per_order(
     ...     "ordered_at": ["2026-03-01 10:00", "2026-03-10 10:00", "2026-03-02 09:00", "2026-03-20 09:00"]})
     >>> contacts = pd.DataFrame({"contact_id": [1, 2], "customer_id": ["a", "a"],
     ...     "created_at": ["2026-03-03 10:00", "2026-03-03 12:00"], "channel": "email"})
-    >>> df = contacts_per_order(contacts, orders)
-    >>> df[["orders", "contacts", "cases", "contacts_per_order_pct", "net_contacts_per_order_pct",
+    >>> res = contacts_per_order(contacts, orders)
+    >>> res.frame[["orders", "contacts", "cases", "contacts_per_order_pct", "net_contacts_per_order_pct",
     ...     "orders_with_contact"]].to_dict("records")
     [{'orders': 4, 'contacts': 2, 'cases': 1, 'contacts_per_order_pct': 50.0, 'net_contacts_per_order_pct': 25.0, 'orders_with_contact': 1}]
+    >>> res.describe()
+    '4 orders and 2 contacts in 2026-03: 50.0 contacts per 100 orders, 25.0 net of follow-ups; 25.0% of orders were followed by a contact within 7 days.'
     """
     grain = periods.check_grain(freq)
     unit = periods.GRAINS[grain][0]
+    within = _check_options(direction, within_days)
+    window = periods.parse_window(dedup_window)
+    tables = open_tables(contacts=contacts, orders=orders, customers=customers, mapping=mapping, con=con, tz=tz)
+    con = tables.con
+    csrc, osrc, usrc = tables["contacts"], tables["orders"], tables.get("customers")
+    by = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    topics, notes = _check_columns(csrc, usrc, by, topics, direction)
+    params = {"freq": grain, "by": by, "within_days": within, "denominator": "orders",
+              "dedup_window": str(dedup_window), "topics": topics, "direction": direction}
+    ledger = Ledger()
+    lookup = _lookup(con, ledger, csrc, osrc, usrc, by)
+    first = periods.truncate(start, grain) if start is not None else None
+    last = periods.truncate(end, grain) if end is not None else None
+    in_range = _range_test(first, last)
+
+    o = _classify_orders(osrc, lookup, known_only=usrc is not None)
+    o_period = engine.period_start(o._olocal, unit)
+    o = o.mutate(period=o_period, **{REASON: ibis.cases(
+        (o[REASON].notnull(), o[REASON]),
+        (~in_range(o_period), ibis.literal(OUT_OF_RANGE)),
+        else_=ibis.null(dt.string))})
+    used_orders = o.filter(o[REASON].isnull())
+    c = _scoped_contacts(csrc, lookup, used_orders, unit, in_range, direction=direction,
+                         dedup_seconds=window.total_seconds(), topics=topics)
+
+    cagg = engine.fetch(con, c.group_by([REASON, "period", *by]).aggregate(
+        n=c.count(), follow_ups=c.follow_up.cast("int64").sum(), **example_metrics(c, "contacts")))
+    record_ledger(ledger, csrc, cagg)
+    oagg = engine.fetch(con, o.group_by([REASON, "period", *by]).aggregate(n=o.count()))
+    record_ledger(ledger, osrc, oagg)
+    hit, data_end = _followed_by_contact(con, csrc, c, used_orders, by, within)
+
+    cagg = cagg[cagg[REASON].isna()].rename(columns={"n": "contacts"})[["period", *by, "contacts", "follow_ups"]]
+    oagg = oagg[oagg[REASON].isna()].rename(columns={"n": "orders"})[["period", *by, "orders"]]
+    for frame in (cagg, oagg, hit):
+        frame["period"] = pd.to_datetime(frame["period"])
+    if cagg.empty and oagg.empty and (first is None or last is None):
+        notes.append("no orders and no counted contacts remain after exclusions; see the ledger")
+        return OrderRates(frame=pd.DataFrame(columns=["period", *by, *COLUMNS]), ledger=ledger,
+                          notes=tuple(notes), params=params)
+    lo = first if first is not None else min(pd.concat([cagg["period"], oagg["period"]]))
+    hi = last if last is not None else max(pd.concat([cagg["period"], oagg["period"]]))
+    # Segments of every ordering customer, whatever the period, so a segment without orders
+    # in a period shows as a NaN row rather than disappearing.
+    seg = engine.fetch(con, o.filter(o[REASON].isnull() | (o[REASON] == OUT_OF_RANGE)).select(*by).distinct()) \
+        if by else None
+    out = _rate_table(periods.spine(lo, hi, grain), by, cagg, oagg, hit, seg, data_end, grain, within)
+    for note in _table_notes(out, by, grain, within):
+        notes.append(note)
+        if "no orders" in note:
+            warnings.warn(note, KitWarning, stacklevel=3)
+    return OrderRates(frame=out, ledger=ledger, notes=tuple(notes), params=params)
+
+
+def _check_options(direction, within_days) -> int:
     if direction not in ("inbound", "outbound", "all"):
         raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
     try:
@@ -140,12 +282,11 @@ def contacts_per_order(
         raise ParameterError(f"within_days must be a whole number of days, not {within_days!r}") from None
     if within < 1:
         raise ParameterError(f"within_days must be at least 1, not {within_days!r}")
-    window = periods.parse_window(dedup_window)
-    tables = open_tables(contacts=contacts, orders=orders, customers=customers, mapping=mapping, con=con)
-    con = tables.con
-    engine.set_session_tz(con, tz)
-    csrc, osrc, usrc = tables["contacts"], tables["orders"], tables.get("customers")
-    by = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    return within
+
+
+def _check_columns(csrc, usrc, by, topics, direction):
+    """Validate ``by`` and ``topics`` against the tables; return ``(topics as a list, notes)``."""
     notes: list[str] = []
     if by and usrc is None:
         raise ParameterError(f"by={by!r} needs the customers table (pass customers=...) for the segment columns")
@@ -160,57 +301,50 @@ def contacts_per_order(
             raise ParameterError(f"topics= needs a topic column in the contacts table ({csrc.label})")
     if direction != "all" and "direction" not in csrc.columns:
         notes.append(f"contacts have no direction column, so every contact is counted as {direction}")
+    return topics, notes
 
-    ledger = Ledger()
+
+def _lookup(con, ledger, csrc, osrc, usrc, by):
+    """Customer lookup: classified customers, or every id of contacts and orders when there is no table."""
     if usrc is not None:
         cust = classify_customers(usrc)
         count_reasons(con, ledger, usrc, cust)
-        lookup = customer_lookup(cust, by)
-    else:
-        ids = csrc.table.select(_cid=engine.blank_to_null(engine.as_key(csrc.table.customer_id)))
-        oids = osrc.table.select(_cid=engine.blank_to_null(engine.as_key(osrc.table.customer_id)))
-        lookup = ids.union(oids).distinct().filter(lambda t: t._cid.notnull()).mutate(
-            _cust_ok=ibis.literal(True), _signup=ibis.null(dt.date), _churn=ibis.null(dt.date))
+        return customer_lookup(cust, by)
+    ids = csrc.table.select(_cid=engine.blank_to_null(engine.as_key(csrc.table.customer_id)))
+    oids = osrc.table.select(_cid=engine.blank_to_null(engine.as_key(osrc.table.customer_id)))
+    return ids.union(oids).distinct().filter(lambda t: t._cid.notnull()).mutate(
+        _cust_ok=ibis.literal(True), _signup=ibis.null(dt.date), _churn=ibis.null(dt.date))
 
-    first = periods.truncate(start, grain) if start is not None else None
-    last = periods.truncate(end, grain) if end is not None else None
 
-    def _in_range(period):
+def _range_test(first, last):
+    def in_range(period):
         cond = ibis.literal(True)
         if first is not None:
             cond &= period >= first.date()
         if last is not None:
             cond &= period <= last.date()
         return cond
+    return in_range
 
-    o = _classify_orders(osrc, lookup, known_only=usrc is not None)
-    o_period = engine.period_start(o._olocal, unit)
-    o = o.mutate(period=o_period, **{REASON: ibis.cases(
-        (o[REASON].notnull(), o[REASON]),
-        (~_in_range(o_period), ibis.literal(OUT_OF_RANGE)),
-        else_=ibis.null(dt.string))})
-    used_orders = o.filter(o[REASON].isnull())
+
+def _scoped_contacts(csrc, lookup, used_orders, unit, in_range, *, direction, dedup_seconds, topics):
+    """Classified contacts with period and reason: only ordering customers, topics and periods in scope."""
     ordering = used_orders.select(_ocid=used_orders._ocust).distinct()
-
-    c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=window.total_seconds(),
+    c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=dedup_seconds,
                           same_topic=topics is not None)
     c = c.left_join(ordering, c._cust == ordering._ocid)
     c_period = engine.period_start(c.local_ts, unit)
     scope = [(c._ocid.isnull(), ibis.literal(f"{SCOPE_PREFIX}customer placed no order"))]
     if topics is not None:
         scope.insert(0, (~c.topic.isin(topics), ibis.literal(f"{SCOPE_PREFIX}topic not in {', '.join(topics)}")))
-    c = c.mutate(period=c_period, **{REASON: ibis.cases(
+    return c.mutate(period=c_period, **{REASON: ibis.cases(
         (c[REASON].notnull(), c[REASON]), *scope,
-        (~_in_range(c_period), ibis.literal(OUT_OF_RANGE)),
+        (~in_range(c_period), ibis.literal(OUT_OF_RANGE)),
         else_=ibis.null(dt.string))})
 
-    cagg = engine.fetch(con, c.group_by([REASON, "period", *by]).aggregate(
-        n=c.count(), follow_ups=c.follow_up.cast("int64").sum(), **example_metrics(c, "contacts")))
-    record_ledger(ledger, csrc, cagg)
-    oagg = engine.fetch(con, o.group_by([REASON, "period", *by]).aggregate(n=o.count()))
-    record_ledger(ledger, osrc, oagg)
 
-    # Orders followed by a counted contact of the same customer within N days (range join on the engine).
+def _followed_by_contact(con, csrc, c, used_orders, by, within):
+    """Orders followed by a counted contact of the same customer within N days (range join on the engine)."""
     used_c = _materialise(con, c.filter(c[REASON].isnull()).select(_ccust=c._cust, _cinstant=c.instant))
     uo = used_orders.select("_oid", "_ocust", "_oinstant", "period", *by)
     horizon = within * 86400
@@ -219,23 +353,11 @@ def contacts_per_order(
     hit = engine.fetch(con, j.group_by(["period", *by]).aggregate(orders_with_contact=j._oid.nunique()))
     data_end = engine.fetch(con, csrc.table.aggregate(
         m=engine.local_time(engine.parse_instant(csrc.table.created_at)).max()))["m"].iloc[0]
+    return hit, data_end
 
-    cagg = cagg[cagg[REASON].isna()].rename(columns={"n": "contacts"})[["period", *by, "contacts", "follow_ups"]]
-    oagg = oagg[oagg[REASON].isna()].rename(columns={"n": "orders"})[["period", *by, "orders"]]
-    for frame in (cagg, oagg, hit):
-        frame["period"] = pd.to_datetime(frame["period"])
-    if cagg.empty and oagg.empty and (first is None or last is None):
-        notes.append("no orders and no counted contacts remain after exclusions; see the ledger")
-        out = pd.DataFrame(columns=["period", *by, *COLUMNS])
-        out.attrs.update(ledger=ledger, notes=notes, freq=grain, by=by, denominator="orders")
-        return out
-    lo = first if first is not None else min(pd.concat([cagg["period"], oagg["period"]]))
-    hi = last if last is not None else max(pd.concat([cagg["period"], oagg["period"]]))
-    spine = periods.spine(lo, hi, grain)
-    # Segments of every ordering customer, whatever the period, so a segment without orders
-    # in a period shows as a NaN row rather than disappearing.
-    seg = engine.fetch(con, o.filter(o[REASON].isnull() | (o[REASON] == OUT_OF_RANGE)).select(*by).distinct()) \
-        if by else None
+
+def _rate_table(spine, by, cagg, oagg, hit, seg, data_end, grain, within) -> pd.DataFrame:
+    """Period x segment grid with counts, gross/net rates, the Poisson interval and the follow-up share."""
     levels = [spine] + [sorted(pd.concat([cagg[b], oagg[b], seg[b]]).dropna().unique().tolist(), key=str)
                         for b in by]
     grid = pd.MultiIndex.from_product(levels, names=["period", *by]).to_frame(index=False)
@@ -254,72 +376,20 @@ def contacts_per_order(
     ends = out["period"].map(lambda p: periods.period_end(p, grain))
     out["follow_up_window_complete"] = (ends + pd.Timedelta(days=within) <= data_end) if data_end is not None \
         else False
-    out = out[["period", *by, *COLUMNS]].sort_values(["period", *by], kind="stable").reset_index(drop=True)
+    return out[["period", *by, *COLUMNS]].sort_values(["period", *by], kind="stable").reset_index(drop=True)
 
+
+def _table_notes(out, by, grain, within) -> list[str]:
+    """Notes on rows without orders (NaN rates) and periods whose follow-up window is cut off."""
+    notes = []
     empty = out[out["orders"] == 0]
     if len(empty):
         groups = (empty[["period", *by]].assign(period=empty["period"].map(lambda p: periods.label(p, grain)))
                   .astype(str).agg("/".join, axis=1).tolist())
-        note = (f"{len(empty)} period-group row(s) have no orders, so contacts per order is NaN "
-                f"(e.g. {', '.join(groups[:3])})")
-        notes.append(note)
-        warnings.warn(note, stacklevel=2)
+        notes.append(f"{len(empty)} period-group row(s) have no orders, so contacts per order is NaN "
+                     f"(e.g. {', '.join(groups[:3])})")
     incomplete = out.loc[~out["follow_up_window_complete"], "period"].drop_duplicates()
     if len(incomplete):
         notes.append(f"orders in {', '.join(periods.label(p, grain) for p in incomplete[-3:])} have less than "
                      f"{within} days of data after them, so orders_with_contact_pct is a lower bound there")
-    out.attrs.update(ledger=ledger, notes=notes, freq=grain, by=by, within_days=within, denominator="orders",
-                     dedup_window=str(dedup_window), topics=topics, direction=direction)
-    return out
-
-
-def total(df: pd.DataFrame) -> dict:
-    """Whole-range totals of a :func:`contacts_per_order` frame: orders, contacts, cases and both rates.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"orders": [100, 0], "contacts": [10, 3], "cases": [8, 3], "orders_with_contact": [7, 0]})
-    >>> total(df)["contacts_per_order_pct"]
-    13.0
-    """
-    orders = int(df["orders"].sum())
-    contacts, cases = int(df["contacts"].sum()), int(df["cases"].sum())
-    rate = (lambda x: 100.0 * x / orders if orders else np.nan)
-    return {"orders": orders, "contacts": contacts, "cases": cases, "contacts_per_order_pct": rate(contacts),
-            "net_contacts_per_order_pct": rate(cases),
-            "orders_with_contact_pct": rate(int(df["orders_with_contact"].sum()))}
-
-
-def plot(df: pd.DataFrame, *, period=None, ax=None):
-    """Gross and net contacts per 100 orders by segment for one period (default: the last complete one).
-
-    Returns the matplotlib Figure.
-    """
-    from ..present.plots import new_axes
-
-    by = list(df.attrs.get("by") or [])
-    grain = df.attrs.get("freq", "month")
-    if df.empty:
-        raise ParameterError("nothing to plot: the contacts-per-order table is empty")
-    if period is None:
-        done = df[df["follow_up_window_complete"]] if df["follow_up_window_complete"].any() else df
-        period = done["period"].max()
-    p = periods.truncate(period, grain)
-    rows = df[df["period"] == p]
-    if rows.empty:
-        raise ParameterError(f"period {periods.label(p, grain)} is not in the table")
-    labels = rows[by].astype(str).agg(" / ".join, axis=1) if by else pd.Series(["all"], index=rows.index)
-    fig, ax = new_axes(ax, figsize=(8, max(2.5, 0.4 * len(rows) + 1.2)))
-    y = np.arange(len(rows))
-    ax.barh(y - 0.2, rows["contacts_per_order_pct"], height=0.4, label="gross (contacts)", color="#0072b2")
-    ax.barh(y + 0.2, rows["net_contacts_per_order_pct"], height=0.4, label="net of follow-ups (cases)",
-            color="#56b4e9")
-    ax.errorbar(rows["contacts_per_order_pct"], y - 0.2,
-                xerr=[rows["contacts_per_order_pct"] - rows["contacts_per_order_ci_low"],
-                      rows["contacts_per_order_ci_high"] - rows["contacts_per_order_pct"]],
-                fmt="none", ecolor="#333333", capsize=3, linewidth=1)
-    ax.set_yticks(y, labels)
-    ax.set_xlabel("contacts per 100 orders")
-    ax.set_title(f"Contacts per order, {periods.label(p, grain)}")
-    ax.legend(loc="lower right", frameon=False)
-    return fig
+    return notes

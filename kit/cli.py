@@ -30,17 +30,16 @@ def _frequency(args) -> int:
     if args.backend:  # run where the data lives; --contacts/--customers name its tables
         con = backends.connect(args.backend, secret_env=args.secret_env)
         contacts, customers = backends.table(con, contacts), backends.table(con, customers)
-    df, sql = backends.explain(
+    result, sql = backends.explain(
         contact_frequency, contacts, customers, freq=args.freq, by=by, tz=args.tz, dedup_window=args.dedup_window,
         same_topic=args.same_topic, direction=args.direction, weight=args.weight, start=args.start,
         end=args.end, mapping=args.mapping,
     )
     if args.explain:
         print(backends.format_sql(sql), file=sys.stderr)
-    ledger = df.attrs["ledger"]
-    for line in ledger.lines() + [f"note: {n}" for n in df.attrs.get("notes", [])]:
+    for line in result.ledger.lines() + [f"note: {n}" for n in result.notes]:
         print(line, file=sys.stderr)
-    out = df.copy()
+    out = result.frame.copy()
     out["period"] = out["period"].dt.strftime("%Y-%m-%d")
     if args.output and args.output != "-":
         from .core.io import atomic_write_text
@@ -53,7 +52,7 @@ def _frequency(args) -> int:
 
 
 def _sample(args) -> int:
-    from .sample.generator import generate
+    from .sample import generate
 
     sample = generate(customers=args.customers, months=args.months, seed=args.seed, end=args.end,
                       seasonality=not args.no_seasonality, effects=not args.no_effects)

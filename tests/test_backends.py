@@ -207,11 +207,11 @@ def test_contact_frequency_matches_duckdb(engine_tables, duckdb_tables, case):
     kwargs = CASES[case]
     want = contact_frequency(duckdb_tables["contacts"], duckdb_tables["customers"], **kwargs)
     got = contact_frequency(tables["contacts"], tables["customers"], **kwargs)
-    assert got.attrs["notes"] == want.attrs["notes"]
-    assert_same(got, want, ["period", *want.attrs["by"]])
-    assert_same_ledger(got.attrs["ledger"], want.attrs["ledger"])
+    assert got.notes == want.notes
+    assert_same(got, want, ["period", *want.by])
+    assert_same_ledger(got.ledger, want.ledger)
     # The sample's planted data-quality rows are all accounted for, on every engine.
-    excluded = got.attrs["ledger"].excluded("contacts")
+    excluded = got.ledger.excluded("contacts")
     assert excluded["unparseable created_at"] == 20 and excluded["duplicate contact_id"] == 15
     assert excluded["unknown customer"] == 25
 
@@ -234,7 +234,7 @@ def test_contacts_per_order_matches_duckdb(engine_tables, duckdb_tables):
                               by="industry")
     got = contacts_per_order(tables["contacts"], tables["orders"], tables["customers"], by="industry")
     assert_same(got, want, ["period", "industry"])
-    assert_same_ledger(got.attrs["ledger"], want.attrs["ledger"])
+    assert_same_ledger(got.ledger, want.ledger)
 
 
 # ---------------------------------------------------------------- engine quirks, checked on each engine

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pandas as pd
+
+from kit import FrequencyResult
 import pytest
 
 from kit.analysis.benchmarks import place, table
@@ -57,12 +59,13 @@ def test_place_a_contact_frequency_row():
     df = pd.DataFrame({"period": pd.to_datetime(["2026-09-01", "2026-10-01"]), "frequency": [0.5, 1.2],
                        "frequency_ci_low": [0.45, 1.1], "frequency_ci_high": [0.55, 1.3],
                        "repeat_contact_rate": [0.1, 0.25], "case_frequency": [0.45, 0.9]})
-    df.attrs["freq"] = "month"
-    p = place(df, {"industry": "SaaS (B2B)"})  # the last period is placed
+    p = place(FrequencyResult(df, params={"freq": "month"}), {"industry": "SaaS (B2B)"})  # the last period is placed
     assert p.value == 1.2 and p.ci == (1.1, 1.3) and p.reading == "high"
     text = " ".join(p.interpret())
     assert "25%" in text and "0.90" in text  # repeat-contact rate and case frequency from the row
     assert "first-contact resolution" in text
+    quarterly = place(FrequencyResult(df, params={"freq": "quarter"}), {"industry": "SaaS (B2B)"})
+    assert quarterly.value == pytest.approx(0.4) and quarterly.freq == "quarter"  # 1.2 per quarter = 0.4 per month
 
 
 @pytest.mark.parametrize("value, reading", [(0.1, "low"), (0.5, "moderate"), (2.0, "high")])

@@ -27,6 +27,7 @@ def contacts_frame(rows):
 
 
 def one(df, **where):
+    df = getattr(df, "frame", df)
     mask = np.ones(len(df), dtype=bool)
     for k, v in where.items():
         mask &= (df[k] == (pd.Timestamp(v) if k == "period" else v)).to_numpy()
@@ -49,10 +50,10 @@ def test_worked_example_from_domain_material():
     assert (row.contacts, row.active_customers) == (2400, 1000)
     assert row.frequency == pytest.approx(2.4)
     by_channel = kit.contact_frequency(contacts, customers, freq="quarter", by="channel")
-    got = by_channel.set_index("channel")["frequency"].to_dict()
+    got = by_channel.frame.set_index("channel")["frequency"].to_dict()
     assert got == pytest.approx({"phone": 0.8, "email": 1.2, "chat": 0.4})
-    assert by_channel["frequency"].sum() == pytest.approx(2.4)  # per-channel adds up to the total
-    assert set(by_channel["active_customers"]) == {1000}
+    assert by_channel.frame["frequency"].sum() == pytest.approx(2.4)  # per-channel adds up to the total
+    assert set(by_channel.frame["active_customers"]) == {1000}
 
 
 def test_poisson_interval_matches_exact_definition():
@@ -75,15 +76,15 @@ def test_period_edges_in_business_time_zone():
     assert one(ny, period="2026-01-01").contacts == 1
     assert one(ny, period="2026-02-01").contacts == 2
     utc = kit.contact_frequency(contacts, customers, tz="UTC", dedup_window=0)
-    assert list(utc["contacts"]) == [3]
+    assert list(utc.frame["contacts"]) == [3]
 
 
 def test_week_grain_is_iso_monday_start():
     customers = customers_frame(["a"])
     contacts = contacts_frame([("a", "2026-11-22 23:00", "chat"), ("a", "2026-11-23 01:00", "chat")])  # Sun, Mon
     df = kit.contact_frequency(contacts, customers, freq="week", dedup_window=0)
-    assert list(df["period"]) == [pd.Timestamp("2026-11-16"), pd.Timestamp("2026-11-23")]
-    assert list(df["contacts"]) == [1, 1]
+    assert list(df.frame["period"]) == [pd.Timestamp("2026-11-16"), pd.Timestamp("2026-11-23")]
+    assert list(df.frame["contacts"]) == [1, 1]
 
 
 def test_active_customers_churn_mid_period_and_signup_mid_period():
@@ -93,7 +94,7 @@ def test_active_customers_churn_mid_period_and_signup_mid_period():
         "churn_date": [None, None, "2026-02-15", "2026-01-31"],
     })
     contacts = contacts_frame([("a", "2026-01-10", "chat"), ("a", "2026-03-10", "chat")])
-    df = kit.contact_frequency(contacts, customers, start="2026-01-01", end="2026-03-31").set_index("period")
+    df = kit.contact_frequency(contacts, customers, start="2026-01-01", end="2026-03-31").frame.set_index("period")
     # Jan: a, c, d (d churns on Jan 31, still active that month); Feb: a, b (signs up Feb 20), c (churns Feb 15);
     # Mar: a, b.
     assert df["active_customers"].tolist() == [3, 3, 2]
@@ -119,12 +120,12 @@ def test_follow_up_chain_and_window_edge():
         ("b", "2026-01-03 00:00", "chat"),   # exactly 48 h: not less than the window, a new case
         ("b", "2026-01-05 00:59", "chat"),   # 48 h 59 min: new case
     ])
-    row = kit.contact_frequency(contacts, customers).iloc[0]
+    row = kit.contact_frequency(contacts, customers).frame.iloc[0]
     assert (row.contacts, row.follow_ups, row.cases) == (6, 2, 4)
     assert row.repeat_contact_rate == pytest.approx(2 / 6)
     assert row.case_frequency == pytest.approx(4 / 2)
     assert row.contacts_per_contacting_customer == pytest.approx(3.0)
-    row24 = kit.contact_frequency(contacts, customers, dedup_window="24h").iloc[0]
+    row24 = kit.contact_frequency(contacts, customers, dedup_window="24h").frame.iloc[0]
     assert row24.follow_ups == 0
 
 
@@ -135,16 +136,16 @@ def test_same_topic_compares_with_previous_contact_of_that_topic():
         ("a", "2026-01-01 10:00", "chat", "login"),
         ("a", "2026-01-01 11:00", "chat", "billing"),
     ])
-    assert kit.contact_frequency(contacts, customers).iloc[0].follow_ups == 2
-    assert kit.contact_frequency(contacts, customers, same_topic=True).iloc[0].follow_ups == 1
+    assert kit.contact_frequency(contacts, customers).frame.iloc[0].follow_ups == 2
+    assert kit.contact_frequency(contacts, customers, same_topic=True).frame.iloc[0].follow_ups == 1
 
 
 def test_48h_is_elapsed_time_across_daylight_saving_change():
     customers = customers_frame(["a"])
     # New York springs forward on 2026-03-08: 47.5 h elapsed, 48.5 h on the wall clock.
     contacts = contacts_frame([("a", "2026-03-07 12:00", "chat"), ("a", "2026-03-09 12:30", "chat")])
-    assert kit.contact_frequency(contacts, customers, tz="America/New_York").iloc[0].follow_ups == 1
-    assert kit.contact_frequency(contacts, customers, tz="UTC").iloc[0].follow_ups == 0
+    assert kit.contact_frequency(contacts, customers, tz="America/New_York").frame.iloc[0].follow_ups == 1
+    assert kit.contact_frequency(contacts, customers, tz="UTC").frame.iloc[0].follow_ups == 0
 
 
 def test_exclusions_are_counted_by_reason_and_balance():
@@ -173,7 +174,7 @@ def test_exclusions_are_counted_by_reason_and_balance():
     assert ledger.tables["contacts"].read == 8 and ledger.tables["contacts"].used == 2
     assert ledger.tables["contacts"].examples["unparseable created_at"] == ["not a date"]
     assert ledger.tables["contacts"].examples["unknown customer"] == ["zzz"]
-    assert df["contacts"].sum() == 2
+    assert df.frame["contacts"].sum() == 2
     frame = ledger.frame()
     assert set(frame["kind"]) == {"read", "used", "quality", "scope"}
 
@@ -242,7 +243,7 @@ def test_padded_or_blank_segment_values_are_one_label(tmp_path):
     customers.to_parquet(tmp_path / "customers.parquet")
     contacts = contacts_frame([(c, "2026-01-05 10:00", "chat") for c in "abcd"])
     df = kit.contact_frequency(contacts, tmp_path / "customers.parquet", by="tier")
-    got = df.set_index("tier")[["contacts", "active_customers"]].to_dict("index")
+    got = df.frame.set_index("tier")[["contacts", "active_customers"]].to_dict("index")
     assert got == {"(missing)": {"contacts": 1, "active_customers": 1}, "basic": {"contacts": 1, "active_customers": 1},
                    "pro": {"contacts": 2, "active_customers": 2}}
 
@@ -275,7 +276,7 @@ def test_repeated_customer_ids_keep_the_first_valid_row(tmp_path, monkeypatch, s
         stats["queries"] = 0
         df = kit.contact_frequency(contacts, table, by="tier")
         assert stats["queries"] == queries
-        got = df.set_index("tier")[["contacts", "active_customers", "frequency"]].to_dict("index")
+        got = df.frame.set_index("tier")[["contacts", "active_customers", "frequency"]].to_dict("index")
         assert got == {"basic": {"contacts": 3, "active_customers": 2, "frequency": 1.5},
                        "pro": {"contacts": 1, "active_customers": 1, "frequency": 1.0}}
     ledger = kit.ledger_of(kit.contact_frequency(contacts, customers, by="tier"))
@@ -292,13 +293,13 @@ def test_group_without_active_customers_is_nan_with_a_note():
     feb_basic = one(df, period="2026-02-01", tier="basic")
     assert feb_basic.active_customers == 0 and np.isnan(feb_basic.frequency) and feb_basic.contacts == 0
     assert one(df, period="2026-01-01", tier="basic").frequency == 0
-    assert any("no active customers" in n for n in df.attrs["notes"])
+    assert any("no active customers" in n for n in df.notes)
 
 
 def test_segment_denominator_uses_segment_actives_and_channel_uses_all():
     customers = customers_frame(["a", "b", "c", "d"], tier=["pro", "pro", "basic", "basic"])
     contacts = contacts_frame([("a", "2026-01-05", "chat"), ("a", "2026-01-15", "phone"), ("c", "2026-01-05", "chat")])
-    seg = kit.contact_frequency(contacts, customers, by="tier").set_index("tier")
+    seg = kit.contact_frequency(contacts, customers, by="tier").frame.set_index("tier")
     assert seg.loc["pro", "frequency"] == 1.0 and seg.loc["basic", "frequency"] == 0.5
     both = kit.contact_frequency(contacts, customers, by=["tier", "channel"])
     pro_chat = one(both, tier="pro", channel="chat")
@@ -312,22 +313,22 @@ def test_direction_weight_and_missing_direction_column():
         ("b", "2026-01-09", "email", "bug", "Inbound"),
     ])
     contacts["handle_time"] = [60.0, 10.0, "7.5"]
-    inbound = kit.contact_frequency(contacts, customers, weight="handle_time").iloc[0]
+    inbound = kit.contact_frequency(contacts, customers, weight="handle_time").frame.iloc[0]
     assert inbound.contacts == 2 and inbound.weighted_frequency == pytest.approx(17.5 / 2)
-    assert kit.contact_frequency(contacts, customers, direction="outbound").iloc[0].contacts == 1
-    assert kit.contact_frequency(contacts, customers, direction="all").iloc[0].contacts == 3
+    assert kit.contact_frequency(contacts, customers, direction="outbound").frame.iloc[0].contacts == 1
+    assert kit.contact_frequency(contacts, customers, direction="all").frame.iloc[0].contacts == 3
     no_dir = kit.contact_frequency(contacts.drop(columns="direction"), customers)
-    assert no_dir.iloc[0].contacts == 3 and "no direction column" in no_dir.attrs["notes"][0]
+    assert no_dir.frame.iloc[0].contacts == 3 and "no direction column" in no_dir.notes[0]
 
 
 def test_start_end_report_whole_periods_with_zero_rows():
     customers = customers_frame(["a"])
     contacts = contacts_frame([("a", "2026-02-10", "chat")])
     df = kit.contact_frequency(contacts, customers, start="2026-01-15", end="2026-04-02")
-    assert df["period"].dt.strftime("%Y-%m").tolist() == ["2026-01", "2026-02", "2026-03", "2026-04"]
-    assert df["contacts"].tolist() == [0, 1, 0, 0]
+    assert df.frame["period"].dt.strftime("%Y-%m").tolist() == ["2026-01", "2026-02", "2026-03", "2026-04"]
+    assert df.frame["contacts"].tolist() == [0, 1, 0, 0]
     out = kit.contact_frequency(contacts, customers, start="2026-03-01")
-    assert out["contacts"].sum() == 0
+    assert out.frame["contacts"].sum() == 0
     assert kit.ledger_of(out).excluded("contacts") == {"out of scope: outside the requested periods": 1}
 
 

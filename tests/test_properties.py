@@ -49,8 +49,8 @@ def window_range(contacts):
 def test_segment_and_channel_sums_equal_totals(data, by, window, same_topic):
     contacts, customers = data
     opts = dict(dedup_window=window, same_topic=same_topic, **window_range(contacts))
-    total = kit.contact_frequency(contacts, customers, **opts).set_index("period")
-    parts = kit.contact_frequency(contacts, customers, by=by, **opts)
+    total = kit.contact_frequency(contacts, customers, **opts).frame.set_index("period")
+    parts = kit.contact_frequency(contacts, customers, by=by, **opts).frame
     if parts.empty:  # no counted contact (no channel level) or no usable customer (no tier level)
         assert total["contacts"].sum() == 0
         assert by == "channel" or total["active_customers"].sum() == 0
@@ -71,10 +71,11 @@ def test_segment_and_channel_sums_equal_totals(data, by, window, same_topic):
 @given(datasets(), st.sampled_from(["48h", "1h", "7d"]))
 def test_cases_never_exceed_contacts_and_ledger_balances(data, window):
     contacts, customers = data
-    df = kit.contact_frequency(contacts, customers, dedup_window=window, **window_range(contacts))
+    result = kit.contact_frequency(contacts, customers, dedup_window=window, **window_range(contacts))
+    df = result.frame
     assert (df["cases"] <= df["contacts"]).all() and (df["cases"] >= 0).all()
     assert (df["contacting_customers"] <= df["active_customers"]).all()
-    ledger = kit.ledger_of(df)
+    ledger = kit.ledger_of(result)
     assert ledger.balanced
     assert ledger.tables["contacts"].read == len(contacts)
     assert ledger.tables["customers"].read == len(customers)
@@ -85,5 +86,5 @@ def test_cases_never_exceed_contacts_and_ledger_balances(data, window):
 @given(datasets())
 def test_zero_window_means_every_contact_is_a_case(data):
     contacts, customers = data
-    df = kit.contact_frequency(contacts, customers, dedup_window=0, **window_range(contacts))
+    df = kit.contact_frequency(contacts, customers, dedup_window=0, **window_range(contacts)).frame
     assert (df["cases"] == df["contacts"]).all()

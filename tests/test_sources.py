@@ -30,7 +30,8 @@ CONTACTS = pd.DataFrame({
 EXPECTED = {"contacts": [4, 3], "follow_ups": [1, 0], "active_customers": [3, 3]}
 
 
-def check(df):
+def check(result):
+    df = result.frame
     got = df[["contacts", "follow_ups", "active_customers"]].to_dict("list")
     assert got == EXPECTED
     assert df["frequency"].tolist() == pytest.approx([4 / 3, 1.0])
@@ -117,7 +118,7 @@ def test_results_do_not_depend_on_machine_time_zone(tmp_path):
     CONTACTS.to_csv(tmp_path / "contacts.csv", index=False)
     CUSTOMERS.to_csv(tmp_path / "customers.csv", index=False)
     code = (
-        "import sys, kit; df = kit.contact_frequency(sys.argv[1], sys.argv[2], tz=sys.argv[3], freq='day');"
+        "import sys, kit; df = kit.contact_frequency(sys.argv[1], sys.argv[2], tz=sys.argv[3], freq='day').frame;"
         "print(df[df.contacts > 0][['period','contacts','active_customers']].to_csv(index=False))"
     )
     outputs = set()
@@ -140,7 +141,8 @@ def test_load_folder_gives_tables_usable_by_every_function(tmp_path):
     for name in ("contacts", "customers", "events"):
         shutil.copy(examples / f"{name}.csv", tmp_path / f"{name}.csv")
     tables = kit.load(tmp_path)
-    assert sorted(tables.sources) == ["contacts", "customers", "events"]
+    assert tables.names == ["contacts", "customers", "events"]
     check(kit.contact_frequency(tables.contacts, tables.customers))
+    check(kit.contact_frequency(tables))  # the Dataset fills contacts, customers, connection and time zone
     with pytest.raises(SourceError, match="no contacts table"):
         kit.load(tmp_path / "..")

@@ -19,6 +19,7 @@ from importlib import resources
 import pandas as pd
 
 from ..core import periods
+from ..core.results import Result, frame_of, params_of
 from ..errors import ParameterError
 from ..present.narrative import interval, join, num, pct
 
@@ -93,7 +94,7 @@ def _match(profile) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class Placement:
+class Placement(Result):
     """Where a contact frequency sits against the matched benchmark bands.
 
     Attributes
@@ -167,6 +168,9 @@ def _position(lo: float, hi: float, band_lo: float, band_hi: float) -> str:
 
 def _from_frame(value, freq, ci):
     """Value, CI, grain and context from a contact_frequency row or one-period frame."""
+    if isinstance(value, Result):
+        freq = freq or params_of(value).get("freq")
+        value = frame_of(value)
     if isinstance(value, pd.DataFrame):
         frame = value
         if frame.empty:
@@ -179,7 +183,6 @@ def _from_frame(value, freq, ci):
                 raise ParameterError("the frequency table has several groups per period; "
                                      "pass the one row to place, e.g. df.iloc[-1]")
             frame = last
-        freq = freq or frame.attrs.get("freq")
         row = frame.iloc[0]
     else:
         row = value
@@ -205,9 +208,9 @@ def place(value, profile=None, *, ci=None, freq: str | None = None, level: float
     Parameters
     ----------
     value : float, pandas.Series or pandas.DataFrame
-        Contacts per customer per period. A row of :func:`kit.contact_frequency`
-        (or a frame whose last period has one row) also supplies the interval
-        (``frequency_ci_low/high``), the grain (``df.attrs["freq"]``) and the
+        Contacts per customer per period. A :class:`~kit.FrequencyResult` (its grain comes
+        from ``.params``), a row of its ``.frame``, or a frame whose last period has one row
+        also supplies the interval (``frequency_ci_low/high``) and the
         repeat-contact rate for the interpretation.
     profile : dict, optional
         Keys ``industry``, ``stage``, ``model``, ``contract`` with segment labels as
@@ -240,7 +243,7 @@ def place(value, profile=None, *, ci=None, freq: str | None = None, level: float
     0.5
     """
     ctx: dict = {}
-    if isinstance(value, (pd.DataFrame, pd.Series)):
+    if isinstance(value, (pd.DataFrame, pd.Series, Result)):
         value, freq, ci, ctx = _from_frame(value, freq, ci)
     grain = periods.check_grain(freq or "month")
     try:

@@ -12,14 +12,66 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Mapping
-
-import pandas as pd
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from . import engine
+from ..deps import require
 from ..errors import ParameterError, SourceError
 
 SPARK_SCHEMES = ("spark", "pyspark")
+SECRET_PLACEHOLDER = "{secret}"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """An Ibis connection URL without its secret, plus where the secret comes from."""
+
+    url: str
+    secret_env: str | None = None
+    tables: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # the URL holds no secret, but keep reprs short and safe
+        return f"Connection({self.url!r}, secret_env={self.secret_env!r})"
+
+    def connect(self):
+        """Open the Ibis connection, reading the secret from the environment now."""
+        import ibis
+
+        url = self.url
+        if self.secret_env:
+            secret = os.environ.get(self.secret_env)
+            if not secret:
+                raise ParameterError(
+                    f"report.yml names environment variable {self.secret_env} for the connection secret, "
+                    f"but it is not set; export {self.secret_env}=... before rendering"
+                )
+            url = _insert_secret(url, secret)
+        options = dict(self.options)
+        if url.startswith("duckdb://") and urlsplit(url).path not in ("", "/", "/:memory:"):
+            # several processes (the report and each notebook kernel) read the same file
+            options.setdefault("read_only", True)
+        try:
+            return ibis.connect(url, **options)
+        except Exception as exc:  # noqa: BLE001 - never echo the URL: it now holds the secret
+            raise ParameterError(
+                f"cannot connect to {self.url.split('://')[0]} backend ({type(exc).__name__}); "
+                "check connection.url and the secret's environment variable in report.yml"
+            ) from None
+
+
+def _insert_secret(url: str, secret: str) -> str:
+    if SECRET_PLACEHOLDER in url:
+        return url.replace(SECRET_PLACEHOLDER, quote(secret, safe=""))
+    parts = urlsplit(url)
+    if not parts.username:
+        raise ParameterError("connection.url needs a user (user@host) or a {secret} placeholder to take the secret")
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:{quote(secret, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def connect(url: str, *, secret_env: str | None = None, **options):
@@ -48,17 +100,13 @@ def connect(url: str, *, secret_env: str | None = None, **options):
         raise ParameterError(f"backend URL {url!r} has no scheme; use e.g. duckdb://, postgres://user@host/db, spark://")
     if scheme in SPARK_SCHEMES:
         return _spark(url.split("://", 1)[1])
-    from ..report.context import Connection
-
     return Connection(url, secret_env=secret_env, options=dict(options)).connect()
 
 
 def _spark(master: str):
-    try:
-        import ibis
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise ParameterError("the Spark backend needs pyspark: pip install -e '.[spark]'") from None
+    import ibis
+
+    SparkSession = require("pyspark.sql", extra="spark", purpose="the Spark backend").SparkSession
     session = SparkSession.getActiveSession()
     if session is None:
         builder = SparkSession.builder.appName("contact-kit")

@@ -30,6 +30,8 @@ config_path = ""  # report.yml; used for a database connection (its secret is re
 period = "2026-10"
 grain = "month"
 tz = "UTC"
+mapping = None  # column mapping of a help-desk export: a preset name, a YAML file or a dict
+dedup_window = "48h"
 segments = ["tier", "region", "industry"]
 benchmark_profile = {"industry": "SaaS (B2B)"}
 thresholds = {}
@@ -41,30 +43,35 @@ import warnings
 
 from IPython.display import display
 
-from kit.report import overview as ov
 from kit.present import plots
-from kit.report import context as reportconfig
+from kit.present.display import markdown, table
+from kit.report import context
+from kit.report import overview as ov
 
 # %matplotlib inline
 # %config InlineBackend.figure_formats = ["png"]
 plots.theme()
 warnings.filterwarnings("ignore", category=FutureWarning)
 
-src = reportconfig.sources(config_path or None, data_dir=data_dir)
-limits = {**dict(reportconfig.DEFAULT_THRESHOLDS), **(thresholds or {})}
-trend = ov.trend(src["contacts"], src["customers"], period=period, grain=grain, tz=tz,
-                 periods_shown=int(limits["trend_periods"]))
-head = ov.headline(trend, period=period, grain=grain)
-ranked = ov.rankings(src["contacts"], src["customers"], period=period, grain=grain, tz=tz, segments=segments,
-                     min_customers=int(limits["min_customers"]))
-bench = ov.benchmark(trend, period=period, grain=grain, profile=benchmark_profile or None)
-onboarding = ov.onboarding_curve(src["contacts"], src["customers"], tz=tz)
+# the render's report context again: the same sources, mapping, dedup window, thresholds as summary.json
+ctx = context.from_parameters(
+    config_path=config_path, data_dir=data_dir, period=period, grain=grain, tz=tz, mapping=mapping,
+    dedup_window=dedup_window, segments=segments, benchmark_profile=benchmark_profile, thresholds=thresholds,
+    bands=bands, redact=redact)
+ds = ctx.dataset()
+trend = ov.trend(ds, period=ctx.period, freq=ctx.grain, periods_shown=int(ctx.threshold("trend_periods")),
+                 dedup_window=ctx.dedup_window)
+head = ov.headline(trend, period=ctx.period, freq=ctx.grain)
+ranked = ov.rankings(ds, period=ctx.period, freq=ctx.grain, segments=ctx.segments,
+                     min_customers=int(ctx.threshold("min_customers")), dedup_window=ctx.dedup_window)
+bench = ov.benchmark(trend, period=ctx.period, freq=ctx.grain, profile=ctx.benchmark_profile)
+onboarding = ov.onboarding_curve(ds)
 
 # %% [markdown]
 # ## Summary
 
 # %%
-display(ov.markdown(ov.sentences(head, ranked=ranked, bench=bench, onboarding=onboarding)))
+display(markdown(ov.describe_period(head, ranked=ranked, bench=bench, onboarding=onboarding)))
 
 # %% [markdown]
 # ## Headline
@@ -72,15 +79,15 @@ display(ov.markdown(ov.sentences(head, ranked=ranked, bench=bench, onboarding=on
 # previous period and the same period last year.
 
 # %%
-display(ov.table(ov.headline_table(head), percent=["change vs reference"]))
+display(table(head.table(), percent=["change vs reference"]))
 
 # %% [markdown]
 # ## Trend
 # The last periods with their 95% intervals; dotted lines mark releases, outages and other events.
 
 # %%
-events = ov.events_between(src.get("events"), start=trend["period"].min(), end=head.end, tz=tz)
-fig = ov.plot_trend(trend, events=events)
+events = ov.events_between(ds.events, start=trend.frame["period"].min(), end=head.end, tz=ctx.tz)
+ax = trend.plot(events=events)
 
 # %% [markdown]
 # ## Segments and channels
@@ -88,10 +95,10 @@ fig = ov.plot_trend(trend, events=events)
 # denominator, so they add up to the total. Small groups are listed but not ranked.
 
 # %%
-fig = ov.plot_rankings(ranked)
-display(ov.table(ranked, percent=["share_of_contacts"]))
-if ranked.attrs.get("notes"):
-    display(ov.markdown(ranked.attrs["notes"]))
+ax = ranked.plot()
+display(table(ranked.frame, percent=["share_of_contacts"]))
+if ranked.notes:
+    display(markdown(ranked.notes))
 
 # %% [markdown]
 # ## Contacts and cases
@@ -99,8 +106,8 @@ if ranked.attrs.get("notes"):
 # repeat-contact rate is the share of contacts that were such follow-ups.
 
 # %%
-fig = ov.plot_contacts_cases(trend)
-display(ov.table(ov.contacts_cases_table(trend, periods_shown=6), percent=["repeat_contact_rate"]))
+ax = trend.plot_cases()
+display(table(trend.cases_table(periods_shown=6), percent=["repeat_contact_rate"]))
 
 # %% [markdown]
 # ## Onboarding load
@@ -108,8 +115,8 @@ display(ov.table(ov.contacts_cases_table(trend, periods_shown=6), percent=["repe
 # A high start shows how much of the support load new customers bring.
 
 # %%
-fig = ov.plot_onboarding(onboarding)
-display(ov.markdown(ov.onboarding_sentence(onboarding), bullets=False))
+ax = onboarding.plot()
+display(markdown(onboarding.describe(), bullets=False))
 
 # %% [markdown]
 # ## Benchmark placement
@@ -117,10 +124,10 @@ display(ov.markdown(ov.onboarding_sentence(onboarding), bullets=False))
 
 # %%
 if bench["available"]:
-    display(ov.markdown(bench["text"]))
-    display(ov.table(ov.benchmark_table(bench)))
+    display(markdown(bench["text"]))
+    display(table(ov.benchmark_table(bench)))
 else:
-    display(ov.markdown(bench["note"], bullets=False))
+    display(markdown(bench["note"], bullets=False))
 
 # %% [markdown]
 # ## Data quality
@@ -128,6 +135,6 @@ else:
 # out of scope, not errors).
 
 # %%
-display(ov.table(ov.data_quality(trend.attrs["ledger"], redact=redact), percent=["share"]))
+display(table(ov.data_quality(trend, redact=ctx.redact), percent=["share"]))
 if head.notes:
-    display(ov.markdown(head.notes))
+    display(markdown(head.notes))

@@ -34,50 +34,46 @@ window = "90D"
 cutoff = None  # None: the latest date with a fully observed outcome window
 controls = None  # None: tier (when present) plus tenure
 segment = "tier"
-mapping = None  # column mapping of a help-desk export: a preset name, a YAML file or a dict
-dedup_window = "48h"
 
 # %%
+import html
+
 from IPython.display import Markdown, display
 
 from kit.analysis import drivers
 from kit.present import plots
-from kit.present.display import escape_markdown, markdown
-from kit.report import context
+from kit.report import context as reportconfig
 
 # %matplotlib inline
 # %config InlineBackend.figure_formats = ["png"]
 plots.theme()
 
-# the render's report context again: the same sources, mapping, dedup window, time zone as summary.json
-ctx = context.from_parameters(config_path=config_path, data_dir=data_dir, period=period, grain=grain, tz=tz,
-                              mapping=mapping, dedup_window=dedup_window)
-ds = ctx.dataset()
-report = drivers.analyze(ds.contacts, ds.customers, ds.surveys, window=window, cutoff=cutoff,
+src = reportconfig.sources(config_path or None, data_dir=data_dir)
+report = drivers.analyze(src["contacts"], src["customers"], src.get("surveys"), window=window, cutoff=cutoff,
                          controls=controls, segment=segment, freq=grain, tz=tz)
 
 # %% [markdown]
 # ## Summary
 
 # %%
-display(markdown(report.sentences()))
+display(Markdown("\n\n".join(f"- {html.escape(s)}" for s in report.narrative())))
 
 # %% [markdown]
 # ## Churn by contact frequency (customer level)
 
 # %%
 if report.churn is not None:
-    plots.show(report.churn.plot().figure)
+    plots.show(report.churn.plot())
     display(report.churn.table.round(4))
     for note in report.churn.notes:
-        display(Markdown(f"*Note: {escape_markdown(note)}*"))
+        display(Markdown(f"*Note: {html.escape(note)}*"))
 
 # %% [markdown]
 # ## CSAT by contact frequency
 
 # %%
 if report.csat is not None:
-    plots.show(report.csat.plot().figure)
+    plots.show(report.csat.plot())
     display(report.csat.table.round(4))
 
 # %% [markdown]
@@ -85,23 +81,23 @@ if report.csat is not None:
 
 # %%
 if report.by_segment is not None:
-    plots.show(report.by_segment.plot().figure)
-    display(report.by_segment.frame.round(4))
+    plots.show(drivers.plot_forest(report.by_segment))
+    display(report.by_segment.round(4))
 
 # %% [markdown]
 # ## Period-level lagged correlation (adjusted series, never raw levels)
 
 # %%
 if report.periods is not None:
-    plots.show(report.periods.plot().figure)
-    for note in report.periods.notes:
-        display(Markdown(f"*Note: {escape_markdown(note)}*"))
+    plots.show(drivers.plot_lags(report.periods))
+    for note in report.periods.attrs["notes"]:
+        display(Markdown(f"*Note: {html.escape(note)}*"))
 
 # %% [markdown]
 # ## Strategic accounts: CSM touchpoints and renewal
 
 # %%
 if report.touchpoints is not None:
-    plots.show(report.touchpoints.plot().figure)
+    plots.show(report.touchpoints.plot())
     display(report.touchpoints.by_band.round(3))
-    display(markdown(report.touchpoints.describe(), bullets=False))
+    display(Markdown(html.escape(report.touchpoints.sentence())))

@@ -33,27 +33,32 @@ config_path = ""  # report.yml; used for a database connection (its secret is re
 period = "2026-10"  # the report is "as of" the last day of this period
 grain = "month"
 tz = "UTC"
+mapping = None  # column mapping of a help-desk export: a preset name, a YAML file or a dict
+dedup_window = "48h"
+segments = ["tier", "region", "industry"]
+benchmark_profile = {"industry": "SaaS (B2B)", "model": "B2B Enterprise"}
+thresholds = {}
+bands = {}  # {"accounts": [[label, low, high), ...]}: touchpoints per account per month; default the kit's bands
 redact = False  # replace account and person names/ids with stable pseudonyms
 strategic = "strategic"  # customers column flag, or a rule such as "top 20 by arr"
 n_periods = 3  # recent window for the under-served rule
 quiet_days = 30  # accounts with no touch in this many days are quiet
 order_segments = ["region"]  # customer columns for contacts per order
 within_days = 7
-benchmark_profile = {"industry": "SaaS (B2B)", "model": "B2B Enterprise"}
 
 # %%
-import html
 import warnings
 
 from IPython.display import Markdown, display
 
 import kit
-from kit.metrics import accounts
+from kit.metrics import accounts, coverage
 from kit.analysis import benchmarks
 from kit.core import periods
 from kit.present import plots
+from kit.present.display import markdown
 from kit.metrics import rates
-from kit.report import context as reportconfig
+from kit.report import context
 
 # %matplotlib inline
 plots.theme()
@@ -62,16 +67,21 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 
 def say(lines):
     """Generated sentences as a markdown list (data-derived text escaped)."""
-    display(Markdown("\n".join(f"- {html.escape(str(line), quote=False)}" for line in lines)))
+    display(markdown([str(line) for line in lines]))
 
 
-src = reportconfig.sources(config_path or None, data_dir=data_dir)
-as_of = periods.period_end(period, grain)
-freq = accounts.account_frequency(src["contacts"], src["customers"], strategic=strategic, freq=grain, tz=tz,
-                                  n_periods=n_periods, quiet_days=quiet_days, as_of=as_of)
-cov = accounts.coverage(src["contacts"], src["stakeholders"], src["customers"], as_of=as_of, tz=tz) \
-    if "stakeholders" in src else None
-if redact:
+# the render's report context again: the same sources, mapping, dedup window, bands as the other pages
+ctx = context.from_parameters(
+    config_path=config_path, data_dir=data_dir, period=period, grain=grain, tz=tz, mapping=mapping,
+    dedup_window=dedup_window, segments=segments, benchmark_profile=benchmark_profile, thresholds=thresholds,
+    bands=bands, redact=redact)
+ds = ctx.dataset()
+as_of = periods.period_end(ctx.period, ctx.grain)
+freq = accounts.account_frequency(ds.contacts, ds.customers, strategic=strategic, freq=ctx.grain, tz=ctx.tz,
+                                  bands=ctx.account_bands, n_periods=n_periods, quiet_days=quiet_days, as_of=as_of)
+cov = coverage.coverage(ds.contacts, ds.stakeholders, ds.customers, as_of=as_of, tz=ctx.tz) \
+    if ds.stakeholders is not None else None
+if ctx.redact:
     freq = freq.redact()
     cov = cov.redact() if cov is not None else None
 
@@ -82,8 +92,8 @@ if redact:
 # accounts (at risk over the recent window, or quiet) are listed first.
 
 # %%
-say(freq.describe() + list(freq.notes))
-fig = freq.heatmap()
+say(freq.sentences() + list(freq.notes))
+ax = freq.plot()
 
 # %%
 display(freq.accounts.drop(columns=["arr"], errors="ignore").round(2))
@@ -97,11 +107,11 @@ display(freq.accounts.drop(columns=["arr"], errors="ignore").round(2))
 if cov is None:
     display(Markdown("No stakeholders table was found, so coverage cannot be computed."))
 else:
-    say(cov.describe() + list(cov.notes))
-    fig = cov.plot_roles()
+    say(cov.sentences() + list(cov.notes))
+    ax = cov.plot()
     display(cov.by_role.round(2))
     if cov.owners is not None:
-        fig = cov.plot_owners()
+        ax = cov.plot_owners()
         display(cov.owners.round(2))
 
 # %% [markdown]
@@ -120,12 +130,12 @@ if cov is not None:
 # the window.
 
 # %%
-if "orders" in src:
-    cpo = rates.contacts_per_order(src["contacts"], src["orders"], src["customers"], by=order_segments or None,
-                                   freq=grain, within_days=within_days, tz=tz, end=period)
-    fig = rates.plot(cpo, period=period)
-    display(cpo[cpo["period"] == periods.truncate(period, grain)].round(2))
-    say(cpo.attrs["notes"])
+if ds.orders is not None:
+    cpo = rates.contacts_per_order(ds.contacts, ds.orders, ds.customers, by=order_segments or None,
+                                   freq=ctx.grain, within_days=within_days, tz=ctx.tz, end=ctx.period)
+    ax = cpo.plot(period=ctx.period)
+    display(cpo.frame[cpo.frame["period"] == periods.truncate(ctx.period, ctx.grain)].round(2))
+    say(cpo.notes)
 else:
     display(Markdown("No orders table was found, so contacts per order cannot be computed."))
 
@@ -135,7 +145,7 @@ else:
 # bands for the profile. "Within" means the 95% interval overlaps the band.
 
 # %%
-cf = kit.contact_frequency(src["contacts"], src["customers"], freq=grain, tz=tz, start=period, end=period)
-placed = benchmarks.place(cf, benchmark_profile or None)
+cf = kit.contact_frequency(ds, freq=ctx.grain, start=ctx.period, end=ctx.period, dedup_window=ctx.dedup_window)
+placed = benchmarks.place(cf, ctx.benchmark_profile)
 display(placed.rows.drop(columns=["reason"]))
 say(placed.interpret())

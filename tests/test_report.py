@@ -20,10 +20,13 @@ import pytest
 
 import kit
 from kit import config
-from kit.report import render as report
 from kit.report import context as reportconfig
+from kit.report import html as pages
+from kit.report import render as report
+from kit.report import summary as summaries
 from kit.errors import ParameterError, ReportError
 
+ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = "<script>alert(1)</script>"
 AMP_NAME = 'R&D "North" \'x\''
 EVENT = "<img src=x onerror=alert(2)> launch"
@@ -85,6 +88,7 @@ def write_nb(path: Path, *cells: str) -> Path:
 
 
 # --------------------------------------------------------------------------- end to end
+@pytest.mark.slow
 def test_period_folder_contents(rendered):
     out, _ = rendered
     folder = out / "2026-10"
@@ -97,6 +101,7 @@ def test_period_folder_contents(rendered):
     assert not list(out.glob(".*tmp*")), "temporary folders must not be left behind"
 
 
+@pytest.mark.slow
 def test_html_has_no_code_and_has_figures(rendered):
     page = (rendered[0] / "2026-10" / "01_overview.html").read_text()
     # code inputs render as highlighted editors with prompts; markdown cells are kept as text
@@ -106,6 +111,7 @@ def test_html_has_no_code_and_has_figures(rendered):
     assert "Summary" in page and "Data quality" in page
 
 
+@pytest.mark.slow
 def test_every_notebook_shows_its_figures_as_images(rendered):
     # A figure that reached the HTML as its text repr means the inline backend was lost.
     for page in sorted((rendered[0] / "2026-10").glob("[0-9][0-9]_*.html")):
@@ -114,6 +120,7 @@ def test_every_notebook_shows_its_figures_as_images(rendered):
         assert "&lt;Figure size" not in text and "<Figure size" not in text, page.name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["2026-10/01_overview.html", "2026-10/index.html", "index.html"])
 def test_html_is_offline(rendered, name):
     page = (rendered[0] / name).read_text()
@@ -121,11 +128,12 @@ def test_html_is_offline(rendered, name):
     assert "@import url(http" not in page and "cdnjs" not in page and "mathjax" not in page.lower()
 
 
+@pytest.mark.slow
 def test_summary_headline_equals_contact_frequency(rendered):
     out, data = rendered
     s = json.loads((out / "2026-10" / "summary.json").read_text())
     direct = kit.contact_frequency(data / "contacts.parquet", data / "customers.parquet", freq="month",
-                                   start="2026-10-01", end="2026-10-01").iloc[0]
+                                   start="2026-10-01", end="2026-10-01").frame.iloc[0]
     assert s["period"] == "2026-10" and s["grain"] == "month"
     assert s["frequency"] == pytest.approx(direct["frequency"], rel=1e-12)
     assert s["ci"] == pytest.approx([direct["frequency_ci_low"], direct["frequency_ci_high"]], rel=1e-12)
@@ -137,6 +145,7 @@ def test_summary_headline_equals_contact_frequency(rendered):
     assert 3 <= len(s["sentences"]) <= 5
 
 
+@pytest.mark.slow
 def test_index_links_resolve(rendered):
     out, _ = rendered
     for page in (out / "index.html", out / "2026-10" / "index.html"):
@@ -147,6 +156,7 @@ def test_index_links_resolve(rendered):
     assert "2026-10/index.html" in hrefs(out / "index.html")
 
 
+@pytest.mark.slow
 def test_data_derived_strings_are_escaped(rendered):
     out, _ = rendered
     for page in [out / "index.html", *(out / "2026-10").glob("*.html")]:
@@ -159,6 +169,7 @@ def test_data_derived_strings_are_escaped(rendered):
 
 
 # --------------------------------------------------------------------------- secrets
+@pytest.mark.slow
 def test_secret_never_reaches_reports(tmp_path, small_sample, monkeypatch):
     import duckdb
 
@@ -211,8 +222,45 @@ def test_config_parameters_and_paths(tmp_path):
     assert p["tz"] == "Europe/Berlin" and p["segments"] == ["tier"] and p["thresholds"]["min_customers"] == 5
     assert p["data_dir"] == str((tmp_path / "data").resolve())
     cfg.write_text("dataa: {}\n")
-    with pytest.raises(ParameterError, match="unknown setting"):
+    with pytest.raises(ParameterError, match="unknown key 'dataa' in the top level; valid keys: title, data,"):
         reportconfig.load(cfg)
+
+
+@pytest.mark.parametrize("text, key, valid", [
+    ("thresholds: {anomaly: 3}\n", "'anomaly' in thresholds", "anomaly_z, alert_change, min_customers, trend_periods"),
+    ("bands: {account: []}\n", "'account' in bands", "accounts"),
+    ("benchmark: {industry: SaaS}\n", "'industry' in benchmark", "profile"),
+    ("data: {folder: x}\n", "'folder' in data", "dir, tables, connection"),
+])
+def test_unknown_nested_key_is_one_line_error(tmp_path, text, key, valid):
+    cfg = tmp_path / "r.yml"
+    cfg.write_text(text)
+    with pytest.raises(ParameterError) as err:
+        reportconfig.load(cfg)
+    assert str(err.value) == f"report config: unknown key {key}; valid keys: {valid}"
+
+
+def test_context_carries_report_yml_to_every_notebook():
+    ctx = reportconfig.load(ROOT / "report.yml", period="2026-10", grain="quarter")
+    p = ctx.parameters()
+    assert (p["period"], p["grain"], p["dedup_window"], p["mapping"]) == ("2026-10", "quarter", "48h", None)
+    assert p["thresholds"]["anomaly_z"] == 3.5 and p["benchmark_profile"] == {"industry": "SaaS (B2B)"}
+    assert p["bands"]["accounts"][-1] == ["possibly excessive", 11, float("inf")]
+    assert ctx.account_bands[0] == ["at risk", 0, 4]
+    # every parameter any report notebook declares comes from the context, and the context comes back whole
+    import papermill
+
+    for nb in report.report_notebooks():
+        declared = set(papermill.inspect_notebook(str(nb)))
+        assert {"period", "grain", "tz", "mapping", "dedup_window", "config_path", "data_dir"} <= declared, nb.name
+    again = reportconfig.from_parameters(**p)
+    assert again.parameters() == p
+
+
+def test_report_yml_comment_matches_the_alert_rule():
+    text = (ROOT / "report.yml").read_text()
+    line = next(x for x in text.splitlines() if x.strip().startswith("alert_change"))
+    assert "same period last year" in line and "previous period" in line
 
 
 # --------------------------------------------------------------------------- failures, ranges, CLI
@@ -224,6 +272,7 @@ def tiny_notebooks(tmp_path):
     return folder
 
 
+@pytest.mark.slow
 def test_failure_keeps_previous_report(tmp_path, tiny_notebooks, small_sample_dir):
     out = tmp_path / "reports"
     report.render("2026-10", data_dir=small_sample_dir, out=out, notebooks=report.report_notebooks(tiny_notebooks),
@@ -242,6 +291,7 @@ def test_failure_keeps_previous_report(tmp_path, tiny_notebooks, small_sample_di
     assert "2026-10.failed" not in (out / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_backfill_range_and_cli(tmp_path, tiny_notebooks, small_sample_dir):
     out = tmp_path / "reports"
     cmd = [sys.executable, "-m", "kit", "report", "--from", "2026-08", "--to", "2026-09", "--data-dir",
@@ -253,13 +303,14 @@ def test_backfill_range_and_cli(tmp_path, tiny_notebooks, small_sample_dir):
     for period in ("2026-08", "2026-09"):
         s = json.loads((out / period / "summary.json").read_text())
         direct = kit.contact_frequency(small_sample_dir / "contacts.parquet", small_sample_dir / "customers.parquet",
-                                       start=period, end=period).iloc[0]
+                                       start=period, end=period).frame.iloc[0]
         assert s["contacts"] == int(direct["contacts"])
     bad = subprocess.run([sys.executable, "-m", "kit", "report", "--period", "2026-10", "--from", "2026-01"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "either --period" in bad.stderr
 
 
+@pytest.mark.slow
 def test_cli_failure_exits_nonzero_with_one_line(tmp_path, tiny_notebooks, small_sample_dir):
     write_nb(tiny_notebooks / "02_fail.ipynb", "raise KeyError('nope')")
     run = subprocess.run([sys.executable, "-m", "kit", "report", "--period", "2026-10", "--data-dir",
@@ -273,8 +324,8 @@ def test_cli_failure_exits_nonzero_with_one_line(tmp_path, tiny_notebooks, small
 def test_strip_external_fetches():
     page = ('<head><script src="https://cdn.example/x.js"></script><link rel="stylesheet" href="http://x/y.css">'
             '<style>@import url(https://fonts.example/f.css);</style></head><a href="https://docs.example">doc</a>')
-    clean = report.strip_external_fetches(page)
-    assert report.external_fetches(clean) == [] and not EXTERNAL.findall(clean)
+    clean = pages.strip_external_fetches(page)
+    assert pages.external_fetches(clean) == [] and not EXTERNAL.findall(clean)
     assert '<a href="https://docs.example">' in clean  # a link is not a fetch
 
 
@@ -309,10 +360,57 @@ def _seasonal_history(folder: Path, *, oct_2026: int) -> Path:
 def test_alert_judges_change_against_same_period_last_year(tmp_path, oct_2026, alert):
     # September -> October doubles every year: that seasonal rise is no alert; +50% against last October is.
     folder = _seasonal_history(tmp_path / "data", oct_2026=oct_2026)
-    data = report.summary(reportconfig.load(None), period="2026-10", grain="month", data_dir=folder)
+    data = summaries.summary(reportconfig.load(None, period="2026-10", grain="month", data_dir=folder))
     assert data["complete"]
     assert data["previous"]["relative_change"] == pytest.approx(oct_2026 / 50 - 1)
     assert data["last_year"]["relative_change"] == pytest.approx(oct_2026 / 100 - 1)
     assert data["alert"] is alert
     if alert:
         assert "frequency changed +50.0% against 2025-10 (the same period last year, significant)" in data["alert_reasons"]
+
+
+# --------------------------------------------------------------------------- one context for pages and summary
+def _zendesk_export(folder: Path) -> Path:
+    """A Zendesk-style CSV export (columns need the zendesk mapping) worked out by hand.
+
+    Four customers, all active in October 2026. October contacts: c1 at 1 Oct 10:00, 3 Oct 09:00
+    (47 h later) and 6 Oct 08:00 (71 h later); c2 at 10 Oct 10:00 and 12 Oct 20:00 (58 h later);
+    c3 at 20 Oct 10:00. With a 72 h window the 2nd and 3rd of c1 and the 2nd of c2 are follow-ups:
+    6 contacts / 4 customers = 1.5, repeat-contact rate 3/6 = 50%, 3 cases. (48 h would give 1/6.)
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"Id": ["c1", "c2", "c3", "c4"], "Created at": "2025-01-01"}).to_csv(
+        folder / "customers.csv", index=False)
+    pd.DataFrame({
+        "Id": [1, 2, 3, 4, 5, 6, 7],
+        "Requester id": ["c4", "c1", "c1", "c1", "c2", "c2", "c3"],
+        "Created at": ["2026-09-15 10:00", "2026-10-01 10:00", "2026-10-03 09:00", "2026-10-06 08:00",
+                       "2026-10-10 10:00", "2026-10-12 20:00", "2026-10-20 10:00"],
+        "Via": "email",
+    }).to_csv(folder / "contacts.csv", index=False)
+    return folder
+
+
+@pytest.mark.slow
+def test_page_and_summary_use_the_configured_mapping_and_dedup_window(tmp_path):
+    data = _zendesk_export(tmp_path / "export")
+    cfg = tmp_path / "report.yml"
+    cfg.write_text(textwrap.dedent("""
+        data:
+          tables: {contacts: export/contacts.csv, customers: export/customers.csv}
+        mapping: zendesk
+        dedup_window: 72h
+        segments: [tier]
+    """))
+    assert data.exists()
+    out = tmp_path / "reports"
+    r = report.render("2026-10", config_path=cfg, out=out, progress=False,
+                      notebooks=[config.NOTEBOOKS_DIR / "01_overview.ipynb"])
+    s = json.loads((out / "2026-10" / "summary.json").read_text())
+    assert (s["contacts"], s["active_customers"], s["cases"]) == (6, 4, 3)
+    assert s["frequency"] == 1.5 and s["repeat_contact_rate"] == 0.5 and s["dedup_window"] == "72h"
+    assert r.summary["repeat_contact_rate"] == s["repeat_contact_rate"]
+    page = (out / "2026-10" / "01_overview.html").read_text()
+    # the overview page's own sentence, computed in the notebook's kernel from the same context
+    assert "In 2026-10, customers contacted support 1.50 times per active customer" in page
+    assert "50% of contacts were repeat contacts within the follow-up window, so 3 distinct cases remain" in page

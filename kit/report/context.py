@@ -1,4 +1,10 @@
-"""Report configuration (``report.yml``): data sources, mapping, time zone, segments, thresholds.
+"""The report contract: one :class:`ReportContext` from ``report.yml`` plus the command line.
+
+``load(path, period=..., grain=...)`` reads the file once; every notebook gets
+``ctx.parameters()`` (plain values, never a secret) and rebuilds the same context with
+:func:`from_parameters`, and ``summary.json`` is computed from the context itself, so the
+pages and the summary use the same data sources, mapping, dedup window, time zone,
+segments, thresholds, bands and redaction.
 
 Secrets never live in the file: a connection's password or token is read from the
 environment variable the file names (``connection.secret_env``) at the moment of
@@ -9,90 +15,57 @@ Relative paths in the file are read relative to the file's folder.
 """
 from __future__ import annotations
 
-import os
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
 
 from .. import config
+from ..core.backends import SECRET_PLACEHOLDER, Connection
+from ..core.periods import check_grain
 from ..errors import ParameterError
 from ..core.schema import TABLES
 from ..core.sources import find_tables
 
 KNOWN_KEYS = ("title", "data", "mapping", "tz", "segments", "benchmark", "bands", "thresholds", "redact",
               "dedup_window")
+#: Keys of ``data``, ``benchmark`` and ``bands`` in report.yml.
+DATA_KEYS = ("dir", "tables", "connection")
+BENCHMARK_KEYS = ("profile",)
+BAND_KEYS = ("accounts",)
 #: Defaults for ``thresholds`` (each can be overridden in report.yml).
 DEFAULT_THRESHOLDS = MappingProxyType({
-    "anomaly_z": 3.0,          # robust z-score that flags a period as an anomaly
-    "alert_change": 0.10,      # relative change vs the previous period that an alert reports
+    "anomaly_z": 3.5,          # robust z-score of the STL remainder that flags a period as an anomaly
+    "alert_change": 0.10,      # relative change vs the same period last year (else the previous one) that alerts
     "min_customers": 30,       # smaller segments are listed but not ranked
     "trend_periods": 24,       # periods shown in the trend chart
 })
 DEFAULT_SEGMENTS = ("tier", "region", "industry")
-SECRET_PLACEHOLDER = "{secret}"
 
 
 @dataclass(frozen=True)
-class Connection:
-    """An Ibis connection URL without its secret, plus where the secret comes from."""
+class ReportContext:
+    """Everything one report is computed from: report.yml plus the period and grain. Holds no secret.
 
-    url: str
-    secret_env: str | None = None
-    tables: Mapping[str, str] = field(default_factory=dict)
-    options: Mapping[str, Any] = field(default_factory=dict)
+    Build it with :func:`load` (the render) or :func:`from_parameters` (a notebook);
+    ``parameters()`` gives the papermill-safe values a notebook receives.
 
-    def __repr__(self) -> str:  # the URL holds no secret, but keep reprs short and safe
-        return f"Connection({self.url!r}, secret_env={self.secret_env!r})"
-
-    def connect(self):
-        """Open the Ibis connection, reading the secret from the environment now."""
-        import ibis
-
-        url = self.url
-        if self.secret_env:
-            secret = os.environ.get(self.secret_env)
-            if not secret:
-                raise ParameterError(
-                    f"report.yml names environment variable {self.secret_env} for the connection secret, "
-                    f"but it is not set; export {self.secret_env}=... before rendering"
-                )
-            url = _insert_secret(url, secret)
-        options = dict(self.options)
-        if url.startswith("duckdb://") and urlsplit(url).path not in ("", "/", "/:memory:"):
-            # several processes (the report and each notebook kernel) read the same file
-            options.setdefault("read_only", True)
-        try:
-            return ibis.connect(url, **options)
-        except Exception as exc:  # noqa: BLE001 - never echo the URL: it now holds the secret
-            raise ParameterError(
-                f"cannot connect to {self.url.split('://')[0]} backend ({type(exc).__name__}); "
-                "check connection.url and the secret's environment variable in report.yml"
-            ) from None
-
-
-def _insert_secret(url: str, secret: str) -> str:
-    if SECRET_PLACEHOLDER in url:
-        return url.replace(SECRET_PLACEHOLDER, quote(secret, safe=""))
-    parts = urlsplit(url)
-    if not parts.username:
-        raise ParameterError("connection.url needs a user (user@host) or a {secret} placeholder to take the secret")
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:{quote(secret, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-@dataclass(frozen=True)
-class ReportConfig:
-    """Everything a report needs besides the period. Holds no secret.
-
-    Build it with :func:`load`; ``parameters()`` gives the papermill-safe values.
+    Attributes
+    ----------
+    period : str or None
+        The period label (``2026-10``, ``2026-Q4``, ``2026-W43``); None before the command line sets it.
+    grain : str
+        ``week``, ``month`` or ``quarter`` (the ``--grain`` of ``kit report``).
+    mapping, dedup_window, tz, segments, benchmark_profile, bands, thresholds, redact
+        The report.yml settings every notebook and summary.json use.
     """
 
+    period: str | None = None
+    grain: str = config.DEFAULT_FREQ
     path: Path | None = None
     title: str = "Customer Contact Frequency"
     data_dir: Path | None = None
@@ -107,13 +80,21 @@ class ReportConfig:
     thresholds: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     redact: bool = False
 
-    def sources(self, *, data_dir=None) -> dict[str, Any]:
-        """The table sources for :func:`kit.core.sources.open_tables` (absent optional tables omitted).
+    def for_period(self, period: str) -> "ReportContext":
+        """The same context for another period (a backfill renders one per period)."""
+        return dataclasses.replace(self, period=str(period))
 
-        ``data_dir`` (a notebook parameter) wins over the file's own sources.
-        """
-        if data_dir:
-            return _folder_sources(Path(data_dir))
+    @property
+    def account_bands(self):
+        """The strategic-account bands (``bands.accounts``), or None for the kit's default."""
+        return self.bands.get("accounts")
+
+    def threshold(self, name: str) -> float:
+        """One threshold as a number (``anomaly_z``, ``alert_change``, ``min_customers``, ``trend_periods``)."""
+        return float(self.thresholds[name])
+
+    def sources(self) -> dict[str, Any]:
+        """The table sources for :func:`kit.load` (absent optional tables omitted)."""
         if self.connection is not None:
             con = self.connection.connect()
             out = {}
@@ -134,13 +115,23 @@ class ReportConfig:
             return out
         return _folder_sources(self.data_dir or config.SAMPLE_DIR)
 
+    def dataset(self, *, con=None):
+        """The report's tables as one :class:`kit.core.dataset.Dataset` (time zone and mapping bound)."""
+        from ..core.dataset import load as load_dataset
+
+        return load_dataset(self.sources(), tz=self.tz, mapping=self.mapping, con=con)
+
     def parameters(self) -> dict[str, Any]:
-        """Notebook parameters derived from the config: plain values only, never a secret."""
+        """Notebook parameters: plain values only, never a secret (connections stay in ``config_path``)."""
         return {
             "config_path": str(self.path) if self.path else "",
             # a folder for notebooks that read <data_dir>/<table>.parquet; "" when the data is elsewhere
             "data_dir": (str(self.data_dir or config.SAMPLE_DIR) if not self.tables and self.connection is None else ""),
+            "period": self.period,
+            "grain": self.grain,
             "tz": self.tz,
+            "mapping": plain(self.mapping),
+            "dedup_window": str(self.dedup_window),
             "segments": list(self.segments),
             "benchmark_profile": plain(self.benchmark_profile) if self.benchmark_profile else None,
             "bands": plain(self.bands),
@@ -174,52 +165,74 @@ def _folder_sources(folder: Path, *, required: bool = True) -> dict[str, str]:
 _PASSWORD_IN_URL = re.compile(r"^[a-z0-9+.-]+://[^/@:]+:[^/@]+@", re.IGNORECASE)
 
 
-def load(path=None, **overrides) -> ReportConfig:
+def _check_keys(given: Mapping, valid, where: str) -> None:
+    unknown = sorted(str(k) for k in set(given) - set(valid))
+    if unknown:
+        raise ParameterError(f"report config: unknown key {unknown[0]!r} in {where}; valid keys: {', '.join(valid)}")
+
+
+def _mapping(value, where: str) -> Mapping:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ParameterError(f"report config: `{where}` must be a mapping")
+    return value
+
+
+def _read(path) -> tuple[dict, Path | None]:
+    if not path:
+        return {}, None
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise ParameterError(f"report config {path} not found; copy report.yml from the repository root")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"report config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(raw, Mapping):
+        raise ParameterError(f"report config {path} must be a mapping of settings")
+    _check_keys(raw, KNOWN_KEYS, "the top level")
+    return dict(raw), path
+
+
+def load(path=None, *, period=None, grain: str | None = None, **overrides) -> ReportContext:
     """Read ``report.yml`` (or the defaults, pointing at the sample data, when ``path`` is None).
 
     Parameters
     ----------
     path : str or Path, optional
-        The YAML file. Relative paths inside it are read relative to its folder.
+        The YAML file. Relative paths inside it are read relative to its folder. A key the kit
+        does not know (at the top level or in ``data``, ``benchmark``, ``bands``,
+        ``thresholds``) is a :class:`~kit.errors.ParameterError` naming it.
+    period, grain : str, optional
+        The command line's period label and grain.
     **overrides
-        Field values that win over the file (``tz=``, ``segments=``, ``data_dir=``...).
+        Field values that win over the file (``tz=``, ``segments=``, ``mapping=``,
+        ``thresholds=`` (merged), ``data_dir=`` (replaces the file's data sources)...).
+        None leaves the file's value.
 
     Examples
     --------
-    >>> cfg = load(None, tz="Europe/Berlin")
-    >>> cfg.tz, cfg.connection is None
-    ('Europe/Berlin', True)
+    >>> ctx = load(None, period="2026-10", tz="Europe/Berlin", thresholds={"anomaly_z": 3})
+    >>> ctx.tz, ctx.period, ctx.grain, ctx.threshold("anomaly_z"), ctx.connection is None
+    ('Europe/Berlin', '2026-10', 'month', 3.0, True)
+    >>> load(None, thresholds={"anomaly": 3})
+    Traceback (most recent call last):
+    ...
+    kit.errors.ParameterError: report config: unknown key 'anomaly' in thresholds; valid keys: anomaly_z, alert_change, min_customers, trend_periods
     """
-    raw: dict = {}
-    base = Path.cwd()
-    if path:
-        path = Path(path).expanduser().resolve()
-        if not path.is_file():
-            raise ParameterError(f"report config {path} not found; copy report.yml from the repository root")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ParameterError(f"report config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-        if not isinstance(raw, Mapping):
-            raise ParameterError(f"report config {path} must be a mapping of settings")
-        unknown = sorted(set(raw) - set(KNOWN_KEYS))
-        if unknown:
-            raise ParameterError(f"report config {path}: unknown setting(s) {', '.join(unknown)}; "
-                                 f"known: {', '.join(KNOWN_KEYS)}")
-        base = path.parent
-    fields: dict[str, Any] = {"path": path or None}
-    data = raw.get("data") or {}
-    if not isinstance(data, Mapping):
-        raise ParameterError("report config: `data` must be a mapping with dir, tables or connection")
+    raw, path = _read(path)
+    base = path.parent if path else Path.cwd()
+    fields: dict[str, Any] = {"path": path, "period": None if period is None else str(period),
+                              "grain": check_grain(grain or config.DEFAULT_FREQ)}
+    data = _mapping(raw.get("data"), "data")
+    _check_keys(data, DATA_KEYS, "data")
     if data.get("dir"):
         fields["data_dir"] = _resolve(data["dir"], base)
     if data.get("tables"):
         fields["tables"] = {str(t): str(_resolve(p, base)) if not _is_url(str(p)) else str(p)
                             for t, p in dict(data["tables"]).items()}
-        bad = sorted(set(fields["tables"]) - set(TABLES))
-        if bad:
-            raise ParameterError(f"report config: unknown table(s) {', '.join(bad)} in data.tables; "
-                                 f"tables are {', '.join(TABLES)}")
+        _check_keys(fields["tables"], TABLES, "data.tables")
     if data.get("connection"):
         fields["connection"] = _connection(data["connection"])
     for key in ("title", "tz", "dedup_window"):
@@ -229,33 +242,73 @@ def load(path=None, **overrides) -> ReportConfig:
         m = raw["mapping"]
         fields["mapping"] = str(_resolve(m, base)) if isinstance(m, str) and (base / m).exists() else m
     if raw.get("segments") is not None:
-        seg = raw["segments"]
-        fields["segments"] = tuple([seg] if isinstance(seg, str) else [str(s) for s in seg])
-    bench = raw.get("benchmark")
-    if bench is not None:
-        profile = bench.get("profile") if isinstance(bench, Mapping) and "profile" in bench else bench
-        if profile is not None and not isinstance(profile, Mapping):
-            raise ParameterError("report config: benchmark.profile must be a mapping such as {industry: SaaS (B2B)}")
-        fields["benchmark_profile"] = dict(profile) if profile else None
-    if raw.get("bands") is not None:
-        fields["bands"] = dict(raw["bands"])
-    thresholds = dict(DEFAULT_THRESHOLDS)
-    thresholds.update(dict(raw.get("thresholds") or {}))
-    fields["thresholds"] = thresholds
+        fields["segments"] = _segments(raw["segments"])
+    bench = _mapping(raw.get("benchmark"), "benchmark")
+    _check_keys(bench, BENCHMARK_KEYS, "benchmark")
+    fields["benchmark_profile"] = _profile(bench.get("profile"))
+    bands = _mapping(raw.get("bands"), "bands")
+    _check_keys(bands, BAND_KEYS, "bands")
+    fields["bands"] = dict(bands)
+    file_limits = _mapping(raw.get("thresholds"), "thresholds")
+    _check_keys(file_limits, DEFAULT_THRESHOLDS, "thresholds")
+    fields["thresholds"] = {**DEFAULT_THRESHOLDS, **file_limits}
     if raw.get("redact") is not None:
         fields["redact"] = bool(raw["redact"])
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key == "data_dir":
-            value = Path(value)
-        elif key == "segments":
-            value = tuple([value] if isinstance(value, str) else value)
-        fields[key] = value
+    _apply(fields, overrides)
     from ..core.engine import check_tz
 
     check_tz(fields.get("tz", config.DEFAULT_TZ))
-    return ReportConfig(**fields)
+    return ReportContext(**fields)
+
+
+def _apply(fields: dict, overrides: Mapping) -> None:
+    """Command-line and notebook values over the file's."""
+    known = {f.name for f in dataclasses.fields(ReportContext)} - {"period", "grain", "path"}
+    _check_keys(overrides, sorted(known), "the overrides")
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "data_dir":  # a data folder replaces the file's sources
+            fields.update(data_dir=Path(value).expanduser().resolve(), tables={}, connection=None)
+            continue
+        if key == "segments":
+            value = _segments(value)
+        elif key == "thresholds":
+            _check_keys(_mapping(value, "thresholds"), DEFAULT_THRESHOLDS, "thresholds")
+            value = {**fields["thresholds"], **value}
+        elif key == "bands":
+            _check_keys(_mapping(value, "bands"), BAND_KEYS, "bands")
+            value = {**fields["bands"], **value}
+        elif key == "benchmark_profile":
+            value = _profile(value)
+        fields[key] = value
+
+
+def from_parameters(*, config_path: str = "", data_dir: str = "", **params) -> ReportContext:
+    """The render's :class:`ReportContext` again, inside a notebook, from its papermill parameters.
+
+    ``config_path`` gives back the connection (its secret is read from the environment);
+    ``data_dir`` (when not empty) replaces the file's data sources; every other parameter
+    is a :func:`load` override.
+
+    Examples
+    --------
+    >>> ctx = load(None, period="2026-10", dedup_window="24h", bands={"accounts": [["low", 0, 5], ["high", 5, float("inf")]]})
+    >>> again = from_parameters(**ctx.parameters())
+    >>> again.parameters() == ctx.parameters(), again.dedup_window, again.account_bands[0]
+    (True, '24h', ['low', 0, 5])
+    """
+    return load(config_path or None, data_dir=data_dir or None, **params)
+
+
+def _segments(value) -> tuple[str, ...]:
+    return tuple([value] if isinstance(value, str) else [str(s) for s in value])
+
+
+def _profile(profile):
+    if profile is not None and not isinstance(profile, Mapping):
+        raise ParameterError("report config: benchmark.profile must be a mapping such as {industry: SaaS (B2B)}")
+    return dict(profile) if profile else None
 
 
 def _is_url(text: str) -> bool:
@@ -284,13 +337,3 @@ def _connection(spec) -> Connection:
                       options=dict(spec.get("options") or {}))
 
 
-def sources(config_path=None, *, data_dir=None) -> dict[str, Any]:
-    """Shortcut for notebooks: ``load(config_path).sources(data_dir=data_dir)``.
-
-    Examples
-    --------
-    >>> src = sources(None, data_dir=config.SAMPLE_DIR)  # doctest: +SKIP
-    >>> sorted(src)[:2]  # doctest: +SKIP
-    ['contacts', 'customers']
-    """
-    return load(config_path or None).sources(data_dir=data_dir or None)

@@ -1,13 +1,13 @@
-"""What the overview notebook shows: headline, comparisons, trend, rankings, onboarding, data quality.
+"""What the overview notebook shows: trend, headline, comparisons, rankings, onboarding, data quality.
 
 Every number here comes from :func:`kit.contact_frequency` or from an engine-side
-aggregate; the notebook only calls these functions and displays the results, and
-``kit.report.render`` builds ``summary.json`` from the same functions so the two agree.
+aggregate; the notebook calls these functions with its :class:`~kit.report.context.ReportContext`
+and shows the results, and :mod:`kit.report.summary` builds ``summary.json`` from the same
+functions and the same context, so the two agree. Results carry their words
+(``.describe()``) and figures (``.plot(ax=)``).
 """
 from __future__ import annotations
 
-import html
-import importlib
 import re
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -16,66 +16,137 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ..core import engine
-from ..present import narrative
-from ..core import periods
-from . import context as reportconfig
-from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
-from ..errors import DataError, KitError, ParameterError
-from ..metrics.frequency import contact_frequency, poisson_ci
+from ..analysis import benchmarks as bench_mod
+from ..analysis import compare as compare_mod
+from ..analysis import anomalies as anomaly_mod
+from ..analysis import decompose as decompose_mod
+from ..analysis import forecast as forecast_mod
+from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ
+from ..core import engine, periods
+from ..core.dataset import accepts_dataset
 from ..core.prepare import REASON, classify_contacts, classify_customers, customer_lookup
+from ..core.results import MetricResult, Result, frame_of, json_safe
 from ..core.sources import open_tables
+from ..errors import DataError, KitError, ParameterError, renamed_parameters
+from ..metrics.frequency import contact_frequency, poisson_ci
+from ..present import narrative
+from ..present.plots import new_axes
 
 #: Periods a year per grain: the "same period last year" is this many periods back.
 PERIODS_PER_YEAR = {"day": 364, "week": 52, "month": 12, "quarter": 4, "year": 1}
 ONBOARDING_WEEKS = 12
+_UNIT = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}
 
 
-# --------------------------------------------------------------------------- optional modules
-def optional(module: str):
-    """Import ``kit.<module>`` if it is installed and importable, else None."""
-    try:
-        return importlib.import_module(f"kit.analysis.{module}")
-    except ImportError:
-        return None
+# --------------------------------------------------------------------------- trend
+@dataclass(frozen=True, repr=False)
+class Trend(MetricResult):
+    """All-customer contact frequency for the periods up to the report period.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        :func:`kit.contact_frequency` columns, from the first period with contacts.
+    periods_shown : int
+        Periods the trend chart shows.
+    data_start, data_end : str or None
+        First and last contact date of the source (ISO, business time zone).
+    """
+
+    periods_shown: int = 24
+    data_start: str | None = None
+    data_end: str | None = None
+
+    def plot(self, *, ax=None, events: pd.DataFrame | None = None, periods_shown: int | None = None):
+        """Frequency with its 95% CI over the last periods, with event markers; returns the Axes."""
+        df = self.frame.tail(periods_shown or self.periods_shown)
+        _, ax = new_axes(ax)
+        ax.fill_between(df["period"], df["frequency_ci_low"], df["frequency_ci_high"], alpha=0.25, label="95% CI")
+        ax.plot(df["period"], df["frequency"], marker="o", lw=1.8, label="contacts per active customer")
+        if events is not None and len(events):
+            ev = events[(events["date"] >= df["period"].min())
+                        & (events["date"] <= df["period"].max() + pd.Timedelta(days=31))]
+            top = ax.get_ylim()[1]
+            for _, e in ev.iterrows():
+                ax.axvline(e["date"], color="0.4", ls=":", lw=1)
+                ax.annotate(str(e["label"]), (e["date"], top), rotation=90, va="top", ha="right", fontsize=7,
+                            color="0.3")
+        ax.set_ylabel("contacts per active customer")
+        ax.set_xlabel("")
+        ax.set_title(f"Contact frequency, last {len(df)} {self.freq or 'period'}s")
+        ax.legend(loc="lower left", fontsize=8)
+        return ax
+
+    def plot_cases(self, *, ax=None, periods_shown: int | None = None):
+        """Contacts and cases per period side by side, with the repeat-contact rate; returns the Axes."""
+        df = self.frame.tail(periods_shown or self.periods_shown)
+        _, ax = new_axes(ax)
+        width = pd.Timedelta(days={"week": 2, "quarter": 25}.get(self.freq, 9))
+        ax.bar(df["period"] - width / 2, df["contacts"], width=width, label="contacts")
+        ax.bar(df["period"] + width / 2, df["cases"], width=width, label="cases (follow-ups merged)")
+        ax.set_ylabel("count")
+        ax2 = ax.twinx()
+        ax2.plot(df["period"], df["repeat_contact_rate"] * 100, color="C3", marker=".", label="repeat-contact rate")
+        ax2.set_ylabel("repeat-contact rate (%)")
+        ax2.set_ylim(0, max(5, float(np.nanmax(df["repeat_contact_rate"] * 100)) * 1.3))
+        ax2.grid(False)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8)
+        ax.set_title("Contacts and cases")
+        return ax
+
+    def cases_table(self, *, periods_shown: int = 6) -> pd.DataFrame:
+        """The last periods' contacts, cases, follow-ups and repeat-contact rate."""
+        df = self.frame.tail(periods_shown)
+        return pd.DataFrame({"period": [periods.label(p, self.freq or DEFAULT_FREQ) for p in df["period"]],
+                             "contacts": df["contacts"].to_numpy(), "cases": df["cases"].to_numpy(),
+                             "follow_ups": df["follow_ups"].to_numpy(),
+                             "repeat_contact_rate": df["repeat_contact_rate"].to_numpy(),
+                             "case_frequency": df["case_frequency"].to_numpy()})
 
 
-# --------------------------------------------------------------------------- trend and headline
-def trend(contacts, customers, *, period, grain: str = DEFAULT_FREQ, tz: str = DEFAULT_TZ, periods_shown: int = 24,
-          dedup_window=DEFAULT_DEDUP_WINDOW, mapping=None, con=None) -> pd.DataFrame:
+@accepts_dataset
+@renamed_parameters(grain="freq")
+def trend(contacts, customers, *, period, freq: str = DEFAULT_FREQ, tz: str | None = None, periods_shown: int = 24,
+          dedup_window=DEFAULT_DEDUP_WINDOW, mapping=None, con=None) -> Trend:
     """All-customer contact frequency for the periods up to ``period``.
 
     Covers ``periods_shown`` periods, or a year and one period when that is longer, so
-    that the same period last year is always included.
+    that the same period last year is always included. Periods before the first
+    contact are dropped (they are not "zero contacts").
 
     Examples
     --------
-    >>> df = trend("data/sample/contacts.parquet", "data/sample/customers.parquet",
-    ...            period="2026-10")  # doctest: +SKIP
-    >>> df["period"].iloc[-1]  # doctest: +SKIP
-    Timestamp('2026-10-01 00:00:00')
+    >>> t = trend("data/examples/contacts.csv", "data/examples/customers.csv", period="2026-02")
+    >>> t.frame["period"].iloc[-1], t.freq, t.data_end
+    (Timestamp('2026-02-01 00:00:00'), 'month', '2026-02-27')
     """
-    grain = periods.check_grain(grain)
-    end = parse_period(period, grain)
+    freq = periods.check_grain(freq)
+    end = parse_period(period, freq)
     # one extra period: a week-grain "same week last year" can be 53 weeks back
-    back = max(int(periods_shown) - 1, PERIODS_PER_YEAR[grain] + 1)
+    back = max(int(periods_shown) - 1, PERIODS_PER_YEAR[freq] + 1)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # empty early periods are reported in attrs["notes"]
-        df = contact_frequency(contacts, customers, freq=grain, tz=tz, start=periods.shift(end, grain, -back),
-                               end=end, dedup_window=dedup_window, mapping=mapping, con=con)
-    # periods before the data starts are not "zero contacts": drop them
+        warnings.simplefilter("ignore")  # empty early periods are reported in .notes
+        res = contact_frequency(contacts, customers, freq=freq, tz=tz, start=periods.shift(end, freq, -back),
+                                end=end, dedup_window=dedup_window, mapping=mapping, con=con)
+    df = res.frame
     started = df["contacts"].gt(0).cummax()
-    attrs = dict(df.attrs)
-    df = df[started.to_numpy()].reset_index(drop=True)
     first, last = data_range(contacts, tz=tz, mapping=mapping, con=con)
-    df.attrs.update(attrs, periods_shown=int(periods_shown), data_start=first, data_end=last)
-    return df
+    return Trend(frame=df[started.to_numpy()].reset_index(drop=True), ledger=res.ledger, notes=tuple(res.notes),
+                 params=dict(res.params), periods_shown=int(periods_shown), data_start=first, data_end=last)
 
 
-def data_range(contacts, *, tz: str = DEFAULT_TZ, mapping=None, con=None) -> tuple[str | None, str | None]:
-    """First and last contact date (business time zone) of the contacts source, as ISO dates."""
-    tables = open_tables(contacts=contacts, mapping=mapping, con=con)
-    engine.set_session_tz(tables.con, tz)
+@accepts_dataset
+def data_range(contacts, *, tz: str | None = None, mapping=None, con=None) -> tuple[str | None, str | None]:
+    """First and last contact date (business time zone) of the contacts source, as ISO dates.
+
+    Examples
+    --------
+    >>> data_range("data/examples/contacts.csv")
+    ('2026-01-03', '2026-02-27')
+    """
+    tables = open_tables(contacts=contacts, mapping=mapping, con=con, tz=tz)
     t = tables["contacts"].table
     day = engine.local_time(engine.parse_instant(t.created_at)).date()
     got = engine.fetch(tables.con, t.aggregate(first=day.min(), last=day.max()))
@@ -105,6 +176,7 @@ def parse_period(period, grain: str) -> pd.Timestamp:
     return periods.truncate(text, grain)
 
 
+# --------------------------------------------------------------------------- headline and comparisons
 @dataclass(frozen=True)
 class Change:
     """The headline period against a reference period."""
@@ -117,9 +189,9 @@ class Change:
     method: str = "relative change only"
 
 
-@dataclass(frozen=True)
-class Headline:
-    """The all-customer numbers of one period, with comparisons."""
+@dataclass(frozen=True, repr=False)
+class Headline(Result):
+    """The all-customer numbers of one period, with comparisons (``grain`` is the period's freq)."""
 
     period: str
     grain: str
@@ -141,40 +213,69 @@ class Headline:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return json_safe(asdict(self))
+
+    def describe(self) -> str:
+        """The period's frequency, its comparisons and its repeat contacts, in plain sentences."""
+        return " ".join(_headline_sentences(self))
+
+    def table(self) -> pd.DataFrame:
+        """The headline and its two comparisons as rows, ready to show."""
+        rows = [{"period": self.period, "frequency": self.frequency, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                 "contacts": self.contacts, "active_customers": self.active_customers, "change": np.nan, "test": ""}]
+        for what, ch in (("previous period", self.previous), ("same period last year", self.last_year)):
+            if ch is None:
+                continue
+            verdict = "" if ch.significant is None else (f"significant (p={ch.p_value:.2g})" if ch.significant
+                                                          else f"not significant (p={ch.p_value:.2g})")
+            rows.append({"period": f"{ch.reference} ({what})", "frequency": ch.frequency, "ci_low": np.nan,
+                         "ci_high": np.nan, "contacts": np.nan, "active_customers": np.nan,
+                         "change": ch.relative_change, "test": verdict})
+        # "change" on a reference row is how the headline period differs from that reference
+        df = pd.DataFrame(rows)
+        for col in ("contacts", "active_customers"):
+            df[col] = df[col].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
+        return df.rename(columns={"change": "change vs reference", "test": "significance"})
+
+    def __repr__(self) -> str:
+        return f"Headline({self.period}: {self.frequency:.4f} contacts per active customer)"
 
 
-def headline(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ) -> Headline:
+@renamed_parameters(grain="freq")
+def headline(trend_result, *, period, freq: str = DEFAULT_FREQ) -> Headline:
     """The headline row of ``period`` from :func:`trend`, compared with the previous period
     and the same period last year.
 
+    A plain :func:`kit.contact_frequency` frame works too; only a :class:`Trend` knows where
+    the data ends, so only it can tell an incomplete period.
+
     Examples
     --------
-    >>> h = headline(trend(contacts, customers, period="2026-10"), period="2026-10")  # doctest: +SKIP
-    >>> h.frequency, h.ci_low < h.frequency < h.ci_high  # doctest: +SKIP
-    (0.7137, True)
+    >>> t = trend("data/examples/contacts.csv", "data/examples/customers.csv", period="2026-02")
+    >>> h = headline(t, period="2026-02")
+    >>> h.contacts, h.complete, h.ci_low < h.frequency < h.ci_high
+    (3, False, True)
     """
-    grain = periods.check_grain(grain)
-    start = parse_period(period, grain)
-    rows = trend_frame.set_index("period")
+    freq = periods.check_grain(freq)
+    frame = frame_of(trend_result)
+    start = parse_period(period, freq)
+    rows = frame.set_index("period")
     if start not in rows.index:
-        raise DataError(f"period {periods.label(start, grain)} is not in the computed trend; pass the same period to trend()")
+        raise DataError(f"period {periods.label(start, freq)} is not in the computed trend; pass the same period to trend()")
     row = rows.loc[start]
     if int(row["active_customers"]) == 0 or int(row["contacts"]) == 0:
-        raise DataError(f"no contacts or no active customers in {periods.label(start, grain)}; "
+        raise DataError(f"no contacts or no active customers in {periods.label(start, freq)}; "
                         "check --period against the date range of the data")
-
-    previous, last_year = comparisons(trend_frame, period=start, grain=grain)
-    end = periods.period_end(start, grain)
-    data_end = trend_frame.attrs.get("data_end")
+    previous, last_year = comparisons(trend_result, period=start, freq=freq)
+    end = periods.period_end(start, freq)
+    data_end = getattr(trend_result, "data_end", None)
     complete = data_end is None or pd.Timestamp(data_end) >= end
-    notes = list(trend_frame.attrs.get("notes", []))
+    notes = list(getattr(trend_result, "notes", ()))
     if not complete:
-        notes.insert(0, f"the data ends on {data_end}, before {periods.label(start, grain)} ends on "
+        notes.insert(0, f"the data ends on {data_end}, before {periods.label(start, freq)} ends on "
                         f"{end:%Y-%m-%d}: the period is incomplete, so its frequency is understated")
     return Headline(
-        period=periods.label(start, grain), grain=grain, start=start.strftime("%Y-%m-%d"),
-        end=periods.period_end(start, grain).strftime("%Y-%m-%d"),
+        period=periods.label(start, freq), grain=freq, start=start.strftime("%Y-%m-%d"), end=end.strftime("%Y-%m-%d"),
         frequency=float(row["frequency"]), ci_low=float(row["frequency_ci_low"]), ci_high=float(row["frequency_ci_high"]),
         contacts=int(row["contacts"]), cases=int(row["cases"]), follow_ups=int(row["follow_ups"]),
         active_customers=int(row["active_customers"]), contacting_customers=int(row["contacting_customers"]),
@@ -183,25 +284,25 @@ def headline(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ) ->
     )
 
 
-def comparisons(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ) -> tuple[Change | None, Change | None]:
+@renamed_parameters(grain="freq")
+def comparisons(trend_result, *, period, freq: str = DEFAULT_FREQ) -> tuple[Change | None, Change | None]:
     """``period`` against the previous period and the same period last year.
 
-    Uses :func:`kit.analysis.seasonality.compare_periods` (an exact conditional Poisson test)
-    when that module is available; otherwise the relative change is given without a
-    significance test. A reference period outside the frame or without contacts gives None.
+    Each comparison carries the exact conditional Poisson test of
+    :func:`kit.analysis.compare.compare_periods`; when the test cannot run, the relative
+    change is given without one. A reference period outside the frame or without
+    contacts gives None.
     """
-    grain = periods.check_grain(grain)
-    start = parse_period(period, grain)
-    rows = trend_frame.set_index("period")
-    refs = {"previous period": periods.shift(start, grain, -1),
-            "same period last year": periods.truncate(start - pd.DateOffset(years=1), grain)}
-    seasonality = optional("seasonality")
-    tested = None
-    if getattr(seasonality, "compare_periods", None) is not None:
-        try:
-            tested = seasonality.compare_periods(trend_frame, start, by=[]).set_index("comparison")
-        except KitError:
-            tested = None
+    freq = periods.check_grain(freq)
+    frame = frame_of(trend_result)
+    start = parse_period(period, freq)
+    rows = frame.set_index("period")
+    refs = {"previous period": periods.shift(start, freq, -1),
+            "same period last year": periods.truncate(start - pd.DateOffset(years=1), freq)}
+    try:
+        tested = frame_of(compare_mod.compare_periods(trend_result, start, by=[])).set_index("comparison")
+    except KitError:
+        tested = None
     out = []
     for name, ref in refs.items():
         if ref not in rows.index or not rows.loc[ref, "active_customers"] or not rows.loc[ref, "contacts"]:
@@ -211,34 +312,83 @@ def comparisons(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ)
         rel = float(rows.loc[start, "frequency"] / base - 1)
         if tested is not None and name in tested.index and pd.notna(tested.loc[name, "p_value"]):
             p = float(tested.loc[name, "p_value"])
-            out.append(Change(periods.label(ref, grain), base, rel, p, bool(tested.loc[name, "significant"]),
-                              "exact conditional Poisson test (kit.analysis.seasonality.compare_periods)"))
+            out.append(Change(periods.label(ref, freq), base, rel, p, bool(tested.loc[name, "significant"]),
+                              "exact conditional Poisson test (kit.analysis.compare.compare_periods)"))
         else:
-            out.append(Change(periods.label(ref, grain), base, rel))
+            out.append(Change(periods.label(ref, freq), base, rel))
     return out[0], out[1]
 
 
 # --------------------------------------------------------------------------- rankings
-def rankings(contacts, customers, *, period, grain: str = DEFAULT_FREQ, tz: str = DEFAULT_TZ,
+@dataclass(frozen=True, repr=False)
+class Rankings(MetricResult):
+    """Segments and channels of one period ranked by contact frequency (``.frame``), with ``period``."""
+
+    period: str = ""
+
+    def describe(self) -> str:
+        """Which segment has the highest frequency and which channel carries the most contacts."""
+        ranked = self.frame
+        top = ranked[ranked["ranked"].astype(bool)].dropna(subset=["rank"])
+        seg = top[top["dimension"] != "channel"].sort_values("frequency", ascending=False).head(1)
+        ch = top[top["dimension"] == "channel"].sort_values("contacts", ascending=False).head(1)
+        bits = []
+        if len(seg):
+            r = seg.iloc[0]
+            bits.append(f"the {r['dimension']} {r['group']} has the highest frequency ({narrative.num(r['frequency'])})")
+        if len(ch):
+            r = ch.iloc[0]
+            bits.append(f"{r['group']} carries the most contacts ({narrative.pct(r['share_of_contacts'])})")
+        if not bits:
+            return ""
+        sentence = narrative.join(bits)
+        return sentence[0].upper() + sentence[1:] + "."
+
+    def plot(self, *, ax=None):
+        """Horizontal bars of frequency with 95% CI whiskers, grouped by dimension; returns the Axes."""
+        ranked = self.frame
+        df = ranked.iloc[::-1].reset_index(drop=True)
+        _, ax = new_axes(ax, figsize=(9, max(2.5, 0.32 * len(df) + 1)))
+        labels = df["dimension"].astype(str) + ": " + df["group"].astype(str)
+        order = list(dict.fromkeys(ranked["dimension"]))
+        colors = [f"C{order.index(d) % 10}" for d in df["dimension"]]
+        err = np.vstack([df["frequency"] - df["ci_low"], df["ci_high"] - df["frequency"]]).clip(min=0)
+        ax.barh(range(len(df)), df["frequency"], xerr=err, color=colors, alpha=0.85, ecolor="0.3", capsize=2)
+        ax.set_yticks(range(len(df)), labels, fontsize=8)
+        ax.set_xlabel("contacts per active customer (95% CI)")
+        ax.set_title(f"Segments and channels, {self.period}")
+        return ax
+
+
+@accepts_dataset
+@renamed_parameters(grain="freq")
+def rankings(contacts, customers, *, period, freq: str = DEFAULT_FREQ, tz: str | None = None,
              segments=("tier", "region", "industry"), channel: bool = True, min_customers: int = 30,
-             dedup_window=DEFAULT_DEDUP_WINDOW, mapping=None, con=None) -> pd.DataFrame:
+             dedup_window=DEFAULT_DEDUP_WINDOW, mapping=None, con=None) -> Rankings:
     """Segments and channels of ``period`` ranked by contact frequency, with 95% CIs.
 
     Each segment column is ranked on its own (its customers are the denominator);
     channels share the all-customer denominator, so channel frequencies add up to the
     total. Groups with fewer than ``min_customers`` active customers are listed but
     not ranked (``ranked`` False). Segment columns absent from the data are skipped
-    with a note in ``attrs["notes"]``.
+    with a note in ``.notes``.
 
     Returns
     -------
-    pandas.DataFrame
-        ``dimension, group, frequency, ci_low, ci_high, contacts, active_customers,
-        share_of_contacts, rank, ranked``.
+    Rankings
+        ``.frame``: ``dimension, group, frequency, ci_low, ci_high, contacts, active_customers,
+        share_of_contacts, rank, ranked``; ``.period``: the period label.
+
+    Examples
+    --------
+    >>> r = rankings("data/examples/contacts.csv", "data/examples/customers.csv", period="2026-02",
+    ...              segments=["tier", "plan"], min_customers=1)
+    >>> r.period, r.notes
+    ('2026-02', ("segment column 'plan' is not in the customers table; skipped",))
     """
-    grain = periods.check_grain(grain)
+    grain = periods.check_grain(freq)
     start = parse_period(period, grain)
-    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con)
+    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con, tz=tz)
     con = tables.con
     cust_cols = tables["customers"].columns
     notes = [f"segment column {seg!r} is not in the customers table; skipped" for seg in (segments or [])
@@ -278,8 +428,9 @@ def rankings(contacts, customers, *, period, grain: str = DEFAULT_FREQ, tz: str 
         order = {d: i for i, d in enumerate(dims)}
         out = out.sort_values(["dimension", "rank"], key=lambda s: s.map(order) if s.name == "dimension" else s,
                               kind="stable")[cols].reset_index(drop=True)
-    out.attrs.update(notes=notes, period=periods.label(start, grain))
-    return out
+    return Rankings(frame=out, notes=tuple(notes), params={"freq": grain, "tz": tz, "segments": list(segs),
+                    "min_customers": int(min_customers), "dedup_window": dedup_window},
+                    period=periods.label(start, grain))
 
 
 #: Above this many segment combinations, rankings use one engine pass per dimension.
@@ -297,7 +448,7 @@ def _frequency_at(tables, start, grain, tz, by, dedup_window) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # empty groups have NaN frequency; they are shown as such
         return contact_frequency(tables["contacts"], tables["customers"], freq=grain, tz=tz, by=by, start=start,
-                                 end=start, dedup_window=dedup_window, con=tables.con)
+                                 end=start, dedup_window=dedup_window, con=tables.con).frame
 
 
 def _collapse(cross: pd.DataFrame, dim: str, segs: list[str]) -> pd.DataFrame:
@@ -314,8 +465,52 @@ def _collapse(cross: pd.DataFrame, dim: str, segs: list[str]) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- onboarding
-def onboarding_curve(contacts, customers, *, weeks: int = ONBOARDING_WEEKS, tz: str = DEFAULT_TZ,
-                     direction: str = "inbound", mapping=None, con=None) -> pd.DataFrame:
+@dataclass(frozen=True, repr=False)
+class OnboardingCurve(MetricResult):
+    """Contacts per customer by week since signup (``.frame``), with the onboarding ratio.
+
+    Attributes
+    ----------
+    onboarding_ratio : float
+        Contacts per customer-week in weeks 0-1 over weeks 2 and later (NaN without later contacts).
+    new_customers : int
+        Customers who signed up inside the data and were observed at least one whole week.
+    data_start, data_end : str
+        The usable contacts' date range.
+    """
+
+    onboarding_ratio: float = float("nan")
+    new_customers: int = 0
+    data_start: str | None = None
+    data_end: str | None = None
+
+    def describe(self) -> str:
+        """One sentence on the onboarding load."""
+        if not np.isfinite(self.onboarding_ratio):
+            return "Too few new customers in the data to measure the onboarding load."
+        return (f"Across {self.new_customers:,} customers who signed up between {self.data_start} and "
+                f"{self.data_end}, the first two weeks after signup bring {narrative.num(self.onboarding_ratio, 1)} "
+                f"times the contacts per customer of weeks 2–{int(self.frame['week'].max())}.")
+
+    def plot(self, *, ax=None):
+        """Contacts per customer by week since signup, with 95% CIs; returns the Axes."""
+        curve = self.frame
+        _, ax = new_axes(ax, figsize=(9, 3.5))
+        ax.errorbar(curve["week"], curve["contacts_per_customer"],
+                    yerr=np.vstack([curve["contacts_per_customer"] - curve["ci_low"],
+                                    curve["ci_high"] - curve["contacts_per_customer"]]).clip(min=0),
+                    marker="o", capsize=3)
+        ax.axvspan(-0.5, 1.5, color="C1", alpha=0.12, label="first two weeks")
+        ax.set_xlabel("weeks since signup")
+        ax.set_ylabel("contacts per customer per week")
+        ax.set_title("Onboarding load: contacts per customer by week since signup")
+        ax.legend(loc="upper right", fontsize=8)
+        return ax
+
+
+@accepts_dataset
+def onboarding_curve(contacts, customers, *, weeks: int = ONBOARDING_WEEKS, tz: str | None = None,
+                     direction: str = "inbound", mapping=None, con=None) -> OnboardingCurve:
     """Contacts per customer by week since signup, for customers who signed up inside the data.
 
     Week ``w`` covers days ``7w .. 7w+6`` after signup. A customer counts in the
@@ -326,22 +521,21 @@ def onboarding_curve(contacts, customers, *, weeks: int = ONBOARDING_WEEKS, tz: 
 
     Returns
     -------
-    pandas.DataFrame
-        ``week, contacts, customers, contacts_per_customer, ci_low, ci_high``;
-        ``attrs["onboarding_ratio"]`` is the rate of weeks 0-1 over weeks 2..``weeks``,
-        ``attrs["data_start"]``/``["data_end"]`` the contact date range.
+    OnboardingCurve
+        ``.frame``: ``week, contacts, customers, contacts_per_customer, ci_low, ci_high``;
+        ``.onboarding_ratio`` is the rate of weeks 0-1 over weeks 2..``weeks``,
+        ``.data_start``/``.data_end`` the contact date range.
 
     Examples
     --------
-    >>> curve = onboarding_curve(contacts, customers)  # doctest: +SKIP
-    >>> round(curve.attrs["onboarding_ratio"], 1)  # doctest: +SKIP
-    3.0
+    >>> curve = onboarding_curve("data/sample/contacts.parquet", "data/sample/customers.parquet")  # doctest: +SKIP
+    >>> round(curve.onboarding_ratio, 1)  # doctest: +SKIP
+    2.9
     """
     if int(weeks) < 2:
         raise ParameterError("weeks must be at least 2 to compare the first two weeks with later ones")
-    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con)
+    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con, tz=tz)
     con = tables.con
-    engine.set_session_tz(con, tz)
     lookup = customer_lookup(classify_customers(tables["customers"]), [])
     c = classify_contacts(tables["contacts"], lookup, direction=direction, dedup_seconds=0)
     used = c.filter(c[REASON].isnull())
@@ -377,19 +571,19 @@ def onboarding_curve(contacts, customers, *, weeks: int = ONBOARDING_WEEKS, tz: 
     early, late = out[out["week"] < 2], out[out["week"] >= 2]
     late_rate = late["contacts"].sum() / max(late["customers"].sum(), 1)
     early_rate = early["contacts"].sum() / max(early["customers"].sum(), 1)
-    out.attrs.update(onboarding_ratio=float(early_rate / late_rate) if late_rate > 0 else float("nan"),
-                     data_start=str(first), data_end=str(last), new_customers=int(observed.sum()))
-    return out
+    return OnboardingCurve(frame=out, params={"weeks": int(weeks), "tz": tz, "direction": direction},
+                           onboarding_ratio=float(early_rate / late_rate) if late_rate > 0 else float("nan"),
+                           data_start=str(first), data_end=str(last), new_customers=int(observed.sum()))
 
 
 # --------------------------------------------------------------------------- events and data quality
-def events_between(events, *, start, end, tz: str = DEFAULT_TZ, con=None) -> pd.DataFrame:
+@accepts_dataset
+def events_between(events, *, start, end, tz: str | None = None, con=None) -> pd.DataFrame:
     """Events (``date, label, kind``) dated between ``start`` and ``end`` inclusive, oldest first."""
     if events is None:
         return pd.DataFrame(columns=["date", "label", "kind"])
-    tables = open_tables(events=events, con=con)
+    tables = open_tables(events=events, con=con, tz=tz)
     con = tables.con
-    engine.set_session_tz(con, tz)
     t = tables["events"].table
     kind = t.kind.cast("string") if "kind" in t.columns else ibis.literal("")
     t = t.select(date=engine.local_date(t.date), label=t.label.cast("string"), kind=kind)
@@ -400,19 +594,20 @@ def events_between(events, *, start, end, tz: str = DEFAULT_TZ, con=None) -> pd.
 
 
 def data_quality(ledger, *, redact: bool = False) -> pd.DataFrame:
-    """The ledger as a table: rows read, used and excluded by reason, with the share of rows read.
+    """The ledger (of a result such as :class:`Trend`, or a Ledger) as a table: rows read, used and excluded by reason, with the share of rows read.
 
     Examples are raw values from the data; ``redact=True`` leaves them out.
     """
-    df = ledger.frame()
+    df = getattr(ledger, "ledger", ledger).frame()  # a result's ledger, or a Ledger
     read = df[df["reason"] == "read"].set_index("table")["rows"]
     df = df.assign(share=df["rows"] / df["table"].map(read).where(lambda s: s > 0))
     cols = ["table", "reason", "kind", "rows", "share"] + ([] if redact else ["examples"])
     return df[cols].reset_index(drop=True)
 
 
-# --------------------------------------------------------------------------- benchmark
-def benchmark(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ, profile=None) -> dict:
+# --------------------------------------------------------------------------- benchmark, anomalies, forecast
+@renamed_parameters(grain="freq")
+def benchmark(trend_result, *, period, freq: str = DEFAULT_FREQ, profile=None) -> dict:
     """Where the period's frequency (with its CI) sits against published industry estimates.
 
     Delegates to :func:`kit.analysis.benchmarks.place`. Returns a JSON-ready dict: ``available``,
@@ -420,42 +615,42 @@ def benchmark(trend_frame: pd.DataFrame, *, period, grain: str = DEFAULT_FREQ, p
     ``bands`` (one dict per matched band) and ``text`` (the generated interpretation);
     or ``{"available": False, "note": ...}`` when placement is not possible.
     """
-    bench = optional("benchmarks")
-    if getattr(bench, "place", None) is None:
-        return {"available": False, "note": "benchmark placement not available (kit.analysis.benchmarks is not installed)"}
-    grain = periods.check_grain(grain)
-    start = parse_period(period, grain)
-    rows = trend_frame[trend_frame["period"] == start]
+    freq = periods.check_grain(freq)
+    start = parse_period(period, freq)
+    frame = frame_of(trend_result)
+    rows = frame[frame["period"] == start]
     if rows.empty:
-        return {"available": False, "note": f"no frequency for {periods.label(start, grain)}"}
+        return {"available": False, "note": f"no frequency for {periods.label(start, freq)}"}
     try:
-        placed = bench.place(rows.iloc[0], profile or None, freq=grain)
+        placed = bench_mod.place(rows.iloc[0], profile or None, freq=freq)
         text = placed.interpret()
     except KitError as exc:
         return {"available": False, "note": f"benchmark placement not available: {exc}"}
-    bands = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-             for r in placed.rows.to_dict("records")]
-    return {"available": True, "profile": reportconfig.plain(profile), "reading": placed.reading, "per_month": float(placed.value),
-            "ci_per_month": list(map(float, placed.ci)) if placed.ci else None, "bands": bands,
-            "text": list(text), "notes": list(placed.notes)}
+    return {"available": True, "profile": json_safe(profile), "reading": placed.reading,
+            "per_month": float(placed.value), "ci_per_month": list(map(float, placed.ci)) if placed.ci else None,
+            "bands": [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+                      for r in placed.rows.to_dict("records")], "text": list(text), "notes": list(placed.notes)}
 
 
-def anomalies(trend_frame: pd.DataFrame, *, events=None, threshold: float = 3.5, tz: str = DEFAULT_TZ) -> dict:
-    """Flagged periods of the trend (robust STL remainder, :func:`kit.analysis.seasonality.anomalies`).
+def benchmark_table(bench: dict) -> pd.DataFrame:
+    """The matched benchmark bands of :func:`benchmark` and where the frequency sits against each."""
+    cols = ["category", "segment", "low", "high", "position", "reason"]
+    return pd.DataFrame(bench.get("bands") or [], columns=cols)
+
+
+def anomalies(trend_result, *, events=None, threshold: float = 3.5, tz: str | None = None) -> dict:
+    """Flagged periods of the trend (robust STL remainder, :func:`kit.analysis.anomalies.anomalies`).
 
     Returns a JSON-ready dict: ``available``, ``flagged`` (list of period, direction,
     size, z, explanation), ``latest_flagged`` (whether the last period is one), or a note.
     """
-    seasonality = optional("seasonality")
-    if getattr(seasonality, "anomalies", None) is None:
-        return {"available": False, "note": "anomaly detection not available (kit.analysis.seasonality is not installed)"}
-    grain = trend_frame.attrs.get("freq", DEFAULT_FREQ)
-    series = trend_frame.set_index("period")["frequency"]
+    grain = getattr(trend_result, "freq", None) or DEFAULT_FREQ
+    series = frame_of(trend_result).set_index("period")["frequency"]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            flagged = seasonality.anomalies(seasonality.decompose(series, grain=grain), threshold=threshold,
-                                            events=events, tz=tz)
+            flagged = frame_of(anomaly_mod.anomalies(decompose_mod.decompose(series, freq=grain), threshold=threshold,
+                                                     events=events, tz=tz or "UTC"))
     except KitError as exc:
         return {"available": False, "note": f"anomaly detection not available: {exc}"}
     items = [{"period": periods.label(r["period"], grain), "direction": r["direction"],
@@ -466,26 +661,23 @@ def anomalies(trend_frame: pd.DataFrame, *, events=None, threshold: float = 3.5,
             "flagged": items, "latest_flagged": any(i["period"] == last for i in items)}
 
 
-def forecast(trend_frame: pd.DataFrame, *, horizon: int = 3) -> dict:
-    """Next periods' frequency with 80%/95% intervals (:func:`kit.analysis.seasonality.forecast`), JSON-ready."""
-    seasonality = optional("seasonality")
-    if getattr(seasonality, "forecast", None) is None:
-        return {"available": False, "note": "forecast not available (kit.analysis.seasonality is not installed)"}
-    grain = trend_frame.attrs.get("freq", DEFAULT_FREQ)
+def forecast(trend_result, *, horizon: int = 3) -> dict:
+    """Next periods' frequency with 80%/95% intervals (:func:`kit.analysis.forecast.forecast`), JSON-ready."""
+    grain = getattr(trend_result, "freq", None) or DEFAULT_FREQ
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fc = seasonality.forecast(trend_frame.set_index("period")["frequency"], horizon=horizon, grain=grain)
+            fc = forecast_mod.forecast(frame_of(trend_result).set_index("period")["frequency"], horizon=horizon,
+                                       freq=grain)
     except KitError as exc:
         return {"available": False, "note": f"forecast not available: {exc}"}
-    return {"available": True, **fc.summary()}
+    return {"available": True, **fc.to_dict()}
 
 
-# --------------------------------------------------------------------------- sentences
-def sentences(head: Headline, *, ranked: pd.DataFrame | None = None, bench: dict | None = None,
-              onboarding: pd.DataFrame | None = None) -> list[str]:
-    """Three to five plain sentences that summarise the period (plain text; escape for HTML)."""
-    unit = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}[head.grain]
+# --------------------------------------------------------------------------- words
+def _headline_sentences(head: Headline) -> list[str]:
+    """The headline, its comparisons and its repeat contacts (plain text; escape for display)."""
+    unit = _UNIT[head.grain]
     out = [
         f"In {head.period}, customers contacted support {narrative.num(head.frequency)} times per active customer "
         f"{narrative.interval(head.ci_low, head.ci_high)}: {head.contacts:,} contacts from "
@@ -511,28 +703,29 @@ def sentences(head: Headline, *, ranked: pd.DataFrame | None = None, bench: dict
             sentence += (f", so most of the change against the previous {unit} is the seasonal pattern "
                          f"seen last year")
         out.append(sentence + ".")
-    if ranked is not None and len(ranked):
-        top = ranked[ranked["ranked"].astype(bool)].dropna(subset=["rank"])
-        seg = top[top["dimension"] != "channel"].sort_values("frequency", ascending=False).head(1)
-        ch = top[top["dimension"] == "channel"].sort_values("contacts", ascending=False).head(1)
-        bits = []
-        if len(seg):
-            r = seg.iloc[0]
-            bits.append(f"the {r['dimension']} {r['group']} has the highest frequency ({narrative.num(r['frequency'])})")
-        if len(ch):
-            r = ch.iloc[0]
-            bits.append(f"{r['group']} carries the most contacts ({narrative.pct(r['share_of_contacts'])})")
-        if bits:
-            sentence = narrative.join(bits)
-            out.append(sentence[0].upper() + sentence[1:] + ".")
     rr = f"{narrative.pct(head.repeat_contact_rate)} of contacts were repeat contacts within the follow-up window, " \
          f"so {head.cases:,} distinct cases remain ({narrative.num(head.case_frequency)} per active customer)."
     out.append(rr[0].upper() + rr[1:])
+    return out
+
+
+def describe_period(head: Headline, *, ranked: Rankings | None = None, bench: dict | None = None,
+                    onboarding: OnboardingCurve | None = None) -> list[str]:
+    """Three to five plain sentences that summarise the period (plain text; escape for display).
+
+    The headline and its comparisons, the top segment and channel, the repeat contacts,
+    then the benchmark reading (or, without one, the onboarding load).
+    """
+    own = _headline_sentences(head)
+    out = own[:-1]
+    if ranked is not None and len(ranked.frame) and ranked.describe():
+        out.append(ranked.describe())
+    out.append(own[-1])
     if bench and bench.get("available"):
         out.append(f"Against industry estimates, {narrative.num(bench['per_month'])} contacts per customer per "
                    f"month reads as {bench['reading']} ({_band_words(bench['bands'])}).")
-    elif onboarding is not None and np.isfinite(onboarding.attrs.get("onboarding_ratio", np.nan)):
-        out.append(f"New customers contact support {narrative.num(onboarding.attrs['onboarding_ratio'], 1)} times as "
+    elif onboarding is not None and np.isfinite(onboarding.onboarding_ratio):
+        out.append(f"New customers contact support {narrative.num(onboarding.onboarding_ratio, 1)} times as "
                    "often in their first two weeks as later on.")
     return out[:5]
 
@@ -540,173 +733,3 @@ def sentences(head: Headline, *, ranked: pd.DataFrame | None = None, bench: dict
 def _band_words(bands) -> str:
     return narrative.join(f"{b['position']} the {b['segment']} band {narrative.num(b['low'])}–{narrative.num(b['high'])}"
                           for b in bands[:3])
-
-
-# --------------------------------------------------------------------------- display tables
-def headline_table(head: Headline) -> pd.DataFrame:
-    """The headline and its two comparisons as rows, ready to show."""
-    rows = [{"period": head.period, "frequency": head.frequency, "ci_low": head.ci_low, "ci_high": head.ci_high,
-             "contacts": head.contacts, "active_customers": head.active_customers, "change": np.nan, "test": ""}]
-    for what, ch in (("previous period", head.previous), ("same period last year", head.last_year)):
-        if ch is None:
-            continue
-        verdict = "" if ch.significant is None else (f"significant (p={ch.p_value:.2g})" if ch.significant
-                                                      else f"not significant (p={ch.p_value:.2g})")
-        rows.append({"period": f"{ch.reference} ({what})", "frequency": ch.frequency, "ci_low": np.nan,
-                     "ci_high": np.nan, "contacts": np.nan, "active_customers": np.nan,
-                     "change": ch.relative_change, "test": verdict})
-    # "change" on a reference row is how the headline period differs from that reference
-    df = pd.DataFrame(rows)
-    for col in ("contacts", "active_customers"):
-        df[col] = df[col].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
-    return df.rename(columns={"change": "change vs reference", "test": "significance"})
-
-
-def contacts_cases_table(trend_frame: pd.DataFrame, *, periods_shown: int = 6) -> pd.DataFrame:
-    """The last periods' contacts, cases, follow-ups and repeat-contact rate."""
-    df = trend_frame.tail(periods_shown)
-    grain = trend_frame.attrs.get("freq", DEFAULT_FREQ)
-    return pd.DataFrame({"period": [periods.label(p, grain) for p in df["period"]],
-                         "contacts": df["contacts"].to_numpy(), "cases": df["cases"].to_numpy(),
-                         "follow_ups": df["follow_ups"].to_numpy(),
-                         "repeat_contact_rate": df["repeat_contact_rate"].to_numpy(),
-                         "case_frequency": df["case_frequency"].to_numpy()})
-
-
-def onboarding_sentence(curve: pd.DataFrame) -> str:
-    """One sentence on the onboarding curve."""
-    ratio = curve.attrs.get("onboarding_ratio", np.nan)
-    if not np.isfinite(ratio):
-        return "Too few new customers in the data to measure the onboarding load."
-    return (f"Across {curve.attrs['new_customers']:,} customers who signed up between {curve.attrs['data_start']} and "
-            f"{curve.attrs['data_end']}, the first two weeks after signup bring {narrative.num(ratio, 1)} times the "
-            f"contacts per customer of weeks 2–{int(curve['week'].max())}.")
-
-
-def benchmark_table(bench: dict) -> pd.DataFrame:
-    """The matched benchmark bands and where the frequency sits against each."""
-    cols = ["category", "segment", "low", "high", "position", "reason"]
-    return pd.DataFrame(bench.get("bands") or [], columns=cols)
-
-
-# --------------------------------------------------------------------------- safe display
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
-
-
-def escape_markdown(text) -> str:
-    """Escape data-derived text for Markdown output: HTML-escaped, then Markdown punctuation.
-
-    Examples
-    --------
-    >>> escape_markdown("<script>alert(1)</script> & [x](y)")
-    '&lt;script&gt;alert\\\\(1\\\\)&lt;/script&gt; &amp; \\\\[x\\\\]\\\\(y\\\\)'
-    """
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=True))
-
-
-def markdown(lines, *, bullets: bool = True):
-    """An ``IPython.display.Markdown`` of escaped sentences (a bulleted list by default)."""
-    from IPython.display import Markdown
-
-    if isinstance(lines, str):
-        lines = [lines]
-    body = "\n".join(("- " if bullets else "") + escape_markdown(s) for s in lines)
-    return Markdown(body)
-
-
-def table(df: pd.DataFrame, *, percent=(), digits: int = 2, index: bool = False):
-    """A DataFrame shown as escaped HTML with numbers formatted for reading."""
-    from IPython.display import HTML
-
-    shown = df.copy()
-    for col in shown.columns:
-        if col in percent:
-            shown[col] = shown[col].map(lambda v: narrative.pct(v, 1))
-        elif pd.api.types.is_float_dtype(shown[col]):
-            whole = bool(((shown[col].dropna() % 1) == 0).all())  # ranks and counts stored as float (NaN gaps)
-            shown[col] = shown[col].map(lambda v: "–" if pd.isna(v) else f"{v:,.0f}" if whole else narrative.num(v, digits))
-        elif pd.api.types.is_integer_dtype(shown[col]) and not pd.api.types.is_bool_dtype(shown[col]):
-            shown[col] = shown[col].map(lambda v: f"{v:,}")
-        elif pd.api.types.is_datetime64_any_dtype(shown[col]):
-            shown[col] = shown[col].dt.strftime("%Y-%m-%d")
-    return HTML(shown.to_html(index=index, escape=True, border=0, classes="kit-table", na_rep="–"))
-
-
-# --------------------------------------------------------------------------- figures
-def plot_trend(trend_frame: pd.DataFrame, *, events: pd.DataFrame | None = None, periods_shown: int | None = None,
-               ax=None):
-    """Frequency with its 95% CI over the last periods, with event markers."""
-    from ..present.plots import new_axes
-
-    n = periods_shown or trend_frame.attrs.get("periods_shown", 24)
-    df = trend_frame.tail(n)
-    fig, ax = new_axes(ax)
-    ax.fill_between(df["period"], df["frequency_ci_low"], df["frequency_ci_high"], alpha=0.25, label="95% CI")
-    ax.plot(df["period"], df["frequency"], marker="o", lw=1.8, label="contacts per active customer")
-    if events is not None and len(events):
-        ev = events[(events["date"] >= df["period"].min()) & (events["date"] <= df["period"].max() + pd.Timedelta(days=31))]
-        top = ax.get_ylim()[1]
-        for i, (_, e) in enumerate(ev.iterrows()):
-            ax.axvline(e["date"], color="0.4", ls=":", lw=1)
-            ax.annotate(str(e["label"]), (e["date"], top), rotation=90, va="top", ha="right", fontsize=7, color="0.3")
-    ax.set_ylabel("contacts per active customer")
-    ax.set_xlabel("")
-    ax.set_title(f"Contact frequency, last {len(df)} {trend_frame.attrs.get('freq', 'period')}s")
-    ax.legend(loc="lower left", fontsize=8)
-    return fig
-
-
-def plot_rankings(ranked: pd.DataFrame, *, ax=None):
-    """Horizontal bars of frequency with 95% CI whiskers, grouped by dimension."""
-    from ..present.plots import new_axes
-
-    df = ranked.iloc[::-1].reset_index(drop=True)
-    fig, ax = new_axes(ax, figsize=(9, max(2.5, 0.32 * len(df) + 1)))
-    labels = df["dimension"].astype(str) + ": " + df["group"].astype(str)
-    colors = [f"C{list(dict.fromkeys(ranked['dimension'])).index(d) % 10}" for d in df["dimension"]]
-    err = np.vstack([df["frequency"] - df["ci_low"], df["ci_high"] - df["frequency"]]).clip(min=0)
-    ax.barh(range(len(df)), df["frequency"], xerr=err, color=colors, alpha=0.85, ecolor="0.3", capsize=2)
-    ax.set_yticks(range(len(df)), labels, fontsize=8)
-    ax.set_xlabel("contacts per active customer (95% CI)")
-    ax.set_title(f"Segments and channels, {ranked.attrs.get('period', '')}")
-    return fig
-
-
-def plot_contacts_cases(trend_frame: pd.DataFrame, *, periods_shown: int | None = None):
-    """Contacts and cases per period side by side, with the repeat-contact rate."""
-    from ..present.plots import new_axes
-
-    n = periods_shown or trend_frame.attrs.get("periods_shown", 24)
-    df = trend_frame.tail(n)
-    fig, ax = new_axes(None)
-    width = pd.Timedelta(days={"week": 2, "quarter": 25}.get(trend_frame.attrs.get("freq"), 9))
-    ax.bar(df["period"] - width / 2, df["contacts"], width=width, label="contacts")
-    ax.bar(df["period"] + width / 2, df["cases"], width=width, label="cases (follow-ups merged)")
-    ax.set_ylabel("count")
-    ax2 = ax.twinx()
-    ax2.plot(df["period"], df["repeat_contact_rate"] * 100, color="C3", marker=".", label="repeat-contact rate")
-    ax2.set_ylabel("repeat-contact rate (%)")
-    ax2.set_ylim(0, max(5, float(np.nanmax(df["repeat_contact_rate"] * 100)) * 1.3))
-    ax2.grid(False)
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8)
-    ax.set_title("Contacts and cases")
-    return fig
-
-
-def plot_onboarding(curve: pd.DataFrame, *, ax=None):
-    """Contacts per customer by week since signup, with 95% CIs."""
-    from ..present.plots import new_axes
-
-    fig, ax = new_axes(ax, figsize=(9, 3.5))
-    ax.errorbar(curve["week"], curve["contacts_per_customer"],
-                yerr=np.vstack([curve["contacts_per_customer"] - curve["ci_low"],
-                                curve["ci_high"] - curve["contacts_per_customer"]]).clip(min=0),
-                marker="o", capsize=3)
-    ax.axvspan(-0.5, 1.5, color="C1", alpha=0.12, label="first two weeks")
-    ax.set_xlabel("weeks since signup")
-    ax.set_ylabel("contacts per customer per week")
-    ax.set_title("Onboarding load: contacts per customer by week since signup")
-    ax.legend(loc="upper right", fontsize=8)
-    return fig

@@ -1,0 +1,103 @@
+"""``summary.json``: a period's headline numbers, alert, benchmark, anomalies and forecast, computed by kit.
+
+The summary is computed from the same :class:`~kit.report.context.ReportContext` and the same
+:mod:`kit.report.overview` functions as the overview notebook, so a number on a page and the
+same number in ``summary.json`` agree.
+"""
+from __future__ import annotations
+
+import json
+
+from ..core.results import json_safe
+from ..errors import ParameterError
+from . import overview
+from .context import ReportContext
+
+
+def summary(ctx: ReportContext, *, con=None) -> dict:
+    """The headline metrics of ``ctx.period``, computed by kit (not scraped from notebooks).
+
+    Keys: ``period, grain, start, end, tz, complete, frequency, ci, contacts, active_customers,
+    cases, follow_ups, contacting_customers, case_frequency, repeat_contact_rate, previous,
+    last_year, alert, alert_reasons, benchmark, anomalies, forecast, highest, sentences,
+    data_quality, notes``. Analyses that cannot run give ``{"available": false, "note": ...}``
+    instead of failing the report.
+
+    Examples
+    --------
+    >>> from kit.report.context import load
+    >>> data = summary(load(None, period="2026-02", data_dir="data/examples"))
+    >>> data["contacts"], data["complete"], data["alert"]
+    (3, False, True)
+    """
+    if not ctx.period:
+        raise ParameterError("the report context has no period; build it with load(..., period='2026-10')")
+    ds = ctx.dataset(con=con)
+    freq, period = ctx.grain, ctx.period
+    shown = max(int(ctx.threshold("trend_periods")), 3 * overview.PERIODS_PER_YEAR.get(freq, 12))
+    trend = overview.trend(ds, period=period, freq=freq, periods_shown=shown, dedup_window=ctx.dedup_window)
+    head = overview.headline(trend, period=period, freq=freq)
+    bench = overview.benchmark(trend, period=period, freq=freq, profile=ctx.benchmark_profile)
+    found = overview.anomalies(trend, events=ds.events, threshold=ctx.threshold("anomaly_z"), tz=ctx.tz)
+    fc = overview.forecast(trend, horizon=3)
+    ranked = overview.rankings(ds, period=period, freq=freq, segments=ctx.segments,
+                               min_customers=int(ctx.threshold("min_customers")), dedup_window=ctx.dedup_window)
+    top = ranked.frame[ranked.frame["rank"] == 1]
+    quality = {t: {"read": a.read, "used": a.used,
+                   "excluded": {k: v for k, v in a.excluded.items() if not k.startswith("out of scope")}}
+               for t, a in trend.ledger.tables.items()}
+    d = head.to_dict()
+    reasons = alert_reasons(head, found, alert_change=ctx.threshold("alert_change"))
+    return {
+        "period": head.period, "grain": freq, "start": head.start, "end": head.end, "tz": ctx.tz,
+        "complete": head.complete, "frequency": head.frequency, "ci": [head.ci_low, head.ci_high],
+        "contacts": head.contacts, "active_customers": head.active_customers, "cases": head.cases,
+        "follow_ups": head.follow_ups, "contacting_customers": head.contacting_customers,
+        "case_frequency": head.case_frequency, "repeat_contact_rate": head.repeat_contact_rate,
+        "dedup_window": str(ctx.dedup_window),
+        "previous": d["previous"], "last_year": d["last_year"],
+        "alert": bool(reasons), "alert_reasons": reasons,
+        "benchmark": bench, "anomalies": found, "forecast": fc,
+        "highest": {r["dimension"]: {"group": r["group"], "frequency": r["frequency"], "ci": [r["ci_low"], r["ci_high"]]}
+                    for _, r in top.iterrows()},
+        "sentences": overview.describe_period(head, ranked=ranked, bench=bench),
+        "data_quality": quality, "notes": list(head.notes),
+    }
+
+
+def alert_reasons(head: overview.Headline, found: dict, *, alert_change: float) -> list[str]:
+    """Why a period needs attention: an incomplete period, a large change, or an anomaly.
+
+    Seasonal peaks are not service problems: the change is judged against the same period
+    last year, and against the previous period only when there is no year of history. A
+    change that the exact test calls not significant is no alert.
+    """
+    reasons = []
+    prev, last_year = head.previous, head.last_year
+    ref, basis = (last_year, "the same period last year") if last_year else (prev, "the previous period")
+    if not head.complete:
+        reasons.append(head.notes[0])
+    elif ref and abs(ref.relative_change) >= float(alert_change) and ref.significant is not False:
+        reasons.append(f"frequency changed {ref.relative_change:+.1%} against {ref.reference} ({basis}"
+                       + (", significant)" if ref.significant else ", not tested)"))
+    if found.get("latest_flagged"):
+        hit = next(i for i in found["flagged"] if i["period"] == head.period)
+        reasons.append(f"{head.period} is an anomaly ({hit['direction']}, {hit['explanation']})")
+    return reasons
+
+
+def dumps_summary(data: dict) -> str:
+    """``data`` as ``summary.json`` text: JSON-safe values, missing numbers as null.
+
+    Examples
+    --------
+    >>> print(dumps_summary({"frequency": float("nan"), "ci": [1.0, float("inf")]}), end="")
+    {
+      "frequency": null,
+      "ci": [
+        1.0,
+        null
+      ]
+    }
+    """
+    return json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -33,7 +33,7 @@ HOMES = {
     "accounts": ["kit.metrics.accounts", "kit.metrics.coverage", "kit.accounts"],
     "features": ["kit.metrics.features", "kit.features"],
     "drivers": ["kit.analysis.churn", "kit.analysis.csat", "kit.analysis.correlation", "kit.analysis.touchpoints",
-                "kit.drivers"],
+                "kit.analysis.drivers", "kit.drivers"],
     "seasonality": ["kit.analysis.decompose", "kit.analysis.anomalies", "kit.analysis.compare",
                     "kit.analysis.forecast", "kit.seasonality"],
     "overview": ["kit.report.overview", "kit.overview"],

@@ -34,46 +34,50 @@ window = "90D"
 cutoff = None  # None: the latest date with a fully observed outcome window
 controls = None  # None: tier (when present) plus tenure
 segment = "tier"
+mapping = None  # column mapping of a help-desk export: a preset name, a YAML file or a dict
+dedup_window = "48h"
 
 # %%
-import html
-
 from IPython.display import Markdown, display
 
 from kit.analysis import drivers
 from kit.present import plots
-from kit.report import context as reportconfig
+from kit.present.display import escape_markdown, markdown
+from kit.report import context
 
 # %matplotlib inline
 # %config InlineBackend.figure_formats = ["png"]
 plots.theme()
 
-src = reportconfig.sources(config_path or None, data_dir=data_dir)
-report = drivers.analyze(src["contacts"], src["customers"], src.get("surveys"), window=window, cutoff=cutoff,
+# the render's report context again: the same sources, mapping, dedup window, time zone as summary.json
+ctx = context.from_parameters(config_path=config_path, data_dir=data_dir, period=period, grain=grain, tz=tz,
+                              mapping=mapping, dedup_window=dedup_window)
+ds = ctx.dataset()
+report = drivers.analyze(ds.contacts, ds.customers, ds.surveys, window=window, cutoff=cutoff,
                          controls=controls, segment=segment, freq=grain, tz=tz)
 
 # %% [markdown]
 # ## Summary
 
 # %%
-display(Markdown("\n\n".join(f"- {html.escape(s)}" for s in report.narrative())))
+display(markdown(report.sentences()))
 
 # %% [markdown]
 # ## Churn by contact frequency (customer level)
 
 # %%
 if report.churn is not None:
-    plots.show(report.churn.plot())
+    plots.show(report.churn.plot().figure)
     display(report.churn.table.round(4))
     for note in report.churn.notes:
-        display(Markdown(f"*Note: {html.escape(note)}*"))
+        display(Markdown(f"*Note: {escape_markdown(note)}*"))
 
 # %% [markdown]
 # ## CSAT by contact frequency
 
 # %%
 if report.csat is not None:
-    plots.show(report.csat.plot())
+    plots.show(report.csat.plot().figure)
     display(report.csat.table.round(4))
 
 # %% [markdown]
@@ -81,23 +85,23 @@ if report.csat is not None:
 
 # %%
 if report.by_segment is not None:
-    plots.show(drivers.plot_forest(report.by_segment))
-    display(report.by_segment.round(4))
+    plots.show(report.by_segment.plot().figure)
+    display(report.by_segment.frame.round(4))
 
 # %% [markdown]
 # ## Period-level lagged correlation (adjusted series, never raw levels)
 
 # %%
 if report.periods is not None:
-    plots.show(drivers.plot_lags(report.periods))
-    for note in report.periods.attrs["notes"]:
-        display(Markdown(f"*Note: {html.escape(note)}*"))
+    plots.show(report.periods.plot().figure)
+    for note in report.periods.notes:
+        display(Markdown(f"*Note: {escape_markdown(note)}*"))
 
 # %% [markdown]
 # ## Strategic accounts: CSM touchpoints and renewal
 
 # %%
 if report.touchpoints is not None:
-    plots.show(report.touchpoints.plot())
+    plots.show(report.touchpoints.plot().figure)
     display(report.touchpoints.by_band.round(3))
-    display(Markdown(html.escape(report.touchpoints.sentence())))
+    display(markdown(report.touchpoints.describe(), bullets=False))

@@ -1,4 +1,4 @@
-"""kit.analysis.drivers / kit.metrics.features: planted effects recovered, calibrated nulls, no leakage, clear errors.
+"""kit.analysis.{churn,csat,touchpoints,correlation,drivers} / kit.metrics.features: planted effects recovered, calibrated nulls, no leakage, clear errors.
 
 Expected values come from the sample's planted ground truth, from hand-built fixtures, or
 from statsmodels/scipy fitted independently in the test.
@@ -15,9 +15,10 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from kit.analysis import drivers
+from kit.analysis import churn, csat, drivers, touchpoints
+from kit.analysis.correlation import period_correlation
 from kit.config import DAYS_PER_MONTH
-from kit.errors import AnalysisError, KitError, ParameterError
+from kit.errors import AnalysisError, KitDeprecationWarning, KitError, ParameterError
 from kit.metrics.features import customer_features
 
 
@@ -29,33 +30,34 @@ def sample_features(sample):
 
 def test_default_design_matches_the_sample(sample, sample_features):
     gt = sample.ground_truth["churn"]
-    assert sample_features.attrs["cutoffs"] == [pd.Timestamp(gt["cutoff"])]
+    assert sample_features.cutoffs == (pd.Timestamp(gt["cutoff"]),)
+    assert sample_features.window_days == 90 and sample_features.direction == "inbound"
     assert len(sample_features) == gt["population_size"]
-    assert int(sample_features["churned"].sum()) == gt["churned_in_window"]
+    assert int(sample_features.frame["churned"].sum()) == gt["churned_in_window"]
 
 
 def test_planted_churn_odds_ratio_inside_ci(sample):
-    r = drivers.churn_effect(sample.contacts, sample.customers)
+    r = churn.churn_effect(sample.contacts, sample.customers)
     planted = sample.ground_truth["churn"]["odds_ratio_per_contact_per_month"]
     assert r.ci_low < planted < r.ci_high
     assert r.p_value < 0.05 and r.controls == ("tier", "tenure")
     assert set(r.table["term"]) >= {"const", "contacts_per_month", "tenure_years"}
-    text = r.sentence()
+    text = r.describe()
     assert "associated with" in text and "controlling for tier and tenure" in text
     for word in ("causes", "drives", "leads to", "because"):
         assert word not in text.replace("not proof that contacts cause", "")
 
 
 def test_planted_csat_slope_sign_and_ci(sample):
-    r = drivers.csat_effect(sample.contacts, sample.customers, sample.surveys)
+    r = csat.csat_effect(sample.contacts, sample.customers, sample.surveys)
     planted = sample.ground_truth["csat"]["slope_per_contact_per_month"]
     assert r.slope < 0 and r.ci_low < planted < r.ci_high
     assert r.spearman["r"] < 0
-    assert "associated with" in r.sentence()
+    assert "associated with" in r.describe()
 
 
 def test_touchpoints_flag_under_served_accounts(sample, sample_features):
-    t = drivers.touchpoint_effect(sample.contacts, sample.customers)
+    t = touchpoints.touchpoint_effect(sample.contacts, sample.customers)
     acc = sample.ground_truth["accounts"]
     assert t.n_accounts == len(acc["strategic"])
     at_risk = set(t.accounts.loc[t.accounts["band"] == "at risk", "customer_id"])
@@ -66,13 +68,14 @@ def test_touchpoints_flag_under_served_accounts(sample, sample_features):
 
 
 def test_binned_churn_uses_wilson_intervals(sample_features):
-    b = drivers.binned_churn(sample_features)
+    b = churn.binned_churn(sample_features)
     lo, hi = proportion_confint(b["churned"], b["customers"], method="wilson")
     np.testing.assert_allclose(b["ci_low"], lo, atol=1e-12)
     np.testing.assert_allclose(b["ci_high"], hi, atol=1e-12)
     assert b["customers"].sum() == len(sample_features)
 
 
+@pytest.mark.slow
 def test_null_effects_false_positive_rate():
     """With effects switched off, p < 0.05 in at most 10% of 40 small samples (churn and CSAT).
 
@@ -87,8 +90,8 @@ def test_null_effects_false_positive_rate():
     for seed in seeds:
         s = generate(customers=600, months=12, seed=seed, effects=False)
         f = customer_features(s.contacts, s.customers, surveys=s.surveys)
-        churn_hits += drivers.fit_churn(f).p_value < 0.05
-        csat_hits += drivers.fit_csat(f).p_value < 0.05
+        churn_hits += churn.fit_churn(f).p_value < 0.05
+        csat_hits += csat.fit_csat(f).p_value < 0.05
     assert churn_hits / len(seeds) <= 0.10
     assert csat_hits / len(seeds) <= 0.10
 
@@ -103,7 +106,7 @@ def _population(n=200, seed=0, *, effect=0.0, churn_rate=0.2, cutoff="2025-07-01
     k = rng.poisson(1.5, n)
     x = k / (90 / DAYS_PER_MONTH)
     p = 1 / (1 + np.exp(-(np.log(churn_rate / (1 - churn_rate)) + effect * (x - x.mean()))))
-    churn = rng.random(n) < p
+    churned = rng.random(n) < p
     churn_day = rng.integers(0, 90, n)
     rows = []
     for cid, kk in zip(ids, k):
@@ -115,14 +118,14 @@ def _population(n=200, seed=0, *, effect=0.0, churn_rate=0.2, cutoff="2025-07-01
     contacts["direction"] = "inbound"
     customers = pd.DataFrame({
         "customer_id": ids, "signup_date": [cut - pd.Timedelta(days=400 + 7 * i) for i in range(n)],
-        "churn_date": [cut + pd.Timedelta(days=int(d)) if c else pd.NaT for c, d in zip(churn, churn_day)],
+        "churn_date": [cut + pd.Timedelta(days=int(d)) if c else pd.NaT for c, d in zip(churned, churn_day)],
         "tier": tier,
     })
     # keep data running to cutoff + 90 days so the outcome window is complete
     tail = pd.DataFrame({"customer_id": ids[0], "created_at": [cut + pd.Timedelta(days=89, hours=12)],
                          "contact_id": ["tail"], "channel": "email", "direction": "inbound"})
     contacts = pd.concat([contacts, tail], ignore_index=True)
-    return contacts, customers, pd.DataFrame({"customer_id": ids, "x": x, "k": k, "churned": churn, "tier": tier})
+    return contacts, customers, pd.DataFrame({"customer_id": ids, "x": x, "k": k, "churned": churned, "tier": tier})
 
 
 def test_features_by_hand_and_no_leakage():
@@ -152,7 +155,7 @@ def test_features_by_hand_and_no_leakage():
     contacts["contact_id"] = [f"t{i}" for i in range(len(contacts))]
     contacts["channel"] = ["chat", "chat", "email", "email", "meeting", "chat", "phone", "phone", "phone",
                            "phone", "chat", "chat", "chat"]
-    f = customer_features(contacts, customers, window="90D", cutoff=cut).set_index("customer_id")
+    f = customer_features(contacts, customers, window="90D", cutoff=cut).frame.set_index("customer_id")
     assert list(f.index) == ["a", "b"]
     months = 90 / DAYS_PER_MONTH
     assert f.loc["a", "contacts"] == 3 and f.loc["a", "follow_ups"] == 1 and f.loc["a", "cases"] == 2
@@ -163,17 +166,17 @@ def test_features_by_hand_and_no_leakage():
     assert f.loc["a", "tenure_years"] == pytest.approx((cut - pd.Timestamp("2024-01-01")).days / 365.25)
     # Removing every contact on or after the cutoff (except the last one, which fixes the data end) changes no feature.
     before = contacts[(pd.to_datetime(contacts["created_at"]) < cut) | (contacts["contact_id"] == "t12")]
-    g = customer_features(before, customers, window="90D", cutoff=cut).set_index("customer_id")
+    g = customer_features(before, customers, window="90D", cutoff=cut).frame.set_index("customer_id")
     pd.testing.assert_series_equal(f["contacts"], g["contacts"])
     # Default cutoff: last data day 2025-09-28 -> obs_end 2025-09-29 -> cutoff 2025-07-01.
-    assert customer_features(contacts, customers, window="90D").attrs["cutoffs"] == [cut]
+    assert customer_features(contacts, customers, window="90D").cutoffs == (cut,)
     with pytest.raises(ParameterError, match="on or before 2025-07-01"):
         customer_features(contacts, customers, window="90D", cutoff="2025-07-15")
 
 
 def test_logit_matches_statsmodels_formula():
     contacts, customers, truth = _population(n=400, seed=3, effect=0.5)
-    r = drivers.churn_effect(contacts, customers, cutoff="2025-07-01")
+    r = churn.churn_effect(contacts, customers, cutoff="2025-07-01")
     truth["tenure_years"] = ((pd.Timestamp("2025-07-01") - customers["signup_date"]).dt.days / 365.25).to_numpy()
     ref = smf.logit("churned ~ x + C(tier, Treatment('basic')) + tenure_years",
                     truth.assign(churned=truth["churned"].astype(int))).fit(disp=0)
@@ -218,7 +221,7 @@ def test_csat_is_wls_of_customer_means_with_cr2_and_bell_mccaffrey_df():
             rows.append((cid, cut + pd.Timedelta(days=int(rng.integers(0, 89)), hours=11),
                          int(np.clip(round(4.2 - 0.3 * x + rng.normal(0, 0.8)), 1, 5))))
     surveys = pd.DataFrame(rows, columns=["customer_id", "responded_at", "score"])
-    r = drivers.csat_effect(contacts, customers, surveys, cutoff=cut, controls=[])
+    r = csat.csat_effect(contacts, customers, surveys, cutoff=cut, controls=[])
     tenure = ((cut - customers["signup_date"]).dt.days / 365.25).set_axis(customers["customer_id"])
     # 1) statsmodels: WLS of each customer's mean score, weights = surveys, HC2 errors.
     per = surveys.groupby("customer_id")["score"].agg(["mean", "size"]).reset_index().merge(truth, on="customer_id")
@@ -243,7 +246,7 @@ def test_csat_is_wls_of_customer_means_with_cr2_and_bell_mccaffrey_df():
     assert r.p_value == pytest.approx(2 * stats.t.sf(abs(ref.params["x"] / se), dof), rel=1e-6)
     assert r.n_surveys == len(surveys)
     # 3) several rows per cluster (as with stacked cutoffs): the survey rows themselves, clustered by customer.
-    _, se_rows, df_rows = drivers._cr2(xs, s["score"].to_numpy(float), np.ones(len(s)), s["customer_id"].to_numpy())
+    _, se_rows, df_rows = csat._cr2(xs, s["score"].to_numpy(float), np.ones(len(s)), s["customer_id"].to_numpy())
     assert se_rows[1] == pytest.approx(se, rel=1e-6) and df_rows[1] == pytest.approx(dof, rel=1e-6)
 
 
@@ -251,16 +254,16 @@ def test_csat_is_wls_of_customer_means_with_cr2_and_bell_mccaffrey_df():
 def test_perfect_separation_is_a_clear_error():
     contacts, customers, truth = _population(n=100, seed=1)
     # churners are exactly the customers with 3+ contacts
-    churn = truth["k"] >= 3
-    customers["churn_date"] = [pd.Timestamp("2025-07-20") if c else pd.NaT for c in churn]
+    churners = truth["k"] >= 3
+    customers["churn_date"] = [pd.Timestamp("2025-07-20") if c else pd.NaT for c in churners]
     with pytest.raises(AnalysisError, match="perfectly separated"):
-        drivers.churn_effect(contacts, customers, cutoff="2025-07-01")
+        churn.churn_effect(contacts, customers, cutoff="2025-07-01")
 
 
 def test_segment_without_churners_is_left_out_with_a_note():
     contacts, customers, truth = _population(n=300, seed=2, churn_rate=0.3)
     customers.loc[customers["tier"] == "pro", "churn_date"] = pd.NaT
-    r = drivers.churn_effect(contacts, customers, cutoff="2025-07-01")
+    r = churn.churn_effect(contacts, customers, cutoff="2025-07-01")
     assert any("tier = pro has no churners" in n for n in r.notes)
     basic = truth[truth["tier"] == "basic"].copy()
     basic["tenure_years"] = basic["customer_id"].map(
@@ -274,31 +277,29 @@ def test_constant_csat_and_too_few_customers_are_clear_errors():
     surveys = pd.DataFrame({"customer_id": truth["customer_id"], "score": 5,
                             "responded_at": pd.Timestamp("2025-07-10 12:00")})
     with pytest.raises(AnalysisError, match="every CSAT score .* is 5"):
-        drivers.csat_effect(contacts, customers, surveys, cutoff="2025-07-01")
+        csat.csat_effect(contacts, customers, surveys, cutoff="2025-07-01")
     few_ids = truth["customer_id"].iloc[:12]
     with pytest.raises(AnalysisError, match="only 12 customer"):
-        drivers.churn_effect(contacts[contacts["customer_id"].isin(few_ids) | (contacts["contact_id"] == "tail")],
+        churn.churn_effect(contacts[contacts["customer_id"].isin(few_ids) | (contacts["contact_id"] == "tail")],
                              customers[customers["customer_id"].isin(few_ids)], cutoff="2025-07-01")
     with pytest.raises(ParameterError, match="not a customers column"):
-        drivers.churn_effect(contacts, customers, controls=["nope"])
+        churn.churn_effect(contacts, customers, controls=["nope"])
     with pytest.raises(AnalysisError, match="no churners|churned in the outcome window"):
-        drivers.churn_effect(contacts, customers.assign(churn_date=pd.NaT), cutoff="2025-07-01")
+        churn.churn_effect(contacts, customers.assign(churn_date=pd.NaT), cutoff="2025-07-01")
 
 
 def test_errors_are_kit_errors_not_tracebacks():
     contacts, customers, truth = _population(n=100, seed=6)
     with pytest.raises(KitError):
-        drivers.churn_effect(contacts, customers, window="2h")
+        churn.churn_effect(contacts, customers, window="2h")
     with pytest.raises(ParameterError):
-        drivers.csat_effect(contacts, customers, None) if False else drivers.fit_csat(
+        csat.csat_effect(contacts, customers, None) if False else csat.fit_csat(
             customer_features(contacts, customers, cutoff="2025-07-01"))
 
 
 # --------------------------------------------------------------------------- period level
 def _series(values: dict, n: int) -> pd.DataFrame:
-    df = pd.DataFrame({"period": pd.date_range("2023-01-01", periods=n, freq="MS"), **values})
-    df.attrs["freq"] = "month"
-    return df
+    return pd.DataFrame({"period": pd.date_range("2023-01-01", periods=n, freq="MS"), **values})
 
 
 def test_period_correlation_fisher_interval_by_hand():
@@ -306,18 +307,18 @@ def test_period_correlation_fisher_interval_by_hand():
     n = 30
     f = np.cumsum(rng.normal(size=n))
     csat = 4 - 0.5 * f + np.cumsum(rng.normal(size=n))
-    out = drivers.period_correlation(None, None, series=_series({"frequency": f, "csat": csat}, n),
+    out = period_correlation(None, None, series=_series({"frequency": f, "csat": csat}, n),
                                      adjust="difference", lags=2)
-    row = out[(out["outcome"] == "csat") & (out["lag"] == 0)].iloc[0]
+    row = out.frame[(out.frame["outcome"] == "csat") & (out.frame["lag"] == 0)].iloc[0]
     dx, dy = np.diff(f), np.diff(csat)
     r = np.corrcoef(dx, dy)[0, 1]
     z, se = math.atanh(r), 1 / math.sqrt(len(dx) - 3)
     assert row["n"] == n - 1 and row["pearson"] == pytest.approx(r)
     assert row["pearson_ci_low"] == pytest.approx(math.tanh(z - 1.959964 * se), rel=1e-5)
     assert row["pearson_ci_high"] == pytest.approx(math.tanh(z + 1.959964 * se), rel=1e-5)
-    lag1 = out[(out["outcome"] == "csat") & (out["lag"] == 1)].iloc[0]
+    lag1 = out.frame[(out.frame["outcome"] == "csat") & (out.frame["lag"] == 1)].iloc[0]
     assert lag1["n"] == n - 2 and lag1["pearson"] == pytest.approx(np.corrcoef(dx[:-1], dy[1:])[0, 1])
-    assert not out["weak"].any()
+    assert not out.frame["weak"].any()
 
 
 def test_shared_seasonality_is_not_reported_as_a_link():
@@ -327,24 +328,86 @@ def test_shared_seasonality_is_not_reported_as_a_link():
     f = 1 + 0.3 * season + rng.normal(0, 0.02, n)
     csat = 4 + 0.5 * season + rng.normal(0, 0.03, n)
     assert np.corrcoef(f, csat)[0, 1] > 0.9  # raw levels look strongly linked
-    out = drivers.period_correlation(None, None, series=_series({"frequency": f, "csat": csat}, n))
-    row = out[out["lag"] == 0].iloc[0]
+    out = period_correlation(None, None, series=_series({"frequency": f, "csat": csat}, n))
+    row = out.frame[out.frame["lag"] == 0].iloc[0]
     assert "seasonally adjusted" in row["adjustment"]
     assert abs(row["pearson"]) < 0.5 and row["pearson_ci_low"] < 0 < row["pearson_ci_high"]
 
 
 def test_short_series_is_flagged_weak():
     n = 8
-    out = drivers.period_correlation(None, None, series=_series(
+    out = period_correlation(None, None, series=_series(
         {"frequency": np.arange(n, dtype=float) ** 1.5, "churn_rate": np.linspace(0.01, 0.02, n) ** 2}, n))
-    assert out["weak"].all()
-    assert any("weak" in note for note in out.attrs["notes"])
-    assert any("first differences" in note for note in out.attrs["notes"])
-    assert "weak" in drivers.period_sentence(out)
+    assert out.frame["weak"].all()
+    assert any("weak" in note for note in out.notes)
+    assert any("first differences" in note for note in out.notes)
+    assert "weak" in out.describe()
 
 
 def test_rolling_cutoffs_stack_and_cluster(small_sample):
     f = customer_features(small_sample.contacts, small_sample.customers, cutoff="rolling")
-    assert len(f.attrs["cutoffs"]) >= 3 and f["cutoff"].nunique() == len(f.attrs["cutoffs"])
-    r = drivers.fit_churn(f)
-    assert len(r.cutoffs) == len(f.attrs["cutoffs"]) and any("clustered by customer" in n for n in r.notes)
+    assert len(f.cutoffs) >= 3 and f.frame["cutoff"].nunique() == len(f.cutoffs)
+    r = churn.fit_churn(f)
+    assert len(r.cutoffs) == len(f.cutoffs) and any("clustered by customer" in n for n in r.notes)
+
+
+# --------------------------------------------------------------------------- design travels as fields, not attrs
+def test_plain_frame_takes_its_design_from_keywords_never_from_attrs():
+    contacts, customers, truth = _population(n=400, seed=3, effect=0.5)
+    frame = truth.rename(columns={"x": "contacts_per_month"})
+    frame["tenure_years"] = ((pd.Timestamp("2025-07-01") - customers["signup_date"]).dt.days / 365.25).to_numpy()
+    frame.attrs.update(cutoffs=[pd.Timestamp("2025-01-01"), pd.Timestamp("2025-04-01")], window_days=7,
+                       controls=["tier"], direction="outbound")
+    r = churn.fit_churn(frame, window_days=60)
+    ref = smf.logit("churned ~ x + tenure_years", truth.assign(churned=truth["churned"].astype(int),
+                                                               tenure_years=frame["tenure_years"])).fit(disp=0)
+    assert r.odds_ratio == pytest.approx(math.exp(ref.params["x"]), rel=1e-6)
+    assert r.controls == ("tenure",) and r.cutoffs == () and r.window_days == 60
+    assert r.feature == "inbound contact per month"
+    assert not any("clustered" in n for n in r.notes)
+    with pytest.raises(ParameterError, match="not in the feature table"):
+        churn.fit_churn(frame, controls=["region"])
+
+
+def test_churn_by_segment_fits_each_level_with_the_design(monkeypatch):
+    contacts, customers, truth = _population(n=400, seed=7, effect=0.5, churn_rate=0.3)
+    by = churn.churn_effect_by(contacts, customers, by="tier", cutoff="2025-07-01")
+    assert list(by.frame["level"]) == ["all", "basic", "pro"] and by.segment == "tier"
+    truth["tenure_years"] = ((pd.Timestamp("2025-07-01") - customers["signup_date"]).dt.days / 365.25).to_numpy()
+    truth["churned"] = truth["churned"].astype(int)
+    pooled = smf.logit("churned ~ x + C(tier) + tenure_years", truth).fit(disp=0)
+    basic = smf.logit("churned ~ x + tenure_years", truth[truth["tier"] == "basic"]).fit(disp=0)
+    rows = by.frame.set_index("level")
+    assert rows.loc["all", "odds_ratio"] == pytest.approx(math.exp(pooled.params["x"]), rel=1e-6)
+    assert rows.loc["basic", "odds_ratio"] == pytest.approx(math.exp(basic.params["x"]), rel=1e-6)
+    assert rows.loc["basic", "customers"] == (truth["tier"] == "basic").sum()
+    assert "Fitted separately by tier" in by.describe()
+    ax = by.plot()
+    assert len(ax.get_yticklabels()) == 3
+
+
+def test_renamed_grain_and_dataset_first_argument(small_sample_dir):
+    import kit
+
+    n = 20
+    s = _series({"frequency": np.arange(n, dtype=float) ** 1.5, "csat": np.sqrt(np.arange(n) + 1.0)}, n)
+    with pytest.warns(KitDeprecationWarning, match="use freq="):
+        out = period_correlation(None, None, series=s, grain="month", adjust="difference", lags=0)
+    assert out.freq == "month" and out.frame["n"].tolist() == [n - 1]
+    ds = kit.load(small_sample_dir, tz="America/New_York")
+    f = customer_features(ds, window="60D")
+    assert f.tz == "America/New_York" and f.window_days == 60 and f.controls == ("tier",)
+    assert f.obs_end - f.cutoffs[0] == pd.Timedelta(days=60)
+
+
+@pytest.mark.slow
+def test_driver_report_describes_and_plots(small_sample):
+    rep = drivers.analyze(small_sample.contacts, small_sample.customers, small_sample.surveys)
+    lines = rep.describe().splitlines()
+    assert lines == rep.sentences() and lines[-1].startswith("These figures describe associations")
+    assert "associated with" in lines[0] and "odds ratio" in lines[0]
+    assert not any("cause churn" in line and "not" not in line for line in lines)
+    ax = rep.churn.plot()
+    assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == list(rep.churn.binned["bucket"])
+    assert rep.periods.plot().get_ylim() == (-1.0, 1.0)
+    assert len(rep.periods.series.frame) == int(rep.periods.frame["n"].max()) + 1

@@ -18,9 +18,10 @@ All row-level work runs on the engine; only the per-customer table is fetched.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
+from dataclasses import dataclass, field
 
-import ibis
 import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
@@ -29,9 +30,11 @@ from ..core import engine
 from ..core import periods
 from ..config import DAYS_PER_MONTH, DEFAULT_DEDUP_WINDOW, DEFAULT_TZ
 from ..errors import DataError, ParameterError
+from ..core.dataset import accepts_dataset
 from ..core.ledger import SCOPE_PREFIX, Ledger
 from ..core.prepare import (REASON, classify_contacts, classify_customers, customer_lookup,
-                      example_metrics, record_ledger, segment_label)
+                            example_metrics, record_ledger, segment_label)
+from ..core.results import Result
 from ..core.sources import open_tables
 
 DEFAULT_WINDOW = "90D"
@@ -39,6 +42,92 @@ DEFAULT_WINDOW = "90D"
 NOT_CONTROLS = ("customer_id", "signup_date", "churn_date", "name")
 #: Rolling cutoffs stop when the feature window would start before the data.
 MAX_ROLLING = 24
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class Features(Result):
+    """The customer-level feature table and the design it was built with.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per population customer and cutoff (columns in :func:`customer_features`).
+    cutoffs : tuple of pandas.Timestamp
+        The cutoff(s), midnight in the business time zone.
+    window_days : int
+        Length of the feature window and of the outcome window.
+    obs_end, first_day : pandas.Timestamp
+        The day after the last day with any data, and the first day with a usable contact.
+    controls, numeric_controls : tuple of str
+        Segment columns carried as controls, and those among them kept as numbers.
+    ledger : Ledger
+        Rows read, used and excluded by reason, per table.
+    notes : tuple of str
+        Caveats about the design (e.g. a feature window starting before the data).
+    direction : str
+        Which contacts were counted (``"inbound"``, ``"outbound"`` or ``"all"``).
+    tz : str
+        Business time zone.
+    """
+
+    frame: pd.DataFrame
+    cutoffs: tuple = ()
+    window_days: int = 90
+    obs_end: pd.Timestamp | None = None
+    first_day: pd.Timestamp | None = None
+    controls: tuple = ()
+    numeric_controls: tuple = ()
+    ledger: Ledger = field(default_factory=Ledger)
+    notes: tuple = ()
+    direction: str = "inbound"
+    tz: str = DEFAULT_TZ
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def columns(self) -> pd.Index:
+        """The frame's columns."""
+        return self.frame.columns
+
+    def replace(self, **changes) -> "Features":
+        """A copy with some fields changed, e.g. ``f.replace(frame=f.frame[mask])`` for a subset."""
+        return dataclasses.replace(self, **changes)
+
+    def describe(self) -> str:
+        cut = (f"cutoff {self.cutoffs[0]:%Y-%m-%d}" if len(self.cutoffs) == 1
+               else f"{len(self.cutoffs)} cutoffs")
+        return (f"{len(self.frame):,} customer rows at {cut}: {self.direction} contacts in the {self.window_days} "
+                f"days before, outcomes in the {self.window_days} days after; controls "
+                f"{', '.join(self.controls) or 'none'} (tenure always).")
+
+    def __repr__(self) -> str:
+        return f"Features({self.describe()})"
+
+
+def features_from_frame(frame: pd.DataFrame, *, cutoffs=None, window_days: int = 90, controls=(),
+                        numeric_controls=(), direction: str = "inbound", notes=()) -> Features:
+    """A :class:`Features` around a plain table, with its design given explicitly.
+
+    ``cutoffs`` defaults to the distinct values of the frame's ``cutoff`` column (none without one).
+
+    Examples
+    --------
+    >>> f = features_from_frame(pd.DataFrame({"cutoff": pd.to_datetime(["2026-01-01"] * 2)}), window_days=30)
+    >>> f.cutoffs, f.window_days, f.controls
+    ((Timestamp('2026-01-01 00:00:00'),), 30, ())
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise ParameterError(f"expected a feature table (DataFrame or Features), not {type(frame).__name__}")
+    if cutoffs is None:
+        cutoffs = sorted(pd.to_datetime(frame["cutoff"].dropna().unique())) if "cutoff" in frame.columns else ()
+    elif not isinstance(cutoffs, (list, tuple, pd.Index, np.ndarray, pd.Series)):
+        cutoffs = [cutoffs]
+    return Features(frame=frame, cutoffs=tuple(pd.Timestamp(c) for c in cutoffs), window_days=int(window_days),
+                    controls=tuple([controls] if isinstance(controls, str) else controls),
+                    numeric_controls=tuple([numeric_controls] if isinstance(numeric_controls, str)
+                                           else numeric_controls),
+                    direction=direction, notes=tuple(notes))
 
 
 def parse_model_window(window) -> pd.Timedelta:
@@ -77,6 +166,7 @@ def _safe_name(value: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(value).lower()).strip("_") or "blank"
 
 
+@accepts_dataset
 def customer_features(
     contacts,
     customers,
@@ -86,11 +176,11 @@ def customer_features(
     cutoff=None,
     controls=None,
     direction: str = "inbound",
-    tz: str = DEFAULT_TZ,
+    tz: str | None = None,
     dedup_window=DEFAULT_DEDUP_WINDOW,
     mapping=None,
     con=None,
-) -> pd.DataFrame:
+) -> Features:
     """One row per population customer (and cutoff): contact features before, outcomes after.
 
     Parameters
@@ -110,15 +200,18 @@ def customer_features(
         Numeric columns are kept as numbers, others as segment labels.
     direction : {"inbound", "outbound", "all"}
         Which contacts are counted (``"outbound"`` for CSM touchpoints).
+    tz : str, optional
+        Business time zone (default: the Dataset's, else UTC).
 
     Returns
     -------
-    pandas.DataFrame
-        ``customer_id, cutoff, <controls>, signup_date, churn_date, tenure_years, contacts,
-        follow_ups, cases, contacts_per_month, cases_per_month, repeat_contact_rate,
-        channel_<name>`` (shares of the customer's contacts), ``churned`` and, with
-        surveys, ``surveys, csat_sum, csat_sumsq, csat_mean``. ``attrs`` hold ``cutoffs``,
-        ``window_days``, ``obs_end``, ``controls``, ``ledger`` and ``notes``.
+    Features
+        ``.frame``: ``customer_id, cutoff, <controls>, signup_date, churn_date, tenure_years,
+        contacts, follow_ups, cases, contacts_per_month, cases_per_month, repeat_contact_rate,
+        channel_<name>`` (shares of the customer's contacts), ``churned`` and, with surveys,
+        ``surveys, csat_sum, csat_sumsq, csat_mean``. The design travels as fields:
+        ``cutoffs``, ``window_days``, ``obs_end``, ``first_day``, ``controls``,
+        ``numeric_controls``, ``ledger``, ``notes``, ``direction`` and ``tz``.
 
     Examples
     --------
@@ -126,19 +219,20 @@ def customer_features(
     >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "signup_date": ["2025-01-01"] * 2,
     ...                           "churn_date": [None, "2025-06-15"]})
     >>> contacts = pd.DataFrame({"contact_id": [1, 2, 3], "customer_id": ["a", "b", "b"],
-    ...     "created_at": ["2025-05-10 09:00", "2025-05-20 09:00", "2025-06-20 09:00"],
+    ...     "created_at": ["2025-05-10 09:00", "2025-05-20 09:00", "2025-07-05 09:00"],
     ...     "channel": "email"})
     >>> f = customer_features(contacts, customers, window="30D", cutoff="2025-06-01")
-    >>> f[["customer_id", "contacts", "churned"]].to_dict("records")
+    >>> f.frame[["customer_id", "contacts", "churned"]].to_dict("records")
     [{'customer_id': 'a', 'contacts': 1, 'churned': False}, {'customer_id': 'b', 'contacts': 1, 'churned': True}]
+    >>> f.cutoffs, f.window_days
+    ((Timestamp('2025-06-01 00:00:00'),), 30)
     """
     if direction not in ("inbound", "outbound", "all"):
         raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
     width = parse_model_window(window)
     dedup = periods.parse_window(dedup_window)
-    tables = open_tables(contacts=contacts, customers=customers, surveys=surveys, mapping=mapping, con=con)
+    tables = open_tables(contacts=contacts, customers=customers, surveys=surveys, mapping=mapping, con=con, tz=tz)
     con = tables.con
-    engine.set_session_tz(con, tz)
     csrc, usrc, ssrc = tables["contacts"], tables["customers"], tables.get("surveys")
     controls = _check_controls(controls, usrc.columns)
     notes: list[str] = []
@@ -175,10 +269,9 @@ def customer_features(
             f"no customer is in the population at cutoff {cutoffs[0]:%Y-%m-%d} (signed up by "
             f"{cutoffs[0] - width:%Y-%m-%d} and not churned before the cutoff); choose a later cutoff or a shorter window"
         )
-    out.attrs.update(cutoffs=cutoffs, window_days=width.days, obs_end=obs_end, first_day=first_day,
-                     controls=controls, numeric_controls=numeric, ledger=ledger, notes=notes,
-                     direction=direction, tz=tz)
-    return out
+    return Features(frame=out, cutoffs=tuple(cutoffs), window_days=width.days, obs_end=obs_end, first_day=first_day,
+                    controls=tuple(controls), numeric_controls=tuple(numeric), ledger=ledger, notes=tuple(notes),
+                    direction=direction, tz=tz)
 
 
 def _is_numeric(col) -> bool:

@@ -1,0 +1,126 @@
+"""Per-period outcome series: contact frequency next to mean CSAT, NPS and the churn rate.
+
+The period-level correlation (:mod:`kit.analysis.correlation`) reads these series; all
+row-level work runs on the engine, and only one row per period is fetched.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..core import engine, periods
+from ..core.dataset import accepts_dataset
+from ..core.prepare import REASON, classify_customers
+from ..core.results import MetricResult
+from ..core.sources import open_tables
+from ..errors import AnalysisError, renamed_parameters
+from ..present import narrative as nv
+from .frequency import contact_frequency
+
+SERIES_COLUMNS = ("period", "frequency", "contacts", "active_customers", "churned", "churn_rate")
+
+
+@dataclass(frozen=True, repr=False)
+class PeriodSeries(MetricResult):
+    """Complete periods only: ``period, frequency, contacts, active_customers, churned, churn_rate``
+    and, with surveys, ``responses, csat`` (and ``nps``).
+
+    ``dropped_partial`` counts the partial first/last periods left out; ``params["freq"]`` is the grain.
+    """
+
+    dropped_partial: int = 0
+
+    def describe(self) -> str:
+        df = self.frame
+        outcomes = [name for col, name in (("csat", "mean CSAT"), ("nps", "NPS"), ("churn_rate", "the churn rate"))
+                    if col in df.columns]
+        return (f"{len(df):,} complete {self.params.get('freq', 'period')}s of contact frequency and "
+                f"{nv.join(outcomes)}; {self.dropped_partial} partial period(s) left out.")
+
+
+def _churned_per_period(customers, unit: str, con) -> pd.DataFrame:
+    cust = classify_customers(customers)
+    ok = cust.filter(cust[REASON].isnull() & cust.churn.notnull())
+    churn = engine.fetch(con, ok.group_by(ok.churn.truncate(unit).cast("date").name("period"))
+                         .aggregate(churned=ok.count()))
+    churn["period"] = pd.to_datetime(churn["period"])
+    return churn
+
+
+def _surveys_per_period(surveys, unit: str, con) -> pd.DataFrame:
+    s = surveys.table
+    local = engine.local_time(engine.parse_instant(s.responded_at))
+    score = s.score.cast("float64") if s.score.type().is_numeric() else s.score.try_cast("float64")
+    s = s.mutate(_local=local, _score=score)
+    s = s.filter(s._local.notnull() & s._score.notnull())
+    aggs = dict(responses=s.count(), csat=s._score.mean())
+    if "nps" in s.columns:
+        nps = s.nps.cast("float64") if s.nps.type().is_numeric() else s.nps.try_cast("float64")
+        aggs.update(_nps_n=nps.count(), _prom=(nps >= 9).sum(), _detr=(nps <= 6).sum())
+    sv = engine.fetch(con, s.group_by(s._local.truncate(unit).cast("date").name("period")).aggregate(**aggs))
+    sv["period"] = pd.to_datetime(sv["period"])
+    if "_nps_n" in sv.columns:
+        sv["nps"] = 100 * (sv["_prom"] - sv["_detr"]) / sv["_nps_n"].where(sv["_nps_n"] > 0)
+        sv = sv.drop(columns=["_nps_n", "_prom", "_detr"])
+    return sv
+
+
+def _contact_span(contacts, con) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last local day with a contact (any row)."""
+    c = contacts.table
+    local = engine.local_time(engine.parse_instant(c.created_at))
+    span = engine.fetch(con, c.aggregate(first=local.min(), last=local.max()))
+    return pd.Timestamp(span["first"].iloc[0]).normalize(), pd.Timestamp(span["last"].iloc[0]).normalize()
+
+
+@accepts_dataset
+@renamed_parameters(grain="freq")
+def period_series(contacts, customers, surveys=None, *, freq: str = "month", tz: str | None = None,
+                  mapping=None, con=None) -> PeriodSeries:
+    """Per complete period: contact frequency, mean CSAT (and NPS), churned customers and churn rate.
+
+    Partial first and last periods are dropped so that a short period never looks quiet.
+
+    Parameters
+    ----------
+    contacts, customers, surveys
+        Any source accepted by :func:`kit.core.sources.open_tables`, or a Dataset first.
+    freq : {"day", "week", "month", "quarter", "year"}
+        Period grain.
+    tz : str, optional
+        Business time zone (default: the Dataset's, else UTC).
+
+    Returns
+    -------
+    PeriodSeries
+        ``.frame`` with one row per complete period, ``.ledger`` of the frequency metric,
+        ``.dropped_partial`` and ``.params`` (``freq``, ``tz``).
+
+    Examples
+    --------
+    >>> import kit
+    >>> ps = period_series(kit.load("data/examples"))
+    >>> list(ps.frame.columns[:4]), ps.params["freq"]
+    (['period', 'frequency', 'contacts', 'active_customers'], 'month')
+    """
+    tables = open_tables(contacts=contacts, customers=customers, surveys=surveys, mapping=mapping, con=con, tz=tz)
+    con = tables.con
+    grain = periods.check_grain(freq)
+    unit = periods.GRAINS[grain][0]
+    fr = contact_frequency(tables["contacts"], tables["customers"], freq=grain, tz=tz, con=con)
+    if fr.frame.empty:
+        raise AnalysisError("no contacts remain after exclusions; the period series is empty")
+    out = fr.frame[["period", "frequency", "contacts", "active_customers"]].copy()
+    out = out.merge(_churned_per_period(tables["customers"], unit, con), on="period", how="left")
+    out["churned"] = out["churned"].fillna(0).astype("int64")
+    out["churn_rate"] = out["churned"] / out["active_customers"].where(out["active_customers"] > 0)
+    if tables.get("surveys") is not None:
+        out = out.merge(_surveys_per_period(tables["surveys"], unit, con), on="period", how="left")
+    # Completeness: the data must cover the whole first and last period.
+    first_ts, last_ts = _contact_span(tables["contacts"], con)
+    keep = (out["period"] >= first_ts) & (out["period"].map(lambda p: periods.period_end(p, grain)) <= last_ts)
+    dropped = int((~keep).sum())
+    out = out[keep].reset_index(drop=True)
+    return PeriodSeries(frame=out, ledger=fr.ledger, notes=tuple(fr.notes), params={"freq": grain, "tz": tz},
+                        dropped_partial=dropped)

@@ -10,7 +10,7 @@ GRAIN  ?= month
 EXTRAS ?= report,test,spark,postgres
 KERNEL := contact-kit
 
-.PHONY: help install sample report test lab kernel bench clean
+.PHONY: help install sample report test lint format lab kernel bench equivalence clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,8 +36,19 @@ sample: $(SAMPLE)/ground_truth.json ## create the sample data if missing
 report: $(STAMP) sample ## render the periodic report for PERIOD (default 2026-10) into reports/
 	$(PY) -m kit report --period $(PERIOD) --grain $(GRAIN) --config report.yml
 
-test: $(STAMP) ## run the test suite
-	$(PY) -m pytest -q
+test: $(STAMP) ## run the test suite in parallel (doctests of kit/ included) and list the 15 slowest tests
+	$(PY) -m pytest -q -n auto --durations=15
+
+lint: $(STAMP) ## ruff lint and format check, mypy on kit/core and kit/metrics, notebook pairs in sync
+	$(BIN)/ruff check kit tests benchmarks tools notebooks/*.py
+	$(BIN)/ruff format --check kit tests benchmarks tools notebooks/*.py
+	$(BIN)/mypy
+	$(PY) tools/notebook_sync.py --check notebooks
+
+format: $(STAMP) ## apply ruff's fixes and formatting, and re-pair the notebooks
+	$(BIN)/ruff check --fix kit tests benchmarks tools notebooks/*.py
+	$(BIN)/ruff format kit tests benchmarks tools notebooks/*.py
+	$(PY) tools/notebook_sync.py notebooks
 
 lab: $(STAMP) ## start JupyterLab with the kit importable and the contact-kit kernel
 	$(BIN)/jupyter lab --notebook-dir=. --ServerApp.open_browser=False $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -45,6 +56,9 @@ lab: $(STAMP) ## start JupyterLab with the kit importable and the contact-kit ke
 bench: $(STAMP) sample ## run the speed benchmarks (see benchmarks/README.md)
 	$(PY) benchmarks/frequency_bench.py
 	$(PY) benchmarks/report_time.py
+
+equivalence: $(STAMP) sample ## compare every public function's output with a baseline (see benchmarks/equivalence.py)
+	$(PY) benchmarks/equivalence.py compare --baseline $(or $(BASELINE),/tmp/kit-equivalence.pkl)
 
 clean: ## remove generated data and reports (keeps .venv)
 	rm -rf $(SAMPLE) reports/*/ reports/index.html

@@ -33,83 +33,90 @@ grain = "month"
 tz = "UTC"
 by = None  # e.g. "tier": one decomposition per segment
 horizon = 3
-threshold = 3.5
 folds = 8
+mapping = None  # column mapping of a help-desk export: a preset name, a YAML file or a dict
+dedup_window = "48h"
+thresholds = {}  # anomaly_z: robust z-score that flags a day (default 3.5)
 
 # %%
-from IPython.display import Markdown, display
+from IPython.display import display
 
-import kit.analysis.seasonality as S
-from kit.present import plots
-from kit.report import context as reportconfig
+from kit.analysis.anomalies import anomalies
+from kit.analysis.compare import compare_periods
+from kit.analysis.decompose import decompose, decompose_by
+from kit.analysis.forecast import backtest, forecast
+from kit.core.periods import period_end
 from kit.errors import KitError
 from kit.metrics.frequency import contact_frequency
+from kit.present import plots
+from kit.present.display import markdown, table
+from kit.report import context
 
 # %matplotlib inline
 # %config InlineBackend.figure_formats = ["png"]
 plots.theme()
 
-src = reportconfig.sources(config_path or None, data_dir=data_dir)
-contacts, customers, events = src["contacts"], src["customers"], src.get("events")
+# the render's report context again: the same sources, mapping, dedup window, thresholds as summary.json
+ctx = context.from_parameters(config_path=config_path, data_dir=data_dir, period=period, grain=grain, tz=tz,
+                              mapping=mapping, dedup_window=dedup_window, thresholds=thresholds)
+ds = ctx.dataset()
+contacts, customers, events = ds.contacts, ds.customers, ds.events
 frame = contact_frequency(contacts, customers, freq=grain, tz=tz, end=period)
-daily = contact_frequency(contacts, customers, freq="day", tz=tz, end=S.period_end_date(period, grain))
-series = frame.set_index("period")["frequency"]
-volume = frame.set_index("period")["contacts"]
+daily = contact_frequency(contacts, customers, freq="day", tz=tz, end=period_end(period, grain))
 
 # %% [markdown]
 # ## Decomposition per grain
 
 # %%
-monthly_result = S.decompose(series)
-display(Markdown(S.markdown(S.describe(monthly_result))))
-monthly_result.plot(title=f"Contact frequency per {grain}: trend, seasonality, remainder");
+monthly_result = decompose(frame, value="frequency")
+display(markdown(monthly_result.describe(), bullets=False))
+monthly_result.plot_components(title=f"Contact frequency per {grain}: trend, seasonality, remainder");
 
 # %%
-daily_result = S.decompose(daily.set_index("period")["frequency"])
-display(Markdown(S.markdown(S.describe(daily_result))))
-daily_result.plot(title="Daily contact frequency: weekly and yearly patterns");
+daily_result = decompose(daily, value="frequency")
+display(markdown(daily_result.describe(), bullets=False))
+daily_result.plot_components(title="Daily contact frequency: weekly and yearly patterns");
 
 # %%
 if by:
     by_frame = contact_frequency(contacts, customers, freq=grain, tz=tz, by=by, end=period)
-    for key, result in S.decompose_by(by_frame, by=by).items():
-        display(Markdown(f"**{S.markdown(str(key))}**: {S.markdown(S.describe(result))}"))
+    display(markdown([f"{key}: {result.describe()}" for key, result in decompose_by(by_frame).items()]))
 
 # %% [markdown]
 # ## Year over year
 
 # %%
-display(Markdown(S.markdown(S.describe_comparison(S.compare_periods(frame, period)))))
-S.yoy_plot(series, title="Contact frequency by month, one line per year");
+display(markdown(compare_periods(frame, period).describe(), bullets=False))
+monthly_result.plot_yoy(title=f"Contact frequency by {grain}, one line per year");
 
 # %% [markdown]
 # ## Seasonally adjusted trend
 
 # %%
-display(Markdown(S.markdown(S.describe(monthly_result))))
-monthly_result.plot_adjusted();
+display(markdown(monthly_result.describe(), bullets=False))
+monthly_result.plot();
 
 # %% [markdown]
 # ## Days that stand out, and what explains them
 
 # %%
-table = S.anomalies(daily_result, threshold=threshold, events=events, tz=tz)
-display(Markdown(S.markdown(S.describe_anomalies(table))))
-table[["period", "direction", "observed", "expected", "size", "z", "explanation"]]
+flagged = anomalies(daily_result, threshold=ctx.threshold("anomaly_z"), events=events, tz=tz)
+display(markdown(flagged.describe(), bullets=False))
+table(flagged.frame[["period", "direction", "observed", "expected", "size", "z", "explanation"]], percent=("size",))
 
 # %% [markdown]
 # ## Forecast
 
 # %%
-fc = S.forecast(series, horizon=horizon)
-display(Markdown(S.markdown(S.describe_forecast(fc))))
+fc = forecast(frame, value="frequency", horizon=horizon)
+display(markdown(fc.describe(), bullets=False))
 try:  # a short history cannot be backtested; say so instead of failing the report
-    display(Markdown(S.markdown(S.describe_backtest(S.backtest(series, horizon=horizon, folds=folds)))))
+    display(markdown(backtest(frame, value="frequency", horizon=horizon, folds=folds).describe(), bullets=False))
 except KitError as exc:
-    display(Markdown(S.markdown(f"No backtest of this forecast: {exc}.")))
+    display(markdown(f"No backtest of this forecast: {exc}.", bullets=False))
 fc.plot(title="Contact frequency forecast (80% and 95% ranges)");
 
 # %%
-fc_volume = S.forecast(volume, horizon=horizon)
-display(Markdown(S.markdown(S.describe_forecast(fc_volume))))
+fc_volume = forecast(frame, value="contacts", horizon=horizon)
+display(markdown(fc_volume.describe(), bullets=False))
 fc_volume.plot(title="Contact volume forecast (80% and 95% ranges)");

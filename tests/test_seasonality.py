@@ -1,4 +1,7 @@
-"""kit.analysis.seasonality: expected values come from hand-made series, scipy, or the sample's planted truth."""
+"""kit.analysis.decompose, anomalies, compare and forecast (formerly kit.analysis.seasonality).
+
+Expected values come from hand-made series, scipy, or the sample's planted truth.
+"""
 from __future__ import annotations
 
 import json
@@ -10,8 +13,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from kit.analysis import seasonality as S
-from kit.errors import AnalysisError, DataError, KitError, ParameterError
+from kit.analysis.anomalies import anomalies
+from kit.analysis.compare import compare_periods, poisson_rate_test
+from kit.analysis.decompose import decompose, decompose_by, robust_z
+from kit.analysis.forecast import backtest, forecast
+from kit.analysis.seasonal_summary import summary
+from kit.errors import AnalysisError, DataError, KitDeprecationWarning, ParameterError, SeasonalityWarning
 from kit.metrics.frequency import contact_frequency
 
 
@@ -20,14 +27,14 @@ from kit.metrics.frequency import contact_frequency
 def monthly(sample):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return contact_frequency(sample.contacts, sample.customers, freq="month")
+        return contact_frequency(sample.contacts, sample.customers, freq="month").frame
 
 
 @pytest.fixture(scope="module")
 def daily(sample):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return contact_frequency(sample.contacts, sample.customers, freq="day")
+        return contact_frequency(sample.contacts, sample.customers, freq="day").frame
 
 
 def _months(n, start="2023-01-01"):
@@ -37,7 +44,7 @@ def _months(n, start="2023-01-01"):
 # --------------------------------------------------------------------------- must-show (planted truth)
 def test_yearly_amplitude_of_monthly_frequency_matches_planted(sample, monthly):
     truth = sample.ground_truth["seasonality"]
-    res = S.decompose(monthly.set_index("period")["frequency"])
+    res = decompose(monthly.set_index("period")["frequency"])
     # relative amplitude = (max - min)/2 of the monthly seasonal profile / mean level;
     # for level * (1 + A cos(...)) that is A.
     assert res.amplitude() == pytest.approx(truth["yearly_amplitude"], rel=0.15)
@@ -53,8 +60,8 @@ def test_seasonality_strength_low_when_switched_off():
     s = generate(customers=4000, months=60, seasonality=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        df = contact_frequency(s.contacts, s.customers)
-    res = S.decompose(df.set_index("period")["frequency"])
+        df = contact_frequency(s.contacts, s.customers).frame
+    res = decompose(df.set_index("period")["frequency"])
     assert s.ground_truth["seasonality"]["yearly_amplitude"] == 0
     assert res.strength < 0.3
     assert res.amplitude() < 0.1
@@ -62,9 +69,9 @@ def test_seasonality_strength_low_when_switched_off():
 
 def test_planted_spikes_flagged_on_daily_data_and_matched_to_events(sample, daily):
     spikes = {pd.Timestamp(s["date"]): s["label"] for s in sample.ground_truth["spikes"]}
-    res = S.decompose(daily.set_index("period")["frequency"])
+    res = decompose(daily.set_index("period")["frequency"])
     assert set(res.periods) == {"weekly", "yearly"}
-    table = S.anomalies(res, events=sample.events)
+    table = anomalies(res, events=sample.events).frame
     flagged = set(table["period"])
     hits = flagged & set(spikes)
     assert len(hits) / len(spikes) >= 0.8
@@ -86,16 +93,17 @@ def kpi_backtests(sample, monthly):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for by in ("tier", "region"):
-            frames[by] = contact_frequency(sample.contacts, sample.customers, freq="month", by=by)
+            frames[by] = contact_frequency(sample.contacts, sample.customers, freq="month", by=by).frame
     out = {}
     for by, frame in frames.items():
         groups = [("total", frame)] if by == "total" else frame.groupby(by)
         for key, part in groups:
             for col in ("frequency", "contacts"):
-                out[(by, key, col)] = S.backtest(part.set_index("period")[col], horizon=3, folds=8)
+                out[(by, key, col)] = backtest(part.set_index("period")[col], horizon=3, folds=8)
     return out
 
 
+@pytest.mark.slow  # the kpi_backtests fixture fits 128 models (about a minute)
 def test_forecast_backtest_beats_seasonal_naive(kpi_backtests):
     bt = kpi_backtests[("total", "total", "frequency")]
     assert bt.folds == 8 and len(bt.errors) == 24
@@ -109,6 +117,7 @@ def test_forecast_backtest_beats_seasonal_naive(kpi_backtests):
     assert np.mean([b.mase for b in kpi_backtests.values()]) < np.mean([b.naive_mase for b in kpi_backtests.values()])
 
 
+@pytest.mark.slow
 def test_forecast_95_interval_coverage_between_85_and_99_percent(kpi_backtests):
     # One 36-month series gives 24 overlapping points (24/24 inside happens 3 times in 10
     # for a calibrated 95% interval), so coverage is judged pooled over the 16 series.
@@ -134,7 +143,7 @@ def test_forecast_intervals_are_lognormal_bands_of_the_log_scale_model():
     rng = np.random.default_rng(11)
     idx = pd.date_range("1980-01-01", periods=40, freq="YS", name="period")
     y = pd.Series(np.exp(np.cumsum(rng.normal(0, 0.05, 40))) * 50, index=idx, name="contacts")
-    fc = S.forecast(y, horizon=3)
+    fc = forecast(y, horizon=3)
     assert fc.model.startswith("ETS(A,") and fc.model.endswith("log scale") and "m=" not in fc.model
     unit = y.abs().mean()
     level = "lltrend" if fc.model.startswith("ETS(A,A") else "llevel"
@@ -156,8 +165,8 @@ def test_forecast_intervals_are_lognormal_bands_of_the_log_scale_model():
 def test_series_with_zeros_is_forecast_on_the_raw_scale():
     idx = _months(36)
     y = pd.Series(np.where(idx.month == 7, 0.0, 5 + np.cos(2 * np.pi * idx.month / 12)), index=idx)
-    with pytest.warns(S.SeasonalityWarning, match="zero values"):
-        fc = S.forecast(y, horizon=2)
+    with pytest.warns(SeasonalityWarning, match="zero values"):
+        fc = forecast(y, horizon=2)
     assert "log" not in fc.model
     assert any("zero" in n for n in fc.notes)
     assert (fc.table[["lo_95", "lo_80"]] >= 0).all().all()
@@ -167,7 +176,7 @@ def test_series_with_zeros_is_forecast_on_the_raw_scale():
 def test_pure_cosine_recovers_amplitude_peak_and_full_strength():
     idx = _months(48)
     y = pd.Series(2.0 * (1 + 0.25 * np.cos(2 * np.pi * (idx.month - 7) / 12)), index=idx, name="frequency")
-    res = S.decompose(y)
+    res = decompose(y)
     assert res.periods == {"yearly": 12}
     assert res.amplitude() == pytest.approx(0.25, abs=0.01)
     assert int(res.profile().idxmax()) == 7
@@ -180,7 +189,7 @@ def test_strength_is_wang_smith_hyndman_formula():
     rng = np.random.default_rng(3)
     idx = _months(60)
     y = pd.Series(10 + np.sin(2 * np.pi * idx.month / 12) + rng.normal(0, 0.5, 60) + 0.05 * np.arange(60), index=idx)
-    res = S.decompose(y)
+    res = decompose(y)
     r, s, t = res.resid.to_numpy(), res.seasonal["yearly"].to_numpy(), res.trend.to_numpy()
     assert res.seasonal_strength["yearly"] == pytest.approx(max(0, 1 - np.var(r) / np.var(s + r)))
     assert res.trend_strength == pytest.approx(max(0, 1 - np.var(r) / np.var(t + r)))
@@ -188,30 +197,30 @@ def test_strength_is_wang_smith_hyndman_formula():
 
 def test_period_inferred_from_grain():
     idx = pd.date_range("2024-01-01", periods=10, freq="QS")
-    res = S.decompose(pd.Series(np.arange(10.0), index=idx))
+    res = decompose(pd.Series(np.arange(10.0), index=idx))
     assert res.grain == "quarter" and res.periods == {"yearly": 4}
     wk = pd.date_range("2024-01-01", periods=120, freq="W-MON")
-    assert S.decompose(pd.Series(np.ones(120), index=wk)).periods == {"yearly": 52}
+    assert decompose(pd.Series(np.ones(120), index=wk)).periods == {"yearly": 52}
 
 
 def test_short_series_is_trend_only_with_a_warning_that_says_how_many_more():
     y = pd.Series(np.linspace(1, 2, 14), index=_months(14))
-    with pytest.warns(S.SeasonalityWarning, match="10 more"):
-        res = S.decompose(y)
+    with pytest.warns(SeasonalityWarning, match="10 more"):
+        res = decompose(y)
     assert (res.seasonal["yearly"] == 0).all()
     assert math.isnan(res.strength)
     assert any("10 more" in n for n in res.notes)
-    assert "too short" in S.describe(res) or "trend" in S.describe(res)
+    assert "too short" in res.describe() or "trend" in res.describe()
 
 
 def test_constant_and_all_zero_series_have_no_seasonality_and_no_anomalies():
     for level in (0.7, 0.0):
         y = pd.Series(level, index=_months(36))
-        res = S.decompose(y)
+        res = decompose(y)
         assert res.strength == 0.0 and res.trend_strength == 0.0
         assert (res.resid == 0).all()
-        assert S.anomalies(res).empty
-        fc = S.forecast(y, horizon=2)
+        assert anomalies(res).empty
+        fc = forecast(y, horizon=2)
         assert (fc.table["mean"] == level).all()
         assert (fc.table["lo_95"] == fc.table["hi_95"]).all()
 
@@ -221,11 +230,11 @@ def test_nan_gaps_are_interpolated_and_flagged_missing_periods_are_zero():
     y = pd.Series(1 + 0.3 * np.cos(2 * np.pi * (idx.month - 12) / 12), index=idx)
     y.iloc[5] = np.nan
     y = y.drop(idx[20])
-    res = S.decompose(y)
+    res = decompose(y)
     assert res.interpolated.sum() == 1 and res.interpolated.iloc[5]
     assert res.observed.iloc[5] == pytest.approx((y.iloc[4] + y.iloc[6]) / 2)
     assert res.filled.sum() == 1 and res.observed.iloc[20] == 0.0
-    table = S.anomalies(res)
+    table = anomalies(res).frame
     assert idx[5] not in set(table["period"])  # interpolated values are never flagged
     assert idx[20] in set(table["period"])      # a zero-contact month is a real dip
     assert y.isna().sum() == 1                  # caller's series untouched
@@ -240,28 +249,28 @@ def test_nan_gaps_are_interpolated_and_flagged_missing_periods_are_zero():
 ])
 def test_bad_series_give_kit_errors(bad, err):
     with pytest.raises(err):
-        S.decompose(bad)
+        decompose(bad)
 
 
 def test_decompose_by_returns_one_result_per_group():
     idx = _months(36)
     frame = pd.concat([pd.DataFrame({"period": idx, "tier": t, "frequency": k * (1 + 0.2 * np.cos(2 * np.pi * idx.month / 12))})
                        for t, k in (("basic", 1.0), ("pro", 2.0))])
-    out = S.decompose_by(frame, by="tier")
+    out = decompose_by(frame, by="tier")
     assert sorted(out) == ["basic", "pro"]
     assert out["pro"].amplitude() == pytest.approx(0.2, abs=0.01)
     with pytest.raises(ParameterError):
-        S.decompose_by(frame, by="region")
+        decompose_by(frame, by="region")
 
 
 # --------------------------------------------------------------------------- anomalies by hand
 def test_robust_z_matches_hand_computation():
     r = np.array([1.0, 2.0, 3.0, 4.0, 100.0])
     # median 3, |r - 3| = 2,1,0,1,97 -> MAD 1; z = 0.6745 (r - 3)
-    np.testing.assert_allclose(S.robust_z(r), 0.6745 * (r - 3))
+    np.testing.assert_allclose(robust_z(r), 0.6745 * (r - 3))
     # MAD = 0 (most values equal): mean absolute deviation fallback, 1.2533 * mean|r - med|
     r2 = np.array([0.0, 0.0, 0.0, 0.0, 5.0])
-    np.testing.assert_allclose(S.robust_z(r2), r2 / (1.253314 * 1.0))
+    np.testing.assert_allclose(robust_z(r2), r2 / (1.253314 * 1.0))
 
 
 def test_anomaly_direction_size_and_event_match_from_csv(tmp_path):
@@ -274,33 +283,33 @@ def test_anomaly_direction_size_and_event_match_from_csv(tmp_path):
     path = tmp_path / "events.csv"
     pd.DataFrame({"date": [str(idx[29].date()), "2026-01-20"], "label": ["release 4.2", "quiet"],
                   "kind": ["release", "billing"]}).to_csv(path, index=False)
-    table = S.anomalies(S.decompose(y, period=7), events=str(path)).set_index("period")
+    table = anomalies(decompose(y, period=7), events=str(path)).frame.set_index("period")
     assert {idx[30], idx[44]} <= set(table.index)
     spike, dip = table.loc[idx[30]], table.loc[idx[44]]
     assert spike["direction"] == "spike" and spike["size"] == pytest.approx(1.5, abs=0.3)
     assert spike["explanation"] == "explained by: release 4.2"   # event the day before, tolerance 1
     assert dip["direction"] == "dip" and dip["explanation"] == "unexplained"
-    strict = S.anomalies(S.decompose(y, period=7), events=str(path), tolerance=0).set_index("period")
+    strict = anomalies(decompose(y, period=7), events=str(path), tolerance=0).frame.set_index("period")
     assert strict.loc[idx[30], "explanation"] == "unexplained"
 
 
 def test_anomalies_reject_bad_options():
-    res = S.decompose(pd.Series(np.arange(30.0), index=_months(30)))
+    res = decompose(pd.Series(np.arange(30.0), index=_months(30)))
     with pytest.raises(ParameterError):
-        S.anomalies(res, threshold=-1)
+        anomalies(res, threshold=-1)
     with pytest.raises(ParameterError):
-        S.anomalies("not a result")
+        anomalies("not a result")
 
 
 # --------------------------------------------------------------------------- period comparisons
 def test_poisson_rate_test_matches_hand_binomial():
     # n1=10, n2=2, equal exposures: under H0 n1 ~ Bin(12, 1/2);
     # two-sided p = 2 * P(X >= 10) = 2 * (C(12,10) + C(12,11) + C(12,12)) / 2**12
-    r = S.poisson_rate_test(10, 100, 2, 100)
+    r = poisson_rate_test(10, 100, 2, 100)
     assert r["p_value"] == pytest.approx(2 * (66 + 12 + 1) / 4096)
     assert r["rate_ratio"] == pytest.approx(5.0)
     # unequal exposures: p0 = e1 / (e1 + e2), compared with scipy directly
-    r = S.poisson_rate_test(130, 1500, 90, 1400)
+    r = poisson_rate_test(130, 1500, 90, 1400)
     assert r["p_value"] == pytest.approx(stats.binomtest(130, 220, 1500 / 2900).pvalue)
     ci = stats.binomtest(130, 220, 1500 / 2900).proportion_ci(method="exact")
     assert r["ratio_low"] == pytest.approx(ci.low / (1 - ci.low) * 1400 / 1500)
@@ -316,20 +325,21 @@ def test_compare_periods_small_segment_not_flagged_large_one_is():
         "contacts": [10, 11, 13, 10_000, 11_000, 13_000],
         "active_customers": [20, 20, 20, 20_000, 20_000, 20_000],
     })
-    out = S.compare_periods(frame, "2026-10", by="tier")
+    result = compare_periods(frame, "2026-10", by="tier")
+    out = result.frame
     yoy = out[out["comparison"] == "same period last year"].set_index("tier")
     assert yoy.loc["small", "change"] == pytest.approx(0.3)
     assert yoy.loc["large", "change"] == pytest.approx(0.3)
     assert not yoy.loc["small", "significant"]
     assert yoy.loc["large", "significant"]
     assert yoy.loc["small", "p_value"] == pytest.approx(stats.binomtest(13, 23, 0.5).pvalue)
-    assert "Poisson noise" in S.describe_comparison(out)
+    assert "Poisson noise" in result.describe()
     with pytest.raises(ParameterError, match="not in the data"):
-        S.compare_periods(frame, "2027-01", by="tier")
+        compare_periods(frame, "2027-01", by="tier")
 
 
 def test_compare_periods_on_engine_output(monthly):
-    out = S.compare_periods(monthly, "2026-10")
+    out = compare_periods(monthly, "2026-10").frame
     assert list(out["comparison"]) == ["previous period", "same period last year"]
     row = out.iloc[1]
     assert row["base_period"] == pd.Timestamp("2025-10-01")
@@ -344,57 +354,132 @@ def test_forecast_of_seasonal_series_tracks_pattern_and_nests_intervals():
     rng = np.random.default_rng(7)
     y = pd.Series(100 * (1 + 0.3 * np.cos(2 * np.pi * (idx.month - 12) / 12)) + rng.normal(0, 2, 48), index=idx,
                   name="contacts")
-    fc = S.forecast(y, horizon=3)
+    fc = forecast(y, horizon=3)
     t = fc.table
     assert list(t.index) == list(pd.date_range("2027-01-01", periods=3, freq="MS"))
     truth = 100 * (1 + 0.3 * np.cos(2 * np.pi * (t.index.month - 12) / 12))
     np.testing.assert_allclose(t["mean"], truth, rtol=0.06)
     assert (t["lo_95"] <= t["lo_80"]).all() and (t["lo_80"] <= t["mean"]).all()
     assert (t["mean"] <= t["hi_80"]).all() and (t["hi_80"] <= t["hi_95"]).all()
-    sarimax = S.forecast(y, horizon=3, method="sarimax")
+    sarimax = forecast(y, horizon=3, method="sarimax")
     np.testing.assert_allclose(sarimax.table["mean"], truth, rtol=0.08)
-    json.dumps(fc.summary())
+    json.dumps(fc.to_dict())
 
 
 def test_forecast_edge_cases():
     with pytest.raises(AnalysisError, match="at least"):
-        S.forecast(pd.Series([1.0, 2.0, 3.0], index=_months(3)))
+        forecast(pd.Series([1.0, 2.0, 3.0], index=_months(3)))
     with pytest.raises(ParameterError):
-        S.forecast(pd.Series(np.ones(30), index=_months(30)), method="prophet")
+        forecast(pd.Series(np.ones(30), index=_months(30)), method="prophet")
     with pytest.raises(ParameterError):
-        S.forecast(pd.Series(np.ones(30), index=_months(30)), horizon=0)
-    with pytest.warns(S.SeasonalityWarning, match="two full seasons"):
-        fc = S.forecast(pd.Series(np.linspace(1, 2, 15), index=_months(15)), horizon=2)
+        forecast(pd.Series(np.ones(30), index=_months(30)), horizon=0)
+    with pytest.warns(SeasonalityWarning, match="two full seasons"):
+        fc = forecast(pd.Series(np.linspace(1, 2, 15), index=_months(15)), horizon=2)
     assert fc.model.startswith("ETS") and "m=" not in fc.model
     with pytest.raises(AnalysisError, match="needs at least"):
-        S.backtest(pd.Series(np.ones(20), index=_months(20)), horizon=3)
+        backtest(pd.Series(np.ones(20), index=_months(20)), horizon=3)
 
 
-def test_summary_and_sentences_are_plain_json(sample, monthly):
+def test_results_describe_themselves_and_serialise_to_json(sample, monthly):
     freq = monthly.set_index("period")["frequency"]
-    res = S.decompose(freq)
-    table = S.anomalies(res, events=sample.events)
-    fc = S.forecast(freq, horizon=3)
-    out = S.summary(decomposition=res, anomaly_table=table, forecast_result=fc)
-    json.dumps(out)
-    assert out["forecast"]["next_period"] == "2026-11"
-    assert out["forecast"]["lo_95"] <= out["forecast"]["mean"] <= out["forecast"]["hi_95"]
-    sentence = S.describe(res)
+    res = decompose(freq)
+    found = anomalies(res, events=sample.events)
+    fc = forecast(freq, horizon=3)
+    compared = compare_periods(monthly, "2026-10")
+    bt = backtest(freq, horizon=3, folds=2)
+    for result in (res, found, fc, compared, bt):
+        json.dumps(result.to_dict())
+    out = fc.to_dict()
+    assert out["next_period"] == "2026-11"
+    assert out["lo_95"] <= out["mean"] <= out["hi_95"]
+    assert [h["period"] for h in out["horizon"]] == ["2026-11", "2026-12", "2027-01"]
+    assert bt.to_dict()["points"] == 6 and bt.to_dict()["folds"] == 2 and bt.to_dict()["season"] == 12
+    assert len(found.to_dict()["flagged"]) == len(found.frame)
+    sentence = res.describe()
     assert sentence.startswith("December runs")
     assert "year over year" in sentence
-    assert S.describe_forecast(fc).startswith("Frequency for 2026-11")
-    assert isinstance(S.describe_anomalies(table), str)
+    assert fc.describe().startswith("Frequency for 2026-11")
+    assert bt.describe().startswith("In 2 rolling tests 3 months ahead")
+    text = summary(res, None, found, fc)
+    assert text.startswith("December runs") and "Frequency for 2026-11" in text
+    assert text.index("December runs") < text.index("stand") < text.index("Frequency for")
+    assert summary() == ""
+    with pytest.raises(ParameterError):
+        summary(monthly)
 
 
-def test_plots_return_figures(monthly):
+def test_anomalies_result_fields_and_sentence():
+    idx = pd.date_range("2026-01-01", periods=28, freq="D")
+    y = pd.Series(100 + 10 * (idx.dayofweek < 5) + np.tile([1, -1], 14), index=idx, name="contacts")
+    y.iloc[17] = 250
+    ev = pd.DataFrame({"date": ["2026-01-18", None], "label": ["release 4.2", "undated"]})
+    found = anomalies(decompose(y, period=7), events=ev)
+    assert (found.threshold, found.tolerance, found.scale, found.freq, found.n_periods) == (3.5, 1, "poisson", "day", 28)
+    assert len(found) == 1 and list(found.frame["period"]) == [pd.Timestamp("2026-01-18")]
+    assert found.notes == ("1 event row(s) without a usable date were ignored",)
+    text = found.describe()
+    assert text.startswith("1 day stands out from the expected pattern; 1 of them is explained by a known event.")
+    assert text.endswith("above expected on 2026-01-18 (release 4.2).")
+    quiet = anomalies(decompose(pd.Series(np.tile([10.0, 12.0], 14), index=idx), period=7))
+    assert quiet.empty
+    assert quiet.describe() == "No day stands out from the expected pattern in 28 days (robust z above 3.5)."
+
+
+def test_comparison_sentence_matches_scipy_p_values():
+    df = pd.DataFrame({"period": pd.to_datetime(["2025-10-01", "2026-09-01", "2026-10-01"]),
+                       "contacts": [100, 120, 150], "active_customers": [1000, 1000, 1000]})
+    result = compare_periods(df, "2026-10")
+    assert result.freq == "month" and result.by == () and result.alpha == 0.05
+    p_prev, p_year = stats.binomtest(150, 270, 0.5).pvalue, stats.binomtest(150, 250, 0.5).pvalue
+    assert p_prev > 0.05 and 0.001 < p_year < 0.05
+    assert result.describe() == (
+        f"In 2026-10 the rate rose 25% against the previous period (2026-09, p = {p_prev:.3f}, within Poisson noise); "
+        f"rose 50% against the same period last year (2025-10, p = {p_year:.3f}, beyond Poisson noise).")
+
+
+def test_grain_is_a_deprecated_name_for_freq():
+    idx = pd.date_range("2024-01-01", periods=10, freq="QS")
+    y = pd.Series(np.arange(1.0, 11.0), index=idx)
+    with pytest.warns(KitDeprecationWarning, match="use freq="):
+        res = decompose(y, grain="month")
+    # ten quarter starts on a monthly spine: 28 months, 18 of them filled with zero
+    assert res.freq == "month" and len(res.observed) == 28 and int(res.filled.sum()) == 18
+    assert decompose(y, freq="month").filled.sum() == 18
+    with pytest.warns(KitDeprecationWarning):
+        assert forecast(y, grain="quarter", horizon=1).table.index[0] == pd.Timestamp("2026-07-01")
+    with pytest.raises(ParameterError, match="freq= only"):
+        decompose(y, grain="month", freq="month")
+
+
+def test_results_of_contact_frequency_are_accepted(sample):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        by_tier = contact_frequency(sample.contacts, sample.customers, freq="month", by="tier")
+        total = contact_frequency(sample.contacts, sample.customers, freq="quarter")
+        out = decompose_by(by_tier)  # by and freq come from the result's params
+        whole = decompose(total, value="contacts")
+    assert sorted(out) == sorted(by_tier.frame["tier"].unique())
+    assert all(r.grain == "month" for r in out.values())
+    assert {r.name for r in out.values()} == {f"frequency ({t})" for t in out}
+    assert whole.grain == "quarter" and whole.name == "contacts"
+    assert whole.observed.sum() == total.frame["contacts"].sum()
+    compared = compare_periods(by_tier, "2026-10")
+    assert compared.by == ("tier",)
+    assert len(compared.frame) == 2 * len(out)
+
+
+def test_plots_return_axes(monthly):
     import matplotlib.pyplot as plt
 
     freq = monthly.set_index("period")["frequency"]
-    res = S.decompose(freq)
-    for fig in (res.plot(), res.plot_adjusted(), S.yoy_plot(freq), S.forecast(freq).plot()):
-        assert fig.axes
-        plt.close(fig)
-
-
-def test_errors_are_kit_errors():
-    assert issubclass(AnalysisError, KitError) and issubclass(ParameterError, KitError)
+    res = decompose(freq)
+    panels = res.plot_components()
+    assert [ax.get_ylabel() for ax in panels] == ["observed", "trend", "seasonal (yearly)", "remainder"]
+    yoy = res.plot_yoy()
+    assert sorted(line.get_label() for line in yoy.get_lines()) == sorted({str(y) for y in freq.index.year})
+    _, given = plt.subplots()
+    assert res.plot(ax=given) is given
+    assert [line.get_label() for line in given.get_lines()] == ["observed", "seasonally adjusted", "trend"]
+    fan = forecast(freq).plot()
+    assert fan.get_title().startswith("frequency: forecast (ETS")
+    plt.close("all")

@@ -1,0 +1,147 @@
+"""Series input shared by the seasonal analyses (decompose, forecast, backtest).
+
+Turns what a caller passes (a Series indexed by period start, a frame with a ``period``
+column, or a metric result) into one float Series on a full period spine, and reads the
+period grain. Private to :mod:`kit.analysis`; the public functions document the conventions.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..core import periods
+from ..core.results import Result, frame_of, params_of
+from ..errors import AnalysisError, DataError, ParameterError
+
+#: Default seasonal periods per grain (daily data: weekly and yearly).
+DEFAULT_PERIODS = {"day": (7, 365), "week": (52,), "month": (12,), "quarter": (4,), "year": ()}
+ZERO = 1e-12
+UNITS = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}
+
+
+def unit(grain: str) -> str:
+    """The grain as a noun for sentences ('month')."""
+    return UNITS[grain]
+
+
+def f(x) -> float | None:
+    """A float, or None for a missing value (JSON)."""
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def component_name(period: int, grain: str | None) -> str:
+    if period == 7 and grain == "day":
+        return "weekly"
+    if (grain, period) in {("day", 365), ("week", 52), ("month", 12), ("quarter", 4)}:
+        return "yearly"
+    return f"period_{period}"
+
+
+def as_series(series, value: str | None = None) -> pd.Series:
+    """A float Series on a sorted, naive DatetimeIndex; never the caller's object."""
+    if isinstance(series, Result):
+        series = frame_of(series)
+    if isinstance(series, pd.DataFrame):
+        frame = series
+        if value is None:
+            numeric = [c for c in ("frequency", "contacts") if c in frame.columns]
+            if not numeric:
+                raise ParameterError("pass a Series, or a frame with value='column' (e.g. 'frequency' or 'contacts')")
+            value = numeric[0]
+        if value not in frame.columns:
+            raise ParameterError(f"column {value!r} is not in the frame; columns: {', '.join(map(str, frame.columns))}")
+        if "period" in frame.columns:
+            frame = frame.set_index("period")
+        s = frame[value]
+    elif isinstance(series, pd.Series):
+        s = series
+    else:
+        raise ParameterError(f"expected a pandas Series indexed by period start, got {type(series).__name__}")
+    s = s.copy()
+    try:
+        idx = pd.DatetimeIndex(pd.to_datetime(s.index))
+    except (ValueError, TypeError):
+        raise ParameterError("the series index must hold period start dates (use .set_index('period'))") from None
+    if idx.tz is not None:
+        idx = idx.tz_localize(None)
+    s.index = idx.as_unit("ns").rename("period")
+    if s.index.hasnans:
+        raise DataError("the series has missing period dates in its index; drop them first")
+    if s.index.has_duplicates:
+        raise ParameterError("the series has several rows per period; pick one group (see decompose_by) or aggregate first")
+    try:
+        s = pd.to_numeric(s, errors="raise").astype(float)
+    except (ValueError, TypeError):
+        raise ParameterError(f"series {s.name!r} is not numeric") from None
+    if np.isinf(s.to_numpy()).any():
+        raise DataError(f"series {s.name!r} contains infinite values; check the exposure (active customers)")
+    return s.sort_index()
+
+
+def freq_hint(series, freq: str | None) -> str | None:
+    """The grain the caller gave, else the one a metric result was computed with."""
+    return freq or params_of(series).get("freq")
+
+
+def grain_from_freq(freqstr: str | None) -> str | None:
+    if not freqstr:
+        return None
+    head = freqstr.split("-")[0].upper()
+    return {"D": "day", "W": "week", "MS": "month", "M": "month", "ME": "month", "QS": "quarter",
+            "Q": "quarter", "QE": "quarter", "YS": "year", "AS": "year", "Y": "year", "YE": "year"}.get(head)
+
+
+def infer_grain(index: pd.DatetimeIndex, hint: str | None = None) -> str:
+    """The period grain: ``hint`` when given, else the index's pandas freq, else the smallest step."""
+    hint = hint or grain_from_freq(getattr(index, "freqstr", None))
+    if hint:
+        return periods.check_grain(hint)
+    if len(index) < 2:
+        raise AnalysisError("cannot tell the period grain from a single period; pass period= or freq=")
+    step = pd.Series(index[1:] - index[:-1]).min().days  # gaps only lengthen steps
+    if step <= 1:
+        return "day"
+    if step <= 7:
+        return "week"
+    if step <= 31:
+        return "month"
+    if step <= 92:
+        return "quarter"
+    return "year"
+
+
+def regularise(s: pd.Series, grain: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Full period spine; returns (values, filled mask, interpolated mask)."""
+    starts = pd.DatetimeIndex([periods.truncate(t, grain) for t in s.index]) if grain != "day" else s.index
+    if not starts.equals(s.index):
+        if starts.has_duplicates:
+            raise ParameterError(f"several dates fall in the same {grain}; pass one value per period start")
+        s = pd.Series(s.to_numpy(), index=starts, name=s.name)
+    spine = periods.spine(s.index[0], s.index[-1], grain).as_unit("ns")
+    filled = pd.Series(~spine.isin(s.index), index=spine, name="filled")
+    out = s.reindex(spine).astype(float)
+    out[filled.to_numpy()] = 0.0
+    interpolated = out.isna().rename("interpolated")
+    if interpolated.all():
+        raise DataError(f"series {s.name!r} has no values (all NaN: no active customers in any period)")
+    if interpolated.any():
+        out = out.interpolate(method="linear").ffill().bfill()
+    out.name = s.name
+    return out, filled, interpolated
+
+
+def seasonal_periods(period, grain: str) -> tuple[int, ...]:
+    """The seasonal period(s) asked for, or the grain's defaults."""
+    if period is None:
+        return DEFAULT_PERIODS[grain]
+    vals = [period] if np.isscalar(period) else list(period)
+    out = []
+    for p in vals:
+        if not isinstance(p, (int, np.integer, float)) or p < 2 or int(round(p)) != p and not isinstance(p, float):
+            raise ParameterError(f"seasonal period {p!r} must be a whole number of periods >= 2 (e.g. 12 for months)")
+        out.append(int(round(p)))
+    return tuple(sorted(set(out)))
+
+
+def series_name(s: pd.Series) -> str:
+    return str(s.name) if s.name is not None else "value"

@@ -68,7 +68,8 @@ def as_series(series, value: str | None = None) -> pd.Series:
     if s.index.hasnans:
         raise DataError("the series has missing period dates in its index; drop them first")
     if s.index.has_duplicates:
-        raise ParameterError("the series has several rows per period; pick one group (see decompose_by) or aggregate first")
+        raise ParameterError("the series has several rows per period; pick one group (see decompose_by) "
+                             "or aggregate first")
     try:
         s = pd.to_numeric(s, errors="raise").astype(float)
     except (ValueError, TypeError):

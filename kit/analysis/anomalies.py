@@ -189,7 +189,8 @@ def _explain(out: pd.DataFrame, ev: pd.DataFrame | None, grain: str, tol: int) -
         labels.append(None if match is None else match["label"])
         kinds.append(None if match is None else match["kind"])
         dates.append(pd.NaT if match is None else match["date"])
-    out["event"], out["kind"], out["event_date"] = labels, kinds, pd.to_datetime(pd.Series(dates, dtype="datetime64[ns]"))
+    out["event"], out["kind"] = labels, kinds
+    out["event_date"] = pd.to_datetime(pd.Series(dates, dtype="datetime64[ns]"))
     none = "unexplained" if ev is not None else "unexplained (no event list given)"
     out["explanation"] = [f"explained by: {lab}" if lab is not None else none for lab in labels]
     return out

@@ -32,8 +32,18 @@ from ..core import periods
 from ..core.results import Result, frame_of, params_of
 from ..errors import DataError, ParameterError, SeasonalityWarning, renamed_parameters
 from ..present import narrative
-from ._series import (ZERO, as_series, component_name, f, freq_hint, infer_grain, regularise, seasonal_periods,
-                      series_name, unit)
+from ._series import (
+    ZERO,
+    as_series,
+    component_name,
+    f,
+    freq_hint,
+    infer_grain,
+    regularise,
+    seasonal_periods,
+    series_name,
+    unit,
+)
 
 __all__ = ["Decomposition", "decompose", "decompose_by", "robust_z"]
 
@@ -149,7 +159,8 @@ class Decomposition(Result):
         'December runs 2...% above the yearly average; after removing that, frequency fell 2...% year over year...'
         """
         peak = self._peak_clause()
-        change = self._change_clause(lead="after removing that, " if peak and "runs" in peak else "seasonally adjusted, ")
+        lead = "after removing that, " if peak and "runs" in peak else "seasonally adjusted, "
+        change = self._change_clause(lead=lead)
         parts = [p for p in (peak, change) if p]
         if not parts:
             return f"{self.name}: no pattern to describe."
@@ -461,7 +472,8 @@ def decompose_by(frame, *, by=None, value: str = "frequency", period=None, robus
     by = [by] if isinstance(by, str) else list(by)
     missing = [b for b in by + [value] if b not in df.columns]
     if missing:
-        raise ParameterError(f"column(s) {', '.join(missing)} not in the frame; columns: {', '.join(map(str, df.columns))}")
+        raise ParameterError(f"column(s) {', '.join(missing)} not in the frame; "
+                             f"columns: {', '.join(map(str, df.columns))}")
     freq = params.get("freq")
     if not by:
         return {"all": decompose(df.set_index("period")[value], period=period, robust=robust, freq=freq)}

@@ -181,7 +181,8 @@ def _fit_predict(y: np.ndarray, horizon: int, method: str, season: int | None):
                 ["the series is constant, so the forecast repeats it with zero-width intervals"])
     seasonal = season is not None and n >= 2 * season + 2
     if season is not None and not seasonal:
-        notes.append(f"fewer than two full seasons ({n} periods, season {season}); the forecast has no seasonal pattern")
+        notes.append(f"fewer than two full seasons ({n} periods, season {season}); "
+                     "the forecast has no seasonal pattern")
     # Counts and rates vary multiplicatively (the seasonal swing grows with the level), so
     # the model runs on the log scale when it can; a zero forces the additive raw scale.
     log = bool(np.min(y) > 0)
@@ -195,7 +196,8 @@ def _fit_predict(y: np.ndarray, horizon: int, method: str, season: int | None):
         fit = _ets if method == "ets" else _sarimax
         mu, var, desc = fit(z, horizon, season if seasonal else None)
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(var))):
-        raise AnalysisError(f"the {method.upper()} model could not be fitted to this series; try method='sarimax' or 'ets'")
+        raise AnalysisError(f"the {method.upper()} model could not be fitted to this series; "
+                            "try method='sarimax' or 'ets'")
     sd = np.sqrt(np.maximum(var, 0.0))
     bands = {}
     for lv in LEVELS:

@@ -5,6 +5,7 @@ The public API, re-exported from the layers (``kit.core`` -> ``kit.present`` -> 
 """
 from __future__ import annotations
 
+from .config import VERSION
 from .core.dataset import Dataset, load
 from .core.ledger import Ledger
 from .core.results import MetricResult, Result
@@ -16,7 +17,7 @@ __all__ = [
     "Dataset", "FrequencyResult", "KitError", "KitWarning", "Ledger", "MetricResult", "Result",
     "contact_frequency", "ledger_of", "load", "open_tables", "poisson_ci",
 ]
-__version__ = "0.2.0"
+__version__ = VERSION
 
 
 def ledger_of(result) -> Ledger:

@@ -4,6 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: The kit's version (re-exported as ``kit.__version__``; written into summary.json).
+VERSION = "0.2.0"
+
 #: Repository root when the kit runs from a checkout; overridable for installed use.
 PROJECT_ROOT = Path(os.environ.get("KIT_PROJECT_ROOT", Path(__file__).resolve().parents[1]))
 DATA_DIR = PROJECT_ROOT / "data"

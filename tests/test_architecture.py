@@ -6,6 +6,7 @@ too), resolved to the kit module it names, and checked against the layer order.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -73,14 +74,15 @@ def test_the_checker_sees_an_upward_import(tmp_path, monkeypatch):
     (fake / "core" / "bad.py").write_text("def f():\n    from ..report import render\n")
     (fake / "core" / "good.py").write_text("from .ledger import Ledger\nfrom ..errors import KitError\n")
     monkeypatch.setattr(__import__(__name__), "KIT", fake)
-    assert violations() == ["kit/core/bad.py:2 (core) imports upward: kit.report.render"]
+    assert violations() == ["kit/core/bad.py:2 (core) imports upward: kit.report"]
 
 
 def test_no_result_travels_in_dataframe_attrs():
     # Results carry ledger, notes and parameters as fields; pandas drops attrs on most operations.
+    use = re.compile(r"\.attrs\s*(\[|\.|=|\))")  # reads, writes, updates; not prose in docstrings
     offenders = [f"{p.relative_to(KIT.parent)}:{i}" for p in KIT.rglob("*.py")
                  for i, line in enumerate(p.read_text().splitlines(), 1)
-                 if ".attrs" in line and "attrs[\"ledger\"]" not in line and "earlier versions" not in line]
+                 if use.search(line) and p.name != "__init__.py"]  # kit.ledger_of reads old pickled frames
     assert offenders == []
 
 

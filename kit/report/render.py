@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
+from ..config import VERSION as __version__
 from .. import config
 from ..core import periods
 from ..core.io import atomic_dir, atomic_write_text

@@ -58,4 +58,20 @@ def test_notebooks_are_stripped_and_paired():
         assert all(not c.outputs and c.execution_count is None for c in code), f"{path.name} has outputs in git"
         assert "parameters" in code[0].metadata.get("tags", []), f"{path.name}: first code cell must be tagged parameters"
         assert path.with_suffix(".py").exists(), f"{path.name} has no jupytext py:percent pair"
-    assert config.KERNEL_NAME == "contact-kit"
+        # papermill runs the kernel the notebook names: it must be the one `make install` registers
+        assert nb.metadata.kernelspec.name == config.KERNEL_NAME, f"{path.name} names another kernel"
+
+
+def test_notebook_pairs_hold_the_same_cells(tmp_path):
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from notebook_sync import out_of_sync
+
+    assert out_of_sync(ROOT / "notebooks") == []
+    copy = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", copy)
+    with open(copy / "01_overview.py", "a") as fh:  # an edit to the .py alone must be caught
+        fh.write("\n# %%\nprint('edited')\n")
+    assert [p.split()[0] for p in out_of_sync(copy)] == ["01_overview.py"]

@@ -122,9 +122,9 @@ def generate(size: str, *, seed: int = 42, data_dir: Path = ROOT / "data") -> Pa
 def run_kit(folder: Path):
     from kit.metrics.frequency import contact_frequency
 
-    df = contact_frequency(folder / "contacts.parquet", folder / "customers.parquet", freq="month", by="tier",
-                           dedup_window=f"{WINDOW_HOURS}h")
-    return df[COLUMNS]
+    result = contact_frequency(folder / "contacts.parquet", folder / "customers.parquet", freq="month", by="tier",
+                               dedup_window=f"{WINDOW_HOURS}h")
+    return result.frame[COLUMNS]
 
 
 REFERENCE_SQL = """

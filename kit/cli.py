@@ -101,12 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-effects", action="store_true", help="no planted churn/CSAT effects (null model)")
     s.set_defaults(func=_sample)
 
-    try:  # the report command lives with the report pipeline
-        from .report import render as report
+    from .report import render  # the report command lives with the report pipeline
 
-        report.add_cli(sub)
-    except ImportError:
-        pass
+    render.add_cli(sub)
     return parser
 
 

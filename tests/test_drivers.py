@@ -1,4 +1,6 @@
-"""kit.analysis.{churn,csat,touchpoints,correlation,drivers} / kit.metrics.features: planted effects recovered, calibrated nulls, no leakage, clear errors.
+"""kit.analysis churn/csat/touchpoints/correlation/drivers and kit.metrics.features.
+
+Planted effects recovered, calibrated nulls, no leakage, clear errors.
 
 Expected values come from the sample's planted ground truth, from hand-built fixtures, or
 from statsmodels/scipy fitted independently in the test.
@@ -110,7 +112,7 @@ def _population(n=200, seed=0, *, effect=0.0, churn_rate=0.2, cutoff="2025-07-01
     churn_day = rng.integers(0, 90, n)
     rows = []
     for cid, kk in zip(ids, k):
-        for j in range(kk):
+        for _ in range(kk):
             rows.append((cid, cut - pd.Timedelta(days=int(rng.integers(1, 90))) + pd.Timedelta(hours=10)))
     contacts = pd.DataFrame(rows, columns=["customer_id", "created_at"])
     contacts["contact_id"] = [f"t{i}" for i in range(len(contacts))]

@@ -15,20 +15,40 @@ True
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..core.dataset import accepts_dataset
+from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result
 from ..core.sources import open_tables
 from ..errors import AnalysisError, KitError, ParameterError
 from ..metrics.features import DEFAULT_WINDOW, Features, customer_features, default_controls
 from ..present import narrative as nv
-from .effects import (DEFAULT_BINS, EVENTS_PER_TERM, MIN_CUSTOMERS, MIN_EVENTS, X, Effect, as_features, as_list,
-                      bucketize, ci_text, coef_table, controls_text, cutoff_text, design, fit, frame_of_features,
-                      p_text, plot_binned, wilson)
+from .effects import (
+    DEFAULT_BINS,
+    EVENTS_PER_TERM,
+    MIN_CUSTOMERS,
+    MIN_EVENTS,
+    Effect,
+    X,
+    as_features,
+    as_list,
+    bucketize,
+    ci_text,
+    coef_table,
+    controls_text,
+    cutoff_text,
+    design,
+    fit,
+    frame_of_features,
+    p_text,
+    plot_binned,
+    wilson,
+)
 
 
 @dataclass(frozen=True, repr=False, eq=False, kw_only=True)
@@ -91,9 +111,8 @@ class ChurnBySegment(Result):
         _, ax = new_axes(ax, figsize=(8, 0.5 * len(d) + 1.5))
         pos = np.arange(len(d))[::-1]
         ok = d["odds_ratio"].notna().to_numpy()
-        ax.errorbar(d.loc[ok, "odds_ratio"], pos[ok],
-                    xerr=[d.loc[ok, "odds_ratio"] - d.loc[ok, "ci_low"], d.loc[ok, "ci_high"] - d.loc[ok, "odds_ratio"]],
-                    fmt="s", capsize=4)
+        est = d.loc[ok, "odds_ratio"]
+        ax.errorbar(est, pos[ok], xerr=[est - d.loc[ok, "ci_low"], d.loc[ok, "ci_high"] - est], fmt="s", capsize=4)
         ax.axvline(1.0, color="grey", lw=1, ls="--")
         ax.set_xscale("log")
         labels = [f"{lvl} (n={n:,}, churned {k:,})" + ("" if has else " — not estimable")
@@ -110,14 +129,15 @@ class ChurnBySegment(Result):
         return f"ChurnBySegment({len(self.frame)} rows by {self.segment})"
 
 
-def binned_churn(features: Features | pd.DataFrame, *, bins=DEFAULT_BINS, x: str = X) -> pd.DataFrame:
+def binned_churn(features: Features | pd.DataFrame, *, bins: Sequence[float] = DEFAULT_BINS,
+                 x: str = X) -> pd.DataFrame:
     """Churn rate per contact-frequency bucket with 95% Wilson intervals.
 
     Examples
     --------
     >>> f = pd.DataFrame({"contacts_per_month": [0, 0, 1.5, 1.5], "churned": [False, True, True, True]})
-    >>> binned_churn(f)[["bucket", "customers", "churned", "churn_rate"]].to_dict("records")
-    [{'bucket': '0', 'customers': 2, 'churned': 1, 'churn_rate': 0.5}, {'bucket': '1–2', 'customers': 2, 'churned': 2, 'churn_rate': 1.0}]
+    >>> binned_churn(f)[["bucket", "customers", "churned", "churn_rate"]].to_dict("list")
+    {'bucket': ['0', '1–2'], 'customers': [2, 2], 'churned': [1, 2], 'churn_rate': [0.5, 1.0]}
     """
     frame = frame_of_features(features)
     b = bucketize(frame[x], bins)
@@ -156,8 +176,9 @@ def _check_separation(xs: np.ndarray, y: np.ndarray) -> None:
                             "view instead, or use more customers or a longer window")
 
 
-def fit_churn(features: Features | pd.DataFrame, *, controls=None, bins=DEFAULT_BINS, cutoffs=None,
-              window_days: int | None = None, numeric_controls=None, direction: str | None = None) -> ChurnEffect:
+def fit_churn(features: Features | pd.DataFrame, *, controls: str | Sequence[str] | None = None,
+              bins: Sequence[float] = DEFAULT_BINS, cutoffs: Any = None, window_days: int | None = None,
+              numeric_controls: str | Sequence[str] | None = None, direction: str | None = None) -> ChurnEffect:
     """Logistic regression of ``churned`` on contacts per month, segment controls and tenure.
 
     Parameters
@@ -216,8 +237,10 @@ def fit_churn(features: Features | pd.DataFrame, *, controls=None, bins=DEFAULT_
 
 
 @accepts_dataset
-def churn_effect(contacts, customers, *, window=DEFAULT_WINDOW, cutoff=None, controls=None, bins=DEFAULT_BINS,
-                 tz: str | None = None, mapping=None, con=None) -> ChurnEffect:
+def churn_effect(contacts: TableSource, customers: TableSource, *, window: str | pd.Timedelta = DEFAULT_WINDOW,
+                 cutoff: Any = None, controls: str | Sequence[str] | None = None,
+                 bins: Sequence[float] = DEFAULT_BINS, tz: str | None = None, mapping: Any = None,
+                 con: Any = None) -> ChurnEffect:
     """Odds ratio of churn in the window after ``cutoff`` per +1 inbound contact per month before it.
 
     Parameters
@@ -254,9 +277,10 @@ def churn_effect(contacts, customers, *, window=DEFAULT_WINDOW, cutoff=None, con
 
 
 @accepts_dataset
-def churn_effect_by(contacts, customers, *, by: str = "tier", window=DEFAULT_WINDOW, cutoff=None, controls=None,
-                    tz: str | None = None, mapping=None, con=None,
-                    features: Features | None = None) -> ChurnBySegment:
+def churn_effect_by(contacts: TableSource, customers: TableSource, *, by: str = "tier",
+                    window: str | pd.Timedelta = DEFAULT_WINDOW, cutoff: Any = None,
+                    controls: str | Sequence[str] | None = None, tz: str | None = None, mapping: Any = None,
+                    con: Any = None, features: Features | pd.DataFrame | None = None) -> ChurnBySegment:
     """Odds ratio per +1 contact per month fitted separately in each level of ``by`` (for a forest plot).
 
     Levels where the model cannot be fitted keep a row with NaN estimates and the reason in ``note``.

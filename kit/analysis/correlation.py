@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..core import periods
-from ..core.dataset import accepts_dataset
+from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result, frame_of, params_of
 from ..errors import AnalysisError, KitError, ParameterError, renamed_parameters
 from ..metrics.periodic import PeriodSeries, period_series
@@ -142,8 +143,9 @@ def _adjust(data: pd.DataFrame, cols: list[str], grain: str, adjust: str):
 
 @accepts_dataset
 @renamed_parameters(grain="freq")
-def period_correlation(contacts, customers, surveys=None, *, freq: str = "month", lags: int = 3,
-                       adjust: str = "auto", tz: str | None = None, mapping=None, con=None,
+def period_correlation(contacts: TableSource, customers: TableSource, surveys: TableSource = None, *,
+                       freq: str = "month", lags: int = 3, adjust: str = "auto", tz: str | None = None,
+                       mapping: Any = None, con: Any = None,
                        series: PeriodSeries | pd.DataFrame | None = None) -> PeriodCorrelation:
     """Correlation of period contact frequency with CSAT, NPS and churn rate, at lags 0..``lags``.
 

@@ -15,19 +15,38 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..core.dataset import accepts_dataset
+from ..core.dataset import TableSource, accepts_dataset
 from ..errors import AnalysisError, ParameterError
 from ..metrics.features import DEFAULT_WINDOW, Features, customer_features
 from ..present import narrative as nv
-from .effects import (DEFAULT_BINS, EVENTS_PER_TERM, MIN_RESPONDENTS, X, Effect, as_features, as_list, bucket_labels,
-                      bucketize, ci_text, coef_table, controls_text, correlation, cutoff_text, design,
-                      frame_of_features, p_text, plot_binned)
+from .effects import (
+    DEFAULT_BINS,
+    EVENTS_PER_TERM,
+    MIN_RESPONDENTS,
+    Effect,
+    X,
+    as_features,
+    as_list,
+    bucket_labels,
+    bucketize,
+    ci_text,
+    coef_table,
+    controls_text,
+    correlation,
+    cutoff_text,
+    design,
+    frame_of_features,
+    p_text,
+    plot_binned,
+)
 
 
 @dataclass(frozen=True, repr=False, eq=False, kw_only=True)
@@ -65,7 +84,7 @@ class CsatEffect(Effect):
                            title="CSAT by contact frequency")
 
 
-def binned_csat(features: Features | pd.DataFrame, *, bins=DEFAULT_BINS, x: str = X,
+def binned_csat(features: Features | pd.DataFrame, *, bins: Sequence[float] = DEFAULT_BINS, x: str = X,
                 level: float = 0.95) -> pd.DataFrame:
     """Mean survey score per contact-frequency bucket; intervals treat each customer as a cluster.
 
@@ -157,11 +176,13 @@ def _check_scores(resp: pd.DataFrame, n_surveys: int) -> None:
         raise AnalysisError(f"every CSAT score in the outcome window is {resp['csat_sum'].sum() / n_surveys:g}; "
                             "a constant score has no relation to estimate")
     if np.ptp(resp[X].to_numpy(dtype=float)) == 0:
-        raise AnalysisError("every surveyed customer has the same contacts per month; the CSAT slope cannot be estimated")
+        raise AnalysisError("every surveyed customer has the same contacts per month; the CSAT slope cannot be "
+                            "estimated")
 
 
-def fit_csat(features: Features | pd.DataFrame, *, controls=None, bins=DEFAULT_BINS, cutoffs=None,
-             window_days: int | None = None, numeric_controls=None) -> CsatEffect:
+def fit_csat(features: Features | pd.DataFrame, *, controls: str | Sequence[str] | None = None,
+             bins: Sequence[float] = DEFAULT_BINS, cutoffs: Any = None, window_days: int | None = None,
+             numeric_controls: str | Sequence[str] | None = None) -> CsatEffect:
     """Survey score on contacts per month: WLS of customer means, CR2 errors, Bell-McCaffrey t.
 
     Uses the per-customer sums from :func:`kit.metrics.features.customer_features` (built with
@@ -230,8 +251,10 @@ def fit_csat(features: Features | pd.DataFrame, *, controls=None, bins=DEFAULT_B
 
 
 @accepts_dataset
-def csat_effect(contacts, customers, surveys, *, window=DEFAULT_WINDOW, cutoff=None, controls=None,
-                bins=DEFAULT_BINS, tz: str | None = None, mapping=None, con=None) -> CsatEffect:
+def csat_effect(contacts: TableSource, customers: TableSource, surveys: TableSource, *,
+                window: str | pd.Timedelta = DEFAULT_WINDOW, cutoff: Any = None,
+                controls: str | Sequence[str] | None = None, bins: Sequence[float] = DEFAULT_BINS,
+                tz: str | None = None, mapping: Any = None, con: Any = None) -> CsatEffect:
     """Change in CSAT (responses in the window after ``cutoff``) per +1 contact per month before it.
 
     Parameters

@@ -14,9 +14,13 @@ analyses themselves live in focused modules, all reported as associations (never
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from ..core.dataset import accepts_dataset
+import pandas as pd
+
+from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result
 from ..core.sources import open_tables
 from ..errors import KitError, renamed_parameters
@@ -33,7 +37,10 @@ CAVEAT = ("These figures describe associations in this data; they do not show th
 
 @dataclass(frozen=True, repr=False, eq=False)
 class DriverReport(Result):
-    """Everything the CSAT/churn notebook shows, computed once; a part that failed is None, its reason in ``problems``."""
+    """Everything the CSAT/churn notebook shows, computed once.
+
+    A part that could not be computed is None, with its reason in ``problems``.
+    """
 
     churn: ChurnEffect | None
     csat: CsatEffect | None
@@ -59,15 +66,18 @@ class DriverReport(Result):
         return "\n".join(self.sentences())
 
     def __repr__(self) -> str:
-        parts = [name for name in ("churn", "csat", "by_segment", "periods", "touchpoints") if getattr(self, name) is not None]
+        names = ("churn", "csat", "by_segment", "periods", "touchpoints")
+        parts = [name for name in names if getattr(self, name) is not None]
         return f"DriverReport(parts: {', '.join(parts) or 'none'}; problems: {', '.join(self.problems) or 'none'})"
 
 
 @accepts_dataset
 @renamed_parameters(grain="freq")
-def analyze(contacts, customers, surveys=None, *, window=DEFAULT_WINDOW, cutoff=None, controls=None,
-            segment: str | None = "tier", freq: str = "month", strategic: str = "strategic",
-            tz: str | None = None, mapping=None, con=None) -> DriverReport:
+def analyze(contacts: TableSource, customers: TableSource, surveys: TableSource = None, *,
+            window: str | pd.Timedelta = DEFAULT_WINDOW, cutoff: Any = None,
+            controls: str | Sequence[str] | None = None, segment: str | None = "tier", freq: str = "month",
+            strategic: str = "strategic", tz: str | None = None, mapping: Any = None,
+            con: Any = None) -> DriverReport:
     """Run every driver analysis once; a part that cannot be computed is ``None`` with its reason in ``problems``.
 
     Parameters

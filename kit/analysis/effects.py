@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +36,7 @@ DEFAULT_BINS = (0.0, 1.0, 2.0, 3.0, 5.0)
 
 
 # --------------------------------------------------------------------------- intervals
-def wilson(count, nobs, *, level: float = 0.95):
+def wilson(count: Any, nobs: Any, *, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for proportions ``count / nobs`` (NaN where ``nobs == 0``).
 
     Examples
@@ -57,7 +59,7 @@ def wilson(count, nobs, *, level: float = 0.95):
     return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
 
 
-def correlation(x, y, *, method: str = "pearson", level: float = 0.95) -> dict:
+def correlation(x: Any, y: Any, *, method: str = "pearson", level: float = 0.95) -> dict:
     """Correlation with a Fisher-z interval and a two-sided p-value.
 
     Spearman uses the Fieller-Hartley-Pearson standard error ``sqrt(1.06 / (n - 3))``.
@@ -96,20 +98,20 @@ def p_text(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def ci_text(lo, hi, digits: int = 2) -> str:
+def ci_text(lo: float, hi: float, digits: int = 2) -> str:
     """'95% CI 1.23 to 1.48' (reads well with negative bounds, unlike a dash)."""
     return f"95% CI {nv.num(lo, digits)} to {nv.num(hi, digits)}"
 
 
-def controls_text(used) -> str:
+def controls_text(used: Sequence[str]) -> str:
     return nv.join(used) if used else "no other variables"
 
 
-def cutoff_text(cutoffs) -> str:
+def cutoff_text(cutoffs: Sequence[pd.Timestamp]) -> str:
     return f"{cutoffs[0]:%Y-%m-%d}" if len(cutoffs) == 1 else f"{len(cutoffs)} cutoffs"
 
 
-def as_list(value) -> list[str]:
+def as_list(value: str | Sequence[str] | None) -> list[str]:
     """A column name or list of names as a list (None: empty)."""
     if value is None:
         return []
@@ -117,7 +119,7 @@ def as_list(value) -> list[str]:
 
 
 # --------------------------------------------------------------------------- buckets
-def bucket_labels(bins=DEFAULT_BINS) -> list[str]:
+def bucket_labels(bins: Sequence[float] = DEFAULT_BINS) -> list[str]:
     """Labels of the contact-frequency buckets: '0', '0–1', '1–2', ..., '5+'.
 
     Examples
@@ -128,13 +130,16 @@ def bucket_labels(bins=DEFAULT_BINS) -> list[str]:
     edges = list(bins)
     labels = ["0"]
     for lo, hi in zip(edges, edges[1:]):
-        labels.append(f"{nv.num(lo, 0) if float(lo).is_integer() else lo}–{nv.num(hi, 0) if float(hi).is_integer() else hi}")
-    last = edges[-1]
-    labels.append(f"{nv.num(last, 0) if float(last).is_integer() else last}+")
+        labels.append(f"{_edge(lo)}–{_edge(hi)}")
+    labels.append(f"{_edge(edges[-1])}+")
     return labels
 
 
-def bucketize(x: pd.Series, bins=DEFAULT_BINS) -> pd.Categorical:
+def _edge(value: float) -> str:
+    return nv.num(value, 0) if float(value).is_integer() else str(value)
+
+
+def bucketize(x: pd.Series, bins: Sequence[float] = DEFAULT_BINS) -> pd.Categorical:
     """Contacts per month as buckets: exactly zero, then ``[lo, hi)`` ranges, then the last edge and above.
 
     Examples
@@ -152,8 +157,8 @@ def bucketize(x: pd.Series, bins=DEFAULT_BINS) -> pd.Categorical:
 
 
 # --------------------------------------------------------------------------- design and fit
-def as_features(features, *, cutoffs=None, window_days: int | None = None, numeric_controls=None,
-                direction: str | None = None) -> Features:
+def as_features(features: Features | pd.DataFrame, *, cutoffs: Any = None, window_days: int | None = None,
+                numeric_controls: str | Sequence[str] | None = None, direction: str | None = None) -> Features:
     """A :class:`~kit.metrics.features.Features`; a plain DataFrame gets its design from the keywords.
 
     Options given for a Features override its fields. A DataFrame's ``attrs`` are never read.
@@ -175,16 +180,17 @@ def as_features(features, *, cutoffs=None, window_days: int | None = None, numer
                                numeric_controls=as_list(numeric_controls), direction=direction or "inbound")
 
 
-def _dates(value) -> list:
+def _dates(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple, pd.Index, np.ndarray, pd.Series)) else [value]
 
 
-def frame_of_features(features) -> pd.DataFrame:
+def frame_of_features(features: Features | pd.DataFrame) -> pd.DataFrame:
     """The table of a Features, or the DataFrame itself."""
     return features.frame if isinstance(features, Features) else features
 
 
-def design(features: pd.DataFrame, controls, numeric, outcome: str | None):
+def design(features: pd.DataFrame, controls: Sequence[str], numeric: Sequence[str],
+           outcome: str | None) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
     """Model matrix (const, x, segment dummies, numeric controls, tenure) and notes.
 
     Segment levels in which every customer has the same outcome carry no information
@@ -237,11 +243,11 @@ def design(features: pd.DataFrame, controls, numeric, outcome: str | None):
     return df, pd.DataFrame(cols, index=df.index), used, notes
 
 
-def fit(kind: str, y, exog: pd.DataFrame, groups, weights=None):
-    """Fit with statsmodels (``"logit"``: GLM binomial; else WLS), turning separation/convergence trouble into AnalysisError."""
+def fit(kind: str, y: np.ndarray, exog: pd.DataFrame, groups: np.ndarray | None,
+        weights: np.ndarray | None = None) -> Any:
+    """Fit with statsmodels (``"logit"``: GLM binomial; else WLS); separation or non-convergence is an AnalysisError."""
     import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import (ConvergenceWarning, PerfectSeparationError,
-                                                 PerfectSeparationWarning)
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -267,7 +273,8 @@ def fit(kind: str, y, exog: pd.DataFrame, groups, weights=None):
     return res
 
 
-def coef_table(params, se, names, *, exp: bool, df_resid=None, level=0.95) -> pd.DataFrame:
+def coef_table(params: Any, se: Any, names: Sequence[str], *, exp: bool, df_resid: Any = None,
+               level: float = 0.95) -> pd.DataFrame:
     """Coefficient table: ``term, coef, std_err, stat, p_value, ci_low, ci_high`` (+ odds ratios when ``exp``).
 
     ``df_resid`` (scalar or per term) switches from the normal to the Student t reference.
@@ -317,8 +324,8 @@ class Effect(Result):
         return f"{type(self).__name__}({self.describe()})"
 
 
-def plot_binned(binned: pd.DataFrame, *, y: str, lo: str, hi: str, ax=None, ylabel: str = "", percent: bool = False,
-                title: str = ""):
+def plot_binned(binned: pd.DataFrame, *, y: str, lo: str, hi: str, ax: Any = None, ylabel: str = "",
+                percent: bool = False, title: str = "") -> Any:
     """Point and 95% interval per contact-frequency bucket, bucket sizes under the labels; returns the Axes."""
     from ..present.plots import new_axes
 

@@ -6,12 +6,13 @@ churn. Accounts are placed in the touchpoint bands of :data:`kit.config.ACCOUNT_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..config import ACCOUNT_BANDS
-from ..core.dataset import accepts_dataset
+from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result
 from ..errors import AnalysisError, KitError
 from ..metrics.features import DEFAULT_WINDOW, customer_features
@@ -107,8 +108,9 @@ def _by_band(acc: pd.DataFrame) -> pd.DataFrame:
 
 
 @accepts_dataset
-def touchpoint_effect(contacts, customers, *, strategic: str = "strategic", window=DEFAULT_WINDOW, cutoff=None,
-                      tz: str | None = None, mapping=None, con=None) -> TouchpointEffect:
+def touchpoint_effect(contacts: TableSource, customers: TableSource, *, strategic: str = "strategic",
+                      window: str | pd.Timedelta = DEFAULT_WINDOW, cutoff: Any = None, tz: str | None = None,
+                      mapping: Any = None, con: Any = None) -> TouchpointEffect:
     """Outbound CSM touchpoints per month before ``cutoff`` vs churn after it, for strategic accounts.
 
     Parameters

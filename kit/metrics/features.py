@@ -20,22 +20,30 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
-from ..core import engine
-from ..core import periods
 from ..config import DAYS_PER_MONTH, DEFAULT_DEDUP_WINDOW, DEFAULT_TZ
-from ..errors import DataError, ParameterError
-from ..core.dataset import accepts_dataset
+from ..core import engine, periods
+from ..core.dataset import TableSource, accepts_dataset
 from ..core.ledger import SCOPE_PREFIX, Ledger
-from ..core.prepare import (REASON, classify_contacts, classify_customers, customer_lookup,
-                            example_metrics, record_ledger, segment_label)
+from ..core.prepare import (
+    REASON,
+    classify_contacts,
+    classify_customers,
+    customer_lookup,
+    example_metrics,
+    record_ledger,
+    segment_label,
+)
 from ..core.results import Result
 from ..core.sources import open_tables
+from ..errors import DataError, ParameterError
 
 DEFAULT_WINDOW = "90D"
 #: Customer columns that are never offered as controls.
@@ -90,7 +98,7 @@ class Features(Result):
         """The frame's columns."""
         return self.frame.columns
 
-    def replace(self, **changes) -> "Features":
+    def replace(self, **changes) -> Features:
         """A copy with some fields changed, e.g. ``f.replace(frame=f.frame[mask])`` for a subset."""
         return dataclasses.replace(self, **changes)
 
@@ -105,8 +113,9 @@ class Features(Result):
         return f"Features({self.describe()})"
 
 
-def features_from_frame(frame: pd.DataFrame, *, cutoffs=None, window_days: int = 90, controls=(),
-                        numeric_controls=(), direction: str = "inbound", notes=()) -> Features:
+def features_from_frame(frame: pd.DataFrame, *, cutoffs: Any = None, window_days: int = 90,
+                        controls: str | Sequence[str] = (), numeric_controls: str | Sequence[str] = (),
+                        direction: str = "inbound", notes: Sequence[str] = ()) -> Features:
     """A :class:`Features` around a plain table, with its design given explicitly.
 
     ``cutoffs`` defaults to the distinct values of the frame's ``cutoff`` column (none without one).
@@ -130,7 +139,7 @@ def features_from_frame(frame: pd.DataFrame, *, cutoffs=None, window_days: int =
                     direction=direction, notes=tuple(notes))
 
 
-def parse_model_window(window) -> pd.Timedelta:
+def parse_model_window(window: str | pd.Timedelta) -> pd.Timedelta:
     """A feature/outcome window such as ``"90D"`` as whole days.
 
     Examples
@@ -144,7 +153,7 @@ def parse_model_window(window) -> pd.Timedelta:
     return td
 
 
-def default_controls(columns) -> list[str]:
+def default_controls(columns: Sequence[str]) -> list[str]:
     """``["tier"]`` when the customers table has a tier column, else no segment control."""
     return ["tier"] if "tier" in columns else []
 
@@ -158,7 +167,8 @@ def _check_controls(controls, columns) -> list[str]:
         if col in ("tenure", "tenure_years"):
             raise ParameterError("tenure is always controlled for; list only segment columns in controls=")
         if col not in columns or col in NOT_CONTROLS:
-            raise ParameterError(f"control {col!r} is not a customers column; choose from {', '.join(offered) or 'none'}")
+            raise ParameterError(f"control {col!r} is not a customers column; choose from "
+                                 f"{', '.join(offered) or 'none'}")
     return list(dict.fromkeys(controls))
 
 
@@ -168,18 +178,18 @@ def _safe_name(value: str) -> str:
 
 @accepts_dataset
 def customer_features(
-    contacts,
-    customers,
+    contacts: TableSource,
+    customers: TableSource,
     *,
-    surveys=None,
-    window=DEFAULT_WINDOW,
-    cutoff=None,
-    controls=None,
+    surveys: TableSource = None,
+    window: str | pd.Timedelta = DEFAULT_WINDOW,
+    cutoff: Any = None,
+    controls: str | Sequence[str] | None = None,
     direction: str = "inbound",
     tz: str | None = None,
-    dedup_window=DEFAULT_DEDUP_WINDOW,
-    mapping=None,
-    con=None,
+    dedup_window: str | pd.Timedelta | int = DEFAULT_DEDUP_WINDOW,
+    mapping: Any = None,
+    con: Any = None,
 ) -> Features:
     """One row per population customer (and cutoff): contact features before, outcomes after.
 
@@ -267,7 +277,8 @@ def customer_features(
     if out.empty:
         raise DataError(
             f"no customer is in the population at cutoff {cutoffs[0]:%Y-%m-%d} (signed up by "
-            f"{cutoffs[0] - width:%Y-%m-%d} and not churned before the cutoff); choose a later cutoff or a shorter window"
+            f"{cutoffs[0] - width:%Y-%m-%d} and not churned before the cutoff); choose a later cutoff or a shorter "
+            "window"
         )
     return Features(frame=out, cutoffs=tuple(cutoffs), window_days=width.days, obs_end=obs_end, first_day=first_day,
                     controls=tuple(controls), numeric_controls=tuple(numeric), ledger=ledger, notes=tuple(notes),
@@ -298,7 +309,8 @@ def _observed_span(con, summary, cust_summary, surv) -> tuple[pd.Timestamp, pd.T
         last.append(engine.fetch(con, surv.aggregate(last=surv._local.max()))["last"].iloc[0])
     last = [pd.Timestamp(v) for v in last if v is not None and not pd.isna(v)]
     if pd.isna(span["first"].iloc[0]) or not last:
-        raise DataError("no usable contacts remain after exclusions; see the ledger (check customer ids and created_at)")
+        raise DataError("no usable contacts remain after exclusions; see the ledger (check customer ids and "
+                        "created_at)")
     return pd.Timestamp(span["first"].iloc[0]).normalize(), max(last).normalize() + pd.Timedelta(days=1)
 
 
@@ -309,7 +321,8 @@ def _resolve_cutoffs(cutoff, width, first_day, obs_end) -> list[pd.Timestamp]:
     if isinstance(cutoff, str) and cutoff.strip().lower() == "rolling":
         cuts = [latest - k * width for k in range(MAX_ROLLING) if latest - (k + 1) * width >= first_day]
         if not cuts:
-            raise DataError(f"the data span {first_day:%Y-%m-%d} to {obs_end - pd.Timedelta(days=1):%Y-%m-%d} is too short "
+            last = obs_end - pd.Timedelta(days=1)
+            raise DataError(f"the data span {first_day:%Y-%m-%d} to {last:%Y-%m-%d} is too short "
                             f"for even one {width.days}-day feature window plus outcome window")
         return sorted(cuts)
     raw = list(cutoff) if isinstance(cutoff, (list, tuple, pd.Index, np.ndarray, pd.Series)) else [cutoff]

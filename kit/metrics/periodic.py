@@ -6,11 +6,12 @@ row-level work runs on the engine, and only one row per period is fetched.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from ..core import engine, periods
-from ..core.dataset import accepts_dataset
+from ..core.dataset import TableSource, accepts_dataset
 from ..core.prepare import REASON, classify_customers
 from ..core.results import MetricResult
 from ..core.sources import open_tables
@@ -76,8 +77,8 @@ def _contact_span(contacts, con) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 @accepts_dataset
 @renamed_parameters(grain="freq")
-def period_series(contacts, customers, surveys=None, *, freq: str = "month", tz: str | None = None,
-                  mapping=None, con=None) -> PeriodSeries:
+def period_series(contacts: TableSource, customers: TableSource, surveys: TableSource = None, *, freq: str = "month",
+                  tz: str | None = None, mapping: Any = None, con: Any = None) -> PeriodSeries:
     """Per complete period: contact frequency, mean CSAT (and NPS), churned customers and churn rate.
 
     Partial first and last periods are dropped so that a short period never looks quiet.

@@ -357,3 +357,43 @@ def test_missing_column_names_table_file_column_and_present_columns(tmp_path):
     msg = str(info.value)
     assert "contacts table" in msg and str(path) in msg and "customer_id" in msg
     assert "contact_id, customer, created_at, channel" in msg and "\n" not in msg
+
+
+def test_result_describes_and_draws_itself_and_accepts_a_dataset(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    # pro: a (2 contacts, 3 days apart) and b (1) -> 3 / 2 = 1.5; basic: c (1) -> 1 / 1 = 1.0
+    customers = customers_frame(["a", "b", "c"], tier=["pro", "pro", "basic"])
+    contacts = contacts_frame([("a", "2026-01-05 10:00", "chat"), ("a", "2026-01-08 10:00", "chat"),
+                               ("b", "2026-01-06 10:00", "email"), ("c", "2026-01-07 10:00", "phone")])
+    result = kit.contact_frequency(contacts, customers, by="tier")
+    assert result.params["by"] == ["tier"] and result.params["freq"] == "month"
+    assert result.describe() == ("In 2026-01, contacts per active customer ranged from 1.00 (basic) to 1.50 (pro) "
+                                 "across 2 groups.")
+    ax = result.plot()
+    assert sorted(line.get_label() for line in ax.get_lines()) == ["basic", "pro"]
+    assert list(ax.get_lines()[1].get_ydata()) == [1.5]  # groups are drawn in sorted order: basic, pro
+    as_json = result.to_dict()
+    assert as_json["frame"][1]["frequency"] == 1.5 and as_json["params"]["by"] == ["tier"]
+    assert "contacts" in result._repr_html_() and "<table" in result._repr_html_()
+    # the same numbers through a Dataset that binds the tables and a time zone once
+    contacts.to_csv(tmp_path / "contacts.csv", index=False)
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    ds = kit.load(tmp_path, tz="Asia/Tokyo")
+    via_ds = kit.contact_frequency(ds, by="tier")
+    assert via_ds.params["tz"] == "Asia/Tokyo"
+    assert via_ds.frame["frequency"].tolist() == [1.0, 1.5]
+
+
+def test_grain_is_a_deprecated_alias_of_freq():
+    from kit.errors import KitDeprecationWarning, ParameterError, renamed_parameters
+
+    @renamed_parameters(grain="freq")
+    def f(*, freq="month"):
+        return freq
+
+    with pytest.warns(KitDeprecationWarning, match="use freq="):
+        assert f(grain="week") == "week"
+    with pytest.raises(ParameterError, match="both grain= and freq="):
+        f(grain="week", freq="day")

@@ -9,6 +9,9 @@ Row-level work runs on the engine; only per-account x period counts are fetched.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import dataclasses
 import re
 from dataclasses import dataclass
@@ -18,7 +21,7 @@ import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
-from ..config import ACCOUNT_BANDS, DEFAULT_FREQ
+from ..config import ACCOUNT_BANDS, DEFAULT_FREQ, DEFAULT_TZ
 from ..core import engine, periods
 from ..core.dataset import accepts_dataset
 from ..core.ledger import SCOPE_PREFIX, Ledger
@@ -28,6 +31,10 @@ from ..core.redact import redact_frame
 from ..core.results import Result
 from ..errors import DataError, ParameterError
 from ..present.narrative import join, num
+from ..core.types import Backend, DateLike, MappingSpec, TableSource
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["account_frequency", "band", "check_bands", "top_n", "TopN", "AccountFrequency"]
 
@@ -36,7 +43,7 @@ _TRUE = ("true", "1", "yes", "y", "t")
 
 # --------------------------------------------------------------------------- bands
 
-def check_bands(bands=None) -> tuple:
+def check_bands(bands: Sequence[tuple] | None = None) -> tuple:
     """Validate ``(label, low_inclusive, high_exclusive)`` bands: ascending, contiguous, from 0 to infinity."""
     bands = ACCOUNT_BANDS if bands is None else bands
     try:
@@ -57,7 +64,7 @@ def check_bands(bands=None) -> tuple:
     return bands
 
 
-def band(per_month, *, bands=None) -> pd.Series:
+def band(per_month: float | Sequence[float] | pd.Series, *, bands: Sequence[tuple] | None = None) -> pd.Series:
     """Band label for touchpoints per month (an ordered categorical; NaN stays NaN).
 
     Bands are half-open ``[low, high)``. For whole counts this is exactly the
@@ -140,7 +147,7 @@ def _info_columns(columns, owner) -> list[str]:
     return [c for c in ("name", owner, "arr") if c and c in columns]
 
 
-def _as_of(con, src, as_of):
+def _as_of(con, src, as_of) -> pd.Timestamp:
     """``as_of`` as a date, default the last contact date (any direction) read from the raw table."""
     if as_of is not None:
         return periods.parse_date(as_of).normalize()
@@ -231,7 +238,7 @@ class AccountFrequency(Result):
         """Accounts (ids) x period labels of bands (the heatmap's data)."""
         return self.table.pivot(index="customer_id", columns="label", values="band")
 
-    def plot(self, *, ax=None, annotate: bool = True, periods_shown: int | None = 12):
+    def plot(self, *, ax: Axes | None = None, annotate: bool = True, periods_shown: int | None = 12) -> Axes:
         """Heatmap of accounts (rows, flagged first) by period (columns), coloured by band; returns the Axes.
 
         Cells are annotated with the touchpoints; shows the last ``periods_shown`` periods
@@ -258,6 +265,7 @@ class AccountFrequency(Result):
                     annot=counts.to_numpy() if annotate else False, fmt=".0f", annot_kws={"fontsize": 7},
                     linewidths=0.5, linecolor="white")
         cbar = ax.collections[0].colorbar
+        assert cbar is not None  # heatmap(cbar=True) always draws one
         cbar.set_ticks(range(len(labels)))
         cbar.set_ticklabels(labels)
         ax.set_xlabel(f"{self.freq} (blank: partial period or not a customer)")
@@ -299,21 +307,21 @@ class AccountFrequency(Result):
 
 @accepts_dataset
 def account_frequency(
-    contacts,
-    customers,
+    contacts: TableSource,
+    customers: TableSource,
     *,
-    strategic="strategic",
+    strategic: str | Sequence[str] = "strategic",
     freq: str = DEFAULT_FREQ,
     direction: str = "outbound",
-    bands=None,
+    bands: Sequence[tuple] | None = None,
     n_periods: int = 3,
     quiet_days: int = 30,
-    as_of=None,
-    start=None,
+    as_of: DateLike = None,
+    start: DateLike = None,
     owner: str = "csm_owner",
     tz: str | None = None,
-    mapping=None,
-    con=None,
+    mapping: MappingSpec = None,
+    con: Backend = None,
 ) -> AccountFrequency:
     """Strategic Account Contact Frequency: touchpoints per strategic account per period, banded.
 
@@ -381,7 +389,7 @@ def account_frequency(
     if int(quiet_days) < 1:
         raise ParameterError(f"quiet_days must be at least 1, not {quiet_days!r}")
     n_periods, quiet_days = int(n_periods), int(quiet_days)
-    begun = start_tables(contacts, customers, tz=tz, direction=direction, mapping=mapping, con=con,
+    begun = start_tables(contacts, customers, tz=tz or DEFAULT_TZ, direction=direction, mapping=mapping, con=con,
                          counted_as=f"a {direction} touchpoint")
     con, ledger, notes, cust = begun.con, begun.ledger, begun.notes, begun.customers
     tables = begun.tables
@@ -401,14 +409,14 @@ def account_frequency(
 
     lookup = customer_lookup(cust, [])
     c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=0)
-    as_of = _as_of(con, csrc, as_of)
+    cut = _as_of(con, csrc, as_of)
     sid = strat.select(_sid=strat.cid)
     c = c.left_join(sid, c._cust == sid._sid)
     day = c.local_ts.date()
     reason = ibis.cases(
         (c[REASON].notnull(), c[REASON]),
         (c._sid.isnull(), ibis.literal(f"{SCOPE_PREFIX}not a strategic account")),
-        (day > as_of.date(), ibis.literal(f"{SCOPE_PREFIX}after the as-of date")),
+        (day > cut.date(), ibis.literal(f"{SCOPE_PREFIX}after the as-of date")),
         else_=ibis.null(dt.string),
     )
     c = c.mutate(**{REASON: reason}, period=engine.period_start(c.local_ts, unit))
@@ -420,15 +428,15 @@ def account_frequency(
     agg = agg[agg[REASON].isna()].drop(columns=[REASON, "_ex_lo", "_ex_hi"], errors="ignore")
     agg["period"] = pd.to_datetime(agg["period"])
 
-    table = _account_table(accounts, agg, grain, as_of, bands, info)
-    summary, window = _account_summary(accounts, table, agg, grain, as_of, bands, n_periods, quiet_days, info)
+    table = _account_table(accounts, agg, grain, cut, bands, info)
+    summary, window = _account_summary(accounts, table, agg, grain, cut, bands, n_periods, quiet_days, info)
     if start is not None:
         table = table[table["period"] >= periods.truncate(start, grain)].reset_index(drop=True)
     if not window:
-        notes.append(f"no complete {grain} before {as_of:%Y-%m-%d}, so no account could be banded")
+        notes.append(f"no complete {grain} before {cut:%Y-%m-%d}, so no account could be banded")
     elif len(window) < n_periods:
         notes.append(f"only {len(window)} complete {grain}(s) of data, fewer than n_periods={n_periods}")
-    return AccountFrequency(table=table, accounts=summary, as_of=as_of, freq=grain, bands=bands,
+    return AccountFrequency(table=table, accounts=summary, as_of=cut, freq=grain, bands=bands,
                             n_periods=n_periods, quiet_days=quiet_days, window=tuple(window),
                             notes=tuple(notes), ledger=ledger, selection=selection)
 

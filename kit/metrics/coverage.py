@@ -8,6 +8,9 @@ aggregates are fetched.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import dataclasses
 from dataclasses import dataclass
 
@@ -25,6 +28,10 @@ from ..core.results import Result
 from ..core.sources import open_tables
 from ..errors import DataError, ParameterError
 from ..present.narrative import num, pct
+from ..core.types import Backend, DateLike, MappingSpec, TableSource
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 from .accounts import _as_of, _info_columns
 
 __all__ = ["coverage", "Coverage"]
@@ -133,7 +140,7 @@ class Coverage(Result):
                          f"(up to {num(oc['over_contact_ratio'].max(), 1)}x); check their preferences.")
         return lines
 
-    def plot(self, *, ax=None):
+    def plot(self, *, ax: Axes | None = None) -> Axes:
         """Bar chart of coverage by role; returns the Axes."""
         import seaborn as sns
 
@@ -147,7 +154,7 @@ class Coverage(Result):
         ax.set_title("Coverage by stakeholder role")
         return ax
 
-    def plot_owners(self, *, ax=None):
+    def plot_owners(self, *, ax: Axes | None = None) -> Axes:
         """Bar chart of portfolio coverage per CSM owner; returns the Axes."""
         import seaborn as sns
 
@@ -223,22 +230,22 @@ def _stakeholder_frame(con, src, ledger) -> pd.DataFrame:
 
 @accepts_dataset
 def coverage(
-    contacts,
-    stakeholders,
-    customers=None,
+    contacts: TableSource,
+    stakeholders: TableSource,
+    customers: TableSource = None,
     *,
-    as_of=None,
+    as_of: DateLike = None,
     owner: str = "csm_owner",
     direction: str = "outbound",
     decision_role: str = "decision maker",
-    review_topics=("qbr", "business review", "ebr"),
+    review_topics: Sequence[str] = ("qbr", "business review", "ebr"),
     recent_days: int = 90,
     left_within_days: int = 365,
     over_contact_factor: float = 4.0,
     over_contact_days: int = 90,
     tz: str | None = None,
-    mapping=None,
-    con=None,
+    mapping: MappingSpec = None,
+    con: Backend = None,
 ) -> Coverage:
     """Customer Contact KPI: is every relationship the CSM must keep contacted on cadence?
 

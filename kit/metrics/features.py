@@ -282,7 +282,7 @@ def customer_features(
         )
     return Features(frame=out, cutoffs=tuple(cutoffs), window_days=width.days, obs_end=obs_end, first_day=first_day,
                     controls=tuple(controls), numeric_controls=tuple(numeric), ledger=ledger, notes=tuple(notes),
-                    direction=direction, tz=tz)
+                    direction=direction, tz=tz or DEFAULT_TZ)
 
 
 def _is_numeric(col) -> bool:

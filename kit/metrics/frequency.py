@@ -9,6 +9,7 @@ import functools
 import operator
 import warnings
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -28,6 +29,11 @@ from ..core.prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reaso
                       classify_customers, example_metrics, mark_follow_ups, record_ledger, row_reasons, row_tests)
 from ..core.prepare import start as start_tables
 from ..core.schema import CONTACT_ATTRIBUTES, TABLES
+from ..core.types import Backend, DateLike, Grouping, MappingSpec, TableSource, Window
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike
 
 COLUMNS = [
     "contacts", "follow_ups", "cases", "active_customers", "contacting_customers", "frequency",
@@ -37,7 +43,7 @@ COLUMNS = [
 OUT_OF_RANGE = f"{SCOPE_PREFIX}outside the requested periods"
 
 
-def poisson_ci(counts, exposure, *, level: float = 0.95):
+def poisson_ci(counts: ArrayLike, exposure: ArrayLike, *, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Garwood) Poisson interval for ``counts``, divided by ``exposure``.
 
     Examples
@@ -79,11 +85,11 @@ class FrequencyResult(MetricResult):
         return (f"In {when}, contacts per active customer ranged from {narrative.num(lo.frequency)} "
                 f"({name(lo)}) to {narrative.num(hi.frequency)} ({name(hi)}) across {len(ranked)} groups.")
 
-    def plot(self, *, ax=None):
+    def plot(self, *, ax: Axes | None = None) -> Axes:
         """Frequency per period with its 95% interval, one line per group."""
         from ..present.plots import new_axes
 
-        ax = new_axes(ax)
+        _, ax = new_axes(ax)
         df = self.frame
         groups = df.groupby(self.by, sort=True) if self.by else [("all customers", df)]
         for key, g in groups:
@@ -123,20 +129,20 @@ def _split_by(by, contact_cols, customer_cols) -> tuple[list[str], list[str], li
 
 @accepts_dataset
 def contact_frequency(
-    contacts,
-    customers,
+    contacts: TableSource,
+    customers: TableSource,
     *,
     freq: str = DEFAULT_FREQ,
-    by=None,
+    by: Grouping = None,
     tz: str | None = None,
-    dedup_window=DEFAULT_DEDUP_WINDOW,
+    dedup_window: Window = DEFAULT_DEDUP_WINDOW,
     same_topic: bool = False,
     direction: str = "inbound",
     weight: str | None = None,
-    start=None,
-    end=None,
-    mapping=None,
-    con=None,
+    start: DateLike = None,
+    end: DateLike = None,
+    mapping: MappingSpec = None,
+    con: Backend = None,
 ) -> FrequencyResult:
     """Customer Contact Frequency per period (and group): contacts / active customers.
 
@@ -209,19 +215,19 @@ def contact_frequency(
     # may repeat, so trimming implies ranking).
     trim = rank = False
     for first_try in (True, False):
-        begun = start_tables(contacts, customers, tz=tz, direction=direction, mapping=mapping, con=con,
+        begun = start_tables(contacts, customers, tz=tz or DEFAULT_TZ, direction=direction, mapping=mapping, con=con,
                              count_customers=False, padded=None if trim else frozenset(), unique_ids=not rank)
         ledger, notes = begun.ledger, begun.notes
         csrc, usrc = begun.tables["contacts"], begun.tables["customers"]
         if weight is not None and weight not in csrc.columns:
             raise ParameterError(f"weight column {weight!r} is not in the contacts table ({csrc.label}); "
                                  f"columns: {', '.join(csrc.columns)}")
-        by, contact_by, segment_by = _split_by(by, csrc.columns, usrc.columns)
+        cols, contact_by, segment_by = _split_by(by, csrc.columns, usrc.columns)
         lookup = functools.partial(_lookup, begun, segment_by, unit, own_read=not rank)
         rows = _classified_rows(csrc, lookup=lookup(), unit=unit, direction=direction, weight=weight, tz=tz,
                                 same_topic=same_topic, dedup_seconds=window.total_seconds(), contact_by=contact_by,
                                 first=first, last=last, padded_ids=trim)
-        agg = _aggregate(rows, by, contact_by=contact_by, same_topic=same_topic, weighted=weight is not None,
+        agg = _aggregate(rows, cols, contact_by=contact_by, same_topic=same_topic, weighted=weight is not None,
                          recheck=first_try)
         rejected = [p.mutate(_part=ibis.literal("contacts"))
                     for p in _rejected_counts(csrc, direction=direction, padded_ids=trim)]
@@ -246,8 +252,8 @@ def contact_frequency(
 
     if agg.empty and (first is None or last is None):
         notes.append("no contacts remain after exclusions and filters; see the ledger")
-        out = pd.DataFrame(columns=["period", *by, *COLUMNS])
-        return FrequencyResult(out, ledger, tuple(notes), dict(params, by=by))
+        out = pd.DataFrame(columns=["period", *cols, *COLUMNS])
+        return FrequencyResult(out, ledger, tuple(notes), dict(params, by=cols))
     first = first if first is not None else agg["period"].min()
     last = last if last is not None else agg["period"].max()
     spine = periods.spine(first, last, grain)
@@ -267,22 +273,22 @@ def contact_frequency(
     active = active.drop(columns="_extra_active")
 
     # Every period x group is a row: no contacts -> 0, not a gap.
-    levels = [spine] + [_levels(active if col in segment_by else agg, col) for col in by]
-    grid = pd.MultiIndex.from_product(levels, names=["period", *by]).to_frame(index=False)
-    out = grid.merge(agg.drop(columns="_extra_active"), on=["period", *by], how="left")
+    levels = [spine] + [_levels(active if col in segment_by else agg, col) for col in cols]
+    grid = pd.MultiIndex.from_product(levels, names=["period", *cols]).to_frame(index=False)
+    out = grid.merge(agg.drop(columns="_extra_active"), on=["period", *cols], how="left")
     out = out.merge(active, on=["period", *segment_by], how="left")
     for col in ("contacts", "follow_ups", "contacting_customers", "active_customers"):
         out[col] = out[col].fillna(0).astype("int64")
     out = _derive(out, weight is not None)
     empty = out[out["active_customers"] == 0]
     if len(empty):
-        groups = empty[by].drop_duplicates().astype(str).agg("/".join, axis=1).tolist() if by else ["all customers"]
+        groups = empty[cols].drop_duplicates().astype(str).agg("/".join, axis=1).tolist() if cols else ["all customers"]
         notes.append(f"{len(empty)} period-group row(s) have no active customers, so their frequency is NaN "
                      f"(e.g. {', '.join(groups[:3])})")
-    out = out.sort_values(["period", *by], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["period", *cols], kind="stable").reset_index(drop=True)
     for note in notes:
         warnings.warn(note, KitWarning, stacklevel=3) if "NaN" in note else None
-    return FrequencyResult(out, ledger, tuple(notes), dict(params, by=by))
+    return FrequencyResult(out, ledger, tuple(notes), dict(params, by=cols))
 
 
 def _lookup(begun, segment_by, unit, *, own_read: bool) -> ir.Table:

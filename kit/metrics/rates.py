@@ -8,11 +8,15 @@ dedup window, i.e. cases) are reported side by side.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import warnings
 from dataclasses import dataclass
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -26,6 +30,10 @@ from ..core.results import MetricResult
 from ..core.sources import open_tables
 from ..errors import KitWarning, ParameterError
 from ..present.narrative import num
+from ..core.types import Backend, DateLike, Grouping, MappingSpec, TableSource, Window
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 from .frequency import poisson_ci
 
 __all__ = ["contacts_per_order", "OrderRates"]
@@ -79,7 +87,7 @@ class OrderRates(MetricResult):
                 f"{num(t['orders_with_contact_pct'], 1)}% of orders were followed by a contact within "
                 f"{self.params.get('within_days', 7)} days.")
 
-    def plot(self, *, period=None, ax=None):
+    def plot(self, *, period: DateLike = None, ax: Axes | None = None) -> Axes:
         """Gross and net contacts per 100 orders by segment for one period (default: the last complete one).
 
         Returns the matplotlib Axes.
@@ -144,21 +152,21 @@ def _materialise(con, expr):
 
 @accepts_dataset
 def contacts_per_order(
-    contacts,
-    orders,
-    customers=None,
+    contacts: TableSource,
+    orders: TableSource,
+    customers: TableSource = None,
     *,
-    by=None,
+    by: Grouping = None,
     freq: str = DEFAULT_FREQ,
     within_days: int = 7,
-    dedup_window=DEFAULT_DEDUP_WINDOW,
+    dedup_window: Window = DEFAULT_DEDUP_WINDOW,
     direction: str = "inbound",
-    topics=None,
-    start=None,
-    end=None,
+    topics: Sequence[str] | None = None,
+    start: DateLike = None,
+    end: DateLike = None,
     tz: str | None = None,
-    mapping=None,
-    con=None,
+    mapping: MappingSpec = None,
+    con: Backend = None,
 ) -> OrderRates:
     """Support contacts per 100 orders, gross and net of follow-ups, per period and segment.
 
@@ -317,7 +325,7 @@ def _lookup(con, ledger, csrc, osrc, usrc, by):
 
 
 def _range_test(first, last):
-    def in_range(period):
+    def in_range(period: ir.Value) -> ir.BooleanValue:
         cond = ibis.literal(True)
         if first is not None:
             cond &= period >= first.date()

@@ -4,6 +4,11 @@ Messages are one line, name the table/file/column involved, and say what to do.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
 
 class KitError(Exception):
     """Base class for all errors raised deliberately by the kit."""
@@ -20,7 +25,7 @@ class SchemaError(KitError):
 class MissingColumnError(SchemaError):
     """A required column is absent after applying the column mapping."""
 
-    def __init__(self, table: str, source: str, missing: list[str], present: list[str]):
+    def __init__(self, table: str, source: str, missing: list[str], present: list[str]) -> None:
         self.table, self.source, self.missing, self.present = table, source, missing, present
         shown = ", ".join(present[:20]) + (", ..." if len(present) > 20 else "")
         super().__init__(
@@ -62,7 +67,7 @@ class SeasonalityWarning(KitWarning):
     """The series is too short or too sparse for a reliable seasonal decomposition."""
 
 
-def renamed_parameters(**old_to_new: str):
+def renamed_parameters(**old_to_new: str) -> Callable[[_F], _F]:
     """Decorator: accept deprecated keyword names, warn once per call and pass them on under the new name.
 
     Examples
@@ -79,9 +84,9 @@ def renamed_parameters(**old_to_new: str):
     import functools
     import warnings
 
-    def wrap(func):
+    def wrap(func: _F) -> _F:
         @functools.wraps(func)
-        def inner(*args, **kwargs):
+        def inner(*args: Any, **kwargs: Any) -> Any:
             for old, new in old_to_new.items():
                 if old in kwargs:
                     if new in kwargs:
@@ -91,6 +96,6 @@ def renamed_parameters(**old_to_new: str):
                     kwargs[new] = kwargs.pop(old)
             return func(*args, **kwargs)
 
-        return inner
+        return cast(_F, inner)  # the same call signature, plus the old names
 
     return wrap

@@ -7,21 +7,27 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar, Union
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 import ibis.expr.types as ir
 import pandas as pd
+from ibis.backends import BaseBackend
 
 from ..config import DEFAULT_TZ
 from ..errors import ParameterError, SourceError
 from .schema import TABLES
 from .sources import Source, Tables, find_tables, open_tables
 
+if TYPE_CHECKING:
+    from .types import MappingSpec
+
 #: Anything a table argument accepts: a DataFrame, a CSV/Parquet path, folder or glob, a DuckDB
-#: file (``file.duckdb::table``), an Ibis table, a ``(connection, "table")`` pair or a loaded Source.
-TableSource = Union[pd.DataFrame, str, Path, ir.Table, tuple, Source, None]
+#: file (``file.duckdb::table``), an Ibis table, an Ibis connection (its table of the canonical name),
+#: a ``(connection, "table")`` pair or a loaded Source; None where the table is optional.
+TableSource: TypeAlias = pd.DataFrame | str | Path | ir.Table | BaseBackend | tuple[BaseBackend, str] | Source | None
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,7 +58,7 @@ class Dataset:
     mapping: Any = None
 
     @property
-    def con(self):
+    def con(self) -> BaseBackend:
         """The engine connection every table lives on."""
         return self.tables.con
 
@@ -72,6 +78,7 @@ class Dataset:
         return [t for t in TABLES if t in self.tables]
 
     def describe(self) -> str:
+        """The tables present, the engine and the time zone, in one line."""
         return (f"{len(self.names)} tables ({', '.join(self.names)}) on {getattr(self.con, 'name', 'an engine')}, "
                 f"time zone {self.tz}")
 
@@ -79,7 +86,8 @@ class Dataset:
         return f"Dataset({self.describe()})"
 
 
-def load(data, *, tz: str = DEFAULT_TZ, mapping=None, con=None) -> Dataset:
+def load(data: str | Path | Mapping[str, TableSource] | Dataset, *, tz: str = DEFAULT_TZ,
+         mapping: MappingSpec = None, con: BaseBackend | None = None) -> Dataset:
     """Open a folder (or a dict of table sources) once, as a :class:`Dataset`.
 
     Parameters
@@ -111,7 +119,8 @@ def load(data, *, tz: str = DEFAULT_TZ, mapping=None, con=None) -> Dataset:
     else:
         folder = Path(data).expanduser()
         if not folder.is_dir():
-            raise SourceError(f"data folder {folder} not found; run `make sample` or pass the folder holding contacts.*")
+            raise SourceError(f"data folder {folder} not found; run `make sample` or pass the folder holding "
+                              "contacts.*")
         given = find_tables(folder)
         label = str(folder)
     if "contacts" not in given:
@@ -132,7 +141,7 @@ def accepts_dataset(func: F) -> F:
     table_params = [name for name in params if name in TABLES]
 
     @functools.wraps(func)
-    def inner(*args, **kwargs):
+    def inner(*args: Any, **kwargs: Any) -> Any:
         if args and isinstance(args[0], Dataset):
             ds = args[0]
             if len(args) > 1:
@@ -150,4 +159,4 @@ def accepts_dataset(func: F) -> F:
         return func(*args, **kwargs)
 
     inner.__signature__ = sig  # type: ignore[attr-defined]
-    return inner  # type: ignore[return-value]
+    return cast(F, inner)

@@ -5,13 +5,16 @@ Metric code builds Ibis expressions; only this module knows backend quirks.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
+from ibis.backends import BaseBackend
 
 from .. import config
 from ..errors import DataError, ParameterError
@@ -57,7 +60,7 @@ def check_tz(tz: str) -> str:
     return tz
 
 
-def default_connection():
+def default_connection() -> BaseBackend:
     """A fresh in-memory DuckDB connection.
 
     Insertion order is not preserved: the kit orders every result itself, and DuckDB then
@@ -74,23 +77,24 @@ def default_connection():
     return con
 
 
-def set_session_tz(con, tz: str) -> None:
+def set_session_tz(con: BaseBackend, tz: str) -> None:
     """Make the engine cut periods and read naive timestamps in ``tz``.
 
     DuckDB, PostgreSQL and Spark all truncate zoned timestamps in the session
     time zone, so results would otherwise depend on the machine's TZ.
     """
     check_tz(tz)
+    backend: Any = con  # raw_sql and the Spark session live on the concrete backends, not on BaseBackend
     name = con.name
     if name == "duckdb":
-        con.raw_sql(f"SET TimeZone = '{tz}'")
+        backend.raw_sql(f"SET TimeZone = '{tz}'")
     elif name == "postgres":
-        con.raw_sql(f"SET TIME ZONE '{tz}'")
+        backend.raw_sql(f"SET TIME ZONE '{tz}'")
     elif name == "pyspark":
-        con._session.conf.set("spark.sql.session.timeZone", tz)
+        backend._session.conf.set("spark.sql.session.timeZone", tz)
     else:  # other warehouses: best effort, documented in the README
         try:
-            con.raw_sql(f"SET TIME ZONE '{tz}'")
+            backend.raw_sql(f"SET TIME ZONE '{tz}'")
         except Exception:  # noqa: BLE001 - backend without session time zones
             pass
 
@@ -191,17 +195,17 @@ UTC_ZONES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Un
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")
-def _epoch_us_tz(x: dt.Timestamp(timezone="UTC")) -> dt.int64:  # DuckDB: the stored microseconds
+def _epoch_us_tz(x: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]  # DuckDB: stored µs
     ...
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")
-def _epoch_us_naive(x: dt.Timestamp()) -> dt.int64:
+def _epoch_us_naive(x: dt.Timestamp()) -> dt.int64:  # type: ignore[valid-type]  # Ibis UDF types
     ...
 
 
 @ibis.udf.scalar.builtin(name="unix_micros")
-def _unix_micros(x: dt.Timestamp(timezone="UTC")) -> dt.int64:  # Spark
+def _unix_micros(x: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]  # Spark
     ...
 
 
@@ -312,11 +316,11 @@ def _needs_cleaning(col: ir.StringValue) -> bool:
 
 
 #: While :func:`capture_sql` is active, the SQL of every fetch is appended here.
-_SQL_LOG: list | None = None
+_SQL_LOG: list[str] | None = None
 
 
 @contextmanager
-def capture_sql():
+def capture_sql() -> Iterator[list[str]]:
     """Record the SQL text of every query the kit sends while the block runs (``--explain``).
 
     Examples
@@ -334,7 +338,7 @@ def capture_sql():
         _SQL_LOG = previous
 
 
-def fetch(con, expr: ir.Table, *, max_rows: int | None = None) -> pd.DataFrame:
+def fetch(con: BaseBackend, expr: ir.Table, *, max_rows: int | None = None) -> pd.DataFrame:
     """Execute an aggregate expression and return it as pandas, refusing oversized results.
 
     ``max_rows`` defaults to :data:`MAX_FETCH_ROWS` (read at call time); ``0`` disables the guard.

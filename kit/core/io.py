@@ -5,6 +5,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def atomic_write_text(path: Path, text: str, *, encoding: str = "utf-8") -> Path
 
 
 @contextmanager
-def atomic_dir(path: Path):
+def atomic_dir(path: Path) -> Iterator[Path]:
     """Yield a temp folder beside ``path``; on success it replaces ``path`` whole.
 
     On failure the temp folder is removed and ``path`` (a previous output) is untouched.

@@ -1,6 +1,7 @@
 """The data-quality ledger: every input row is either used or excluded for a reason."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -29,8 +30,8 @@ class Ledger:
     Examples
     --------
     >>> led = Ledger()
-    >>> led.record("contacts", "contacts.csv", read=10, used=8,
-    ...            excluded={"unknown customer": 2}, examples={"unknown customer": ["C9"]})
+    >>> account = led.record("contacts", "contacts.csv", read=10, used=8,
+    ...                      excluded={"unknown customer": 2}, examples={"unknown customer": ["C9"]})
     >>> led.balanced
     True
     >>> led.frame()[["table", "reason", "rows"]].to_dict("records")[-1]
@@ -40,11 +41,13 @@ class Ledger:
     def __init__(self) -> None:
         self.tables: dict[str, TableAccount] = {}
 
-    def record(self, table, source, *, read, used, excluded=None, examples=None) -> TableAccount:
+    def record(self, table: str, source: str, *, read: int, used: int, excluded: Mapping[str, int] | None = None,
+               examples: Mapping[str, Sequence[str]] | None = None) -> TableAccount:
+        excluded = excluded or {}
         account = TableAccount(
             table, source, int(read), int(used),
-            {k: int(v) for k, v in (excluded or {}).items() if v},
-            {k: list(v) for k, v in (examples or {}).items() if k in (excluded or {}) and excluded[k]},
+            {k: int(v) for k, v in excluded.items() if v},
+            {k: list(v) for k, v in (examples or {}).items() if k in excluded and excluded[k]},
         )
         self.tables[table] = account
         return account
@@ -86,7 +89,7 @@ class Ledger:
     def __repr__(self) -> str:
         return f"Ledger({', '.join(f'{t}: {a.read} read' for t, a in self.tables.items())})"
 
-    def merge(self, other: "Ledger") -> "Ledger":
+    def merge(self, other: Ledger) -> Ledger:
         merged = Ledger()
         merged.tables = {**self.tables, **other.tables}
         return merged

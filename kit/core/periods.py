@@ -1,9 +1,14 @@
 """Periods in the business time zone: grains, truncation, spines and period arithmetic."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from ..errors import ParameterError
+
+if TYPE_CHECKING:
+    from .types import DateLike, Window
 
 #: grain -> (Ibis truncate unit, pandas offset alias for period starts, periods per year)
 GRAINS = {
@@ -26,7 +31,7 @@ def check_grain(freq: str) -> str:
     return grain
 
 
-def truncate(ts, freq: str) -> pd.Timestamp:
+def truncate(ts: DateLike, freq: str) -> pd.Timestamp:
     """The start (midnight, naive local) of the period containing ``ts``.
 
     Examples
@@ -49,7 +54,7 @@ def truncate(ts, freq: str) -> pd.Timestamp:
     return t.replace(month=1, day=1)
 
 
-def parse_date(value) -> pd.Timestamp:
+def parse_date(value: DateLike) -> pd.Timestamp:
     """A user-supplied date ('2026-10', '2026-10-31', a date or Timestamp) as a naive Timestamp."""
     try:
         ts = pd.Timestamp(value)
@@ -60,25 +65,25 @@ def parse_date(value) -> pd.Timestamp:
     return ts.tz_localize(None) if ts.tzinfo is not None else ts
 
 
-def spine(first, last, freq: str) -> pd.DatetimeIndex:
+def spine(first: DateLike, last: DateLike, freq: str) -> pd.DatetimeIndex:
     """All period starts from the period containing ``first`` to the one containing ``last``."""
     grain = check_grain(freq)
     return pd.date_range(truncate(first, grain), truncate(last, grain), freq=GRAINS[grain][1], name="period")
 
 
-def shift(period, freq: str, n: int) -> pd.Timestamp:
+def shift(period: DateLike, freq: str, n: int) -> pd.Timestamp:
     """The period ``n`` periods after (negative: before) ``period``."""
     grain = check_grain(freq)
     start = truncate(period, grain)
     return start + n * pd.tseries.frequencies.to_offset(GRAINS[grain][1])
 
 
-def period_end(period, freq: str) -> pd.Timestamp:
+def period_end(period: DateLike, freq: str) -> pd.Timestamp:
     """Last calendar day of the period starting at ``period``."""
     return shift(period, freq, 1) - pd.Timedelta(days=1)
 
 
-def label(period, freq: str) -> str:
+def label(period: DateLike, freq: str) -> str:
     """A short human label: 2026-10, 2026-Q4, 2026-W43, 2026, 2026-10-15."""
     grain = check_grain(freq)
     p = truncate(period, grain)
@@ -94,7 +99,7 @@ def label(period, freq: str) -> str:
     return p.strftime("%Y-%m-%d")
 
 
-def parse_window(window) -> pd.Timedelta:
+def parse_window(window: Window | None) -> pd.Timedelta:
     """'48h', '2d', '90min', 0 or a Timedelta as elapsed time."""
     if isinstance(window, pd.Timedelta):
         td = window

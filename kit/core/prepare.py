@@ -5,16 +5,24 @@ so counting by reason always balances against the rows read.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pandas as pd
+from ibis.backends import BaseBackend
 
-from dataclasses import dataclass, field
-
-from . import engine
 from ..errors import ParameterError
+from . import engine
 from .ledger import SCOPE_PREFIX, Ledger
 from .sources import Source, Tables, open_tables
+
+if TYPE_CHECKING:
+    from .dataset import TableSource
+    from .types import MappingSpec
 
 MISSING_SEGMENT = "(missing)"
 REASON = "_reason"
@@ -28,16 +36,18 @@ class Start:
     tables: Tables
     customers: ir.Table  # classify_customers() output, every row with its _reason
     ledger: Ledger
-    notes: list = field(default_factory=list)
-    padded: frozenset = frozenset()  # customers' text columns that need trimming (engine.padded_columns)
+    notes: list[str] = field(default_factory=list)
+    padded: frozenset[str] = frozenset()  # customers' text columns that need trimming (engine.padded_columns)
 
     @property
-    def con(self):
+    def con(self) -> BaseBackend:
+        """The engine connection both tables live on."""
         return self.tables.con
 
 
-def start(contacts, customers, *, tz: str, direction: str = "all", counted_as: str | None = None,
-          mapping=None, con=None, count_customers: bool = True, padded: frozenset | None = None,
+def start(contacts: TableSource, customers: TableSource, *, tz: str, direction: str = "all",
+          counted_as: str | None = None, mapping: MappingSpec = None, con: BaseBackend | None = None,
+          count_customers: bool = True, padded: frozenset[str] | None = None,
           unique_ids: bool = False) -> Start:
     """Open both tables on one backend, set its time zone, validate customers into a new ledger.
 
@@ -71,7 +81,7 @@ def _first_reason(*pairs) -> ir.StringValue:
                       else_=ibis.null(dt.string))
 
 
-def classify_customers(src: Source, *, padded: frozenset | None = None, unique_ids: bool = False) -> ir.Table:
+def classify_customers(src: Source, *, padded: frozenset[str] | None = None, unique_ids: bool = False) -> ir.Table:
     """Customers with ``cid``, ``signup``, ``churn`` (dates in the business tz) and ``_reason``.
 
     Reasons: missing customer_id, missing/unparseable signup_date, unparseable
@@ -106,7 +116,7 @@ def classify_customers(src: Source, *, padded: frozenset | None = None, unique_i
     return t.mutate(**{REASON: reason})
 
 
-def customer_lookup(classified: ir.Table, segments: list[str], *, padded: frozenset | None = None) -> ir.Table:
+def customer_lookup(classified: ir.Table, segments: list[str], *, padded: frozenset[str] | None = None) -> ir.Table:
     """One row per known customer id: whether it is usable, its dates and segment labels.
 
     ``padded``: the text columns known to need trimming (None: check each segment column).
@@ -170,7 +180,7 @@ def row_tests(src: Source, *, direction: str, padded_ids: bool | None = None) ->
     return cols
 
 
-def row_reasons(cols, direction: str) -> list[tuple[ir.BooleanValue, str]]:
+def row_reasons(cols: ir.Table | Mapping[str, ir.Value], direction: str) -> list[tuple[ir.BooleanValue, str]]:
     """The row-level exclusion reasons in ledger order, as ``(test, reason)`` pairs: the row's own
     defects, then out of scope. They come before any customer-level reason: a row out of scope is
     never a data-quality problem of this metric, whoever its customer is. ``cols``: a
@@ -217,7 +227,8 @@ def _attach_customers(t: ir.Table, lookup: ir.Table, direction: str) -> ir.Table
 
 
 def mark_follow_ups(rows: ir.Table, *, dedup_seconds: float = 48 * 3600, same_topic: bool = False,
-                    partition=(), tiebreak=(), period_unit: str | None = None) -> ir.Table:
+                    partition: Sequence[ir.Value] = (), tiebreak: Sequence[str] = (),
+                    period_unit: str | None = None) -> ir.Table:
     """One window pass: ``_duplicate`` (same contact_id and instant as the previous row) and ``follow_up``.
 
     ``rows`` should hold only counted candidates (or pass ``partition`` columns that separate them).
@@ -286,7 +297,7 @@ EXAMPLE_COLUMNS = {
 }
 
 
-def example_metrics(t: ir.Table, table: str) -> dict:
+def example_metrics(t: ir.Table, table: str) -> dict[str, ir.Scalar]:
     """Aggregates that carry up to two example values per exclusion reason (min and max).
 
     Folded into the same query as the counts, so examples cost no extra pass over the data.
@@ -299,7 +310,7 @@ def example_metrics(t: ir.Table, table: str) -> dict:
     return {"_ex_lo": example.min(), "_ex_hi": example.max()}
 
 
-def record_ledger(ledger: Ledger, src: Source, summary) -> None:
+def record_ledger(ledger: Ledger, src: Source, summary: pd.DataFrame) -> None:
     """Add ``src``'s counts to the ledger from a frame with ``_reason``, ``n`` and example columns.
 
     ``summary`` may hold several rows per reason (e.g. one per period); they are summed.
@@ -321,7 +332,7 @@ def record_ledger(ledger: Ledger, src: Source, summary) -> None:
     ledger.record(src.name, src.label, read=read, used=used, excluded=counts, examples=examples)
 
 
-def count_reasons(con, ledger: Ledger, src: Source, classified: ir.Table) -> None:
+def count_reasons(con: BaseBackend, ledger: Ledger, src: Source, classified: ir.Table) -> None:
     """Count ``classified`` rows by reason (one query) and add them to the ledger."""
     summary = engine.fetch(con, classified.group_by(REASON).aggregate(
         n=classified.count(), **example_metrics(classified, src.name)))

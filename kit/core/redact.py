@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -33,8 +34,9 @@ def _salt(salt: str | None) -> bytes:
     return (salt if salt is not None else os.environ.get(SALT_ENV, DEFAULT_SALT)).encode()
 
 
-def pseudonym(value, *, prefix: str = "Account", salt: str | None = None, digits: int = DEFAULT_DIGITS) -> str:
-    """A stable pseudonym such as ``"Account-7F3A9C"`` for ``value``.
+def pseudonym(value: object, *, prefix: str = "Account", salt: str | None = None,
+              digits: int = DEFAULT_DIGITS) -> str | float | None:
+    """A stable pseudonym such as ``"Account-7F3A9C"`` for ``value``; a missing value (None, NaN) is returned as is.
 
     Parameters
     ----------
@@ -77,9 +79,9 @@ def redact_frame(
     df: pd.DataFrame,
     *,
     id_col: str = "customer_id",
-    name_cols=None,
+    name_cols: Sequence[str] | None = None,
     person_id_col: str = "person_id",
-    person_name_cols=None,
+    person_name_cols: Sequence[str] | None = None,
     salt: str | None = None,
     digits: int = DEFAULT_DIGITS,
 ) -> pd.DataFrame:

@@ -11,13 +11,16 @@ import dataclasses
 import html
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
 from ..errors import KitError
 from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 def json_safe(value: Any) -> Any:
@@ -73,7 +76,7 @@ class Result:
         """A plain-language summary of the result."""
         return f"{type(self).__name__} with fields {', '.join(self._field_names())}."
 
-    def plot(self, *, ax=None):
+    def plot(self, *, ax: Axes | None = None) -> Axes:
         """Draw the result and return the Axes."""
         raise KitError(f"{type(self).__name__} has no plot; use .frame or .to_dict() and draw it yourself")
 
@@ -120,8 +123,8 @@ class MetricResult(Result):
 
     frame: pd.DataFrame
     ledger: Ledger = field(default_factory=Ledger)
-    notes: tuple = ()
-    params: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def freq(self) -> str | None:
@@ -150,16 +153,18 @@ class MetricResult(Result):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.describe()})"
 
-    def replace(self, **changes) -> "MetricResult":
+    def replace(self, **changes: Any) -> MetricResult:
         """A copy with some fields changed (the frame is never modified in place)."""
         return dataclasses.replace(self, **changes)
 
 
-def frame_of(obj) -> pd.DataFrame:
+def frame_of(obj: Result | pd.DataFrame) -> pd.DataFrame:
     """The frame of a result, or ``obj`` itself when it is already a DataFrame."""
-    return obj.frame if isinstance(obj, Result) and hasattr(obj, "frame") else obj
+    if isinstance(obj, Result) and hasattr(obj, "frame"):
+        return obj.frame
+    return cast(pd.DataFrame, obj)  # a DataFrame; anything else passes through unchanged, as it always did
 
 
-def params_of(obj) -> dict:
+def params_of(obj: Result | pd.DataFrame) -> dict[str, Any]:
     """The parameters a result was computed with (empty for a plain DataFrame)."""
     return dict(getattr(obj, "params", None) or {})

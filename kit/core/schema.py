@@ -1,13 +1,17 @@
 """Canonical tables: required and optional columns, and column-mapping presets."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING
 
 import yaml
 
 from ..errors import ParameterError
+
+if TYPE_CHECKING:
+    from .types import MappingSpec
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ def presets() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.yml"))
 
 
-def load_mapping(mapping: Mapping | str | Path | None) -> dict[str, dict[str, str]]:
+def load_mapping(mapping: MappingSpec) -> dict[str, dict[str, str]]:
     """Normalise a column mapping to ``{table: {source_column: canonical_column}}``.
 
     ``mapping`` may be a dict (flat, applying to every table, or keyed by table
@@ -90,5 +94,6 @@ def load_mapping(mapping: Mapping | str | Path | None) -> dict[str, dict[str, st
     for key, value in flat.items():
         if not isinstance(value, str):
             raise ParameterError(f"column mapping entry {key!r} must map to a column name, got {value!r}")
-    out = {name: {**base.get(name, {}), **flat, **{str(k): str(v) for k, v in per_table.get(name, {}).items()}} for name in TABLES}
+    out = {name: {**base.get(name, {}), **flat, **{str(k): str(v) for k, v in per_table.get(name, {}).items()}}
+           for name in TABLES}
     return {name: cols for name, cols in out.items() if cols}

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import glob as globlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from . import engine
 from ..errors import MissingColumnError, SourceError
+from . import engine
 from .schema import TABLES, load_mapping
+
+if TYPE_CHECKING:
+    from .dataset import TableSource
+    from .types import MappingSpec
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -44,7 +49,7 @@ class Source:
 class Tables:
     """The sources of one call, all bound to one backend connection."""
 
-    con: Any
+    con: BaseBackend
     sources: dict[str, Source]
 
     def __getitem__(self, name: str) -> Source:
@@ -63,7 +68,7 @@ class Tables:
         return name in self.sources
 
 
-def find_tables(folder) -> dict[str, Path]:
+def find_tables(folder: str | Path) -> dict[str, Path]:
     """The canonical tables present in ``folder``: ``<table>.parquet``, ``.csv``, ``.csv.gz`` or a ``<table>/`` folder.
 
     Examples
@@ -72,7 +77,7 @@ def find_tables(folder) -> dict[str, Path]:
     ['contacts', 'customers']
     """
     folder = Path(folder).expanduser()
-    found = {}
+    found: dict[str, Path] = {}
     for name in TABLES:
         for candidate in (folder / f"{name}.parquet", folder / f"{name}.csv", folder / f"{name}.csv.gz", folder / name):
             if candidate.exists():
@@ -128,7 +133,8 @@ def _read_path(con, path_text: str, table: str) -> tuple[ir.Table, str]:
             return _read_csv(con, matches, label), label
         return con.read_parquet(str(path)), label
     if not path.exists():
-        raise SourceError(f"{table} table: file {label} not found; check the path (run `make sample` for the sample data)")
+        raise SourceError(f"{table} table: file {label} not found; check the path "
+                          "(run `make sample` for the sample data)")
     if path.is_dir():
         parquet = sorted(globlib.glob(str(path / "**" / "*.parquet"), recursive=True))
         csv = sorted(str(p) for p in path.rglob("*") if p.name.lower().endswith(CSV_SUFFIXES))
@@ -155,7 +161,8 @@ def _read_path(con, path_text: str, table: str) -> tuple[ir.Table, str]:
         except Exception:  # noqa: BLE001 - ibis raises backend-specific errors
             raise SourceError(f"{table} table: DuckDB file {label} has no table {name!r}; use {label}::TABLE") from None
     raise SourceError(
-        f"{table} table: cannot tell the format of {label}; use .csv, .parquet, a folder of Parquet files or a .duckdb file"
+        f"{table} table: cannot tell the format of {label}; use .csv, .parquet, a folder of Parquet files "
+        "or a .duckdb file"
     )
 
 
@@ -183,7 +190,7 @@ def _apply_mapping(t: ir.Table, table: str, mapping: Mapping[str, str]) -> ir.Ta
     # Forgive case and spacing differences of canonical names ("Customer ID" -> customer_id).
     spec = TABLES[table]
     wanted = set(spec.required) | set(spec.optional)
-    loose = {}
+    loose: dict[str, str] = {}
     for col in t.columns:
         norm = _normalise_name(col)
         if norm in wanted and norm not in t.columns and norm not in loose.values():
@@ -214,7 +221,8 @@ def _to_table(obj, con, table: str) -> tuple[ir.Table, str]:
         try:
             return obj.table(table), f"{obj.name} table {table}"
         except Exception:  # noqa: BLE001
-            raise SourceError(f"{table} table: the {obj.name} connection has no table {table!r}; pass (con, 'name')") from None
+            raise SourceError(f"{table} table: the {obj.name} connection has no table {table!r}; "
+                              "pass (con, 'name')") from None
     if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], BaseBackend):
         try:
             return obj[0].table(obj[1]), f"{obj[0].name} table {obj[1]}"
@@ -226,7 +234,8 @@ def _to_table(obj, con, table: str) -> tuple[ir.Table, str]:
     )
 
 
-def open_tables(*, mapping=None, con=None, tz: str | None = None, **tables) -> Tables:
+def open_tables(*, mapping: MappingSpec = None, con: BaseBackend | Tables | None = None, tz: str | None = None,
+                **tables: TableSource) -> Tables:
     """Load each named source and bind them all to one backend.
 
     Parameters

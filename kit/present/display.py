@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .narrative import num, pct
 
+if TYPE_CHECKING:
+    from IPython.display import HTML, Markdown
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
 
 
-def escape_html(text) -> str:
+def escape_html(text: object) -> str:
     """``text`` safe inside HTML element content and quoted attributes.
 
     Examples
@@ -27,7 +32,7 @@ def escape_html(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def escape_markdown(text) -> str:
+def escape_markdown(text: object) -> str:
     """Escape data-derived text for Markdown output: HTML-escaped, then Markdown punctuation.
 
     Examples
@@ -38,7 +43,7 @@ def escape_markdown(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", escape_html(text))
 
 
-def markdown(lines, *, bullets: bool = True):
+def markdown(lines: str | Iterable[object], *, bullets: bool = True) -> Markdown:
     """An ``IPython.display.Markdown`` of escaped sentences (a bulleted list by default).
 
     Examples
@@ -63,7 +68,8 @@ def _formatted(df: pd.DataFrame, *, percent=(), digits: int = 2) -> pd.DataFrame
             shown[col] = shown[col].map(lambda v: pct(v, 1))
         elif pd.api.types.is_float_dtype(shown[col]):
             whole = bool(((shown[col].dropna() % 1) == 0).all())  # ranks and counts stored as float (NaN gaps)
-            shown[col] = shown[col].map(lambda v: "–" if pd.isna(v) else f"{v:,.0f}" if whole else num(v, digits))
+            shown[col] = shown[col].map(lambda v, whole=whole: "–" if pd.isna(v) else f"{v:,.0f}" if whole
+                                        else num(v, digits))
         elif pd.api.types.is_integer_dtype(shown[col]) and not pd.api.types.is_bool_dtype(shown[col]):
             shown[col] = shown[col].map(lambda v: f"{v:,}")
         elif pd.api.types.is_datetime64_any_dtype(shown[col]):
@@ -71,7 +77,7 @@ def _formatted(df: pd.DataFrame, *, percent=(), digits: int = 2) -> pd.DataFrame
     return shown
 
 
-def table(df: pd.DataFrame, *, percent=(), digits: int = 2, index: bool = False):
+def table(df: pd.DataFrame, *, percent: Collection[str] = (), digits: int = 2, index: bool = False) -> HTML:
     """A DataFrame shown as escaped HTML (``IPython.display.HTML``) with numbers formatted for reading.
 
     Columns named in ``percent`` show as percentages, floats with ``digits`` decimals (whole

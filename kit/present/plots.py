@@ -7,8 +7,14 @@ from __future__ import annotations
 
 # No matplotlib.use() here: it would replace Jupyter's inline backend and the report
 # notebooks would show "<Figure ...>" text instead of images. Headless runs pick Agg anyway.
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import seaborn as sns
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
 
 PALETTE = "colorblind"
 #: Consistent colours for categorical outcomes across reports.
@@ -25,7 +31,7 @@ def theme() -> None:
                       "axes.titlesize": 12, "axes.spines.right": False, "axes.spines.top": False})
 
 
-def new_axes(ax=None, *, figsize=(9, 4)):
+def new_axes(ax: Axes | None = None, *, figsize: tuple[float, float] = (9, 4)) -> tuple[Figure | SubFigure, Axes]:
     """Return ``(fig, ax)``: the given axes' figure, or a new themed figure."""
     theme()
     if ax is not None:
@@ -34,7 +40,7 @@ def new_axes(ax=None, *, figsize=(9, 4)):
     return fig, ax
 
 
-def show(fig) -> None:
+def show(fig: Figure) -> None:
     """Display ``fig`` here and close it, so that the inline backend does not show it twice
     and outputs keep the order of the cell."""
     from IPython.display import display

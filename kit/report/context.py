@@ -17,19 +17,25 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .. import config
 from ..core.backends import SECRET_PLACEHOLDER, Connection
 from ..core.periods import check_grain
-from ..errors import ParameterError
 from ..core.schema import TABLES
 from ..core.sources import find_tables
+from ..errors import ParameterError
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+
+    from ..core.dataset import Dataset
 
 KNOWN_KEYS = ("title", "data", "mapping", "tz", "segments", "benchmark", "bands", "thresholds", "redact",
               "dedup_window")
@@ -80,12 +86,12 @@ class ReportContext:
     thresholds: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     redact: bool = False
 
-    def for_period(self, period: str) -> "ReportContext":
+    def for_period(self, period: str) -> ReportContext:
         """The same context for another period (a backfill renders one per period)."""
         return dataclasses.replace(self, period=str(period))
 
     @property
-    def account_bands(self):
+    def account_bands(self) -> Sequence[Sequence[Any]] | None:
         """The strategic-account bands (``bands.accounts``), or None for the kit's default."""
         return self.bands.get("accounts")
 
@@ -115,7 +121,7 @@ class ReportContext:
             return out
         return _folder_sources(self.data_dir or config.SAMPLE_DIR)
 
-    def dataset(self, *, con=None):
+    def dataset(self, *, con: BaseBackend | None = None) -> Dataset:
         """The report's tables as one :class:`kit.core.dataset.Dataset` (time zone and mapping bound)."""
         from ..core.dataset import load as load_dataset
 
@@ -126,7 +132,8 @@ class ReportContext:
         return {
             "config_path": str(self.path) if self.path else "",
             # a folder for notebooks that read <data_dir>/<table>.parquet; "" when the data is elsewhere
-            "data_dir": (str(self.data_dir or config.SAMPLE_DIR) if not self.tables and self.connection is None else ""),
+            "data_dir": (str(self.data_dir or config.SAMPLE_DIR) if not self.tables and self.connection is None
+                         else ""),
             "period": self.period,
             "grain": self.grain,
             "tz": self.tz,
@@ -140,7 +147,7 @@ class ReportContext:
         }
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """Nested mappings and sequences as plain dicts and lists (JSON- and papermill-safe)."""
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
@@ -195,7 +202,8 @@ def _read(path) -> tuple[dict, Path | None]:
     return dict(raw), path
 
 
-def load(path=None, *, period=None, grain: str | None = None, **overrides) -> ReportContext:
+def load(path: str | Path | None = None, *, period: str | None = None, grain: str | None = None,
+         **overrides: Any) -> ReportContext:
     """Read ``report.yml`` (or the defaults, pointing at the sample data, when ``path`` is None).
 
     Parameters
@@ -219,7 +227,7 @@ def load(path=None, *, period=None, grain: str | None = None, **overrides) -> Re
     >>> load(None, thresholds={"anomaly": 3})
     Traceback (most recent call last):
     ...
-    kit.errors.ParameterError: report config: unknown key 'anomaly' in thresholds; valid keys: anomaly_z, alert_change, min_customers, trend_periods
+    kit.errors.ParameterError: report config: unknown key 'anomaly' in thresholds; valid keys: anomaly_z, ...
     """
     raw, path = _read(path)
     base = path.parent if path else Path.cwd()
@@ -284,7 +292,7 @@ def _apply(fields: dict, overrides: Mapping) -> None:
         fields[key] = value
 
 
-def from_parameters(*, config_path: str = "", data_dir: str = "", **params) -> ReportContext:
+def from_parameters(*, config_path: str = "", data_dir: str = "", **params: Any) -> ReportContext:
     """The render's :class:`ReportContext` again, inside a notebook, from its papermill parameters.
 
     ``config_path`` gives back the connection (its secret is read from the environment);
@@ -293,7 +301,8 @@ def from_parameters(*, config_path: str = "", data_dir: str = "", **params) -> R
 
     Examples
     --------
-    >>> ctx = load(None, period="2026-10", dedup_window="24h", bands={"accounts": [["low", 0, 5], ["high", 5, float("inf")]]})
+    >>> ctx = load(None, period="2026-10", dedup_window="24h",
+    ...            bands={"accounts": [["low", 0, 5], ["high", 5, float("inf")]]})
     >>> again = from_parameters(**ctx.parameters())
     >>> again.parameters() == ctx.parameters(), again.dedup_window, again.account_bands[0]
     (True, '24h', ['low', 0, 5])

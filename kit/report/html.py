@@ -8,10 +8,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.io import atomic_write_text
 from ..present.display import escape_html as e
 from ..present.narrative import num, pct
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 #: Suffix of the folder that keeps a failed period's executed notebook.
 FAILED_SUFFIX = ".failed"
@@ -39,7 +43,7 @@ _EXTERNAL_FETCH = re.compile(
 
 
 # --------------------------------------------------------------------------- HTML
-def to_html(notebook, *, title: str | None = None) -> str:
+def to_html(notebook: str | Path | NotebookNode, *, title: str | None = None) -> str:
     """An executed notebook as one self-contained HTML page: no input cells, no prompts,
     images inline, no stderr noise and nothing fetched from the network.
     """
@@ -52,7 +56,8 @@ def to_html(notebook, *, title: str | None = None) -> str:
     for cell in nb.cells:
         if cell.cell_type == "code":
             # warnings and logs stay in the executed .ipynb for audit, not in the executive's page
-            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
     if title:
         nb.metadata["title"] = title
     exporter = HTMLExporter(
@@ -82,7 +87,8 @@ _PAGE = """<!DOCTYPE html>
 body {{ font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; max-width: 1000px;
        margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }}
 h1 {{ font-size: 1.6em; margin-bottom: .2em; }} .muted {{ color: #666; font-size: .9em; }}
-table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ padding: 4px 12px; border-bottom: 1px solid #ddd; text-align: right; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ padding: 4px 12px; border-bottom: 1px solid #ddd; text-align: right; }}
 th:first-child, td:first-child {{ text-align: left; }} .big {{ font-size: 2.2em; font-weight: 600; }}
 ul.sentences li {{ margin: .3em 0; }} a {{ color: #0b5cad; }}
 </style></head><body>
@@ -126,7 +132,7 @@ def _period_dirs(out: Path) -> list[Path]:
                   key=lambda p: p.name, reverse=True)
 
 
-def write_top_index(out, *, title: str = "Customer Contact Frequency") -> Path:
+def write_top_index(out: str | Path, *, title: str = "Customer Contact Frequency") -> Path:
     """Rebuild ``reports/index.html``: every rendered period with its headline numbers."""
     out = Path(out)
     rows = []

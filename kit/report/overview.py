@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import numpy as np
 import pandas as pd
 
+from ..analysis import anomalies as anomaly_mod
 from ..analysis import benchmarks as bench_mod
 from ..analysis import compare as compare_mod
-from ..analysis import anomalies as anomaly_mod
 from ..analysis import decompose as decompose_mod
 from ..analysis import forecast as forecast_mod
 from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ
 from ..core import engine, periods
-from ..core.dataset import accepts_dataset
+from ..core.dataset import TableSource, accepts_dataset
+from ..core.ledger import Ledger
 from ..core.prepare import REASON, classify_contacts, classify_customers, customer_lookup
 from ..core.results import MetricResult, Result, frame_of, json_safe
 from ..core.sources import open_tables
@@ -31,6 +34,12 @@ from ..errors import DataError, KitError, ParameterError, renamed_parameters
 from ..metrics.frequency import contact_frequency, poisson_ci
 from ..present import narrative
 from ..present.plots import new_axes
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+    from matplotlib.axes import Axes
+
+    from ..core.types import DateLike, MappingSpec, Window
 
 #: Periods a year per grain: the "same period last year" is this many periods back.
 PERIODS_PER_YEAR = {"day": 364, "week": 52, "month": 12, "quarter": 4, "year": 1}
@@ -57,7 +66,8 @@ class Trend(MetricResult):
     data_start: str | None = None
     data_end: str | None = None
 
-    def plot(self, *, ax=None, events: pd.DataFrame | None = None, periods_shown: int | None = None):
+    def plot(self, *, ax: Axes | None = None, events: pd.DataFrame | None = None,
+             periods_shown: int | None = None) -> Axes:
         """Frequency with its 95% CI over the last periods, with event markers; returns the Axes."""
         df = self.frame.tail(periods_shown or self.periods_shown)
         _, ax = new_axes(ax)
@@ -77,7 +87,7 @@ class Trend(MetricResult):
         ax.legend(loc="lower left", fontsize=8)
         return ax
 
-    def plot_cases(self, *, ax=None, periods_shown: int | None = None):
+    def plot_cases(self, *, ax: Axes | None = None, periods_shown: int | None = None) -> Axes:
         """Contacts and cases per period side by side, with the repeat-contact rate; returns the Axes."""
         df = self.frame.tail(periods_shown or self.periods_shown)
         _, ax = new_axes(ax)
@@ -108,8 +118,9 @@ class Trend(MetricResult):
 
 @accepts_dataset
 @renamed_parameters(grain="freq")
-def trend(contacts, customers, *, period, freq: str = DEFAULT_FREQ, tz: str | None = None, periods_shown: int = 24,
-          dedup_window=DEFAULT_DEDUP_WINDOW, mapping=None, con=None) -> Trend:
+def trend(contacts: TableSource, customers: TableSource, *, period: DateLike, freq: str = DEFAULT_FREQ,
+          tz: str | None = None, periods_shown: int = 24, dedup_window: Window = DEFAULT_DEDUP_WINDOW,
+          mapping: MappingSpec = None, con: BaseBackend | None = None) -> Trend:
     """All-customer contact frequency for the periods up to ``period``.
 
     Covers ``periods_shown`` periods, or a year and one period when that is longer, so
@@ -138,7 +149,8 @@ def trend(contacts, customers, *, period, freq: str = DEFAULT_FREQ, tz: str | No
 
 
 @accepts_dataset
-def data_range(contacts, *, tz: str | None = None, mapping=None, con=None) -> tuple[str | None, str | None]:
+def data_range(contacts: TableSource, *, tz: str | None = None, mapping: MappingSpec = None,
+               con: BaseBackend | None = None) -> tuple[str | None, str | None]:
     """First and last contact date (business time zone) of the contacts source, as ISO dates.
 
     Examples
@@ -154,7 +166,7 @@ def data_range(contacts, *, tz: str | None = None, mapping=None, con=None) -> tu
     return as_iso(got["first"].iloc[0]), as_iso(got["last"].iloc[0])
 
 
-def parse_period(period, grain: str) -> pd.Timestamp:
+def parse_period(period: DateLike, grain: str) -> pd.Timestamp:
     """The start of a period given as '2026-10', '2026-10-15', '2026-Q4' or '2026-W43'.
 
     Examples
@@ -242,7 +254,7 @@ class Headline(Result):
 
 
 @renamed_parameters(grain="freq")
-def headline(trend_result, *, period, freq: str = DEFAULT_FREQ) -> Headline:
+def headline(trend_result: MetricResult | pd.DataFrame, *, period: DateLike, freq: str = DEFAULT_FREQ) -> Headline:
     """The headline row of ``period`` from :func:`trend`, compared with the previous period
     and the same period last year.
 
@@ -261,7 +273,8 @@ def headline(trend_result, *, period, freq: str = DEFAULT_FREQ) -> Headline:
     start = parse_period(period, freq)
     rows = frame.set_index("period")
     if start not in rows.index:
-        raise DataError(f"period {periods.label(start, freq)} is not in the computed trend; pass the same period to trend()")
+        raise DataError(f"period {periods.label(start, freq)} is not in the computed trend; "
+                        "pass the same period to trend()")
     row = rows.loc[start]
     if int(row["active_customers"]) == 0 or int(row["contacts"]) == 0:
         raise DataError(f"no contacts or no active customers in {periods.label(start, freq)}; "
@@ -276,7 +289,8 @@ def headline(trend_result, *, period, freq: str = DEFAULT_FREQ) -> Headline:
                         f"{end:%Y-%m-%d}: the period is incomplete, so its frequency is understated")
     return Headline(
         period=periods.label(start, freq), grain=freq, start=start.strftime("%Y-%m-%d"), end=end.strftime("%Y-%m-%d"),
-        frequency=float(row["frequency"]), ci_low=float(row["frequency_ci_low"]), ci_high=float(row["frequency_ci_high"]),
+        frequency=float(row["frequency"]), ci_low=float(row["frequency_ci_low"]),
+        ci_high=float(row["frequency_ci_high"]),
         contacts=int(row["contacts"]), cases=int(row["cases"]), follow_ups=int(row["follow_ups"]),
         active_customers=int(row["active_customers"]), contacting_customers=int(row["contacting_customers"]),
         case_frequency=float(row["case_frequency"]), repeat_contact_rate=float(row["repeat_contact_rate"]),
@@ -285,7 +299,8 @@ def headline(trend_result, *, period, freq: str = DEFAULT_FREQ) -> Headline:
 
 
 @renamed_parameters(grain="freq")
-def comparisons(trend_result, *, period, freq: str = DEFAULT_FREQ) -> tuple[Change | None, Change | None]:
+def comparisons(trend_result: MetricResult | pd.DataFrame, *, period: DateLike,
+                freq: str = DEFAULT_FREQ) -> tuple[Change | None, Change | None]:
     """``period`` against the previous period and the same period last year.
 
     Each comparison carries the exact conditional Poisson test of
@@ -335,7 +350,8 @@ class Rankings(MetricResult):
         bits = []
         if len(seg):
             r = seg.iloc[0]
-            bits.append(f"the {r['dimension']} {r['group']} has the highest frequency ({narrative.num(r['frequency'])})")
+            bits.append(f"the {r['dimension']} {r['group']} has the highest frequency "
+                        f"({narrative.num(r['frequency'])})")
         if len(ch):
             r = ch.iloc[0]
             bits.append(f"{r['group']} carries the most contacts ({narrative.pct(r['share_of_contacts'])})")
@@ -344,7 +360,7 @@ class Rankings(MetricResult):
         sentence = narrative.join(bits)
         return sentence[0].upper() + sentence[1:] + "."
 
-    def plot(self, *, ax=None):
+    def plot(self, *, ax: Axes | None = None) -> Axes:
         """Horizontal bars of frequency with 95% CI whiskers, grouped by dimension; returns the Axes."""
         ranked = self.frame
         df = ranked.iloc[::-1].reset_index(drop=True)
@@ -362,9 +378,10 @@ class Rankings(MetricResult):
 
 @accepts_dataset
 @renamed_parameters(grain="freq")
-def rankings(contacts, customers, *, period, freq: str = DEFAULT_FREQ, tz: str | None = None,
-             segments=("tier", "region", "industry"), channel: bool = True, min_customers: int = 30,
-             dedup_window=DEFAULT_DEDUP_WINDOW, mapping=None, con=None) -> Rankings:
+def rankings(contacts: TableSource, customers: TableSource, *, period: DateLike, freq: str = DEFAULT_FREQ,
+             tz: str | None = None, segments: Sequence[str] | None = ("tier", "region", "industry"),
+             channel: bool = True, min_customers: int = 30, dedup_window: Window = DEFAULT_DEDUP_WINDOW,
+             mapping: MappingSpec = None, con: BaseBackend | None = None) -> Rankings:
     """Segments and channels of ``period`` ranked by contact frequency, with 95% CIs.
 
     Each segment column is ranked on its own (its customers are the denominator);
@@ -402,7 +419,8 @@ def rankings(contacts, customers, *, period, freq: str = DEFAULT_FREQ, tz: str |
         cross = _frequency_at(tables, start, grain, tz, dims, dedup_window)
         by_dim = {dim: _collapse(cross, dim, segs) for dim in dims}
     else:  # many segment levels: one pass per dimension keeps the grid small
-        by_dim = {dim: _frequency_at(tables, start, grain, tz, [dim], dedup_window)[[dim, "contacts", "active_customers"]]
+        by_dim = {dim: _frequency_at(tables, start, grain, tz, [dim], dedup_window)[[dim, "contacts",
+                                                                                      "active_customers"]]
                   for dim in dims}
     frames = []
     for dim, df in by_dim.items():
@@ -492,7 +510,7 @@ class OnboardingCurve(MetricResult):
                 f"{self.data_end}, the first two weeks after signup bring {narrative.num(self.onboarding_ratio, 1)} "
                 f"times the contacts per customer of weeks 2–{int(self.frame['week'].max())}.")
 
-    def plot(self, *, ax=None):
+    def plot(self, *, ax: Axes | None = None) -> Axes:
         """Contacts per customer by week since signup, with 95% CIs; returns the Axes."""
         curve = self.frame
         _, ax = new_axes(ax, figsize=(9, 3.5))
@@ -509,8 +527,9 @@ class OnboardingCurve(MetricResult):
 
 
 @accepts_dataset
-def onboarding_curve(contacts, customers, *, weeks: int = ONBOARDING_WEEKS, tz: str | None = None,
-                     direction: str = "inbound", mapping=None, con=None) -> OnboardingCurve:
+def onboarding_curve(contacts: TableSource, customers: TableSource, *, weeks: int = ONBOARDING_WEEKS,
+                     tz: str | None = None, direction: str = "inbound", mapping: MappingSpec = None,
+                     con: BaseBackend | None = None) -> OnboardingCurve:
     """Contacts per customer by week since signup, for customers who signed up inside the data.
 
     Week ``w`` covers days ``7w .. 7w+6`` after signup. A customer counts in the
@@ -578,7 +597,8 @@ def onboarding_curve(contacts, customers, *, weeks: int = ONBOARDING_WEEKS, tz: 
 
 # --------------------------------------------------------------------------- events and data quality
 @accepts_dataset
-def events_between(events, *, start, end, tz: str | None = None, con=None) -> pd.DataFrame:
+def events_between(events: TableSource, *, start: DateLike, end: DateLike, tz: str | None = None,
+                   con: BaseBackend | None = None) -> pd.DataFrame:
     """Events (``date, label, kind``) dated between ``start`` and ``end`` inclusive, oldest first."""
     if events is None:
         return pd.DataFrame(columns=["date", "label", "kind"])
@@ -593,8 +613,9 @@ def events_between(events, *, start, end, tz: str | None = None, con=None) -> pd
     return out.reset_index(drop=True)
 
 
-def data_quality(ledger, *, redact: bool = False) -> pd.DataFrame:
-    """The ledger (of a result such as :class:`Trend`, or a Ledger) as a table: rows read, used and excluded by reason, with the share of rows read.
+def data_quality(ledger: Ledger | MetricResult, *, redact: bool = False) -> pd.DataFrame:
+    """The ledger (of a result such as :class:`Trend`, or a Ledger) as a table: rows read, used and excluded
+    by reason, with the share of rows read.
 
     Examples are raw values from the data; ``redact=True`` leaves them out.
     """
@@ -607,7 +628,8 @@ def data_quality(ledger, *, redact: bool = False) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- benchmark, anomalies, forecast
 @renamed_parameters(grain="freq")
-def benchmark(trend_result, *, period, freq: str = DEFAULT_FREQ, profile=None) -> dict:
+def benchmark(trend_result: MetricResult | pd.DataFrame, *, period: DateLike, freq: str = DEFAULT_FREQ,
+              profile: Mapping[str, Any] | None = None) -> dict:
     """Where the period's frequency (with its CI) sits against published industry estimates.
 
     Delegates to :func:`kit.analysis.benchmarks.place`. Returns a JSON-ready dict: ``available``,
@@ -638,7 +660,8 @@ def benchmark_table(bench: dict) -> pd.DataFrame:
     return pd.DataFrame(bench.get("bands") or [], columns=cols)
 
 
-def anomalies(trend_result, *, events=None, threshold: float = 3.5, tz: str | None = None) -> dict:
+def anomalies(trend_result: MetricResult | pd.DataFrame, *, events: TableSource = None, threshold: float = 3.5,
+              tz: str | None = None) -> dict:
     """Flagged periods of the trend (robust STL remainder, :func:`kit.analysis.anomalies.anomalies`).
 
     Returns a JSON-ready dict: ``available``, ``flagged`` (list of period, direction,
@@ -661,7 +684,7 @@ def anomalies(trend_result, *, events=None, threshold: float = 3.5, tz: str | No
             "flagged": items, "latest_flagged": any(i["period"] == last for i in items)}
 
 
-def forecast(trend_result, *, horizon: int = 3) -> dict:
+def forecast(trend_result: MetricResult | pd.DataFrame, *, horizon: int = 3) -> dict:
     """Next periods' frequency with 80%/95% intervals (:func:`kit.analysis.forecast.forecast`), JSON-ready."""
     grain = getattr(trend_result, "freq", None) or DEFAULT_FREQ
     try:
@@ -690,7 +713,8 @@ def _headline_sentences(head: Headline) -> list[str]:
             continue
         word = narrative.change_word(change.relative_change)
         text = f"{word} {narrative.pct(abs(change.relative_change))} against {what} ({change.reference}, " \
-               f"{narrative.num(change.frequency)})" if word != "was flat" else f"was flat against {what} ({change.reference})"
+               f"{narrative.num(change.frequency)})" if word != "was flat" \
+            else f"was flat against {what} ({change.reference})"
         if change.significant is not None:
             text += ", a statistically significant change" if change.significant else ", within normal variation"
         parts.append(text)
@@ -731,5 +755,5 @@ def describe_period(head: Headline, *, ranked: Rankings | None = None, bench: di
 
 
 def _band_words(bands) -> str:
-    return narrative.join(f"{b['position']} the {b['segment']} band {narrative.num(b['low'])}–{narrative.num(b['high'])}"
-                          for b in bands[:3])
+    return narrative.join(f"{b['position']} the {b['segment']} band "
+                          f"{narrative.num(b['low'])}–{narrative.num(b['high'])}" for b in bands[:3])

@@ -22,12 +22,14 @@ import re
 import shutil
 import sys
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..config import VERSION as __version__
 from .. import config
+from ..config import VERSION as __version__
 from ..core import periods
 from ..core.io import atomic_dir, atomic_write_text
 from ..errors import KitError, ParameterError, ReportError, renamed_parameters
@@ -36,6 +38,11 @@ from .html import FAILED_SUFFIX, period_index, to_html, write_top_index
 from .overview import parse_period
 from .summary import dumps_summary, summary
 
+if TYPE_CHECKING:
+    import argparse
+
+    from ..core.types import DateLike
+
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
 #: Seconds one notebook cell may run before the render is abandoned.
 CELL_TIMEOUT = 900
@@ -43,7 +50,7 @@ CELL_TIMEOUT = 900
 KERNEL_ENV = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
 # --------------------------------------------------------------------------- notebooks and kernel
-def report_notebooks(folder=None) -> list[Path]:
+def report_notebooks(folder: str | Path | None = None) -> list[Path]:
     """Every ``NN_name.ipynb`` in ``folder`` (default ``notebooks/``), in order."""
     folder = Path(folder or config.NOTEBOOKS_DIR)
     found = sorted(p for p in folder.glob("*.ipynb") if NOTEBOOK_PATTERN.match(p.name))
@@ -151,8 +158,10 @@ def _keep_failed(executed: Path, failed_dir: Path) -> Path:
 
 
 @renamed_parameters(grain="freq")
-def render(period, *, freq: str = config.DEFAULT_FREQ, config_path=None, out=None, data_dir=None,
-           notebooks=None, progress=None, jobs=None) -> Rendered:
+def render(period: DateLike, *, freq: str = config.DEFAULT_FREQ, config_path: str | Path | None = None,
+           out: str | Path | None = None, data_dir: str | Path | None = None,
+           notebooks: Sequence[str | Path] | None = None, progress: bool | None = None,
+           jobs: int | None = None) -> Rendered:
     """Render the report of one period into ``out/<period>/`` (see :func:`render_range`)."""
     return render_range(period, period, freq=freq, config_path=config_path, out=out, data_dir=data_dir,
                         notebooks=notebooks, progress=progress, jobs=jobs)[0]
@@ -170,8 +179,10 @@ def default_jobs() -> int:
 
 
 @renamed_parameters(grain="freq")
-def render_range(start, end=None, *, freq: str = config.DEFAULT_FREQ, config_path=None, out=None, data_dir=None,
-                 notebooks=None, progress=None, jobs=None) -> list[Rendered]:
+def render_range(start: DateLike, end: DateLike = None, *, freq: str = config.DEFAULT_FREQ,
+                 config_path: str | Path | None = None, out: str | Path | None = None,
+                 data_dir: str | Path | None = None, notebooks: Sequence[str | Path] | None = None,
+                 progress: bool | None = None, jobs: int | None = None) -> list[Rendered]:
     """Render every period from ``start`` to ``end`` (inclusive), oldest first.
 
     For each period: execute every report notebook with papermill into a temporary
@@ -303,7 +314,7 @@ def _title_of(nb: Path) -> str:
 
 
 # --------------------------------------------------------------------------- command line
-def add_cli(sub) -> None:
+def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``python -m kit report`` to the CLI's subparsers."""
     p = sub.add_parser("report", help="render the periodic HTML report (papermill + nbconvert)",
                        description="Execute every notebooks/NN_*.ipynb for a period and write reports/<period>/ "
@@ -340,7 +351,8 @@ def _cli(args) -> int:
         s = r.summary
         print(f"{r.period}: frequency {s['frequency']:.3f} (95% CI {s['ci'][0]:.3f}-{s['ci'][1]:.3f}), "
               f"{s['contacts']:,} contacts, {s['active_customers']:,} active customers"
-              f"{'' if s['complete'] else ' [INCOMPLETE period: the data ends before it does]'} -> {r.folder / 'index.html'}",
+              f"{'' if s['complete'] else ' [INCOMPLETE period: the data ends before it does]'}"
+              f" -> {r.folder / 'index.html'}",
               file=sys.stderr)
     if args.timings:
         atomic_write_text(Path(args.timings), json.dumps({r.period: r.timings for r in done}, indent=2))

@@ -7,14 +7,18 @@ same number in ``summary.json`` agree.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from ..core.results import json_safe
 from ..errors import ParameterError
 from . import overview
 from .context import ReportContext
 
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
 
-def summary(ctx: ReportContext, *, con=None) -> dict:
+
+def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
     """The headline metrics of ``ctx.period``, computed by kit (not scraped from notebooks).
 
     Keys: ``period, grain, start, end, tz, complete, frequency, ci, contacts, active_customers,
@@ -58,7 +62,8 @@ def summary(ctx: ReportContext, *, con=None) -> dict:
         "previous": d["previous"], "last_year": d["last_year"],
         "alert": bool(reasons), "alert_reasons": reasons,
         "benchmark": bench, "anomalies": found, "forecast": fc,
-        "highest": {r["dimension"]: {"group": r["group"], "frequency": r["frequency"], "ci": [r["ci_low"], r["ci_high"]]}
+        "highest": {r["dimension"]: {"group": r["group"], "frequency": r["frequency"],
+                                     "ci": [r["ci_low"], r["ci_high"]]}
                     for _, r in top.iterrows()},
         "sentences": overview.describe_period(head, ranked=ranked, bench=bench),
         "data_quality": quality, "notes": list(head.notes),

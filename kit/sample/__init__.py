@@ -41,6 +41,8 @@ Notes for consumers
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kit.config import DEFAULT_SEED, SAMPLE_END
 
 from .accounts import plant_accounts, stakeholders_frame
@@ -56,6 +58,9 @@ from .sample import Sample
 from .surveys import draw_surveys, surveys_frame
 from .truth import Planted, ground_truth
 
+if TYPE_CHECKING:
+    from kit.core.types import DateLike
+
 __all__ = ["Sample", "generate", "TABLES"]
 
 
@@ -64,7 +69,7 @@ def generate(
     customers: int = 20_000,
     months: int = 36,
     seed: int = DEFAULT_SEED,
-    end=SAMPLE_END,
+    end: DateLike = SAMPLE_END,
     seasonality: bool = True,
     effects: bool = True,
     data_quality: bool = True,

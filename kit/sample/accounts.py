@@ -9,9 +9,21 @@ import pandas as pd
 
 from kit.errors import ParameterError
 
-from .constants import (DAY, FIRST, HEALTHY_TOUCH_EXTRA, HEALTHY_TOUCH_MIN, LAST, N_DM_LEFT, N_QBR_ONLY,
-                        N_UNDER_SERVED, ROLE_CADENCE, ROLE_WEIGHT, STRATEGIC_MAX, STRATEGIC_MIN,
-                        UNDER_SERVED_MONTHS)
+from .constants import (
+    DAY,
+    FIRST,
+    HEALTHY_TOUCH_EXTRA,
+    HEALTHY_TOUCH_MIN,
+    LAST,
+    N_DM_LEFT,
+    N_QBR_ONLY,
+    N_UNDER_SERVED,
+    ROLE_CADENCE,
+    ROLE_WEIGHT,
+    STRATEGIC_MAX,
+    STRATEGIC_MIN,
+    UNDER_SERVED_MONTHS,
+)
 from .customers import INF, Customers
 from .run import Run, day_ts
 

@@ -10,8 +10,17 @@ import numpy as np
 
 from kit.config import DAYS_PER_MONTH
 
-from .constants import (CHURN_OR, CHURN_TARGET, CHURN_TIER, DAY, HAZARD_BASE, HAZARD_CONTACT_COEF,
-                        HAZARD_TIER, TIERS, WINDOW)
+from .constants import (
+    CHURN_OR,
+    CHURN_TARGET,
+    CHURN_TIER,
+    DAY,
+    HAZARD_BASE,
+    HAZARD_CONTACT_COEF,
+    HAZARD_TIER,
+    TIERS,
+    WINDOW,
+)
 from .contacts import Inbound, Primaries
 from .customers import INF, Customers
 from .orders import Orders

@@ -6,9 +6,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .constants import (DAY, FOLLOWUP_HOURS, FOLLOWUP_P, HANDLE, INBOUND_CHANNEL_P, INBOUND_CHANNELS,
-                        INBOUND_TOPIC_P, INBOUND_TOPICS, ONBOARD_DAYS, ONBOARD_FACTOR, ORDER_ISSUE_P,
-                        ORDERS_PER_MONTH, WINDOW)
+from .constants import (
+    DAY,
+    FOLLOWUP_HOURS,
+    FOLLOWUP_P,
+    HANDLE,
+    INBOUND_CHANNEL_P,
+    INBOUND_CHANNELS,
+    INBOUND_TOPIC_P,
+    INBOUND_TOPICS,
+    ONBOARD_DAYS,
+    ONBOARD_FACTOR,
+    ORDER_ISSUE_P,
+    ORDERS_PER_MONTH,
+    WINDOW,
+)
 from .customers import Customers
 from .events import Events
 from .run import Run, ids, lognormal, ts
@@ -95,7 +107,7 @@ def draw_primaries(run: Run, cu: Customers, ev: Events) -> Primaries:
                      spike_primary=spike_primary, trail=trail, trail_lo=lo_idx)
 
 
-def time_of_day(rng, k: int) -> np.ndarray:
+def time_of_day(rng: np.random.Generator, k: int) -> np.ndarray:
     """Seconds after midnight: mostly business hours around 13:30, 12 % any time."""
     hours = np.clip(rng.normal(13.5, 2.7, k), 6.0, 21.9)
     night = rng.random(k) < 0.12

@@ -6,8 +6,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .constants import (ECOM_RATE_MULT, ECOM_SHARE, EXISTING_SHARE, EXISTING_SPREAD_DAYS, FRAILTY_SHAPE,
-                        INDUSTRY_ECOM, INDUSTRY_SAAS, REGION_P, REGIONS, TIER_P, TIER_RATE, TIERS)
+from .constants import (
+    ECOM_RATE_MULT,
+    ECOM_SHARE,
+    EXISTING_SHARE,
+    EXISTING_SPREAD_DAYS,
+    FRAILTY_SHAPE,
+    INDUSTRY_ECOM,
+    INDUSTRY_SAAS,
+    REGION_P,
+    REGIONS,
+    TIER_P,
+    TIER_RATE,
+    TIERS,
+)
 from .run import Run, day_ts, ids, names
 
 INF = np.iinfo(np.int64).max  # "never" for churn day indices

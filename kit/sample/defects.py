@@ -9,8 +9,15 @@ import pandas as pd
 
 from kit.errors import ParameterError
 
-from .constants import (BAD_TIMESTAMPS, DQ_CHURN_BEFORE_SIGNUP, DQ_DUPLICATE, DQ_UNKNOWN, DQ_UNPARSEABLE,
-                        INDUSTRY_SAAS, REGIONS)
+from .constants import (
+    BAD_TIMESTAMPS,
+    DQ_CHURN_BEFORE_SIGNUP,
+    DQ_DUPLICATE,
+    DQ_UNKNOWN,
+    DQ_UNPARSEABLE,
+    INDUSTRY_SAAS,
+    REGIONS,
+)
 from .run import Run, ids, iso_seconds, names
 
 PLACEMENT = ("inbound contacts of non-strategic customers before the churn/CSAT feature "

@@ -4,12 +4,21 @@ Times inside the generator are integer seconds (or day indices) since ``Run.star
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypeVar
+
 import numpy as np
 import pandas as pd
 
 from kit.errors import ParameterError
 
 from .constants import DAY, NAME_A, NAME_B, NAME_C, PEAK_MONTH, WEEKDAY_W, WINDOW, YEARLY_AMPLITUDE
+
+if TYPE_CHECKING:
+    from kit.core.types import DateLike
+
+#: A float or an array of floats: the helpers below work element-wise on either.
+Floats = TypeVar("Floats", float, np.ndarray)
 
 
 class Run:
@@ -60,12 +69,12 @@ class Run:
         self.m_of_month = m_of_month
         self.amp = amp
 
-    def day(self, i) -> str:
+    def day(self, i: int) -> str:
         """Day index -> ``YYYY-MM-DD``."""
         return (self.start + pd.Timedelta(days=int(i))).strftime("%Y-%m-%d")
 
 
-def validate(customers, months, seed, end, flags) -> pd.Timestamp:
+def validate(customers: int, months: int, seed: int, end: DateLike, flags: Mapping[str, bool]) -> pd.Timestamp:
     """Check the arguments of :func:`kit.sample.generate`; return ``end`` as a naive midnight.
 
     Examples
@@ -103,11 +112,11 @@ def validate(customers, months, seed, end, flags) -> pd.Timestamp:
 
 
 # --------------------------------------------------------------------------- helpers
-def expit(z):
+def expit(z: Floats) -> Floats:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def logit(p):
+def logit(p: Floats) -> Floats:
     return np.log(p / (1.0 - p))
 
 
@@ -134,11 +143,11 @@ def iso_seconds(values: np.ndarray) -> np.ndarray:
     return pd.Series(s).str.replace("T", " ", regex=False).to_numpy(dtype=object)
 
 
-def lognormal(rng, median: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+def lognormal(rng: np.random.Generator, median: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return np.round(median * np.exp(sigma * rng.standard_normal(len(median))), 1)
 
 
-def names(rng, n: int) -> np.ndarray:
+def names(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` company names like ``"Blue River Labs"``."""
     a = rng.choice(NAME_A, n)
     b = rng.choice(NAME_B, n)

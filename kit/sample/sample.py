@@ -69,7 +69,7 @@ class Sample:
         """
         return {name: getattr(self, name) for name in TABLES}
 
-    def write(self, out, *, fmt: str = "parquet") -> Path:
+    def write(self, out: str | os.PathLike[str], *, fmt: str = "parquet") -> Path:
         """Write every table and ``ground_truth.json`` into directory ``out``.
 
         The files are first written into a temporary directory next to ``out``
@@ -116,7 +116,8 @@ class Sample:
             tmp.mkdir()
             for name, df in self.tables().items():
                 if fmt == "parquet":
-                    df.to_parquet(tmp / f"{name}.parquet", index=False, coerce_timestamps="us")  # Spark reads microseconds
+                    # Spark reads microseconds
+                    df.to_parquet(tmp / f"{name}.parquet", index=False, coerce_timestamps="us")
                 else:
                     _csv_frame(df).to_csv(tmp / f"{name}.csv", index=False)
             with open(tmp / "ground_truth.json", "w", encoding="utf-8") as fh:

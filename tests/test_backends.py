@@ -252,3 +252,22 @@ def test_elapsed_seconds_and_iso_weeks(engine_tables, tz):
     expected_gap = {"UTC": 48 * 3600, "Europe/Berlin": 47 * 3600, "America/New_York": 48 * 3600}[tz]
     assert int(row["gap"]) == expected_gap
     assert pd.Timestamp(row["week"]) == pd.Timestamp(row["day_week"]) == pd.Timestamp("2026-10-26")
+
+
+@pytest.mark.parametrize("url, extra", [("spark://local[1]", "spark"), ("postgres://me@localhost/db", "postgres")])
+def test_missing_optional_backend_names_the_extra_to_install(monkeypatch, url, extra):
+    import importlib
+
+    from kit.core.backends import connect
+    from kit.errors import MissingDependencyError
+
+    real = importlib.import_module
+
+    def without_drivers(name, *args, **kwargs):
+        if name.split(".")[0] in ("pyspark", "psycopg"):
+            raise ImportError(f"No module named {name!r}")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib, "import_module", without_drivers)
+    with pytest.raises(MissingDependencyError, match=rf"make install EXTRAS=report,test,{extra}"):
+        connect(url)

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 SPARK_SCHEMES = ("spark", "pyspark")
 SECRET_PLACEHOLDER = "{secret}"
+#: URL scheme -> (driver module, pyproject extra) for backends that are optional installs
+DRIVERS = {"postgres": ("psycopg", "postgres"), "postgresql": ("psycopg", "postgres")}
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,10 @@ class Connection:
                     f"but it is not set; export {self.secret_env}=... before rendering"
                 )
             url = _insert_secret(url, secret)
+        scheme = url.split("://", 1)[0].lower()
+        if scheme in DRIVERS:  # a missing driver is an install step, not a connection failure
+            module, extra = DRIVERS[scheme]
+            require(module, extra=extra, purpose=f"the {scheme} backend")
         options = dict(self.options)
         if url.startswith("duckdb://") and urlsplit(url).path not in ("", "/", "/:memory:"):
             # several processes (the report and each notebook kernel) read the same file

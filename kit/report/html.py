@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..deps import require
 from ..core.io import atomic_write_text
 from ..present.display import escape_html as e
 from ..present.narrative import num, pct
@@ -49,7 +50,7 @@ def to_html(notebook: str | Path | NotebookNode, *, title: str | None = None) ->
     """
     import nbformat
     from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
+    HTMLExporter = require("nbconvert", extra="report", purpose="HTML pages").HTMLExporter
 
     nb = nbformat.read(str(notebook), as_version=4) if isinstance(notebook, (str, Path)) else notebook
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # never edit the caller's notebook

@@ -32,6 +32,7 @@ from .. import config
 from ..config import VERSION as __version__
 from ..core import periods
 from ..core.io import atomic_dir, atomic_write_text
+from ..deps import require
 from ..errors import KitError, ParameterError, ReportError, renamed_parameters
 from . import context
 from .html import FAILED_SUFFIX, period_index, to_html, write_top_index
@@ -87,7 +88,7 @@ def _kernel_manager():
 
 
 def _declared_parameters(path: Path) -> set[str] | None:
-    import papermill
+    papermill = require("papermill", extra="report", purpose="rendering reports")
 
     try:
         return set(papermill.inspect_notebook(str(path)))
@@ -125,7 +126,7 @@ def _cell_number(source_nb: Path, err) -> str:
 def _execute(src: Path, dst: Path, params: dict, kernel: str, failed_dir: Path) -> float:
     import time
 
-    import papermill
+    papermill = require("papermill", extra="report", purpose="rendering reports")
     from papermill.exceptions import PapermillExecutionError
 
     declared = _declared_parameters(src)

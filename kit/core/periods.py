@@ -1,6 +1,8 @@
 """Periods in the business time zone: grains, truncation, spines and period arithmetic."""
 from __future__ import annotations
 
+import re
+
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -113,3 +115,25 @@ def parse_window(window: Window | None) -> pd.Timedelta:
     if td < pd.Timedelta(0):
         raise ParameterError(f"time window {window!r} is negative")
     return td
+
+
+def parse_period(period: DateLike, grain: str) -> pd.Timestamp:
+    """The start of a period given as '2026-10', '2026-10-15', '2026-Q4' or '2026-W43'.
+
+    Examples
+    --------
+    >>> parse_period("2026-Q4", "quarter"), parse_period("2026-W43", "week")
+    (Timestamp('2026-10-01 00:00:00'), Timestamp('2026-10-19 00:00:00'))
+    """
+    text = str(period).strip()
+    m = re.fullmatch(r"(\d{4})-?Q([1-4])", text, re.IGNORECASE)
+    if m:
+        return truncate(pd.Timestamp(int(m[1]), 3 * int(m[2]) - 2, 1), grain)
+    m = re.fullmatch(r"(\d{4})-?W(\d{1,2})", text, re.IGNORECASE)
+    if m:
+        try:
+            day = pd.Timestamp.fromisocalendar(int(m[1]), int(m[2]), 1)
+        except ValueError:
+            raise ParameterError(f"{text!r} is not an ISO week; use e.g. 2026-W43") from None
+        return truncate(day, grain)
+    return truncate(text, grain)

@@ -8,9 +8,8 @@ functions and the same context, so the two agree. Results carry their words
 """
 from __future__ import annotations
 
-import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,15 +24,18 @@ from ..analysis import decompose as decompose_mod
 from ..analysis import forecast as forecast_mod
 from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ
 from ..core import engine, periods
+from ..core.periods import parse_period
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.ledger import Ledger
-from ..core.prepare import REASON, classify_contacts, classify_customers, customer_lookup
 from ..core.results import MetricResult, Result, frame_of, json_safe
 from ..core.sources import open_tables
-from ..errors import DataError, KitError, ParameterError, renamed_parameters
-from ..metrics.frequency import contact_frequency, poisson_ci
+from ..errors import DataError, KitError, renamed_parameters
+from ..metrics.frequency import contact_frequency
 from ..present import narrative
 from ..present.plots import new_axes
+
+from .onboarding import ONBOARDING_WEEKS, OnboardingCurve, onboarding_curve  # noqa: F401 - the notebooks' facade
+from .rankings import Rankings, rankings  # noqa: F401 - the notebooks' facade
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -43,7 +45,6 @@ if TYPE_CHECKING:
 
 #: Periods a year per grain: the "same period last year" is this many periods back.
 PERIODS_PER_YEAR = {"day": 364, "week": 52, "month": 12, "quarter": 4, "year": 1}
-ONBOARDING_WEEKS = 12
 _UNIT = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}
 
 
@@ -164,28 +165,6 @@ def data_range(contacts: TableSource, *, tz: str | None = None, mapping: Mapping
     got = engine.fetch(tables.con, t.aggregate(first=day.min(), last=day.max()))
     as_iso = lambda v: None if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")  # noqa: E731
     return as_iso(got["first"].iloc[0]), as_iso(got["last"].iloc[0])
-
-
-def parse_period(period: DateLike, grain: str) -> pd.Timestamp:
-    """The start of a period given as '2026-10', '2026-10-15', '2026-Q4' or '2026-W43'.
-
-    Examples
-    --------
-    >>> parse_period("2026-Q4", "quarter"), parse_period("2026-W43", "week")
-    (Timestamp('2026-10-01 00:00:00'), Timestamp('2026-10-19 00:00:00'))
-    """
-    text = str(period).strip()
-    m = re.fullmatch(r"(\d{4})-?Q([1-4])", text, re.IGNORECASE)
-    if m:
-        return periods.truncate(pd.Timestamp(int(m[1]), 3 * int(m[2]) - 2, 1), grain)
-    m = re.fullmatch(r"(\d{4})-?W(\d{1,2})", text, re.IGNORECASE)
-    if m:
-        try:
-            day = pd.Timestamp.fromisocalendar(int(m[1]), int(m[2]), 1)
-        except ValueError:
-            raise ParameterError(f"{text!r} is not an ISO week; use e.g. 2026-W43") from None
-        return periods.truncate(day, grain)
-    return periods.truncate(text, grain)
 
 
 # --------------------------------------------------------------------------- headline and comparisons
@@ -332,267 +311,6 @@ def comparisons(trend_result: MetricResult | pd.DataFrame, *, period: DateLike,
         else:
             out.append(Change(periods.label(ref, freq), base, rel))
     return out[0], out[1]
-
-
-# --------------------------------------------------------------------------- rankings
-@dataclass(frozen=True, repr=False)
-class Rankings(MetricResult):
-    """Segments and channels of one period ranked by contact frequency (``.frame``), with ``period``."""
-
-    period: str = ""
-
-    def describe(self) -> str:
-        """Which segment has the highest frequency and which channel carries the most contacts."""
-        ranked = self.frame
-        top = ranked[ranked["ranked"].astype(bool)].dropna(subset=["rank"])
-        seg = top[top["dimension"] != "channel"].sort_values("frequency", ascending=False).head(1)
-        ch = top[top["dimension"] == "channel"].sort_values("contacts", ascending=False).head(1)
-        bits = []
-        if len(seg):
-            r = seg.iloc[0]
-            bits.append(f"the {r['dimension']} {r['group']} has the highest frequency "
-                        f"({narrative.num(r['frequency'])})")
-        if len(ch):
-            r = ch.iloc[0]
-            bits.append(f"{r['group']} carries the most contacts ({narrative.pct(r['share_of_contacts'])})")
-        if not bits:
-            return ""
-        sentence = narrative.join(bits)
-        return sentence[0].upper() + sentence[1:] + "."
-
-    def plot(self, *, ax: Axes | None = None) -> Axes:
-        """Horizontal bars of frequency with 95% CI whiskers, grouped by dimension; returns the Axes."""
-        ranked = self.frame
-        df = ranked.iloc[::-1].reset_index(drop=True)
-        _, ax = new_axes(ax, figsize=(9, max(2.5, 0.32 * len(df) + 1)))
-        labels = df["dimension"].astype(str) + ": " + df["group"].astype(str)
-        order = list(dict.fromkeys(ranked["dimension"]))
-        colors = [f"C{order.index(d) % 10}" for d in df["dimension"]]
-        err = np.vstack([df["frequency"] - df["ci_low"], df["ci_high"] - df["frequency"]]).clip(min=0)
-        ax.barh(range(len(df)), df["frequency"], xerr=err, color=colors, alpha=0.85, ecolor="0.3", capsize=2)
-        ax.set_yticks(range(len(df)), labels, fontsize=8)
-        ax.set_xlabel("contacts per active customer (95% CI)")
-        ax.set_title(f"Segments and channels, {self.period}")
-        return ax
-
-
-@accepts_dataset
-@renamed_parameters(grain="freq")
-def rankings(contacts: TableSource, customers: TableSource, *, period: DateLike, freq: str = DEFAULT_FREQ,
-             tz: str | None = None, segments: Sequence[str] | None = ("tier", "region", "industry"),
-             channel: bool = True, min_customers: int = 30, dedup_window: Window = DEFAULT_DEDUP_WINDOW,
-             mapping: MappingSpec = None, con: BaseBackend | None = None) -> Rankings:
-    """Segments and channels of ``period`` ranked by contact frequency, with 95% CIs.
-
-    Each segment column is ranked on its own (its customers are the denominator);
-    channels share the all-customer denominator, so channel frequencies add up to the
-    total. Groups with fewer than ``min_customers`` active customers are listed but
-    not ranked (``ranked`` False). Segment columns absent from the data are skipped
-    with a note in ``.notes``.
-
-    Returns
-    -------
-    Rankings
-        ``.frame``: ``dimension, group, frequency, ci_low, ci_high, contacts, active_customers,
-        share_of_contacts, rank, ranked``; ``.period``: the period label.
-
-    Examples
-    --------
-    >>> r = rankings("data/examples/contacts.csv", "data/examples/customers.csv", period="2026-02",
-    ...              segments=["tier", "plan"], min_customers=1)
-    >>> r.period, r.notes
-    ('2026-02', ("segment column 'plan' is not in the customers table; skipped",))
-    """
-    grain = periods.check_grain(freq)
-    start = parse_period(period, grain)
-    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con, tz=tz)
-    con = tables.con
-    cust_cols = tables["customers"].columns
-    notes = [f"segment column {seg!r} is not in the customers table; skipped" for seg in (segments or [])
-             if seg and seg not in cust_cols]
-    segs = list(dict.fromkeys(s for s in (segments or []) if s and s in cust_cols))
-    dims = segs + (["channel"] if channel else [])
-    if not dims:
-        by_dim = {}
-    elif _cells(con, tables["customers"].table, segs) <= MAX_CROSS_CELLS:
-        # one engine pass for every dimension: segments partition the customers, so counts add up
-        cross = _frequency_at(tables, start, grain, tz, dims, dedup_window)
-        by_dim = {dim: _collapse(cross, dim, segs) for dim in dims}
-    else:  # many segment levels: one pass per dimension keeps the grid small
-        by_dim = {dim: _frequency_at(tables, start, grain, tz, [dim], dedup_window)[[dim, "contacts",
-                                                                                      "active_customers"]]
-                  for dim in dims}
-    frames = []
-    for dim, df in by_dim.items():
-        total = df["contacts"].sum()
-        lo, hi = poisson_ci(df["contacts"], df["active_customers"])
-        frames.append(pd.DataFrame({
-            "dimension": dim, "group": df[dim].astype(str).to_numpy(),
-            "frequency": (df["contacts"] / df["active_customers"].where(df["active_customers"] > 0)).to_numpy(),
-            "ci_low": lo, "ci_high": hi, "contacts": df["contacts"].to_numpy(),
-            "active_customers": df["active_customers"].to_numpy(),
-            "share_of_contacts": (df["contacts"] / total).to_numpy() if total else np.nan,
-        }))
-    cols = ["dimension", "group", "frequency", "ci_low", "ci_high", "contacts", "active_customers",
-            "share_of_contacts", "rank", "ranked"]
-    if not frames:
-        out = pd.DataFrame(columns=cols)
-    else:
-        out = pd.concat(frames, ignore_index=True)
-        out["ranked"] = (out["active_customers"] >= min_customers) | (out["dimension"] == "channel")
-        out = out.sort_values(["dimension", "ranked", "frequency"], ascending=[True, False, False], kind="stable")
-        out["rank"] = out.groupby("dimension").cumcount() + 1
-        out.loc[~out["ranked"], "rank"] = np.nan
-        order = {d: i for i, d in enumerate(dims)}
-        out = out.sort_values(["dimension", "rank"], key=lambda s: s.map(order) if s.name == "dimension" else s,
-                              kind="stable")[cols].reset_index(drop=True)
-    return Rankings(frame=out, notes=tuple(notes), params={"freq": grain, "tz": tz, "segments": list(segs),
-                    "min_customers": int(min_customers), "dedup_window": dedup_window},
-                    period=periods.label(start, grain))
-
-
-#: Above this many segment combinations, rankings use one engine pass per dimension.
-MAX_CROSS_CELLS = 5_000
-
-
-def _cells(con, customers, segs) -> int:
-    if not segs:
-        return 1
-    n = engine.fetch(con, customers.aggregate(**{f"n{i}": customers[s].nunique() for i, s in enumerate(segs)}))
-    return int(np.prod([max(int(v), 1) + 1 for v in n.iloc[0]]))  # +1: a "(missing)" level
-
-
-def _frequency_at(tables, start, grain, tz, by, dedup_window) -> pd.DataFrame:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # empty groups have NaN frequency; they are shown as such
-        return contact_frequency(tables["contacts"], tables["customers"], freq=grain, tz=tz, by=by, start=start,
-                                 end=start, dedup_window=dedup_window, con=tables.con).frame
-
-
-def _collapse(cross: pd.DataFrame, dim: str, segs: list[str]) -> pd.DataFrame:
-    """Contacts and active customers of one dimension from a segments x channel frame."""
-    contacts = cross.groupby(dim, sort=True)["contacts"].sum()
-    # active customers repeat on every channel row of a segment combination: count each combination once
-    per_combo = cross.drop_duplicates(segs) if segs else cross.head(1)
-    if dim == "channel":
-        active = pd.Series(per_combo["active_customers"].sum(), index=contacts.index)
-    else:
-        active = per_combo.groupby(dim, sort=True)["active_customers"].sum()
-    return pd.DataFrame({dim: contacts.index, "contacts": contacts.to_numpy(),
-                         "active_customers": active.reindex(contacts.index).to_numpy()})
-
-
-# --------------------------------------------------------------------------- onboarding
-@dataclass(frozen=True, repr=False)
-class OnboardingCurve(MetricResult):
-    """Contacts per customer by week since signup (``.frame``), with the onboarding ratio.
-
-    Attributes
-    ----------
-    onboarding_ratio : float
-        Contacts per customer-week in weeks 0-1 over weeks 2 and later (NaN without later contacts).
-    new_customers : int
-        Customers who signed up inside the data and were observed at least one whole week.
-    data_start, data_end : str
-        The usable contacts' date range.
-    """
-
-    onboarding_ratio: float = float("nan")
-    new_customers: int = 0
-    data_start: str | None = None
-    data_end: str | None = None
-
-    def describe(self) -> str:
-        """One sentence on the onboarding load."""
-        if not np.isfinite(self.onboarding_ratio):
-            return "Too few new customers in the data to measure the onboarding load."
-        return (f"Across {self.new_customers:,} customers who signed up between {self.data_start} and "
-                f"{self.data_end}, the first two weeks after signup bring {narrative.num(self.onboarding_ratio, 1)} "
-                f"times the contacts per customer of weeks 2–{int(self.frame['week'].max())}.")
-
-    def plot(self, *, ax: Axes | None = None) -> Axes:
-        """Contacts per customer by week since signup, with 95% CIs; returns the Axes."""
-        curve = self.frame
-        _, ax = new_axes(ax, figsize=(9, 3.5))
-        ax.errorbar(curve["week"], curve["contacts_per_customer"],
-                    yerr=np.vstack([curve["contacts_per_customer"] - curve["ci_low"],
-                                    curve["ci_high"] - curve["contacts_per_customer"]]).clip(min=0),
-                    marker="o", capsize=3)
-        ax.axvspan(-0.5, 1.5, color="C1", alpha=0.12, label="first two weeks")
-        ax.set_xlabel("weeks since signup")
-        ax.set_ylabel("contacts per customer per week")
-        ax.set_title("Onboarding load: contacts per customer by week since signup")
-        ax.legend(loc="upper right", fontsize=8)
-        return ax
-
-
-@accepts_dataset
-def onboarding_curve(contacts: TableSource, customers: TableSource, *, weeks: int = ONBOARDING_WEEKS,
-                     tz: str | None = None, direction: str = "inbound", mapping: MappingSpec = None,
-                     con: BaseBackend | None = None) -> OnboardingCurve:
-    """Contacts per customer by week since signup, for customers who signed up inside the data.
-
-    Week ``w`` covers days ``7w .. 7w+6`` after signup. A customer counts in the
-    denominator of week ``w`` only when the whole week is observed: it ends on or
-    before the last contact date of the data and before the customer's churn date;
-    contacts in partly observed weeks are left out too, so every week is a fair rate.
-    Everything runs on the engine; only one row per week comes back.
-
-    Returns
-    -------
-    OnboardingCurve
-        ``.frame``: ``week, contacts, customers, contacts_per_customer, ci_low, ci_high``;
-        ``.onboarding_ratio`` is the rate of weeks 0-1 over weeks 2..``weeks``,
-        ``.data_start``/``.data_end`` the contact date range.
-
-    Examples
-    --------
-    >>> curve = onboarding_curve("data/sample/contacts.parquet", "data/sample/customers.parquet")  # doctest: +SKIP
-    >>> round(curve.onboarding_ratio, 1)  # doctest: +SKIP
-    2.9
-    """
-    if int(weeks) < 2:
-        raise ParameterError("weeks must be at least 2 to compare the first two weeks with later ones")
-    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con, tz=tz)
-    con = tables.con
-    lookup = customer_lookup(classify_customers(tables["customers"]), [])
-    c = classify_contacts(tables["contacts"], lookup, direction=direction, dedup_seconds=0)
-    used = c.filter(c[REASON].isnull())
-    bounds = engine.fetch(con, used.aggregate(first=used.local_ts.min(), last=used.local_ts.max()))
-    if bounds.empty or pd.isna(bounds["first"].iloc[0]):
-        raise DataError("no usable contacts, so there is no onboarding curve; see the ledger")
-    first = pd.Timestamp(bounds["first"].iloc[0]).date()
-    last = pd.Timestamp(bounds["last"].iloc[0]).date()
-    lit_first, lit_last = ibis.literal(first), ibis.literal(last)
-
-    def full_weeks(t):
-        # whole weeks observed after signup: up to the data end, and before churn
-        stop = ibis.least(lit_last, (t._churn - ibis.interval(days=1)).fill_null(lit_last))
-        return (stop.delta(t._signup, unit="day") + 1) // 7
-
-    new = lookup.filter(lookup._cust_ok & (lookup._signup >= lit_first))
-    exposure = engine.fetch(con, new.group_by(w=ibis.least(full_weeks(new), weeks + 1)).aggregate(n=new.count()))
-    u = used.filter(used._signup >= lit_first)
-    u = u.mutate(_week=u.local_ts.date().delta(u._signup, unit="day") // 7, _full=full_weeks(u))
-    u = u.filter((u._week >= 0) & (u._week <= weeks) & (u._week < u._full))
-    counts = engine.fetch(con, u.group_by(week=u._week).aggregate(contacts=u.count()))
-
-    grid = pd.DataFrame({"week": np.arange(weeks + 1)})
-    observed = exposure.groupby("w")["n"].sum()
-    # customers observed for week w = customers with more than w full weeks
-    grid["customers"] = [int(observed[observed.index > w].sum()) for w in grid["week"]]
-    grid = grid.merge(counts, on="week", how="left")
-    grid["contacts"] = grid["contacts"].fillna(0).astype("int64")
-    denom = grid["customers"].where(grid["customers"] > 0)
-    grid["contacts_per_customer"] = grid["contacts"] / denom
-    grid["ci_low"], grid["ci_high"] = poisson_ci(grid["contacts"], grid["customers"])
-    out = grid[["week", "contacts", "customers", "contacts_per_customer", "ci_low", "ci_high"]]
-    early, late = out[out["week"] < 2], out[out["week"] >= 2]
-    late_rate = late["contacts"].sum() / max(late["customers"].sum(), 1)
-    early_rate = early["contacts"].sum() / max(early["customers"].sum(), 1)
-    return OnboardingCurve(frame=out, params={"weeks": int(weeks), "tz": tz, "direction": direction},
-                           onboarding_ratio=float(early_rate / late_rate) if late_rate > 0 else float("nan"),
-                           data_start=str(first), data_end=str(last), new_customers=int(observed.sum()))
 
 
 # --------------------------------------------------------------------------- events and data quality

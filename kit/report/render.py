@@ -36,7 +36,7 @@ from ..deps import require
 from ..errors import KitError, ParameterError, ReportError, renamed_parameters
 from . import context
 from .html import FAILED_SUFFIX, period_index, to_html, write_top_index
-from .overview import parse_period
+from ..core.periods import parse_period
 from .summary import dumps_summary, summary
 
 if TYPE_CHECKING:

@@ -6,6 +6,9 @@ period grain. Private to :mod:`kit.analysis`; the public functions document the 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, cast
+
 import numpy as np
 import pandas as pd
 
@@ -24,7 +27,7 @@ def unit(grain: str) -> str:
     return UNITS[grain]
 
 
-def f(x) -> float | None:
+def f(x: Any) -> float | None:
     """A float, or None for a missing value (JSON)."""
     return None if x is None or pd.isna(x) else float(x)
 
@@ -37,7 +40,7 @@ def component_name(period: int, grain: str | None) -> str:
     return f"period_{period}"
 
 
-def as_series(series, value: str | None = None) -> pd.Series:
+def as_series(series: pd.Series | pd.DataFrame | Result, value: str | None = None) -> pd.Series:
     """A float Series on a sorted, naive DatetimeIndex; never the caller's object."""
     if isinstance(series, Result):
         series = frame_of(series)
@@ -79,7 +82,7 @@ def as_series(series, value: str | None = None) -> pd.Series:
     return s.sort_index()
 
 
-def freq_hint(series, freq: str | None) -> str | None:
+def freq_hint(series: pd.Series | pd.DataFrame | Result, freq: str | None) -> str | None:
     """The grain the caller gave, else the one a metric result was computed with."""
     return freq or params_of(series).get("freq")
 
@@ -131,11 +134,11 @@ def regularise(s: pd.Series, grain: str) -> tuple[pd.Series, pd.Series, pd.Serie
     return out, filled, interpolated
 
 
-def seasonal_periods(period, grain: str) -> tuple[int, ...]:
+def seasonal_periods(period: int | Sequence[int] | None, grain: str) -> tuple[int, ...]:
     """The seasonal period(s) asked for, or the grain's defaults."""
     if period is None:
         return DEFAULT_PERIODS[grain]
-    vals = [period] if np.isscalar(period) else list(period)
+    vals = [period] if np.isscalar(period) else list(cast("Sequence[int]", period))
     out = []
     for p in vals:
         if not isinstance(p, (int, np.integer, float)) or p < 2 or int(round(p)) != p and not isinstance(p, float):

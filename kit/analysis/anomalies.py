@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..core import periods
 from ..core.results import Result, json_safe
+from ..core.types import TableSource
 from ..errors import ParameterError
 from ..present import narrative
 from ._series import ZERO, f, unit
@@ -101,8 +102,8 @@ class Anomalies(Result):
         return f"Anomalies({self.describe()})"
 
 
-def anomalies(result: Decomposition, *, threshold: float = 3.5, events=None, tolerance: int | None = None,
-              scale: str = "auto", tz: str | None = None) -> Anomalies:
+def anomalies(result: Decomposition, *, threshold: float = 3.5, events: TableSource = None,
+              tolerance: int | None = None, scale: str = "auto", tz: str | None = None) -> Anomalies:
     """Periods whose remainder is extreme, each matched to a known event when one is near.
 
     Parameters

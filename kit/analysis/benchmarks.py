@@ -12,9 +12,11 @@ interval is outside it.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import pandas as pd
 
@@ -134,7 +136,7 @@ class Placement(Result):
             return "moderate"
         return "mixed"
 
-    def interpret(self, **context) -> list[str]:
+    def interpret(self, **context: Any) -> list[str]:
         """Plain-language reading generated from the numbers: position, likely causes, levers.
 
         Keyword arguments add to (and override) :attr:`context`: ``repeat_contact_rate``
@@ -153,7 +155,7 @@ class Placement(Result):
         ctx = {**self.context, **{k: v for k, v in context.items() if v is not None}}
         return _interpret(self, ctx)
 
-    def describe(self, **context) -> str:
+    def describe(self, **context: Any) -> str:
         """:meth:`interpret` as one paragraph."""
         return " ".join(self.interpret(**context))
 
@@ -200,7 +202,8 @@ def _from_frame(value, freq, ci):
     return float(row["frequency"]), freq, ci, ctx
 
 
-def place(value, profile=None, *, ci=None, freq: str | None = None, level: float = 0.95) -> Placement:
+def place(value: float | pd.Series | pd.DataFrame | Result, profile: Mapping[str, str | Sequence[str]] | None = None, *,
+          ci: tuple[float, float] | None = None, freq: str | None = None, level: float = 0.95) -> Placement:
     """Place a contact frequency against the benchmark bands that match ``profile``.
 
     Stable public signature (used by the overview report).
@@ -237,8 +240,9 @@ def place(value, profile=None, *, ci=None, freq: str | None = None, level: float
     Examples
     --------
     >>> p = place(0.75, {"industry": "SaaS (B2B)", "model": "B2B Enterprise"}, ci=(0.70, 0.82))
-    >>> p.rows[["segment", "position", "straddles"]].to_dict("records")
-    [{'segment': 'SaaS (B2B)', 'position': 'within', 'straddles': True}, {'segment': 'B2B Enterprise', 'position': 'within', 'straddles': True}]
+    >>> p.rows[["segment", "position", "straddles"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'segment': 'SaaS (B2B)', 'position': 'within', 'straddles': True},
+     {'segment': 'B2B Enterprise', 'position': 'within', 'straddles': True}]
     >>> place(1.5, {"industry": "SaaS (B2B)"}, freq="quarter").value
     0.5
     """

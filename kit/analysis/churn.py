@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ import pandas as pd
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result
 from ..core.sources import open_tables
+from ..core.types import Backend, MappingSpec
 from ..errors import AnalysisError, KitError, ParameterError
 from ..metrics.features import DEFAULT_WINDOW, Features, customer_features, default_controls
 from ..present import narrative as nv
@@ -49,6 +50,9 @@ from .effects import (
     plot_binned,
     wilson,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 @dataclass(frozen=True, repr=False, eq=False, kw_only=True)
@@ -76,7 +80,7 @@ class ChurnEffect(Effect):
             text += " The interval includes 1, so the data are consistent with no association."
         return text + " This is an association, not proof that contacts cause churn."
 
-    def plot(self, *, ax=None):
+    def plot(self, *, ax: Axes | None = None) -> Axes:
         """Churn rate per contact-frequency bucket with 95% Wilson intervals; returns the Axes."""
         return plot_binned(self.binned, y="churn_rate", lo="ci_low", hi="ci_high", ax=ax,
                            ylabel=f"churn rate in the next {self.window_days} days", percent=True,
@@ -103,7 +107,7 @@ class ChurnBySegment(Result):
                 f"({lo['level']}) to {nv.num(hi['odds_ratio'])} ({hi['level']}); "
                 "overlapping intervals mean the segments are not clearly different.")
 
-    def plot(self, *, ax=None):
+    def plot(self, *, ax: Axes | None = None) -> Axes:
         """Forest plot: odds ratio with 95% CI, pooled and per level (log scale); returns the Axes."""
         from ..present.plots import new_axes
 
@@ -239,8 +243,8 @@ def fit_churn(features: Features | pd.DataFrame, *, controls: str | Sequence[str
 @accepts_dataset
 def churn_effect(contacts: TableSource, customers: TableSource, *, window: str | pd.Timedelta = DEFAULT_WINDOW,
                  cutoff: Any = None, controls: str | Sequence[str] | None = None,
-                 bins: Sequence[float] = DEFAULT_BINS, tz: str | None = None, mapping: Any = None,
-                 con: Any = None) -> ChurnEffect:
+                 bins: Sequence[float] = DEFAULT_BINS, tz: str | None = None, mapping: MappingSpec = None,
+                 con: Backend = None) -> ChurnEffect:
     """Odds ratio of churn in the window after ``cutoff`` per +1 inbound contact per month before it.
 
     Parameters
@@ -279,8 +283,8 @@ def churn_effect(contacts: TableSource, customers: TableSource, *, window: str |
 @accepts_dataset
 def churn_effect_by(contacts: TableSource, customers: TableSource, *, by: str = "tier",
                     window: str | pd.Timedelta = DEFAULT_WINDOW, cutoff: Any = None,
-                    controls: str | Sequence[str] | None = None, tz: str | None = None, mapping: Any = None,
-                    con: Any = None, features: Features | pd.DataFrame | None = None) -> ChurnBySegment:
+                    controls: str | Sequence[str] | None = None, tz: str | None = None, mapping: MappingSpec = None,
+                    con: Backend = None, features: Features | pd.DataFrame | None = None) -> ChurnBySegment:
     """Odds ratio per +1 contact per month fitted separately in each level of ``by`` (for a forest plot).
 
     Levels where the model cannot be fitted keep a row with NaN estimates and the reason in ``note``.

@@ -13,6 +13,7 @@ from scipy import stats
 
 from ..core import periods
 from ..core.results import Result, frame_of, json_safe, params_of
+from ..core.types import DateLike, Grouping
 from ..errors import ParameterError
 from ..present import narrative
 from ._series import infer_grain
@@ -133,8 +134,8 @@ def poisson_rate_test(n1: int, e1: float, n2: int, e2: float, *, level: float = 
             "p_value": float(res.pvalue)}
 
 
-def compare_periods(frame, period, *, by=None, value: str = "contacts", exposure: str = "active_customers",
-                    alpha: float = 0.05) -> Comparison:
+def compare_periods(frame: Result | pd.DataFrame, period: DateLike, *, by: Grouping = None, value: str = "contacts",
+                    exposure: str = "active_customers", alpha: float = 0.05) -> Comparison:
     """Change of a period against the previous period and the same period last year.
 
     Each comparison carries an exact conditional test of two Poisson rates

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,11 +16,15 @@ import pandas as pd
 from ..core import periods
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result, frame_of, params_of
+from ..core.types import Backend, MappingSpec
 from ..errors import AnalysisError, KitError, ParameterError, renamed_parameters
 from ..metrics.periodic import PeriodSeries, period_series
 from ..present import narrative as nv
 from .decompose import decompose
 from .effects import WEAK_PERIODS, ci_text, correlation
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["PeriodCorrelation", "PeriodSeries", "period_correlation", "period_series"]
 
@@ -67,7 +71,7 @@ class PeriodCorrelation(Result):
             text += " With this few periods these are weak estimates."
         return text
 
-    def plot(self, *, ax=None):
+    def plot(self, *, ax: Axes | None = None) -> Axes:
         """Pearson correlation (95% CI) of adjusted frequency with each outcome at lags 0..k; returns the Axes."""
         from ..present.plots import new_axes
 
@@ -145,7 +149,7 @@ def _adjust(data: pd.DataFrame, cols: list[str], grain: str, adjust: str):
 @renamed_parameters(grain="freq")
 def period_correlation(contacts: TableSource, customers: TableSource, surveys: TableSource = None, *,
                        freq: str = "month", lags: int = 3, adjust: str = "auto", tz: str | None = None,
-                       mapping: Any = None, con: Any = None,
+                       mapping: MappingSpec = None, con: Backend = None,
                        series: PeriodSeries | pd.DataFrame | None = None) -> PeriodCorrelation:
     """Correlation of period contact frequency with CSAT, NPS and churn rate, at lags 0..``lags``.
 

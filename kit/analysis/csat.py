@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..core.dataset import TableSource, accepts_dataset
+from ..core.types import Backend, MappingSpec
 from ..errors import AnalysisError, ParameterError
 from ..metrics.features import DEFAULT_WINDOW, Features, customer_features
 from ..present import narrative as nv
@@ -47,6 +48,9 @@ from .effects import (
     p_text,
     plot_binned,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 @dataclass(frozen=True, repr=False, eq=False, kw_only=True)
@@ -77,7 +81,7 @@ class CsatEffect(Effect):
             text += " The interval includes 0, so the data are consistent with no association."
         return text
 
-    def plot(self, *, ax=None):
+    def plot(self, *, ax: Axes | None = None) -> Axes:
         """Mean CSAT per contact-frequency bucket with 95% intervals (clustered by customer); returns the Axes."""
         return plot_binned(self.binned, y="mean_score", lo="ci_low", hi="ci_high", ax=ax,
                            ylabel=f"mean CSAT in the next {self.window_days} days", percent=False,
@@ -254,7 +258,7 @@ def fit_csat(features: Features | pd.DataFrame, *, controls: str | Sequence[str]
 def csat_effect(contacts: TableSource, customers: TableSource, surveys: TableSource, *,
                 window: str | pd.Timedelta = DEFAULT_WINDOW, cutoff: Any = None,
                 controls: str | Sequence[str] | None = None, bins: Sequence[float] = DEFAULT_BINS,
-                tz: str | None = None, mapping: Any = None, con: Any = None) -> CsatEffect:
+                tz: str | None = None, mapping: MappingSpec = None, con: Backend = None) -> CsatEffect:
     """Change in CSAT (responses in the window after ``cutoff``) per +1 contact per month before it.
 
     Parameters

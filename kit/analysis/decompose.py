@@ -23,13 +23,17 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ..core import periods
 from ..core.results import Result, frame_of, params_of
+from ..core.types import Grouping
 from ..errors import DataError, ParameterError, SeasonalityWarning, renamed_parameters
 from ..present import narrative
 from ._series import (
@@ -44,6 +48,9 @@ from ._series import (
     series_name,
     unit,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["Decomposition", "decompose", "decompose_by", "robust_z"]
 
@@ -213,7 +220,7 @@ class Decomposition(Result):
             return (pd.Timestamp("2025-01-01") + pd.Timedelta(days=int(key) - 1)).strftime("%d %B")
         return f"position {key}"
 
-    def plot(self, *, ax=None, title: str | None = None):
+    def plot(self, *, ax: Axes | None = None, title: str | None = None) -> Axes:
         """Observed series with the seasonally adjusted series and the trend on top; returns the Axes."""
         from ..present.plots import new_axes
 
@@ -226,7 +233,7 @@ class Decomposition(Result):
         ax.legend(loc="best", fontsize=9)
         return ax
 
-    def plot_components(self, *, title: str | None = None):
+    def plot_components(self, *, title: str | None = None) -> np.ndarray:
         """Observed, trend, each seasonal component and remainder in stacked panels; returns the Axes array."""
         import matplotlib.pyplot as plt
 
@@ -253,7 +260,7 @@ class Decomposition(Result):
         axes[0].set_title(title or f"Decomposition of {self.name}")
         return axes
 
-    def plot_yoy(self, *, ax=None, title: str | None = None):
+    def plot_yoy(self, *, ax: Axes | None = None, title: str | None = None) -> Axes:
         """Year-over-year overlay of the observed series: one line per calendar year; returns the Axes."""
         from ..present.plots import new_axes
 
@@ -290,8 +297,8 @@ class Decomposition(Result):
 
 
 @renamed_parameters(grain="freq")
-def decompose(series, *, period=None, robust: bool = True, freq: str | None = None,
-              value: str | None = None) -> Decomposition:
+def decompose(series: pd.Series | pd.DataFrame | Result, *, period: int | Sequence[int] | None = None,
+              robust: bool = True, freq: str | None = None, value: str | None = None) -> Decomposition:
     """Split a per-period series into trend, seasonal components and remainder.
 
     Parameters
@@ -434,7 +441,8 @@ def _stl(values: np.ndarray, fit: list[int], robust: bool) -> tuple[np.ndarray, 
         return trend + extra, np.column_stack(seas)
 
 
-def decompose_by(frame, *, by=None, value: str = "frequency", period=None, robust: bool = True) -> dict:
+def decompose_by(frame: Result | pd.DataFrame, *, by: Grouping = None, value: str = "frequency",
+                period: int | Sequence[int] | None = None, robust: bool = True) -> dict[Any, Decomposition]:
     """:func:`decompose` for each group of a ``contact_frequency`` result.
 
     Parameters
@@ -484,7 +492,7 @@ def decompose_by(frame, *, by=None, value: str = "frequency", period=None, robus
     return out
 
 
-def robust_z(resid) -> np.ndarray:
+def robust_z(resid: npt.ArrayLike) -> np.ndarray:
     """Robust z-scores 0.6745 (r - median) / MAD (Iglewicz and Hoaglin).
 
     When the MAD is zero (more than half the values equal) the mean absolute

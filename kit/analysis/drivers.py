@@ -23,6 +23,7 @@ import pandas as pd
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result
 from ..core.sources import open_tables
+from ..core.types import Backend, MappingSpec
 from ..errors import KitError, renamed_parameters
 from ..metrics.features import DEFAULT_WINDOW, customer_features
 from .churn import ChurnBySegment, ChurnEffect, churn_effect_by, fit_churn
@@ -76,8 +77,8 @@ class DriverReport(Result):
 def analyze(contacts: TableSource, customers: TableSource, surveys: TableSource = None, *,
             window: str | pd.Timedelta = DEFAULT_WINDOW, cutoff: Any = None,
             controls: str | Sequence[str] | None = None, segment: str | None = "tier", freq: str = "month",
-            strategic: str = "strategic", tz: str | None = None, mapping: Any = None,
-            con: Any = None) -> DriverReport:
+            strategic: str = "strategic", tz: str | None = None, mapping: MappingSpec = None,
+            con: Backend = None) -> DriverReport:
     """Run every driver analysis once; a part that cannot be computed is ``None`` with its reason in ``problems``.
 
     Parameters

@@ -9,7 +9,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from ..core.results import Result
 from ..errors import AnalysisError, ParameterError
 from ..metrics.features import Features, features_from_frame
 from ..present import narrative as nv
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 X = "contacts_per_month"
 #: Fewer population customers than this: no model is fitted.
@@ -170,7 +173,8 @@ def as_features(features: Features | pd.DataFrame, *, cutoffs: Any = None, windo
     (60, (), 'inbound')
     """
     if isinstance(features, Features):
-        changes = {k: v for k, v in (("window_days", window_days), ("direction", direction)) if v is not None}
+        given = (("window_days", window_days), ("direction", direction))
+        changes: dict[str, Any] = {k: v for k, v in given if v is not None}
         if cutoffs is not None:
             changes["cutoffs"] = tuple(pd.Timestamp(c) for c in _dates(cutoffs))
         if numeric_controls is not None:
@@ -324,8 +328,8 @@ class Effect(Result):
         return f"{type(self).__name__}({self.describe()})"
 
 
-def plot_binned(binned: pd.DataFrame, *, y: str, lo: str, hi: str, ax: Any = None, ylabel: str = "",
-                percent: bool = False, title: str = "") -> Any:
+def plot_binned(binned: pd.DataFrame, *, y: str, lo: str, hi: str, ax: Axes | None = None, ylabel: str = "",
+                percent: bool = False, title: str = "") -> Axes:
     """Point and 95% interval per contact-frequency bucket, bucket sizes under the labels; returns the Axes."""
     from ..present.plots import new_axes
 

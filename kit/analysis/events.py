@@ -6,12 +6,13 @@ import pandas as pd
 from ..core import engine
 from ..core.dataset import accepts_dataset
 from ..core.sources import open_tables
+from ..core.types import Backend, TableSource
 
 __all__ = ["load_events"]
 
 
 @accepts_dataset
-def load_events(events, *, tz: str | None = None, con=None) -> pd.DataFrame:
+def load_events(events: TableSource, *, tz: str | None = None, con: Backend = None) -> pd.DataFrame:
     """Events (date, label, kind) from any source, as a small pandas frame sorted by date.
 
     Parameters
@@ -39,7 +40,7 @@ def load_events(events, *, tz: str | None = None, con=None) -> pd.DataFrame:
     return read_events(events, tz=tz, con=con)[0]
 
 
-def read_events(events, *, tz: str | None = None, con=None) -> tuple[pd.DataFrame, int]:
+def read_events(events: TableSource, *, tz: str | None = None, con: Backend = None) -> tuple[pd.DataFrame, int]:
     """:func:`load_events` and the number of rows dropped for an unreadable date."""
     if isinstance(events, pd.DataFrame) and events.empty:
         return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "label": [], "kind": []}), 0

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,9 @@ from ..core.results import Result
 from ..errors import AnalysisError, DataError, ParameterError, SeasonalityWarning, renamed_parameters
 from ..present import narrative
 from ._series import ZERO, as_series, f, freq_hint, infer_grain, regularise, seasonal_periods, series_name, unit
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["Backtest", "Forecast", "backtest", "forecast"]
 
@@ -67,7 +72,7 @@ class Forecast(Result):
                 f"{n('mean')} (80% range {n('lo_80')}–{n('hi_80')}, 95% range {n('lo_95')}–{n('hi_95')}; "
                 f"{self.model}).")
 
-    def plot(self, *, ax=None, title: str | None = None, history: int | None = None):
+    def plot(self, *, ax: Axes | None = None, title: str | None = None, history: int | None = None) -> Axes:
         """Fan chart: history, point forecast, 80% and 95% bands; returns the Axes."""
         from ..present.plots import new_axes
 
@@ -270,8 +275,8 @@ def _check_positive_int(value, name: str) -> int:
 
 
 @renamed_parameters(grain="freq")
-def forecast(series, *, horizon: int = 3, method: str = "ets", period=None, freq: str | None = None,
-             value: str | None = None) -> Forecast:
+def forecast(series: pd.Series | pd.DataFrame | Result, *, horizon: int = 3, method: str = "ets",
+             period: int | Sequence[int] | None = None, freq: str | None = None, value: str | None = None) -> Forecast:
     """Forecast the next ``horizon`` periods with 80% and 95% prediction intervals.
 
     Parameters
@@ -354,7 +359,8 @@ def forecast(series, *, horizon: int = 3, method: str = "ets", period=None, freq
 
 
 @renamed_parameters(grain="freq")
-def backtest(series, *, horizon: int = 3, folds: int = 8, method: str = "ets", period=None,
+def backtest(series: pd.Series | pd.DataFrame | Result, *, horizon: int = 3, folds: int = 8, method: str = "ets",
+             period: int | Sequence[int] | None = None,
              freq: str | None = None, value: str | None = None) -> Backtest:
     """Rolling-origin backtest: refit at each origin, forecast ``horizon`` periods, score.
 

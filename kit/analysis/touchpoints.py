@@ -6,7 +6,7 @@ churn. Accounts are placed in the touchpoint bands of :data:`kit.config.ACCOUNT_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,11 +14,15 @@ import pandas as pd
 from ..config import ACCOUNT_BANDS
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result
+from ..core.types import Backend, MappingSpec
 from ..errors import AnalysisError, KitError
 from ..metrics.features import DEFAULT_WINDOW, customer_features
 from ..present import narrative as nv
 from .churn import fit_churn
 from .effects import ci_text, cutoff_text, p_text, wilson
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 TRUE_WORDS = ("true", "1", "yes", "y", "t", "1.0")
 
@@ -60,7 +64,7 @@ class TouchpointEffect(Result):
                      "between touchpoints and renewal cannot be estimated from this data yet.")
         return text
 
-    def plot(self, *, ax=None):
+    def plot(self, *, ax: Axes | None = None) -> Axes:
         """Touchpoints per month per strategic account (band shading), churned accounts marked; returns the Axes."""
         from ..present.plots import BAND_COLORS, new_axes
 
@@ -110,7 +114,7 @@ def _by_band(acc: pd.DataFrame) -> pd.DataFrame:
 @accepts_dataset
 def touchpoint_effect(contacts: TableSource, customers: TableSource, *, strategic: str = "strategic",
                       window: str | pd.Timedelta = DEFAULT_WINDOW, cutoff: Any = None, tz: str | None = None,
-                      mapping: Any = None, con: Any = None) -> TouchpointEffect:
+                      mapping: MappingSpec = None, con: Backend = None) -> TouchpointEffect:
     """Outbound CSM touchpoints per month before ``cutoff`` vs churn after it, for strategic accounts.
 
     Parameters

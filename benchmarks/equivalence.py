@@ -9,6 +9,7 @@ Used to prove that a refactor changes no number: run ``record`` on the code befo
 The calls name functions by their historical home (``frequency.contact_frequency``); the
 resolver also looks in the layered packages, so the same script drives both layouts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,10 +33,21 @@ HOMES = {
     "rates": ["kit.metrics.rates", "kit.rates"],
     "accounts": ["kit.metrics.accounts", "kit.metrics.coverage", "kit.accounts"],
     "features": ["kit.metrics.features", "kit.features"],
-    "drivers": ["kit.analysis.churn", "kit.analysis.csat", "kit.analysis.correlation", "kit.analysis.touchpoints",
-                "kit.analysis.drivers", "kit.drivers"],
-    "seasonality": ["kit.analysis.decompose", "kit.analysis.anomalies", "kit.analysis.compare",
-                    "kit.analysis.forecast", "kit.seasonality"],
+    "drivers": [
+        "kit.analysis.churn",
+        "kit.analysis.csat",
+        "kit.analysis.correlation",
+        "kit.analysis.touchpoints",
+        "kit.analysis.drivers",
+        "kit.drivers",
+    ],
+    "seasonality": [
+        "kit.analysis.decompose",
+        "kit.analysis.anomalies",
+        "kit.analysis.compare",
+        "kit.analysis.forecast",
+        "kit.seasonality",
+    ],
     "overview": ["kit.report.overview", "kit.overview"],
     "benchmarks": ["kit.analysis.benchmarks", "kit.benchmarks"],
     "sample": ["kit.sample", "kit.sample"],
@@ -106,7 +118,8 @@ def diff(a, b, path="") -> list[str]:
     if isinstance(a, (pd.Series, pd.Index)):
         try:
             (pd.testing.assert_series_equal if isinstance(a, pd.Series) else pd.testing.assert_index_equal)(
-                a, b, check_exact=True)
+                a, b, check_exact=True
+            )
         except (AssertionError, TypeError) as e:
             return [f"{path}: {str(e).splitlines()[0]}"]
         return []
@@ -138,17 +151,31 @@ def calls(sample: Path, examples: Path) -> dict:
     import kit
 
     def tables(folder, *names):
-        return [str(folder / f"{n}.parquet") if (folder / f"{n}.parquet").exists() else str(folder / f"{n}.csv")
-                for n in names]
+        return [
+            str(folder / f"{n}.parquet") if (folder / f"{n}.parquet").exists() else str(folder / f"{n}.csv")
+            for n in names
+        ]
 
     out = {}
     cf = resolve("frequency.contact_frequency")
     freq_options = [
-        {}, {"freq": "day"}, {"freq": "week"}, {"freq": "quarter"}, {"freq": "year"},
-        {"by": "tier"}, {"by": ["tier", "channel"]}, {"by": "region", "same_topic": True},
-        {"dedup_window": "24h"}, {"dedup_window": 0}, {"tz": "America/New_York"}, {"tz": "Asia/Tokyo", "by": "channel"},
-        {"direction": "all"}, {"direction": "outbound", "by": "tier"}, {"weight": "handle_time"},
-        {"start": "2025-01-01", "end": "2025-06-30"}, {"freq": "week", "start": "2026-09-01", "by": "industry"},
+        {},
+        {"freq": "day"},
+        {"freq": "week"},
+        {"freq": "quarter"},
+        {"freq": "year"},
+        {"by": "tier"},
+        {"by": ["tier", "channel"]},
+        {"by": "region", "same_topic": True},
+        {"dedup_window": "24h"},
+        {"dedup_window": 0},
+        {"tz": "America/New_York"},
+        {"tz": "Asia/Tokyo", "by": "channel"},
+        {"direction": "all"},
+        {"direction": "outbound", "by": "tier"},
+        {"weight": "handle_time"},
+        {"start": "2025-01-01", "end": "2025-06-30"},
+        {"freq": "week", "start": "2026-09-01", "by": "industry"},
     ]
     for label, folder in (("sample", sample), ("examples", examples)):
         contacts, customers = tables(folder, "contacts", "customers")
@@ -156,30 +183,32 @@ def calls(sample: Path, examples: Path) -> dict:
             if label == "examples" and ("weight" in opts or opts.get("by") in ("industry", "region")):
                 opts = {k: v for k, v in opts.items() if k not in ("weight",)}
                 opts.pop("by", None)
-            out[f"{label}/contact_frequency/{i}"] = (lambda c=contacts, u=customers, o=opts: cf(c, u, **o))
-        out[f"{label}/ledger_of"] = (lambda c=contacts, u=customers: kit.ledger_of(cf(c, u)))
+            out[f"{label}/contact_frequency/{i}"] = lambda c=contacts, u=customers, o=opts: cf(c, u, **o)
+        out[f"{label}/ledger_of"] = lambda c=contacts, u=customers: kit.ledger_of(cf(c, u))
 
-    c, u, orders, surveys, stake, events = tables(sample, "contacts", "customers", "orders", "surveys",
-                                                  "stakeholders", "events")
+    c, u, orders, surveys, stake, events = tables(
+        sample, "contacts", "customers", "orders", "surveys", "stakeholders", "events"
+    )
     cpo = resolve("rates.contacts_per_order")
     for i, opts in enumerate([{}, {"by": "tier"}, {"freq": "quarter", "within_days": 3}]):
-        out[f"sample/contacts_per_order/{i}"] = (lambda o=opts: cpo(c, orders, u, **o))
+        out[f"sample/contacts_per_order/{i}"] = lambda o=opts: cpo(c, orders, u, **o)
     af = resolve("accounts.account_frequency")
     for i, opts in enumerate([{}, {"as_of": "2026-06-30"}, {"freq": "quarter", "n_periods": 2}]):
-        out[f"sample/account_frequency/{i}"] = (lambda o=opts: af(c, u, **o))
+        out[f"sample/account_frequency/{i}"] = lambda o=opts: af(c, u, **o)
     cov = resolve("accounts.coverage")
     for i, opts in enumerate([{}, {"as_of": "2026-06-30", "recent_days": 60}]):
-        out[f"sample/coverage/{i}"] = (lambda o=opts: cov(c, stake, u, **o))
+        out[f"sample/coverage/{i}"] = lambda o=opts: cov(c, stake, u, **o)
     feats = resolve("features.customer_features")
     for i, opts in enumerate([{}, {"window": "60D", "cutoff": "2026-03-31"}]):
-        out[f"sample/customer_features/{i}"] = (lambda o=opts: feats(c, u, surveys=surveys, **o))
+        out[f"sample/customer_features/{i}"] = lambda o=opts: feats(c, u, surveys=surveys, **o)
     out["sample/churn_effect"] = lambda: resolve("drivers.churn_effect")(c, u)
     out["sample/churn_effect_by"] = lambda: resolve("drivers.churn_effect_by")(c, u, by="tier")
     out["sample/csat_effect"] = lambda: resolve("drivers.csat_effect")(c, u, surveys)
     out["sample/touchpoint_effect"] = lambda: resolve("drivers.touchpoint_effect")(c, u)
     out["sample/period_correlation"] = lambda: resolve("drivers.period_correlation")(c, u, surveys)
-    out["sample/period_correlation/week"] = lambda: resolve("drivers.period_correlation")(c, u, surveys, freq="week",
-                                                                                          adjust="difference")
+    out["sample/period_correlation/week"] = lambda: resolve("drivers.period_correlation")(
+        c, u, surveys, freq="week", adjust="difference"
+    )
 
     def monthly():
         frame = cf(c, u)
@@ -205,13 +234,16 @@ def calls(sample: Path, examples: Path) -> dict:
     out["sample/backtest"] = lambda: resolve("seasonality.backtest")(series(), folds=4)
     for i, opts in enumerate([{}, {"grain": "quarter"}]):
         period = "2026-10" if not opts else "2026Q3"
-        out[f"sample/overview/trend/{i}"] = (lambda o=opts, p=period: resolve("overview.trend")(c, u, period=p, **o))
-        out[f"sample/overview/headline/{i}"] = (lambda o=opts, p=period: resolve("overview.headline")(
-            resolve("overview.trend")(c, u, period=p, **o), period=p, **o))
+        out[f"sample/overview/trend/{i}"] = lambda o=opts, p=period: resolve("overview.trend")(c, u, period=p, **o)
+        out[f"sample/overview/headline/{i}"] = lambda o=opts, p=period: resolve("overview.headline")(
+            resolve("overview.trend")(c, u, period=p, **o), period=p, **o
+        )
     out["sample/overview/rankings"] = lambda: resolve("overview.rankings")(c, u, period="2026-10")
     out["sample/overview/onboarding"] = lambda: resolve("overview.onboarding_curve")(c, u)
     out["sample/overview/data_range"] = lambda: resolve("overview.data_range")(c)
-    out["sample/benchmarks/place"] = lambda: resolve("benchmarks.place")(0.42, {"industry": "SaaS (B2B)"}, ci=(0.4, 0.45))
+    out["sample/benchmarks/place"] = lambda: resolve("benchmarks.place")(
+        0.42, {"industry": "SaaS (B2B)"}, ci=(0.4, 0.45)
+    )
     return out
 
 

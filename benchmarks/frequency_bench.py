@@ -10,6 +10,7 @@ customers) ``--repeats`` times and hands its result back; with ``--rounds N`` th
 take turns N times. The parent asserts that the three results are equal and prints median
 wall time (over all runs), peak RSS and the ratios; ``--json`` also keeps every run's time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,11 +37,11 @@ MONTHS = 36
 END = "2026-10-31"
 WINDOW_HOURS = 48
 METHODS = ("kit", "sql", "pandas")
-COLUMNS = ["period", "tier", "contacts", "follow_ups", "cases", "active_customers", "contacting_customers",
-           "frequency"]
+COLUMNS = ["period", "tier", "contacts", "follow_ups", "cases", "active_customers", "contacting_customers", "frequency"]
 
 
 # ------------------------------------------------------------------ data
+
 
 def generate(size: str, *, seed: int = 42, data_dir: Path = ROOT / "data") -> Path:
     """Write customers.parquet and contacts.parquet for ``size`` (cached); return the folder.
@@ -71,14 +72,14 @@ def generate(size: str, *, seed: int = 42, data_dir: Path = ROOT / "data") -> Pa
           SELECT
             'C' || lpad(CAST(k AS VARCHAR), 8, '0') AS customer_id,
             CAST(signup AS DATE) AS signup_date,
-            CASE WHEN {u('k', 3)} < 0.35 AND signup + INTERVAL 30 DAY
-                        + to_days(CAST({u('k', 4)} * 1500 AS INTEGER)) <= {end}
-                 THEN CAST(signup + INTERVAL 30 DAY + to_days(CAST({u('k', 4)} * 1500 AS INTEGER)) AS DATE)
+            CASE WHEN {u("k", 3)} < 0.35 AND signup + INTERVAL 30 DAY
+                        + to_days(CAST({u("k", 4)} * 1500 AS INTEGER)) <= {end}
+                 THEN CAST(signup + INTERVAL 30 DAY + to_days(CAST({u("k", 4)} * 1500 AS INTEGER)) AS DATE)
             END AS churn_date,
-            CASE WHEN {u('k', 5)} < 0.6 THEN 'basic' WHEN {u('k', 5)} < 0.9 THEN 'pro' ELSE 'enterprise' END AS tier
+            CASE WHEN {u("k", 5)} < 0.6 THEN 'basic' WHEN {u("k", 5)} < 0.9 THEN 'pro' ELSE 'enterprise' END AS tier
           FROM (
             SELECT k, {first} - INTERVAL 36 MONTH
-                      + to_days(CAST({u('k', 2)} * (365 * 6 - 60) AS INTEGER)) AS signup
+                      + to_days(CAST({u("k", 2)} * (365 * 6 - 60) AS INTEGER)) AS signup
             FROM range({n_cust}) t(k)
           )
         ) TO '{tmp}' (FORMAT parquet)
@@ -98,18 +99,18 @@ def generate(size: str, *, seed: int = 42, data_dir: Path = ROOT / "data") -> Pa
               ON cu.customer_id = 'C' || lpad(CAST(hash(k.b, {seed}, 6) % {n_cust} AS VARCHAR), 8, '0')
           ), t AS (
             SELECT k, customer_id, quick,
-                   CASE WHEN {u('b', 7)} < 0.01 THEN {first} + to_seconds(CAST({u('b', 8)} * 86400 * 30 * {MONTHS} AS BIGINT))
-                        WHEN life_to > life_from THEN life_from + to_seconds(CAST({u('b', 8)} * epoch(life_to - life_from) AS BIGINT))
+                   CASE WHEN {u("b", 7)} < 0.01 THEN {first} + to_seconds(CAST({u("b", 8)} * 86400 * 30 * {MONTHS} AS BIGINT))
+                        WHEN life_to > life_from THEN life_from + to_seconds(CAST({u("b", 8)} * epoch(life_to - life_from) AS BIGINT))
                         ELSE life_from END AS base
             FROM c
           )
           SELECT
             k + 1 AS contact_id,
             customer_id,
-            least(base + CASE WHEN quick THEN to_seconds(CAST({u('k', 9)} * 72 * 3600 AS BIGINT)) ELSE INTERVAL 0 SECOND END,
+            least(base + CASE WHEN quick THEN to_seconds(CAST({u("k", 9)} * 72 * 3600 AS BIGINT)) ELSE INTERVAL 0 SECOND END,
                   {end}) AS created_at,
-            CASE WHEN {u('k', 10)} < 0.5 THEN 'email' WHEN {u('k', 10)} < 0.8 THEN 'chat' ELSE 'phone' END AS channel,
-            CASE WHEN {u('k', 11)} < 0.9 THEN 'inbound' ELSE 'outbound' END AS direction
+            CASE WHEN {u("k", 10)} < 0.5 THEN 'email' WHEN {u("k", 10)} < 0.8 THEN 'chat' ELSE 'phone' END AS channel,
+            CASE WHEN {u("k", 11)} < 0.9 THEN 'inbound' ELSE 'outbound' END AS direction
           FROM t
         ) TO '{tmp}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)
     """)
@@ -119,11 +120,17 @@ def generate(size: str, *, seed: int = 42, data_dir: Path = ROOT / "data") -> Pa
 
 # ------------------------------------------------------------------ the three methods
 
+
 def run_kit(folder: Path):
     from kit.metrics.frequency import contact_frequency
 
-    result = contact_frequency(folder / "contacts.parquet", folder / "customers.parquet", freq="month", by="tier",
-                               dedup_window=f"{WINDOW_HOURS}h")
+    result = contact_frequency(
+        folder / "contacts.parquet",
+        folder / "customers.parquet",
+        freq="month",
+        by="tier",
+        dedup_window=f"{WINDOW_HOURS}h",
+    )
     return result.frame[COLUMNS]
 
 
@@ -181,8 +188,9 @@ def run_sql(folder: Path):
     con.execute("SET preserve_insertion_order = false")
     if os.environ.get("KIT_DUCKDB_MEMORY_LIMIT"):
         con.execute(f"SET memory_limit = '{os.environ['KIT_DUCKDB_MEMORY_LIMIT']}'")
-    sql = REFERENCE_SQL.format(contacts=folder / "contacts.parquet", customers=folder / "customers.parquet",
-                               hours=WINDOW_HOURS)
+    sql = REFERENCE_SQL.format(
+        contacts=folder / "contacts.parquet", customers=folder / "customers.parquet", hours=WINDOW_HOURS
+    )
     return con.execute(sql).df()
 
 
@@ -224,19 +232,33 @@ def run_pandas(folder: Path):
     p = per["period"].to_numpy().astype("datetime64[M]")
     per["tier"] = tiers[c]
     per["outside"] = (p < first[c]) | (~np.isnat(last[c]) & (p > last[c]))
-    agg = per.groupby(["period", "tier"], observed=True).agg(
-        contacts=("n", "sum"), follow_ups=("f", "sum"), contacting_customers=("n", "size"),
-        extra=("outside", "sum")).reset_index()
+    agg = (
+        per.groupby(["period", "tier"], observed=True)
+        .agg(
+            contacts=("n", "sum"), follow_ups=("f", "sum"), contacting_customers=("n", "size"), extra=("outside", "sum")
+        )
+        .reset_index()
+    )
 
     months = pd.date_range(agg["period"].min(), agg["period"].max(), freq="MS")
-    steps = pd.concat([
-        pd.DataFrame({"period": first, "tier": tiers, "d": 1}),
-        pd.DataFrame({"period": last + 1, "tier": tiers, "d": -1})[~np.isnat(last)],
-    ])
+    steps = pd.concat(
+        [
+            pd.DataFrame({"period": first, "tier": tiers, "d": 1}),
+            pd.DataFrame({"period": last + 1, "tier": tiers, "d": -1})[~np.isnat(last)],
+        ]
+    )
     steps["period"] = steps["period"].astype("datetime64[ns]").clip(lower=months[0])
     steps = steps[steps["period"] <= months[-1]]
-    active = (steps.groupby(["period", "tier"], observed=True)["d"].sum().unstack("tier", fill_value=0)
-              .reindex(months, fill_value=0).cumsum().stack().rename("n").reset_index())
+    active = (
+        steps.groupby(["period", "tier"], observed=True)["d"]
+        .sum()
+        .unstack("tier", fill_value=0)
+        .reindex(months, fill_value=0)
+        .cumsum()
+        .stack()
+        .rename("n")
+        .reset_index()
+    )
     active.columns = ["period", "tier", "n"]
     out = active.merge(agg.assign(period=agg["period"].astype("datetime64[ns]")), on=["period", "tier"], how="left")
     for col in ("contacts", "follow_ups", "contacting_customers", "extra"):
@@ -266,6 +288,7 @@ def normalise(df):
 
 # ------------------------------------------------------------------ child process: one method, timed
 
+
 def child(method: str, folder: Path, repeats: int, result: Path) -> None:
     RUNNERS[method](generate("XS"))  # warm-up: imports and first-query set-up are not timed
     times = []
@@ -282,9 +305,22 @@ def measure(method: str, folder: Path, repeats: int, workdir: Path):
     import pandas as pd
 
     result = workdir / f"{method}.parquet"
-    proc = subprocess.run([sys.executable, __file__, "--child", method, "--folder", str(folder),
-                           "--repeats", str(repeats), "--result", str(result)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            method,
+            "--folder",
+            str(folder),
+            "--repeats",
+            str(repeats),
+            "--result",
+            str(result),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode:
         raise SystemExit(f"{method} failed:\n{proc.stderr[-3000:]}")
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -306,14 +342,21 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="S,M", help="comma-separated: XS, S, M, L (default S,M)")
     ap.add_argument("--repeats", type=int, default=3, help="runs per method and size; the median is reported")
     ap.add_argument("--repeats-l", type=int, default=1, help="runs per method at size L")
-    ap.add_argument("--rounds", type=int, default=1,
-                    help="the methods take turns this many times (each round: --repeats runs per method)")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="the methods take turns this many times (each round: --repeats runs per method)",
+    )
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--json", help="also write the table as JSON here")
-    ap.add_argument("--memory-limit", default=os.environ.get("KIT_DUCKDB_MEMORY_LIMIT", "3.5GB"),
-                    help="DuckDB memory_limit for both the kit and the SQL reference "
-                         "(KIT_DUCKDB_MEMORY_LIMIT; default 3.5GB; 'none' for DuckDB's own 80%% of RAM)")
+    ap.add_argument(
+        "--memory-limit",
+        default=os.environ.get("KIT_DUCKDB_MEMORY_LIMIT", "3.5GB"),
+        help="DuckDB memory_limit for both the kit and the SQL reference "
+        "(KIT_DUCKDB_MEMORY_LIMIT; default 3.5GB; 'none' for DuckDB's own 80%% of RAM)",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
@@ -329,16 +372,25 @@ def main(argv=None) -> int:
     print(f"DuckDB memory_limit: {os.environ.get('KIT_DUCKDB_MEMORY_LIMIT', 'DuckDB default (80% of RAM)')}")
     methods = [m for m in args.methods.split(",") if m]
     rows = []
-    gib = 1024 ** 3
-    print(f"{'size':<4} {'contacts':>10} " + " ".join(f"{m + ' s':>9} {m + ' GiB':>10}" for m in methods)
-          + f" {'kit/SQL':>8} {'pandas/kit':>10}", flush=True)
+    gib = 1024**3
+    print(
+        f"{'size':<4} {'contacts':>10} "
+        + " ".join(f"{m + ' s':>9} {m + ' GiB':>10}" for m in methods)
+        + f" {'kit/SQL':>8} {'pandas/kit':>10}",
+        flush=True,
+    )
     for size in [s.strip().upper() for s in args.sizes.split(",") if s.strip()]:
         t0 = time.perf_counter()
         folder = generate(size, seed=args.seed)
         gen = time.perf_counter() - t0
         repeats = args.repeats_l if size == "L" else args.repeats
-        row = {"size": size, "customers": SIZES[size][0], "contacts": SIZES[size][1], "repeats": repeats * args.rounds,
-               "generate_s": round(gen, 1)}
+        row = {
+            "size": size,
+            "customers": SIZES[size][0],
+            "contacts": SIZES[size][1],
+            "repeats": repeats * args.rounds,
+            "generate_s": round(gen, 1),
+        }
         results, runs, peaks = {}, {m: [] for m in methods}, {m: 0 for m in methods}
         with tempfile.TemporaryDirectory() as work:
             # Methods take turns, round after round, so that a slow spell of a shared machine
@@ -354,12 +406,17 @@ def main(argv=None) -> int:
         if len(results) > 1 and "sql" in results:
             assert_equal(results)
             row["equal"] = True
-        ratio = lambda a, b: row[f"{a}_s"] / row[f"{b}_s"] if f"{a}_s" in row and f"{b}_s" in row else float("nan")  # noqa: E731
+        ratio = lambda a, b, row=row: (
+            row[f"{a}_s"] / row[f"{b}_s"] if f"{a}_s" in row and f"{b}_s" in row else float("nan")
+        )  # noqa: E731
         row["kit_over_sql"], row["pandas_over_kit"] = ratio("kit", "sql"), ratio("pandas", "kit")
         rows.append(row)
-        print(f"{size:<4} {SIZES[size][1]:>10,} "
-              + " ".join(f"{row[m + '_s']:>9.2f} {row[m + '_rss_gib']:>10.2f}" for m in methods)
-              + f" {row['kit_over_sql']:>8.2f} {row['pandas_over_kit']:>10.2f}", flush=True)
+        print(
+            f"{size:<4} {SIZES[size][1]:>10,} "
+            + " ".join(f"{row[m + '_s']:>9.2f} {row[m + '_rss_gib']:>10.2f}" for m in methods)
+            + f" {row['kit_over_sql']:>8.2f} {row['pandas_over_kit']:>10.2f}",
+            flush=True,
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return 0

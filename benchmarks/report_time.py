@@ -9,6 +9,7 @@ splits the wall time with the command's own --timings output.
 Target: a full periodic report in under 60 s wall on a 2-core machine, once installed
 (the sample already generated: sample generation is reported as setup, not counted).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,18 +43,36 @@ def main(argv=None) -> int:
     else:
         rows.append(("setup: sample already present", 0.0))
     t0 = time.perf_counter()
-    subprocess.run([py, "-c", "import kit, kit.report.render, kit.report.overview, papermill, nbconvert"], cwd=ROOT, check=True)
+    subprocess.run(
+        [py, "-c", "import kit, kit.report.render, kit.report.overview, papermill, nbconvert"], cwd=ROOT, check=True
+    )
     rows.append(("setup: import kit + papermill + nbconvert (cold interpreter)", time.perf_counter() - t0))
 
     walls = []
-    for i in range(args.repeat):
+    for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             timings = Path(tmp) / "timings.json"
-            cmd = [py, "-m", "kit", "report", "--period", args.period, "--grain", args.grain, "--config",
-                   args.config, "--out", str(Path(tmp) / "reports"), "--no-progress", "--timings", str(timings)]
+            cmd = [
+                py,
+                "-m",
+                "kit",
+                "report",
+                "--period",
+                args.period,
+                "--grain",
+                args.grain,
+                "--config",
+                args.config,
+                "--out",
+                str(Path(tmp) / "reports"),
+                "--no-progress",
+                "--timings",
+                str(timings),
+            ]
             t0 = time.perf_counter()
-            run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                                 env=dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1"))
+            run = subprocess.run(
+                cmd, cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+            )
             wall = time.perf_counter() - t0
             if run.returncode != 0:
                 print(run.stderr[-3000:], file=sys.stderr)
@@ -63,8 +82,9 @@ def main(argv=None) -> int:
     for period, steps in split.items():
         for step, sec in steps.items():
             rows.append((f"{period}: {step}", sec))
-    rows.append(("make report wall (median of runs)" if args.repeat > 1 else "make report wall",
-                 sorted(walls)[len(walls) // 2]))
+    rows.append(
+        ("make report wall (median of runs)" if args.repeat > 1 else "make report wall", sorted(walls)[len(walls) // 2])
+    )
 
     width = max(len(r[0]) for r in rows)
     for name, sec in rows:
@@ -73,8 +93,9 @@ def main(argv=None) -> int:
     verdict = "meets" if rows[-1][1] < target else "MISSES"
     print(f"{verdict} the {target:.0f} s target on {os.cpu_count()} cores")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "report_time.json").write_text(json.dumps(
-        {"rows": rows, "walls": walls, "cores": os.cpu_count(), "period": args.period}, indent=2))
+    (RESULTS / "report_time.json").write_text(
+        json.dumps({"rows": rows, "walls": walls, "cores": os.cpu_count(), "period": args.period}, indent=2)
+    )
     return 0
 
 

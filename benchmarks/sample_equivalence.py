@@ -6,6 +6,7 @@ regenerates them and asserts exact equality (``pd.testing.assert_frame_equal(che
     python benchmarks/sample_equivalence.py record  --out /tmp/sample_before.pkl
     python benchmarks/sample_equivalence.py compare --baseline /tmp/sample_before.pkl
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,14 @@ sys.path.insert(0, str(ROOT))
 RUNS = {
     "default": {},
     "1500x24": {"customers": 1500, "months": 24},
-    "800x14_plain": {"customers": 800, "months": 14, "seed": 7, "seasonality": False,
-                     "effects": False, "data_quality": False},
+    "800x14_plain": {
+        "customers": 800,
+        "months": 14,
+        "seed": 7,
+        "seasonality": False,
+        "effects": False,
+        "data_quality": False,
+    },
 }
 
 

@@ -3,6 +3,7 @@
 The public API, re-exported from the layers (``kit.core`` -> ``kit.present`` -> ``kit.metrics`` ->
 ``kit.analysis`` -> ``kit.report``; imports run in that direction only).
 """
+
 from __future__ import annotations
 
 from .config import VERSION
@@ -14,8 +15,18 @@ from .errors import KitError, KitWarning
 from .metrics.frequency import FrequencyResult, contact_frequency, poisson_ci
 
 __all__ = [
-    "Dataset", "FrequencyResult", "KitError", "KitWarning", "Ledger", "MetricResult", "Result",
-    "contact_frequency", "ledger_of", "load", "open_tables", "poisson_ci",
+    "Dataset",
+    "FrequencyResult",
+    "KitError",
+    "KitWarning",
+    "Ledger",
+    "MetricResult",
+    "Result",
+    "contact_frequency",
+    "ledger_of",
+    "load",
+    "open_tables",
+    "poisson_ci",
 ]
 __version__ = VERSION
 

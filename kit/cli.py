@@ -3,6 +3,7 @@
 Bad input ends with a one-line message on stderr and a non-zero exit, never a traceback
 (set ``KIT_DEBUG=1`` to see one).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,9 @@ from .errors import KitError
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--contacts", required=True, help="contacts source: CSV/Parquet file, folder, glob or file.duckdb[::table]")
+    p.add_argument(
+        "--contacts", required=True, help="contacts source: CSV/Parquet file, folder, glob or file.duckdb[::table]"
+    )
     p.add_argument("--customers", required=True, help="customers source (same kinds)")
     p.add_argument("--mapping", help="column mapping YAML file or preset name (zendesk, freshdesk)")
     p.add_argument("--tz", default=config.DEFAULT_TZ, help="business time zone (default UTC)")
@@ -31,9 +34,19 @@ def _frequency(args) -> int:
         con = backends.connect(args.backend, secret_env=args.secret_env)
         contacts, customers = backends.table(con, contacts), backends.table(con, customers)
     result, sql = backends.explain(
-        contact_frequency, contacts, customers, freq=args.freq, by=by, tz=args.tz, dedup_window=args.dedup_window,
-        same_topic=args.same_topic, direction=args.direction, weight=args.weight, start=args.start,
-        end=args.end, mapping=args.mapping,
+        contact_frequency,
+        contacts,
+        customers,
+        freq=args.freq,
+        by=by,
+        tz=args.tz,
+        dedup_window=args.dedup_window,
+        same_topic=args.same_topic,
+        direction=args.direction,
+        weight=args.weight,
+        start=args.start,
+        end=args.end,
+        mapping=args.mapping,
     )
     if args.explain:
         print(backends.format_sql(sql), file=sys.stderr)
@@ -54,8 +67,14 @@ def _frequency(args) -> int:
 def _sample(args) -> int:
     from .sample import generate
 
-    sample = generate(customers=args.customers, months=args.months, seed=args.seed, end=args.end,
-                      seasonality=not args.no_seasonality, effects=not args.no_effects)
+    sample = generate(
+        customers=args.customers,
+        months=args.months,
+        seed=args.seed,
+        end=args.end,
+        seasonality=not args.no_seasonality,
+        effects=not args.no_effects,
+    )
     path = sample.write(args.out, fmt=args.format)
     sizes = ", ".join(f"{name}: {len(df):,}" for name, df in sample.tables().items())
     print(f"wrote sample to {path} ({sizes})", file=sys.stderr)
@@ -84,8 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--start", help="first period (date inside it)")
     f.add_argument("--end", help="last period (date inside it)")
     f.add_argument("--output", "-o", help="CSV file to write (default: stdout)")
-    f.add_argument("--backend", help="Ibis connection URL (postgres://user@host/db, spark://local[2], duckdb:///file.ddb); "
-                   "--contacts/--customers are then table names")
+    f.add_argument(
+        "--backend",
+        help="Ibis connection URL (postgres://user@host/db, spark://local[2], duckdb:///file.ddb); "
+        "--contacts/--customers are then table names",
+    )
     f.add_argument("--secret-env", help="environment variable holding the backend's password or token")
     f.add_argument("--explain", action="store_true", help="print the SQL the kit pushes down to the engine (stderr)")
     f.set_defaults(func=_frequency)

@@ -1,4 +1,5 @@
 """Paths and defaults in one place (cookiecutter-data-science style)."""
+
 from __future__ import annotations
 
 import os

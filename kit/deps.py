@@ -1,4 +1,5 @@
 """Optional dependencies: import them in one place, and say which extra to install when one is missing."""
+
 from __future__ import annotations
 
 import importlib
@@ -37,7 +38,7 @@ def require(module: str, *, extra: str | None = None, purpose: str = "") -> Modu
         return importlib.import_module(module)
     except ImportError as e:
         extra = extra or EXTRAS.get(module) or EXTRAS.get(module.split(".")[0])
-        how = (f"make install EXTRAS=report,test,{extra}" if extra else "make install")
+        how = f"make install EXTRAS=report,test,{extra}" if extra else "make install"
         why = f" (needed for {purpose})" if purpose else ""
         raise MissingDependencyError(
             f"{module} is not installed{why}; install it with `{how}` "

@@ -2,6 +2,7 @@
 
 Messages are one line, name the table/file/column involved, and say what to do.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -91,8 +92,9 @@ def renamed_parameters(**old_to_new: str) -> Callable[[_F], _F]:
                 if old in kwargs:
                     if new in kwargs:
                         raise ParameterError(f"{func.__name__}() got both {old}= and {new}=; use {new}= only")
-                    warnings.warn(f"{func.__name__}({old}=...) is deprecated; use {new}=", KitDeprecationWarning,
-                                  stacklevel=2)
+                    warnings.warn(
+                        f"{func.__name__}({old}=...) is deprecated; use {new}=", KitDeprecationWarning, stacklevel=2
+                    )
                     kwargs[new] = kwargs.pop(old)
             return func(*args, **kwargs)
 

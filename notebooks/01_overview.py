@@ -55,15 +55,36 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 
 # the render's report context again: the same sources, mapping, dedup window, thresholds as summary.json
 ctx = context.from_parameters(
-    config_path=config_path, data_dir=data_dir, period=period, grain=grain, tz=tz, mapping=mapping,
-    dedup_window=dedup_window, segments=segments, benchmark_profile=benchmark_profile, thresholds=thresholds,
-    bands=bands, redact=redact)
+    config_path=config_path,
+    data_dir=data_dir,
+    period=period,
+    grain=grain,
+    tz=tz,
+    mapping=mapping,
+    dedup_window=dedup_window,
+    segments=segments,
+    benchmark_profile=benchmark_profile,
+    thresholds=thresholds,
+    bands=bands,
+    redact=redact,
+)
 ds = ctx.dataset()
-trend = ov.trend(ds, period=ctx.period, freq=ctx.grain, periods_shown=int(ctx.threshold("trend_periods")),
-                 dedup_window=ctx.dedup_window)
+trend = ov.trend(
+    ds,
+    period=ctx.period,
+    freq=ctx.grain,
+    periods_shown=int(ctx.threshold("trend_periods")),
+    dedup_window=ctx.dedup_window,
+)
 head = ov.headline(trend, period=ctx.period, freq=ctx.grain)
-ranked = ov.rankings(ds, period=ctx.period, freq=ctx.grain, segments=ctx.segments,
-                     min_customers=int(ctx.threshold("min_customers")), dedup_window=ctx.dedup_window)
+ranked = ov.rankings(
+    ds,
+    period=ctx.period,
+    freq=ctx.grain,
+    segments=ctx.segments,
+    min_customers=int(ctx.threshold("min_customers")),
+    dedup_window=ctx.dedup_window,
+)
 bench = ov.benchmark(trend, period=ctx.period, freq=ctx.grain, profile=ctx.benchmark_profile)
 onboarding = ov.onboarding_curve(ds)
 

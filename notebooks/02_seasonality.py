@@ -57,8 +57,16 @@ from kit.report import context
 plots.theme()
 
 # the render's report context again: the same sources, mapping, dedup window, thresholds as summary.json
-ctx = context.from_parameters(config_path=config_path, data_dir=data_dir, period=period, grain=grain, tz=tz,
-                              mapping=mapping, dedup_window=dedup_window, thresholds=thresholds)
+ctx = context.from_parameters(
+    config_path=config_path,
+    data_dir=data_dir,
+    period=period,
+    grain=grain,
+    tz=tz,
+    mapping=mapping,
+    dedup_window=dedup_window,
+    thresholds=thresholds,
+)
 ds = ctx.dataset()
 contacts, customers, events = ds.contacts, ds.customers, ds.events
 frame = contact_frequency(contacts, customers, freq=grain, tz=tz, end=period)
@@ -70,12 +78,12 @@ daily = contact_frequency(contacts, customers, freq="day", tz=tz, end=period_end
 # %%
 monthly_result = decompose(frame, value="frequency")
 display(markdown(monthly_result.describe(), bullets=False))
-monthly_result.plot_components(title=f"Contact frequency per {grain}: trend, seasonality, remainder");
+monthly_result.plot_components(title=f"Contact frequency per {grain}: trend, seasonality, remainder")
 
 # %%
 daily_result = decompose(daily, value="frequency")
 display(markdown(daily_result.describe(), bullets=False))
-daily_result.plot_components(title="Daily contact frequency: weekly and yearly patterns");
+daily_result.plot_components(title="Daily contact frequency: weekly and yearly patterns")
 
 # %%
 if by:
@@ -87,14 +95,14 @@ if by:
 
 # %%
 display(markdown(compare_periods(frame, period).describe(), bullets=False))
-monthly_result.plot_yoy(title=f"Contact frequency by {grain}, one line per year");
+monthly_result.plot_yoy(title=f"Contact frequency by {grain}, one line per year")
 
 # %% [markdown]
 # ## Seasonally adjusted trend
 
 # %%
 display(markdown(monthly_result.describe(), bullets=False))
-monthly_result.plot();
+monthly_result.plot()
 
 # %% [markdown]
 # ## Days that stand out, and what explains them
@@ -114,9 +122,9 @@ try:  # a short history cannot be backtested; say so instead of failing the repo
     display(markdown(backtest(frame, value="frequency", horizon=horizon, folds=folds).describe(), bullets=False))
 except KitError as exc:
     display(markdown(f"No backtest of this forecast: {exc}.", bullets=False))
-fc.plot(title="Contact frequency forecast (80% and 95% ranges)");
+fc.plot(title="Contact frequency forecast (80% and 95% ranges)")
 
 # %%
 fc_volume = forecast(frame, value="contacts", horizon=horizon)
 display(markdown(fc_volume.describe(), bullets=False))
-fc_volume.plot(title="Contact volume forecast (80% and 95% ranges)");
+fc_volume.plot(title="Contact volume forecast (80% and 95% ranges)")

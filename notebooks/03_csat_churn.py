@@ -50,11 +50,27 @@ from kit.report import context
 plots.theme()
 
 # the render's report context again: the same sources, mapping, dedup window, time zone as summary.json
-ctx = context.from_parameters(config_path=config_path, data_dir=data_dir, period=period, grain=grain, tz=tz,
-                              mapping=mapping, dedup_window=dedup_window)
+ctx = context.from_parameters(
+    config_path=config_path,
+    data_dir=data_dir,
+    period=period,
+    grain=grain,
+    tz=tz,
+    mapping=mapping,
+    dedup_window=dedup_window,
+)
 ds = ctx.dataset()
-report = drivers.analyze(ds.contacts, ds.customers, ds.surveys, window=window, cutoff=cutoff,
-                         controls=controls, segment=segment, freq=grain, tz=tz)
+report = drivers.analyze(
+    ds.contacts,
+    ds.customers,
+    ds.surveys,
+    window=window,
+    cutoff=cutoff,
+    controls=controls,
+    segment=segment,
+    freq=grain,
+    tz=tz,
+)
 
 # %% [markdown]
 # ## Summary

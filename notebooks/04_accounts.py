@@ -52,12 +52,11 @@ import warnings
 from IPython.display import Markdown, display
 
 import kit
-from kit.metrics import accounts, coverage
 from kit.analysis import benchmarks
 from kit.core import periods
+from kit.metrics import accounts, coverage, rates
 from kit.present import plots
 from kit.present.display import markdown
-from kit.metrics import rates
 from kit.report import context
 
 # %matplotlib inline
@@ -72,15 +71,37 @@ def say(lines):
 
 # the render's report context again: the same sources, mapping, dedup window, bands as the other pages
 ctx = context.from_parameters(
-    config_path=config_path, data_dir=data_dir, period=period, grain=grain, tz=tz, mapping=mapping,
-    dedup_window=dedup_window, segments=segments, benchmark_profile=benchmark_profile, thresholds=thresholds,
-    bands=bands, redact=redact)
+    config_path=config_path,
+    data_dir=data_dir,
+    period=period,
+    grain=grain,
+    tz=tz,
+    mapping=mapping,
+    dedup_window=dedup_window,
+    segments=segments,
+    benchmark_profile=benchmark_profile,
+    thresholds=thresholds,
+    bands=bands,
+    redact=redact,
+)
 ds = ctx.dataset()
 as_of = periods.period_end(ctx.period, ctx.grain)
-freq = accounts.account_frequency(ds.contacts, ds.customers, strategic=strategic, freq=ctx.grain, tz=ctx.tz,
-                                  bands=ctx.account_bands, n_periods=n_periods, quiet_days=quiet_days, as_of=as_of)
-cov = coverage.coverage(ds.contacts, ds.stakeholders, ds.customers, as_of=as_of, tz=ctx.tz) \
-    if ds.stakeholders is not None else None
+freq = accounts.account_frequency(
+    ds.contacts,
+    ds.customers,
+    strategic=strategic,
+    freq=ctx.grain,
+    tz=ctx.tz,
+    bands=ctx.account_bands,
+    n_periods=n_periods,
+    quiet_days=quiet_days,
+    as_of=as_of,
+)
+cov = (
+    coverage.coverage(ds.contacts, ds.stakeholders, ds.customers, as_of=as_of, tz=ctx.tz)
+    if ds.stakeholders is not None
+    else None
+)
 if ctx.redact:
     freq = freq.redact()
     cov = cov.redact() if cov is not None else None
@@ -131,8 +152,16 @@ if cov is not None:
 
 # %%
 if ds.orders is not None:
-    cpo = rates.contacts_per_order(ds.contacts, ds.orders, ds.customers, by=order_segments or None,
-                                   freq=ctx.grain, within_days=within_days, tz=ctx.tz, end=ctx.period)
+    cpo = rates.contacts_per_order(
+        ds.contacts,
+        ds.orders,
+        ds.customers,
+        by=order_segments or None,
+        freq=ctx.grain,
+        within_days=within_days,
+        tz=ctx.tz,
+        end=ctx.period,
+    )
     ax = cpo.plot(period=ctx.period)
     display(cpo.frame[cpo.frame["period"] == periods.truncate(ctx.period, ctx.grain)].round(2))
     say(cpo.notes)

@@ -1,4 +1,5 @@
 """Shared fixtures. The default sample is generated once per test process."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Strategic account bands and flags, and stakeholder coverage: hand fixtures plus the planted sample."""
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,22 @@ matplotlib.use("Agg")
 
 
 # ------------------------------------------------------------------ bands
-@pytest.mark.parametrize("value, expected", [
-    (3, "at risk"), (4, "healthy"), (6, "healthy"), (7, "optimal"), (10, "optimal"), (11, "possibly excessive"),
-    # fractional averages keep the band they have reached (documented choice)
-    (3.99, "at risk"), (6.5, "healthy"), (10.5, "optimal"), (0, "at risk"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (3, "at risk"),
+        (4, "healthy"),
+        (6, "healthy"),
+        (7, "optimal"),
+        (10, "optimal"),
+        (11, "possibly excessive"),
+        # fractional averages keep the band they have reached (documented choice)
+        (3.99, "at risk"),
+        (6.5, "healthy"),
+        (10.5, "optimal"),
+        (0, "at risk"),
+    ],
+)
 def test_band_edges_follow_the_material(value, expected):
     assert band([value]).tolist() == [expected]
 
@@ -47,8 +59,15 @@ def _touches(counts: dict, month="2026-09") -> pd.DataFrame:
 
 
 def _customers(ids, **extra):
-    return pd.DataFrame({"customer_id": ids, "signup_date": "2025-01-01", "strategic": True,
-                         "name": [f"Acme {i}" for i in ids], **extra})
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "signup_date": "2025-01-01",
+            "strategic": True,
+            "name": [f"Acme {i}" for i in ids],
+            **extra,
+        }
+    )
 
 
 def test_account_frequency_edges_hand_computed():
@@ -57,16 +76,27 @@ def test_account_frequency_edges_hand_computed():
     res = account_frequency(contacts, _customers(list(counts)), as_of="2026-09-30", n_periods=1)
     got = res.table.set_index("customer_id")
     assert got["touchpoints"].to_dict() == counts
-    assert got["band"].astype(str).to_dict() == {"A4": "healthy", "A6": "healthy", "A7": "optimal",
-                                                 "A10": "optimal", "A11": "possibly excessive", "A3": "at risk"}
+    assert got["band"].astype(str).to_dict() == {
+        "A4": "healthy",
+        "A6": "healthy",
+        "A7": "optimal",
+        "A10": "optimal",
+        "A11": "possibly excessive",
+        "A3": "at risk",
+    }
     assert res.flagged == ["A3"]
     assert res.ledger.balanced
 
 
 def test_partial_period_is_not_banded_and_inbound_is_not_a_touch():
     contacts = _touches({"A": 2}, month="2026-10")
-    contacts.loc[len(contacts)] = {"customer_id": "A", "created_at": "2026-10-05 11:00", "contact_id": 99,
-                                   "channel": "email", "direction": "inbound"}
+    contacts.loc[len(contacts)] = {
+        "customer_id": "A",
+        "created_at": "2026-10-05 11:00",
+        "contact_id": 99,
+        "channel": "email",
+        "direction": "inbound",
+    }
     res = account_frequency(contacts, _customers(["A"]), as_of="2026-10-15")
     row = res.table.iloc[-1]
     assert row["touchpoints"] == 2 and not row["complete"] and pd.isna(row["band"])
@@ -119,32 +149,39 @@ def test_redaction_hides_names_and_ids():
 
 # ------------------------------------------------------------------ coverage
 def _coverage_fixture():
-    sh = pd.DataFrame([
-        # account A: decision makers overlap during a hand-over (DM1 leaves 09-15, DM2 starts 09-01)
-        ("A", "dm1", "decision maker", 30, "2026-01-01", "2026-09-15"),
-        ("A", "dm2", "Decision Maker", 30, "2026-09-01", None),
-        ("A", "ch", "champion", 14, None, None),
-        # account B: the decision maker left and nobody replaced them
-        ("B", "bdm", "decision maker", 30, "2025-01-01", "2026-08-01"),
-        ("B", "bch", "champion", 14, None, None),
-        # account C: the decision maker is only met at the QBR
-        ("C", "cdm", "decision maker", 30, None, None),
-        ("C", "cch", "champion", 14, None, None),
-    ], columns=["customer_id", "person_id", "role", "cadence_days", "start_date", "end_date"])
-    contacts = pd.DataFrame([
-        ("A", "dm1", "2026-09-10 10:00", "check-in"),   # inside both DM tenures' overlap
-        ("A", "dm1", "2026-10-20 10:00", "check-in"),   # after dm1 left: not counted for the record
-        ("A", "dm2", "2026-10-05 10:00", "check-in"),
-        ("A", "ch", "2026-10-01 10:00", "check-in"),
-        ("B", "bch", "2026-10-25 10:00", "check-in"),
-        ("C", "cdm", "2026-10-10 10:00", "qbr"),
-        ("C", "cch", "2026-10-28 10:00", "check-in"),
-    ], columns=["customer_id", "person_id", "created_at", "topic"])
+    sh = pd.DataFrame(
+        [
+            # account A: decision makers overlap during a hand-over (DM1 leaves 09-15, DM2 starts 09-01)
+            ("A", "dm1", "decision maker", 30, "2026-01-01", "2026-09-15"),
+            ("A", "dm2", "Decision Maker", 30, "2026-09-01", None),
+            ("A", "ch", "champion", 14, None, None),
+            # account B: the decision maker left and nobody replaced them
+            ("B", "bdm", "decision maker", 30, "2025-01-01", "2026-08-01"),
+            ("B", "bch", "champion", 14, None, None),
+            # account C: the decision maker is only met at the QBR
+            ("C", "cdm", "decision maker", 30, None, None),
+            ("C", "cch", "champion", 14, None, None),
+        ],
+        columns=["customer_id", "person_id", "role", "cadence_days", "start_date", "end_date"],
+    )
+    contacts = pd.DataFrame(
+        [
+            ("A", "dm1", "2026-09-10 10:00", "check-in"),  # inside both DM tenures' overlap
+            ("A", "dm1", "2026-10-20 10:00", "check-in"),  # after dm1 left: not counted for the record
+            ("A", "dm2", "2026-10-05 10:00", "check-in"),
+            ("A", "ch", "2026-10-01 10:00", "check-in"),
+            ("B", "bch", "2026-10-25 10:00", "check-in"),
+            ("C", "cdm", "2026-10-10 10:00", "qbr"),
+            ("C", "cch", "2026-10-28 10:00", "check-in"),
+        ],
+        columns=["customer_id", "person_id", "created_at", "topic"],
+    )
     contacts["contact_id"] = range(len(contacts))
     contacts["channel"] = "meeting"
     contacts["direction"] = "outbound"
-    customers = pd.DataFrame({"customer_id": ["A", "B", "C"], "signup_date": "2024-01-01",
-                              "csm_owner": ["ann", "ann", "bob"]})
+    customers = pd.DataFrame(
+        {"customer_id": ["A", "B", "C"], "signup_date": "2024-01-01", "csm_owner": ["ann", "ann", "bob"]}
+    )
     return contacts, sh, customers
 
 
@@ -183,12 +220,12 @@ def test_coverage_hand_computed():
         "Portfolio coverage by CSM ranges from 50% (ann) to 100% (bob). "
         "1 required relationship(s) have nobody in the role. "
         "Warning: in 2 account(s) the decision maker left: A, B. "
-        "Warning: in 1 account(s) the decision maker is only met at the business review: C.")
+        "Warning: in 1 account(s) the decision maker is only met at the business review: C."
+    )
 
 
 def test_results_speak_the_shared_vocabulary():
-    res = account_frequency(_touches({"A4": 4, "A3": 3}), _customers(["A4", "A3"]), as_of="2026-09-30",
-                            n_periods=1)
+    res = account_frequency(_touches({"A4": 4, "A3": 3}), _customers(["A4", "A3"]), as_of="2026-09-30", n_periods=1)
     text = res.describe()
     assert "2 strategic accounts" in text and "1 at risk, 1 healthy" in text and "Acme A3" in text
     d = json.loads(json.dumps(res.to_dict()))
@@ -216,11 +253,18 @@ def test_accepts_a_dataset_and_its_time_zone():
 
 
 def test_over_contact_flag():
-    sh = pd.DataFrame({"customer_id": ["A"], "person_id": ["p"], "role": ["executive sponsor"],
-                       "cadence_days": [90]})
+    sh = pd.DataFrame({"customer_id": ["A"], "person_id": ["p"], "role": ["executive sponsor"], "cadence_days": [90]})
     days = pd.date_range("2026-08-05", periods=5, freq="7D").strftime("%Y-%m-%d 10:00")
-    contacts = pd.DataFrame({"contact_id": range(5), "customer_id": "A", "created_at": days,
-                             "channel": "email", "direction": "outbound", "person_id": "p"})
+    contacts = pd.DataFrame(
+        {
+            "contact_id": range(5),
+            "customer_id": "A",
+            "created_at": days,
+            "channel": "email",
+            "direction": "outbound",
+            "person_id": "p",
+        }
+    )
     cov = coverage(contacts, sh, as_of="2026-10-31", over_contact_factor=4)
     # 5 touches in 90 days against 1 expected: 5x
     assert cov.people["over_contact_ratio"].iloc[0] == pytest.approx(5.0)
@@ -246,8 +290,9 @@ def test_sample_under_served_accounts_are_the_flagged_ones(sample_dir, sample):
 
 def test_sample_coverage_warnings_match_the_planted_cases(sample_dir, sample):
     gt = sample.ground_truth["accounts"]
-    cov = coverage(sample_dir / "contacts.parquet", sample_dir / "stakeholders.parquet",
-                   sample_dir / "customers.parquet")
+    cov = coverage(
+        sample_dir / "contacts.parquet", sample_dir / "stakeholders.parquet", sample_dir / "customers.parquet"
+    )
     acc = cov.accounts.set_index("customer_id")
     assert sorted(acc.index[acc["decision_maker_left"]]) == gt["decision_maker_left"]
     replaced = set(gt["decision_maker_replaced"])

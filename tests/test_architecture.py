@@ -3,6 +3,7 @@
 Every ``import``/``from ... import`` in ``kit/`` is read with ``ast`` (function-level imports
 too), resolved to the kit module it names, and checked against the layer order.
 """
+
 from __future__ import annotations
 
 import ast
@@ -80,9 +81,12 @@ def test_the_checker_sees_an_upward_import(tmp_path, monkeypatch):
 def test_no_result_travels_in_dataframe_attrs():
     # Results carry ledger, notes and parameters as fields; pandas drops attrs on most operations.
     use = re.compile(r"\.attrs\s*(\[|\.|=|\))")  # reads, writes, updates; not prose in docstrings
-    offenders = [f"{p.relative_to(KIT.parent)}:{i}" for p in KIT.rglob("*.py")
-                 for i, line in enumerate(p.read_text().splitlines(), 1)
-                 if use.search(line) and p.name != "__init__.py"]  # kit.ledger_of reads old pickled frames
+    offenders = [
+        f"{p.relative_to(KIT.parent)}:{i}"
+        for p in KIT.rglob("*.py")
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if use.search(line) and p.name != "__init__.py"
+    ]  # kit.ledger_of reads old pickled frames
     assert offenders == []
 
 

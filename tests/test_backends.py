@@ -4,6 +4,7 @@ Both engines are real: a local Spark (``local[2]``, one session per test run) re
 small sample's Parquet files, and a throwaway PostgreSQL cluster started on loopback
 from the Debian server binaries, loaded with the same sample. DuckDB is the reference.
 """
+
 from __future__ import annotations
 
 import glob
@@ -17,9 +18,8 @@ import pandas as pd
 import pytest
 
 from kit.core import engine
-from kit.metrics.frequency import contact_frequency
-
 from kit.metrics.accounts import account_frequency
+from kit.metrics.frequency import contact_frequency
 from kit.metrics.rates import contacts_per_order
 
 # Each case: (keyword arguments for contact_frequency). UTC months by segment are the report's
@@ -28,8 +28,14 @@ from kit.metrics.rates import contacts_per_order
 CASES = {
     "month_by_tier": dict(freq="month", by="tier"),
     "berlin_weeks": dict(freq="week", tz="Europe/Berlin", by=["region"], start="2025-03-01", end="2025-11-30"),
-    "channel_same_topic": dict(freq="quarter", by=["channel", "industry"], same_topic=True, direction="all",
-                               weight="handle_time", dedup_window="24h"),
+    "channel_same_topic": dict(
+        freq="quarter",
+        by=["channel", "industry"],
+        same_topic=True,
+        direction="all",
+        weight="handle_time",
+        dedup_window="24h",
+    ),
 }
 
 
@@ -57,25 +63,29 @@ def assert_same_ledger(got, want) -> None:
 
 # ---------------------------------------------------------------- engines
 
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     """One local Spark session for the whole run (starting Java costs seconds)."""
     if shutil.which("java") is None:
         pytest.skip("Spark tests need Java (17) on PATH; none found")
     try:
-        from pyspark.sql import SparkSession
         import ibis
+        from pyspark.sql import SparkSession
     except ImportError:
         pytest.skip("pyspark is not installed (pip install -e '.[spark]')")
     warehouse = tmp_path_factory.mktemp("spark-warehouse")
-    session = (SparkSession.builder.master("local[2]").appName("kit-tests")
-               .config("spark.sql.shuffle.partitions", "4")
-               .config("spark.default.parallelism", "2")
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.warehouse.dir", str(warehouse))
-               .config("spark.driver.memory", "1g")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "false")
-               .getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("kit-tests")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "2")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(warehouse))
+        .config("spark.driver.memory", "1g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "false")
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     yield ibis.pyspark.connect(session)
     session.stop()
@@ -120,15 +130,24 @@ def postgres():
         prefix = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
     # C collation: strings compare byte-wise, as in DuckDB and Spark (the ledger's examples are min/max).
-    init = subprocess.run(prefix + [f"{bindir}/initdb", "-D", data, "-U", "kit", "--auth=trust", "--no-locale",
-                                    "-E", "UTF8"], capture_output=True, text=True)
+    init = subprocess.run(
+        prefix + [f"{bindir}/initdb", "-D", data, "-U", "kit", "--auth=trust", "--no-locale", "-E", "UTF8"],
+        capture_output=True,
+        text=True,
+    )
     if init.returncode:
         shutil.rmtree(home, ignore_errors=True)
         pytest.fail(f"initdb failed: {init.stderr.strip()[:300]}")
-    opts = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={home} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-    start = subprocess.run(prefix + [f"{bindir}/pg_ctl", "-D", data, "-o", opts, "-l", os.path.join(home, "log"),
-                                     "-w", "-t", "60", "start"], capture_output=True, text=True)
+    opts = (
+        f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={home} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    )
+    start = subprocess.run(
+        prefix
+        + [f"{bindir}/pg_ctl", "-D", data, "-o", opts, "-l", os.path.join(home, "log"), "-w", "-t", "60", "start"],
+        capture_output=True,
+        text=True,
+    )
     try:
         if start.returncode:
             pytest.fail(f"pg_ctl start failed: {start.stderr.strip()[:300]}")
@@ -182,13 +201,18 @@ def duckdb_tables(small_sample_dir):
     return {name: str(small_sample_dir / f"{name}.parquet") for name in TABLES}
 
 
-@pytest.fixture(params=[pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow]),
-                        pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow]),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
 def engine_tables(request):
     return request.param, request.getfixturevalue(f"{request.param}_tables")
 
 
 # ---------------------------------------------------------------- equality
+
 
 def test_loaded_tables_are_the_sample(engine_tables, small_sample):
     name, tables = engine_tables
@@ -217,20 +241,26 @@ def test_account_frequency_matches_duckdb(engine_tables, duckdb_tables):
     got = account_frequency(tables["contacts"], tables["customers"])
     assert got.as_of == want.as_of and got.window == want.window
     assert_same(got.table, want.table, ["customer_id", "period"])
-    assert_same(got.accounts, want.accounts, ["customer_id"] if "customer_id" in want.accounts else list(want.accounts.columns[:1]))
+    assert_same(
+        got.accounts,
+        want.accounts,
+        ["customer_id"] if "customer_id" in want.accounts else list(want.accounts.columns[:1]),
+    )
     assert_same_ledger(got.ledger, want.ledger)
 
 
 def test_contacts_per_order_matches_duckdb(engine_tables, duckdb_tables):
     name, tables = engine_tables
-    want = contacts_per_order(duckdb_tables["contacts"], duckdb_tables["orders"], duckdb_tables["customers"],
-                              by="industry")
+    want = contacts_per_order(
+        duckdb_tables["contacts"], duckdb_tables["orders"], duckdb_tables["customers"], by="industry"
+    )
     got = contacts_per_order(tables["contacts"], tables["orders"], tables["customers"], by="industry")
     assert_same(got.frame, want.frame, ["period", "industry"])
     assert_same_ledger(got.ledger, want.ledger)
 
 
 # ---------------------------------------------------------------- engine quirks, checked on each engine
+
 
 @pytest.mark.parametrize("tz", ["Europe/Berlin", "America/New_York"])
 def test_elapsed_seconds_and_iso_weeks(engine_tables, tz):
@@ -240,14 +270,20 @@ def test_elapsed_seconds_and_iso_weeks(engine_tables, tz):
     name, tables = engine_tables
     con = tables["contacts"]._find_backend()
     engine.set_session_tz(con, tz)
-    t = tables["customers"].limit(1).select(
-        a=ibis.literal("2026-03-28 12:00:00").cast(engine.TZ_UTC),   # Saturday before EU DST
-        b=ibis.literal("2026-03-30 12:00:00").cast(engine.TZ_UTC),   # Monday after it
-        s=ibis.literal("2026-11-01 23:30:00").cast(engine.TZ_UTC),   # a Sunday night
+    t = (
+        tables["customers"]
+        .limit(1)
+        .select(
+            a=ibis.literal("2026-03-28 12:00:00").cast(engine.TZ_UTC),  # Saturday before EU DST
+            b=ibis.literal("2026-03-30 12:00:00").cast(engine.TZ_UTC),  # Monday after it
+            s=ibis.literal("2026-11-01 23:30:00").cast(engine.TZ_UTC),  # a Sunday night
+        )
     )
-    t = t.select(gap=engine.elapsed_seconds(t.b, t.a),
-                 week=engine.period_start(engine.local_time(t.s), "W"),
-                 day_week=engine.period_start(engine.local_time(t.s).date(), "W"))
+    t = t.select(
+        gap=engine.elapsed_seconds(t.b, t.a),
+        week=engine.period_start(engine.local_time(t.s), "W"),
+        day_week=engine.period_start(engine.local_time(t.s).date(), "W"),
+    )
     row = engine.fetch(con, t).iloc[0]
     expected_gap = {"UTC": 48 * 3600, "Europe/Berlin": 47 * 3600, "America/New_York": 48 * 3600}[tz]
     assert int(row["gap"]) == expected_gap

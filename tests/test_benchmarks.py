@@ -1,11 +1,11 @@
 """Benchmark table, placement with confidence intervals, grain conversion and generated reading."""
+
 from __future__ import annotations
 
 import pandas as pd
-
-from kit import FrequencyResult
 import pytest
 
+from kit import FrequencyResult
 from kit.analysis.benchmarks import place, table
 from kit.errors import ParameterError
 
@@ -45,7 +45,10 @@ def test_quarterly_value_is_divided_by_three():
 def test_profile_matches_several_categories_and_validates():
     p = place(1.0, {"industry": "SaaS (B2B)", "model": "B2B Enterprise", "contract": "annual contracts"})
     assert p.rows[["segment", "position"]].values.tolist() == [
-        ["SaaS (B2B)", "above"], ["B2B Enterprise", "within"], ["Annual contracts", "above"]]
+        ["SaaS (B2B)", "above"],
+        ["B2B Enterprise", "within"],
+        ["Annual contracts", "above"],
+    ]
     assert p.reading == "mixed"
     with pytest.raises(ParameterError, match="SaaS"):
         place(1.0, {"industry": "Saas"})
@@ -56,9 +59,16 @@ def test_profile_matches_several_categories_and_validates():
 
 
 def test_place_a_contact_frequency_row():
-    df = pd.DataFrame({"period": pd.to_datetime(["2026-09-01", "2026-10-01"]), "frequency": [0.5, 1.2],
-                       "frequency_ci_low": [0.45, 1.1], "frequency_ci_high": [0.55, 1.3],
-                       "repeat_contact_rate": [0.1, 0.25], "case_frequency": [0.45, 0.9]})
+    df = pd.DataFrame(
+        {
+            "period": pd.to_datetime(["2026-09-01", "2026-10-01"]),
+            "frequency": [0.5, 1.2],
+            "frequency_ci_low": [0.45, 1.1],
+            "frequency_ci_high": [0.55, 1.3],
+            "repeat_contact_rate": [0.1, 0.25],
+            "case_frequency": [0.45, 0.9],
+        }
+    )
     p = place(FrequencyResult(df, params={"freq": "month"}), {"industry": "SaaS (B2B)"})  # the last period is placed
     assert p.value == 1.2 and p.ci == (1.1, 1.3) and p.reading == "high"
     text = " ".join(p.interpret())

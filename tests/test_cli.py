@@ -1,4 +1,5 @@
 """The command line: CSV out, ledger to stderr, one-line errors with non-zero exits."""
+
 from __future__ import annotations
 
 import io
@@ -7,9 +8,9 @@ import sys
 
 import pandas as pd
 import pytest
+from test_sources import CONTACTS, CUSTOMERS
 
 from kit.cli import main
-from test_sources import CONTACTS, CUSTOMERS
 
 
 @pytest.fixture()
@@ -26,8 +27,10 @@ def run(args, capsys):
 
 
 def test_frequency_writes_csv_and_ledger(files, capsys):
-    code, out, err = run(["frequency", "--contacts", files / "contacts.csv", "--customers", files / "customers.csv",
-                          "--by", "channel"], capsys)
+    code, out, err = run(
+        ["frequency", "--contacts", files / "contacts.csv", "--customers", files / "customers.csv", "--by", "channel"],
+        capsys,
+    )
     assert code == 0
     df = pd.read_csv(io.StringIO(out))
     assert df.groupby("period")["contacts"].sum().tolist() == [4, 3]
@@ -37,22 +40,38 @@ def test_frequency_writes_csv_and_ledger(files, capsys):
 
 def test_frequency_output_file(files, capsys):
     target = files / "out" / "freq.csv"
-    code, out, err = run(["frequency", "--contacts", files / "contacts.csv", "--customers", files / "customers.csv",
-                          "--freq", "quarter", "--output", target], capsys)
+    code, out, err = run(
+        [
+            "frequency",
+            "--contacts",
+            files / "contacts.csv",
+            "--customers",
+            files / "customers.csv",
+            "--freq",
+            "quarter",
+            "--output",
+            target,
+        ],
+        capsys,
+    )
     assert code == 0 and out == ""
     df = pd.read_csv(target)
     assert df[["period", "contacts", "active_customers"]].values.tolist() == [["2026-01-01", 7, 3]]
 
 
-@pytest.mark.parametrize("extra, needle", [
-    (["--tz", "Nowhere/Land"], "unknown time zone"),
-    (["--by", "planet"], "cannot group by 'planet'"),
-    (["--dedup-window", "later"], "cannot read time window"),
-    (["--mapping", "nope.yml"], "neither a file nor a preset"),
-])
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--tz", "Nowhere/Land"], "unknown time zone"),
+        (["--by", "planet"], "cannot group by 'planet'"),
+        (["--dedup-window", "later"], "cannot read time window"),
+        (["--mapping", "nope.yml"], "neither a file nor a preset"),
+    ],
+)
 def test_bad_options_exit_non_zero_with_one_line(files, capsys, extra, needle):
-    code, out, err = run(["frequency", "--contacts", files / "contacts.csv", "--customers", files / "customers.csv",
-                          *extra], capsys)
+    code, out, err = run(
+        ["frequency", "--contacts", files / "contacts.csv", "--customers", files / "customers.csv", *extra], capsys
+    )
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and needle in err and err.startswith("error: ")
 
@@ -61,14 +80,27 @@ def test_missing_file_and_missing_column(files, capsys):
     code, _, err = run(["frequency", "--contacts", files / "nope.csv", "--customers", files / "customers.csv"], capsys)
     assert code == 2 and "nope.csv not found" in err and err.count("\n") == 1
     CONTACTS.drop(columns="created_at").to_csv(files / "broken.csv", index=False)
-    code, _, err = run(["frequency", "--contacts", files / "broken.csv", "--customers", files / "customers.csv"], capsys)
+    code, _, err = run(
+        ["frequency", "--contacts", files / "broken.csv", "--customers", files / "customers.csv"], capsys
+    )
     assert code == 2 and "missing required column(s) created_at" in err and "broken.csv" in err
 
 
 def test_bad_rows_do_not_stop_the_run_and_are_reported(files, capsys):
-    bad = pd.concat([CONTACTS, pd.DataFrame({"contact_id": ["z1", "z2"], "customer_id": ["a", "ghost"],
-                                             "created_at": ["31/02/2026 25:00", "2026-01-05"],
-                                             "channel": ["chat", "chat"], "topic": ["x", "x"]})])
+    bad = pd.concat(
+        [
+            CONTACTS,
+            pd.DataFrame(
+                {
+                    "contact_id": ["z1", "z2"],
+                    "customer_id": ["a", "ghost"],
+                    "created_at": ["31/02/2026 25:00", "2026-01-05"],
+                    "channel": ["chat", "chat"],
+                    "topic": ["x", "x"],
+                }
+            ),
+        ]
+    )
     bad.to_csv(files / "bad.csv", index=False)
     code, out, err = run(["frequency", "--contacts", files / "bad.csv", "--customers", files / "customers.csv"], capsys)
     assert code == 0
@@ -78,11 +110,26 @@ def test_bad_rows_do_not_stop_the_run_and_are_reported(files, capsys):
 
 
 def test_module_entry_point_runs_without_traceback(files):
-    res = subprocess.run([sys.executable, "-m", "kit", "frequency", "--contacts", str(files / "missing.parquet"),
-                          "--customers", str(files / "customers.csv")], capture_output=True, text=True)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kit",
+            "frequency",
+            "--contacts",
+            str(files / "missing.parquet"),
+            "--customers",
+            str(files / "customers.csv"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 2 and "Traceback" not in res.stderr and res.stderr.count("\n") == 1
-    res = subprocess.run([sys.executable, "-m", "kit", "frequency", "--freq", "fortnight", "--contacts", "x",
-                          "--customers", "y"], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "kit", "frequency", "--freq", "fortnight", "--contacts", "x", "--customers", "y"],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 2 and "Traceback" not in res.stderr and "fortnight" in res.stderr
     assert res.stderr.count("\n") == 1
 
@@ -95,8 +142,10 @@ def test_backend_url_and_explain(files, tmp_path, capsys):
     con.create_table("tickets", CONTACTS)
     con.create_table("clients", CUSTOMERS)
     con.disconnect()
-    code, out, err = run(["frequency", "--backend", f"duckdb:///{db}", "--contacts", "tickets",
-                          "--customers", "clients", "--explain"], capsys)
+    code, out, err = run(
+        ["frequency", "--backend", f"duckdb:///{db}", "--contacts", "tickets", "--customers", "clients", "--explain"],
+        capsys,
+    )
     assert code == 0
     assert pd.read_csv(io.StringIO(out))["contacts"].tolist() == [4, 3]  # same as the file sources
     assert "-- query 1 of" in err and "GROUP BY" in err and "tickets" in err
@@ -104,6 +153,18 @@ def test_backend_url_and_explain(files, tmp_path, capsys):
 
 def test_backend_secret_must_come_from_the_named_variable(files, capsys, monkeypatch):
     monkeypatch.delenv("KIT_TEST_NO_SUCH_SECRET", raising=False)
-    code, _, err = run(["frequency", "--backend", "postgres://analyst@127.0.0.1:1/support", "--secret-env",
-                        "KIT_TEST_NO_SUCH_SECRET", "--contacts", "t", "--customers", "c"], capsys)
+    code, _, err = run(
+        [
+            "frequency",
+            "--backend",
+            "postgres://analyst@127.0.0.1:1/support",
+            "--secret-env",
+            "KIT_TEST_NO_SUCH_SECRET",
+            "--contacts",
+            "t",
+            "--customers",
+            "c",
+        ],
+        capsys,
+    )
     assert code == 2 and "KIT_TEST_NO_SUCH_SECRET" in err and err.count("\n") == 1

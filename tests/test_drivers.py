@@ -5,6 +5,7 @@ Planted effects recovered, calibrated nulls, no leakage, clear errors.
 Expected values come from the sample's planted ground truth, from hand-built fixtures, or
 from statsmodels/scipy fitted independently in the test.
 """
+
 from __future__ import annotations
 
 import math
@@ -118,45 +119,70 @@ def _population(n=200, seed=0, *, effect=0.0, churn_rate=0.2, cutoff="2025-07-01
     contacts["contact_id"] = [f"t{i}" for i in range(len(contacts))]
     contacts["channel"] = "email"
     contacts["direction"] = "inbound"
-    customers = pd.DataFrame({
-        "customer_id": ids, "signup_date": [cut - pd.Timedelta(days=400 + 7 * i) for i in range(n)],
-        "churn_date": [cut + pd.Timedelta(days=int(d)) if c else pd.NaT for c, d in zip(churned, churn_day)],
-        "tier": tier,
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "signup_date": [cut - pd.Timedelta(days=400 + 7 * i) for i in range(n)],
+            "churn_date": [cut + pd.Timedelta(days=int(d)) if c else pd.NaT for c, d in zip(churned, churn_day)],
+            "tier": tier,
+        }
+    )
     # keep data running to cutoff + 90 days so the outcome window is complete
-    tail = pd.DataFrame({"customer_id": ids[0], "created_at": [cut + pd.Timedelta(days=89, hours=12)],
-                         "contact_id": ["tail"], "channel": "email", "direction": "inbound"})
+    tail = pd.DataFrame(
+        {
+            "customer_id": ids[0],
+            "created_at": [cut + pd.Timedelta(days=89, hours=12)],
+            "contact_id": ["tail"],
+            "channel": "email",
+            "direction": "inbound",
+        }
+    )
     contacts = pd.concat([contacts, tail], ignore_index=True)
     return contacts, customers, pd.DataFrame({"customer_id": ids, "x": x, "k": k, "churned": churned, "tier": tier})
 
 
 def test_features_by_hand_and_no_leakage():
     cut = pd.Timestamp("2025-07-01")
-    customers = pd.DataFrame({
-        "customer_id": ["a", "b", "new", "gone"],
-        "signup_date": ["2024-01-01", "2024-01-01", "2025-05-01", "2024-01-01"],
-        "churn_date": [None, "2025-07-11", None, "2025-06-20"],
-        "tier": ["basic", "pro", "basic", "basic"],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "new", "gone"],
+            "signup_date": ["2024-01-01", "2024-01-01", "2025-05-01", "2024-01-01"],
+            "churn_date": [None, "2025-07-11", None, "2025-06-20"],
+            "tier": ["basic", "pro", "basic", "basic"],
+        }
+    )
     ts = [
-        ("a", "2025-03-30 23:59:59", "inbound"),   # before the feature window (it starts 2025-04-02)
-        ("a", "2025-04-02 00:00:00", "inbound"),   # first instant of the window: counts
+        ("a", "2025-03-30 23:59:59", "inbound"),  # before the feature window (it starts 2025-04-02)
+        ("a", "2025-04-02 00:00:00", "inbound"),  # first instant of the window: counts
         ("a", "2025-05-10 09:00:00", "inbound"),
-        ("a", "2025-05-10 10:00:00", "inbound"),   # follow-up (within 48h)
+        ("a", "2025-05-10 10:00:00", "inbound"),  # follow-up (within 48h)
         ("a", "2025-06-01 09:00:00", "outbound"),  # not inbound
-        ("a", "2025-07-01 00:00:00", "inbound"),   # at the cutoff: outcome side, never a feature
-        ("b", "2025-06-30 23:59:59", "inbound"),   # last instant before the cutoff: counts
-        ("b", "2025-07-05 09:00:00", "inbound"),   # after the cutoff, before churn
-        ("b", "2025-07-20 09:00:00", "inbound"),   # after b churned on 2025-07-11: must not count
+        ("a", "2025-07-01 00:00:00", "inbound"),  # at the cutoff: outcome side, never a feature
+        ("b", "2025-06-30 23:59:59", "inbound"),  # last instant before the cutoff: counts
+        ("b", "2025-07-05 09:00:00", "inbound"),  # after the cutoff, before churn
+        ("b", "2025-07-20 09:00:00", "inbound"),  # after b churned on 2025-07-11: must not count
         ("b", "2025-08-01 09:00:00", "inbound"),
         ("new", "2025-06-01 09:00:00", "inbound"),  # signed up inside the feature window: not in population
         ("gone", "2025-06-01 09:00:00", "inbound"),  # churned before the cutoff: not in population
-        ("a", "2025-09-28 12:00:00", "inbound"),   # last data day -> obs_end 2025-09-29
+        ("a", "2025-09-28 12:00:00", "inbound"),  # last data day -> obs_end 2025-09-29
     ]
     contacts = pd.DataFrame(ts, columns=["customer_id", "created_at", "direction"])
     contacts["contact_id"] = [f"t{i}" for i in range(len(contacts))]
-    contacts["channel"] = ["chat", "chat", "email", "email", "meeting", "chat", "phone", "phone", "phone",
-                           "phone", "chat", "chat", "chat"]
+    contacts["channel"] = [
+        "chat",
+        "chat",
+        "email",
+        "email",
+        "meeting",
+        "chat",
+        "phone",
+        "phone",
+        "phone",
+        "phone",
+        "chat",
+        "chat",
+        "chat",
+    ]
     f = customer_features(contacts, customers, window="90D", cutoff=cut).frame.set_index("customer_id")
     assert list(f.index) == ["a", "b"]
     months = 90 / DAYS_PER_MONTH
@@ -180,8 +206,9 @@ def test_logit_matches_statsmodels_formula():
     contacts, customers, truth = _population(n=400, seed=3, effect=0.5)
     r = churn.churn_effect(contacts, customers, cutoff="2025-07-01")
     truth["tenure_years"] = ((pd.Timestamp("2025-07-01") - customers["signup_date"]).dt.days / 365.25).to_numpy()
-    ref = smf.logit("churned ~ x + C(tier, Treatment('basic')) + tenure_years",
-                    truth.assign(churned=truth["churned"].astype(int))).fit(disp=0)
+    ref = smf.logit(
+        "churned ~ x + C(tier, Treatment('basic')) + tenure_years", truth.assign(churned=truth["churned"].astype(int))
+    ).fit(disp=0)
     # the reference level is the largest tier; compare only the contact term, which does not depend on it
     assert r.odds_ratio == pytest.approx(math.exp(ref.params["x"]), rel=1e-6)
     lo, hi = np.exp(ref.conf_int().loc["x"])
@@ -220,8 +247,13 @@ def test_csat_is_wls_of_customer_means_with_cr2_and_bell_mccaffrey_df():
     rows = []
     for cid, x in zip(truth["customer_id"], truth["x"]):
         for _ in range(rng.poisson(0.4 + 0.8 * x)):  # more contacts, more surveys: uneven leverage
-            rows.append((cid, cut + pd.Timedelta(days=int(rng.integers(0, 89)), hours=11),
-                         int(np.clip(round(4.2 - 0.3 * x + rng.normal(0, 0.8)), 1, 5))))
+            rows.append(
+                (
+                    cid,
+                    cut + pd.Timedelta(days=int(rng.integers(0, 89)), hours=11),
+                    int(np.clip(round(4.2 - 0.3 * x + rng.normal(0, 0.8)), 1, 5)),
+                )
+            )
     surveys = pd.DataFrame(rows, columns=["customer_id", "responded_at", "score"])
     r = csat.csat_effect(contacts, customers, surveys, cutoff=cut, controls=[])
     tenure = ((cut - customers["signup_date"]).dt.days / 365.25).set_axis(customers["customer_id"])
@@ -269,21 +301,26 @@ def test_segment_without_churners_is_left_out_with_a_note():
     assert any("tier = pro has no churners" in n for n in r.notes)
     basic = truth[truth["tier"] == "basic"].copy()
     basic["tenure_years"] = basic["customer_id"].map(
-        ((pd.Timestamp("2025-07-01") - customers["signup_date"]).dt.days / 365.25).set_axis(customers["customer_id"]))
+        ((pd.Timestamp("2025-07-01") - customers["signup_date"]).dt.days / 365.25).set_axis(customers["customer_id"])
+    )
     ref = smf.logit("churned ~ x + tenure_years", basic.assign(churned=basic["churned"].astype(int))).fit(disp=0)
     assert r.odds_ratio == pytest.approx(math.exp(ref.params["x"]), rel=1e-6)
 
 
 def test_constant_csat_and_too_few_customers_are_clear_errors():
     contacts, customers, truth = _population(n=100, seed=4)
-    surveys = pd.DataFrame({"customer_id": truth["customer_id"], "score": 5,
-                            "responded_at": pd.Timestamp("2025-07-10 12:00")})
+    surveys = pd.DataFrame(
+        {"customer_id": truth["customer_id"], "score": 5, "responded_at": pd.Timestamp("2025-07-10 12:00")}
+    )
     with pytest.raises(AnalysisError, match="every CSAT score .* is 5"):
         csat.csat_effect(contacts, customers, surveys, cutoff="2025-07-01")
     few_ids = truth["customer_id"].iloc[:12]
     with pytest.raises(AnalysisError, match="only 12 customer"):
-        churn.churn_effect(contacts[contacts["customer_id"].isin(few_ids) | (contacts["contact_id"] == "tail")],
-                             customers[customers["customer_id"].isin(few_ids)], cutoff="2025-07-01")
+        churn.churn_effect(
+            contacts[contacts["customer_id"].isin(few_ids) | (contacts["contact_id"] == "tail")],
+            customers[customers["customer_id"].isin(few_ids)],
+            cutoff="2025-07-01",
+        )
     with pytest.raises(ParameterError, match="not a customers column"):
         churn.churn_effect(contacts, customers, controls=["nope"])
     with pytest.raises(AnalysisError, match="no churners|churned in the outcome window"):
@@ -296,7 +333,8 @@ def test_errors_are_kit_errors_not_tracebacks():
         churn.churn_effect(contacts, customers, window="2h")
     with pytest.raises(ParameterError):
         csat.csat_effect(contacts, customers, None) if False else csat.fit_csat(
-            customer_features(contacts, customers, cutoff="2025-07-01"))
+            customer_features(contacts, customers, cutoff="2025-07-01")
+        )
 
 
 # --------------------------------------------------------------------------- period level
@@ -309,8 +347,7 @@ def test_period_correlation_fisher_interval_by_hand():
     n = 30
     f = np.cumsum(rng.normal(size=n))
     csat = 4 - 0.5 * f + np.cumsum(rng.normal(size=n))
-    out = period_correlation(None, None, series=_series({"frequency": f, "csat": csat}, n),
-                                     adjust="difference", lags=2)
+    out = period_correlation(None, None, series=_series({"frequency": f, "csat": csat}, n), adjust="difference", lags=2)
     row = out.frame[(out.frame["outcome"] == "csat") & (out.frame["lag"] == 0)].iloc[0]
     dx, dy = np.diff(f), np.diff(csat)
     r = np.corrcoef(dx, dy)[0, 1]
@@ -338,8 +375,13 @@ def test_shared_seasonality_is_not_reported_as_a_link():
 
 def test_short_series_is_flagged_weak():
     n = 8
-    out = period_correlation(None, None, series=_series(
-        {"frequency": np.arange(n, dtype=float) ** 1.5, "churn_rate": np.linspace(0.01, 0.02, n) ** 2}, n))
+    out = period_correlation(
+        None,
+        None,
+        series=_series(
+            {"frequency": np.arange(n, dtype=float) ** 1.5, "churn_rate": np.linspace(0.01, 0.02, n) ** 2}, n
+        ),
+    )
     assert out.frame["weak"].all()
     assert any("weak" in note for note in out.notes)
     assert any("first differences" in note for note in out.notes)
@@ -358,11 +400,17 @@ def test_plain_frame_takes_its_design_from_keywords_never_from_attrs():
     contacts, customers, truth = _population(n=400, seed=3, effect=0.5)
     frame = truth.rename(columns={"x": "contacts_per_month"})
     frame["tenure_years"] = ((pd.Timestamp("2025-07-01") - customers["signup_date"]).dt.days / 365.25).to_numpy()
-    frame.attrs.update(cutoffs=[pd.Timestamp("2025-01-01"), pd.Timestamp("2025-04-01")], window_days=7,
-                       controls=["tier"], direction="outbound")
+    frame.attrs.update(
+        cutoffs=[pd.Timestamp("2025-01-01"), pd.Timestamp("2025-04-01")],
+        window_days=7,
+        controls=["tier"],
+        direction="outbound",
+    )
     r = churn.fit_churn(frame, window_days=60)
-    ref = smf.logit("churned ~ x + tenure_years", truth.assign(churned=truth["churned"].astype(int),
-                                                               tenure_years=frame["tenure_years"])).fit(disp=0)
+    ref = smf.logit(
+        "churned ~ x + tenure_years",
+        truth.assign(churned=truth["churned"].astype(int), tenure_years=frame["tenure_years"]),
+    ).fit(disp=0)
     assert r.odds_ratio == pytest.approx(math.exp(ref.params["x"]), rel=1e-6)
     assert r.controls == ("tenure",) and r.cutoffs == () and r.window_days == 60
     assert r.feature == "inbound contact per month"

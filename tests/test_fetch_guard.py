@@ -1,4 +1,5 @@
 """Only aggregates come back to pandas: a contacts-sized frame is never materialised."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -26,8 +27,9 @@ def counted(monkeypatch):
     return stats, sizes
 
 
-@pytest.mark.parametrize("kwargs", [dict(freq="month", by="tier"), dict(freq="week", by=["channel", "region"]),
-                                    dict(freq="day")])
+@pytest.mark.parametrize(
+    "kwargs", [dict(freq="month", by="tier"), dict(freq="week", by=["channel", "region"]), dict(freq="day")]
+)
 def test_contact_frequency_fetches_only_aggregates(counted, sample_dir, sample, kwargs):
     stats, sizes = counted
     out = contact_frequency(sample_dir / "contacts.parquet", sample_dir / "customers.parquet", **kwargs)
@@ -43,8 +45,9 @@ def test_guard_refuses_an_oversized_fetch(monkeypatch, small_sample_dir):
     """Lower the limit below the result size: the kit stops with a DataError instead of materialising."""
     monkeypatch.setattr(engine, "MAX_FETCH_ROWS", 5)
     with pytest.raises(DataError, match="only fetches aggregates"):
-        contact_frequency(small_sample_dir / "contacts.parquet", small_sample_dir / "customers.parquet",
-                          freq="week", by="tier")
+        contact_frequency(
+            small_sample_dir / "contacts.parquet", small_sample_dir / "customers.parquet", freq="week", by="tier"
+        )
 
 
 def test_guard_counts_rows_of_a_direct_fetch(monkeypatch):

@@ -1,4 +1,5 @@
 """Contact-frequency semantics, pinned by small hand-computed fixtures."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,16 @@ def contacts_frame(rows):
     out = []
     for i, row in enumerate(rows):
         cust, ts, channel, *rest = row
-        out.append(dict(contact_id=f"k{i}", customer_id=cust, created_at=ts, channel=channel,
-                        topic=rest[0] if rest else "general", direction=rest[1] if len(rest) > 1 else "inbound"))
+        out.append(
+            dict(
+                contact_id=f"k{i}",
+                customer_id=cust,
+                created_at=ts,
+                channel=channel,
+                topic=rest[0] if rest else "general",
+                direction=rest[1] if len(rest) > 1 else "inbound",
+            )
+        )
     return pd.DataFrame(out)
 
 
@@ -41,10 +50,14 @@ def test_worked_example_from_domain_material():
     channels = ["phone"] * 800 + ["email"] * 1200 + ["chat"] * 400
     # Spread over the quarter, 3 days apart per customer so nothing is a follow-up.
     stamps = pd.Timestamp("2026-01-02 09:00") + pd.to_timedelta(np.arange(2400) // 1000 * 3, unit="D")
-    contacts = pd.DataFrame({
-        "contact_id": range(2400), "customer_id": [f"c{i % 1000}" for i in range(2400)],
-        "created_at": stamps, "channel": channels,
-    })
+    contacts = pd.DataFrame(
+        {
+            "contact_id": range(2400),
+            "customer_id": [f"c{i % 1000}" for i in range(2400)],
+            "created_at": stamps,
+            "channel": channels,
+        }
+    )
     total = kit.contact_frequency(contacts, customers, freq="quarter")
     row = one(total, period="2026-01-01")
     assert (row.contacts, row.active_customers) == (2400, 1000)
@@ -67,11 +80,13 @@ def test_poisson_interval_matches_exact_definition():
 
 def test_period_edges_in_business_time_zone():
     customers = customers_frame(["a"])
-    contacts = contacts_frame([
-        ("a", "2026-02-01T03:30:00Z", "chat"),        # 22:30 on Jan 31 in New York
-        ("a", "2026-02-01 00:30:00", "chat"),         # naive: taken in the business tz
-        ("a", "2026-02-10T12:00:00+01:00", "email"),
-    ])
+    contacts = contacts_frame(
+        [
+            ("a", "2026-02-01T03:30:00Z", "chat"),  # 22:30 on Jan 31 in New York
+            ("a", "2026-02-01 00:30:00", "chat"),  # naive: taken in the business tz
+            ("a", "2026-02-10T12:00:00+01:00", "email"),
+        ]
+    )
     ny = kit.contact_frequency(contacts, customers, tz="America/New_York", dedup_window=0)
     assert one(ny, period="2026-01-01").contacts == 1
     assert one(ny, period="2026-02-01").contacts == 2
@@ -88,11 +103,13 @@ def test_week_grain_is_iso_monday_start():
 
 
 def test_active_customers_churn_mid_period_and_signup_mid_period():
-    customers = pd.DataFrame({
-        "customer_id": ["a", "b", "c", "d"],
-        "signup_date": ["2025-01-01", "2026-02-20", "2025-06-01", "2025-06-01"],
-        "churn_date": [None, None, "2026-02-15", "2026-01-31"],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "signup_date": ["2025-01-01", "2026-02-20", "2025-06-01", "2025-06-01"],
+            "churn_date": [None, None, "2026-02-15", "2026-01-31"],
+        }
+    )
     contacts = contacts_frame([("a", "2026-01-10", "chat"), ("a", "2026-03-10", "chat")])
     df = kit.contact_frequency(contacts, customers, start="2026-01-01", end="2026-03-31").frame.set_index("period")
     # Jan: a, c, d (d churns on Jan 31, still active that month); Feb: a, b (signs up Feb 20), c (churns Feb 15);
@@ -112,14 +129,16 @@ def test_contact_before_signup_counts_and_makes_customer_active():
 
 def test_follow_up_chain_and_window_edge():
     customers = customers_frame(["a", "b"])
-    contacts = contacts_frame([
-        ("a", "2026-01-01 00:00", "chat"),
-        ("a", "2026-01-02 06:00", "chat"),   # 30 h after the previous: follow-up
-        ("a", "2026-01-03 18:00", "email"),  # 36 h after the previous (66 h after the first): chained follow-up
-        ("b", "2026-01-01 00:00", "chat"),
-        ("b", "2026-01-03 00:00", "chat"),   # exactly 48 h: not less than the window, a new case
-        ("b", "2026-01-05 00:59", "chat"),   # 48 h 59 min: new case
-    ])
+    contacts = contacts_frame(
+        [
+            ("a", "2026-01-01 00:00", "chat"),
+            ("a", "2026-01-02 06:00", "chat"),  # 30 h after the previous: follow-up
+            ("a", "2026-01-03 18:00", "email"),  # 36 h after the previous (66 h after the first): chained follow-up
+            ("b", "2026-01-01 00:00", "chat"),
+            ("b", "2026-01-03 00:00", "chat"),  # exactly 48 h: not less than the window, a new case
+            ("b", "2026-01-05 00:59", "chat"),  # 48 h 59 min: new case
+        ]
+    )
     row = kit.contact_frequency(contacts, customers).frame.iloc[0]
     assert (row.contacts, row.follow_ups, row.cases) == (6, 2, 4)
     assert row.repeat_contact_rate == pytest.approx(2 / 6)
@@ -131,11 +150,13 @@ def test_follow_up_chain_and_window_edge():
 
 def test_same_topic_compares_with_previous_contact_of_that_topic():
     customers = customers_frame(["a"])
-    contacts = contacts_frame([
-        ("a", "2026-01-01 09:00", "chat", "billing"),
-        ("a", "2026-01-01 10:00", "chat", "login"),
-        ("a", "2026-01-01 11:00", "chat", "billing"),
-    ])
+    contacts = contacts_frame(
+        [
+            ("a", "2026-01-01 09:00", "chat", "billing"),
+            ("a", "2026-01-01 10:00", "chat", "login"),
+            ("a", "2026-01-01 11:00", "chat", "billing"),
+        ]
+    )
     assert kit.contact_frequency(contacts, customers).frame.iloc[0].follow_ups == 2
     assert kit.contact_frequency(contacts, customers, same_topic=True).frame.iloc[0].follow_ups == 1
 
@@ -149,27 +170,46 @@ def test_48h_is_elapsed_time_across_daylight_saving_change():
 
 
 def test_exclusions_are_counted_by_reason_and_balance():
-    customers = pd.DataFrame({
-        "customer_id": ["a", "b", "x", "a", None],
-        "signup_date": ["2025-01-01", "2025-01-01", "2025-05-01", "2025-02-01", "2025-01-01"],
-        "churn_date": [None, None, "2025-03-01", None, None],  # x churns before signing up
-    })
-    contacts = pd.DataFrame({
-        "contact_id": ["1", "2", "2", "3", "4", "5", "6", "7"],
-        "customer_id": ["a", "b", "b", "zzz", "x", "a", "a", "a"],
-        "created_at": ["2026-01-05 10:00", "2026-01-06 10:00", "2026-01-06 10:00", "2026-01-07", "2026-01-07",
-                       "not a date", "2026-01-09", None],
-        "channel": "email",
-        "direction": ["inbound"] * 6 + ["outbound", "inbound"],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "x", "a", None],
+            "signup_date": ["2025-01-01", "2025-01-01", "2025-05-01", "2025-02-01", "2025-01-01"],
+            "churn_date": [None, None, "2025-03-01", None, None],  # x churns before signing up
+        }
+    )
+    contacts = pd.DataFrame(
+        {
+            "contact_id": ["1", "2", "2", "3", "4", "5", "6", "7"],
+            "customer_id": ["a", "b", "b", "zzz", "x", "a", "a", "a"],
+            "created_at": [
+                "2026-01-05 10:00",
+                "2026-01-06 10:00",
+                "2026-01-06 10:00",
+                "2026-01-07",
+                "2026-01-07",
+                "not a date",
+                "2026-01-09",
+                None,
+            ],
+            "channel": "email",
+            "direction": ["inbound"] * 6 + ["outbound", "inbound"],
+        }
+    )
     df = kit.contact_frequency(contacts, customers)
     ledger = kit.ledger_of(df)
     assert ledger.balanced
-    assert ledger.excluded("customers") == {"duplicate customer_id": 1, "churn before signup": 1,
-                                            "missing customer_id": 1}
+    assert ledger.excluded("customers") == {
+        "duplicate customer_id": 1,
+        "churn before signup": 1,
+        "missing customer_id": 1,
+    }
     assert ledger.excluded("contacts") == {
-        "duplicate contact_id": 1, "unknown customer": 1, "customer excluded": 1, "unparseable created_at": 1,
-        "missing created_at": 1, "out of scope: direction is not inbound": 1,
+        "duplicate contact_id": 1,
+        "unknown customer": 1,
+        "customer excluded": 1,
+        "unparseable created_at": 1,
+        "missing created_at": 1,
+        "out of scope: direction is not inbound": 1,
     }
     assert ledger.tables["contacts"].read == 8 and ledger.tables["contacts"].used == 2
     assert ledger.tables["contacts"].examples["unparseable created_at"] == ["not a date"]
@@ -187,14 +227,17 @@ def test_out_of_scope_comes_before_customer_reasons_in_every_metric(tmp_path):
     from kit.core.ledger import Ledger
 
     customers = pd.DataFrame({"customer_id": ["a"], "signup_date": ["2026-01-01"]})
-    contacts = pd.DataFrame({
-        "contact_id": [1, 2, 3, 4, 5],
-        "customer_id": ["a", "ghost", "ghost", "a", "ghost"],
-        "created_at": pd.to_datetime(["2026-01-05 10:00", "2026-01-06 10:00", "2026-01-07 10:00",
-                                      "2026-01-08 10:00", None]),
-        "channel": "email",
-        "direction": ["inbound", "inbound", "outbound", "outbound", "outbound"],
-    })
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [1, 2, 3, 4, 5],
+            "customer_id": ["a", "ghost", "ghost", "a", "ghost"],
+            "created_at": pd.to_datetime(
+                ["2026-01-05 10:00", "2026-01-06 10:00", "2026-01-07 10:00", "2026-01-08 10:00", None]
+            ),
+            "channel": "email",
+            "direction": ["inbound", "inbound", "outbound", "outbound", "outbound"],
+        }
+    )
     expected = {"unknown customer": 1, "out of scope: direction is not inbound": 2, "missing created_at": 1}
     for source in (contacts, tmp_path / "c.parquet"):  # typed timestamps: one read per reason
         contacts.to_parquet(tmp_path / "c.parquet")
@@ -216,18 +259,34 @@ def test_padded_and_blank_ids_are_trimmed_on_both_sides(tmp_path, source):
     # must give the same numbers (the kit first tries the ids as stored, then trims).
     customers = customers_frame(["a", "b", " c "], tier=["pro", "basic", "pro"])
     ids = [" a", "a ", "a\t", "b", "\nb", "c", "  ", "", "zz "]
-    contacts = pd.DataFrame({
-        "contact_id": range(len(ids)), "customer_id": ids, "channel": "chat",
-        "created_at": ["2026-01-01 09:00", "2026-01-10 09:00", "2026-01-11 08:00", "2026-01-02 09:00",
-                       "2026-02-02 09:00", "2026-02-03 09:00", "2026-01-04 09:00", "2026-01-04 10:00",
-                       "2026-01-05 09:00"],
-    })
+    contacts = pd.DataFrame(
+        {
+            "contact_id": range(len(ids)),
+            "customer_id": ids,
+            "channel": "chat",
+            "created_at": [
+                "2026-01-01 09:00",
+                "2026-01-10 09:00",
+                "2026-01-11 08:00",
+                "2026-01-02 09:00",
+                "2026-02-02 09:00",
+                "2026-02-03 09:00",
+                "2026-01-04 09:00",
+                "2026-01-04 10:00",
+                "2026-01-05 09:00",
+            ],
+        }
+    )
     if source == "parquet":
         contacts.to_parquet(tmp_path / "contacts.parquet")
         customers.to_parquet(tmp_path / "customers.parquet")
         contacts, customers = tmp_path / "contacts.parquet", tmp_path / "customers.parquet"
     df = kit.contact_frequency(contacts, customers, by="tier")
-    assert one(df, period="2026-01-01", tier="pro")[["contacts", "follow_ups", "contacting_customers"]].tolist() == [3, 1, 1]
+    assert one(df, period="2026-01-01", tier="pro")[["contacts", "follow_ups", "contacting_customers"]].tolist() == [
+        3,
+        1,
+        1,
+    ]
     assert one(df, period="2026-01-01", tier="basic")[["contacts", "contacting_customers"]].tolist() == [1, 1]
     assert one(df, period="2026-02-01", tier="pro")[["contacts", "contacting_customers"]].tolist() == [1, 1]
     assert one(df, period="2026-02-01", tier="basic")[["contacts", "contacting_customers"]].tolist() == [1, 1]
@@ -244,8 +303,11 @@ def test_padded_or_blank_segment_values_are_one_label(tmp_path):
     contacts = contacts_frame([(c, "2026-01-05 10:00", "chat") for c in "abcd"])
     df = kit.contact_frequency(contacts, tmp_path / "customers.parquet", by="tier")
     got = df.frame.set_index("tier")[["contacts", "active_customers"]].to_dict("index")
-    assert got == {"(missing)": {"contacts": 1, "active_customers": 1}, "basic": {"contacts": 1, "active_customers": 1},
-                   "pro": {"contacts": 2, "active_customers": 2}}
+    assert got == {
+        "(missing)": {"contacts": 1, "active_customers": 1},
+        "basic": {"contacts": 1, "active_customers": 1},
+        "pro": {"contacts": 2, "active_customers": 2},
+    }
 
 
 @pytest.mark.parametrize("source", ["frame", "parquet"])
@@ -258,14 +320,22 @@ def test_repeated_customer_ids_keep_the_first_valid_row(tmp_path, monkeypatch, s
 
     stats = {"queries": 0, "rows": 0, "largest": 0}
     monkeypatch.setattr(engine, "FETCH_STATS", stats)
-    customers = pd.DataFrame({
-        "customer_id": ["a", "a", "b", "c", "c"],
-        "signup_date": ["2026-02-01", "2026-01-01", "2026-01-01", "2026-01-01", "2026-01-01"],
-        "churn_date": [None, None, None, "2025-12-01", None],
-        "tier": ["pro", "basic", "basic", "pro", "pro"],
-    })
-    contacts = contacts_frame([("a", "2026-01-10 09:00", "chat"), ("a", "2026-01-20 09:00", "chat"),
-                               ("b", "2026-01-11 09:00", "email"), ("c", "2026-01-12 09:00", "phone")])
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "c"],
+            "signup_date": ["2026-02-01", "2026-01-01", "2026-01-01", "2026-01-01", "2026-01-01"],
+            "churn_date": [None, None, None, "2025-12-01", None],
+            "tier": ["pro", "basic", "basic", "pro", "pro"],
+        }
+    )
+    contacts = contacts_frame(
+        [
+            ("a", "2026-01-10 09:00", "chat"),
+            ("a", "2026-01-20 09:00", "chat"),
+            ("b", "2026-01-11 09:00", "email"),
+            ("c", "2026-01-12 09:00", "phone"),
+        ]
+    )
     unique = customers.iloc[[1, 2, 4]]
     if source == "parquet":
         contacts.to_parquet(tmp_path / "contacts.parquet")
@@ -277,8 +347,10 @@ def test_repeated_customer_ids_keep_the_first_valid_row(tmp_path, monkeypatch, s
         df = kit.contact_frequency(contacts, table, by="tier")
         assert stats["queries"] == queries
         got = df.frame.set_index("tier")[["contacts", "active_customers", "frequency"]].to_dict("index")
-        assert got == {"basic": {"contacts": 3, "active_customers": 2, "frequency": 1.5},
-                       "pro": {"contacts": 1, "active_customers": 1, "frequency": 1.0}}
+        assert got == {
+            "basic": {"contacts": 3, "active_customers": 2, "frequency": 1.5},
+            "pro": {"contacts": 1, "active_customers": 1, "frequency": 1.0},
+        }
     ledger = kit.ledger_of(kit.contact_frequency(contacts, customers, by="tier"))
     assert ledger.excluded("customers") == {"duplicate customer_id": 1, "churn before signup": 1}
     assert ledger.tables["customers"].examples["duplicate customer_id"] == ["a"]
@@ -308,10 +380,13 @@ def test_segment_denominator_uses_segment_actives_and_channel_uses_all():
 
 def test_direction_weight_and_missing_direction_column():
     customers = customers_frame(["a", "b"])
-    contacts = contacts_frame([
-        ("a", "2026-01-05", "meeting", "qbr", "outbound"), ("a", "2026-01-09", "chat", "bug", "inbound"),
-        ("b", "2026-01-09", "email", "bug", "Inbound"),
-    ])
+    contacts = contacts_frame(
+        [
+            ("a", "2026-01-05", "meeting", "qbr", "outbound"),
+            ("a", "2026-01-09", "chat", "bug", "inbound"),
+            ("b", "2026-01-09", "email", "bug", "Inbound"),
+        ]
+    )
     contacts["handle_time"] = [60.0, 10.0, "7.5"]
     inbound = kit.contact_frequency(contacts, customers, weight="handle_time").frame.iloc[0]
     assert inbound.contacts == 2 and inbound.weighted_frequency == pytest.approx(17.5 / 2)
@@ -332,14 +407,17 @@ def test_start_end_report_whole_periods_with_zero_rows():
     assert kit.ledger_of(out).excluded("contacts") == {"out of scope: outside the requested periods": 1}
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(freq="fortnight"), "unknown period grain"),
-    (dict(tz="Mars/Olympus"), "unknown time zone"),
-    (dict(by="planet"), "cannot group by 'planet'"),
-    (dict(dedup_window="soon"), "cannot read time window"),
-    (dict(direction="sideways"), "direction must be"),
-    (dict(weight="effort"), "weight column 'effort'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(freq="fortnight"), "unknown period grain"),
+        (dict(tz="Mars/Olympus"), "unknown time zone"),
+        (dict(by="planet"), "cannot group by 'planet'"),
+        (dict(dedup_window="soon"), "cannot read time window"),
+        (dict(direction="sideways"), "direction must be"),
+        (dict(weight="effort"), "weight column 'effort'"),
+    ],
+)
 def test_bad_options_raise_one_line_kit_errors(kwargs, message):
     customers = customers_frame(["a"])
     contacts = contacts_frame([("a", "2026-02-10", "chat")])
@@ -351,7 +429,9 @@ def test_bad_options_raise_one_line_kit_errors(kwargs, message):
 
 def test_missing_column_names_table_file_column_and_present_columns(tmp_path):
     path = tmp_path / "tickets.csv"
-    pd.DataFrame({"contact_id": [1], "customer": ["a"], "created_at": ["2026-01-01"], "channel": ["chat"]}).to_csv(path, index=False)
+    pd.DataFrame({"contact_id": [1], "customer": ["a"], "created_at": ["2026-01-01"], "channel": ["chat"]}).to_csv(
+        path, index=False
+    )
     with pytest.raises(MissingColumnError) as info:
         kit.contact_frequency(path, customers_frame(["a"]))
     msg = str(info.value)
@@ -365,12 +445,19 @@ def test_result_describes_and_draws_itself_and_accepts_a_dataset(tmp_path):
     matplotlib.use("Agg")
     # pro: a (2 contacts, 3 days apart) and b (1) -> 3 / 2 = 1.5; basic: c (1) -> 1 / 1 = 1.0
     customers = customers_frame(["a", "b", "c"], tier=["pro", "pro", "basic"])
-    contacts = contacts_frame([("a", "2026-01-05 10:00", "chat"), ("a", "2026-01-08 10:00", "chat"),
-                               ("b", "2026-01-06 10:00", "email"), ("c", "2026-01-07 10:00", "phone")])
+    contacts = contacts_frame(
+        [
+            ("a", "2026-01-05 10:00", "chat"),
+            ("a", "2026-01-08 10:00", "chat"),
+            ("b", "2026-01-06 10:00", "email"),
+            ("c", "2026-01-07 10:00", "phone"),
+        ]
+    )
     result = kit.contact_frequency(contacts, customers, by="tier")
     assert result.params["by"] == ["tier"] and result.params["freq"] == "month"
-    assert result.describe() == ("In 2026-01, contacts per active customer ranged from 1.00 (basic) to 1.50 (pro) "
-                                 "across 2 groups.")
+    assert result.describe() == (
+        "In 2026-01, contacts per active customer ranged from 1.00 (basic) to 1.50 (pro) across 2 groups."
+    )
     ax = result.plot()
     assert sorted(line.get_label() for line in ax.get_lines()) == ["basic", "pro"]
     assert list(ax.get_lines()[1].get_ydata()) == [1.5]  # groups are drawn in sorted order: basic, pro

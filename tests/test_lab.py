@@ -1,4 +1,5 @@
 """`make lab`: JupyterLab starts from the venv, lists notebooks/ and offers the kernel papermill uses."""
+
 from __future__ import annotations
 
 import json
@@ -39,13 +40,17 @@ def lab(tmp_path_factory):
     log = open(home / "lab.log", "w")
     jupyter = Path(sys.executable).with_name("jupyter")  # what `make lab` runs
     cmd = [str(jupyter), "lab"] if jupyter.exists() else [sys.executable, "-m", "jupyterlab"]
-    cmd += ["--no-browser", f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.token={token}",
-            "--ServerApp.password=", f"--notebook-dir={ROOT}"]
+    cmd += [
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--ServerApp.token={token}",
+        "--ServerApp.password=",
+        f"--notebook-dir={ROOT}",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI often run as root; the server refuses otherwise
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -53,9 +58,9 @@ def lab(tmp_path_factory):
             try:
                 get(f"{base}/api/status", token)
                 break
-            except OSError:
+            except OSError as exc:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start: {(home / 'lab.log').read_text()[-1500:]}")
+                    raise RuntimeError(f"JupyterLab did not start: {(home / 'lab.log').read_text()[-1500:]}") from exc
                 time.sleep(0.5)
         yield base, token
     finally:

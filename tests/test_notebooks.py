@@ -4,6 +4,7 @@ The notebooks run in place against the small sample: ``KIT_DATA_DIR`` points the
 ``data_dir`` default at it, and ``KIT_PROJECT_ROOT`` makes ``kit.config.SAMPLE_DIR``
 resolve to it for notebooks whose default is ``str(SAMPLE_DIR)``.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,11 +38,28 @@ def kernel() -> str:
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_with_defaults(notebook, small_root, small_sample_dir):
-    env = dict(os.environ, KIT_DATA_DIR=str(small_sample_dir), KIT_PROJECT_ROOT=str(small_root),
-               PYDEVD_DISABLE_FILE_VALIDATION="1")
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-           "--nbval-kernel-name", kernel(), "--nbval-cell-timeout", "300",
-           "--nbval-sanitize-with", str(SANITIZE), str(notebook.relative_to(ROOT))]
+    env = dict(
+        os.environ,
+        KIT_DATA_DIR=str(small_sample_dir),
+        KIT_PROJECT_ROOT=str(small_root),
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--nbval-lax",
+        "--nbval-kernel-name",
+        kernel(),
+        "--nbval-cell-timeout",
+        "300",
+        "--nbval-sanitize-with",
+        str(SANITIZE),
+        str(notebook.relative_to(ROOT)),
+    ]
     run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     plain = re.sub(r"\x1b\[[0-9;]*m", "", run.stdout)
     tail = "\n".join(plain.strip().splitlines()[-40:])
@@ -56,7 +74,9 @@ def test_notebooks_are_stripped_and_paired():
         nb = nbformat.read(str(path), as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(not c.outputs and c.execution_count is None for c in code), f"{path.name} has outputs in git"
-        assert "parameters" in code[0].metadata.get("tags", []), f"{path.name}: first code cell must be tagged parameters"
+        assert "parameters" in code[0].metadata.get("tags", []), (
+            f"{path.name}: first code cell must be tagged parameters"
+        )
         assert path.with_suffix(".py").exists(), f"{path.name} has no jupytext py:percent pair"
         # papermill runs the kernel the notebook names: it must be the one `make install` registers
         assert nb.metadata.kernelspec.name == config.KERNEL_NAME, f"{path.name} names another kernel"

@@ -1,4 +1,5 @@
 """kit.report.overview: expected values worked out by hand on tiny tables, or from the sample's planted effects."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,11 +8,11 @@ import pytest
 from scipy import stats
 
 import kit
+from kit.core.ledger import Ledger
+from kit.errors import DataError, ParameterError
 from kit.present import display
 from kit.report import overview as ov
 from kit.report import rankings as rankings_mod
-from kit.errors import DataError, ParameterError
-from kit.core.ledger import Ledger
 
 
 def exact_ci(k, n):
@@ -22,19 +23,29 @@ def exact_ci(k, n):
 
 @pytest.fixture()
 def tiny():
-    customers = pd.DataFrame({
-        "customer_id": ["a", "b", "c"],
-        "signup_date": ["2025-01-01"] * 3,
-        "tier": ["gold", "gold", "silver"],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "signup_date": ["2025-01-01"] * 3,
+            "tier": ["gold", "gold", "silver"],
+        }
+    )
     # January 2026: a has 3 contacts (chat, chat, email), c has 1 (chat); days apart, so no follow-ups
-    contacts = pd.DataFrame({
-        "contact_id": [1, 2, 3, 4, 5, 6],
-        "customer_id": ["a", "a", "a", "c", "a", "b"],
-        "created_at": ["2026-01-02 10:00", "2026-01-10 10:00", "2026-01-20 10:00", "2026-01-15 09:00",
-                       "2025-12-05 10:00", "2025-12-20 10:00"],
-        "channel": ["chat", "chat", "email", "chat", "chat", "phone"],
-    })
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [1, 2, 3, 4, 5, 6],
+            "customer_id": ["a", "a", "a", "c", "a", "b"],
+            "created_at": [
+                "2026-01-02 10:00",
+                "2026-01-10 10:00",
+                "2026-01-20 10:00",
+                "2026-01-15 09:00",
+                "2025-12-05 10:00",
+                "2025-12-20 10:00",
+            ],
+            "channel": ["chat", "chat", "email", "chat", "chat", "phone"],
+        }
+    )
     return contacts, customers
 
 
@@ -42,11 +53,15 @@ def test_rankings_by_hand(tiny):
     contacts, customers = tiny
     r = ov.rankings(contacts, customers, period="2026-01", segments=["tier", "plan"], min_customers=1)
     notes, r = r.notes, r.frame
-    got = {(d, g): (f, n, a) for d, g, f, n, a in
-           r[["dimension", "group", "frequency", "contacts", "active_customers"]].itertuples(index=False)}
-    assert got[("tier", "gold")] == (1.5, 3, 2)          # 3 contacts / customers a, b
+    got = {
+        (d, g): (f, n, a)
+        for d, g, f, n, a in r[["dimension", "group", "frequency", "contacts", "active_customers"]].itertuples(
+            index=False
+        )
+    }
+    assert got[("tier", "gold")] == (1.5, 3, 2)  # 3 contacts / customers a, b
     assert got[("tier", "silver")] == (1.0, 1, 1)
-    assert got[("channel", "chat")] == (1.0, 3, 3)        # channels share the 3 active customers
+    assert got[("channel", "chat")] == (1.0, 3, 3)  # channels share the 3 active customers
     assert got[("channel", "email")][0] == pytest.approx(1 / 3)
     assert r.loc[r["dimension"] == "tier", "group"].tolist() == ["gold", "silver"]  # ranked by frequency
     assert any("plan" in n for n in notes)
@@ -75,18 +90,30 @@ def test_rankings_one_pass_equals_one_pass_per_dimension(sample_dir, monkeypatch
 
 
 def test_onboarding_curve_by_hand():
-    customers = pd.DataFrame({
-        "customer_id": ["A", "B", "C"],
-        "signup_date": ["2026-01-01", "2026-01-05", "2025-12-01"],
-        "churn_date": [None, "2026-01-20", None],
-    })
-    contacts = pd.DataFrame({
-        "contact_id": range(8),
-        "customer_id": ["A", "A", "A", "A", "B", "B", "B", "C"],
-        "created_at": ["2026-01-01 09:00", "2026-01-03 09:00", "2026-01-09 09:00", "2026-03-31 09:00",
-                       "2026-01-05 09:00", "2026-01-13 09:00", "2026-01-19 09:00", "2026-01-02 09:00"],
-        "channel": "chat",
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "C"],
+            "signup_date": ["2026-01-01", "2026-01-05", "2025-12-01"],
+            "churn_date": [None, "2026-01-20", None],
+        }
+    )
+    contacts = pd.DataFrame(
+        {
+            "contact_id": range(8),
+            "customer_id": ["A", "A", "A", "A", "B", "B", "B", "C"],
+            "created_at": [
+                "2026-01-01 09:00",
+                "2026-01-03 09:00",
+                "2026-01-09 09:00",
+                "2026-03-31 09:00",
+                "2026-01-05 09:00",
+                "2026-01-13 09:00",
+                "2026-01-19 09:00",
+                "2026-01-02 09:00",
+            ],
+            "channel": "chat",
+        }
+    )
     result = ov.onboarding_curve(contacts, customers, weeks=12)
     curve = result.frame.set_index("week")
     # C signed up before the data starts: out. A is observed for 90 days = 12 whole weeks (0..11);
@@ -119,8 +146,14 @@ def test_headline_and_comparisons_by_hand():
     # 2025-10: 5 contacts; 2026-09: 10 contacts; 2026-10: 20 contacts; all 10 customers active throughout
     for month, n in (("2025-10", 5), ("2026-09", 10), ("2026-10", 20)):
         for i in range(n):
-            rows.append({"contact_id": f"{month}-{i}", "customer_id": f"c{i % 10}",
-                         "created_at": f"{month}-{1 + (i // 10) * 10:02d} 0{i % 10}:00", "channel": "chat"})
+            rows.append(
+                {
+                    "contact_id": f"{month}-{i}",
+                    "customer_id": f"c{i % 10}",
+                    "created_at": f"{month}-{1 + (i // 10) * 10:02d} 0{i % 10}:00",
+                    "channel": "chat",
+                }
+            )
     contacts = pd.DataFrame(rows)
     tr = ov.trend(contacts, customers, period="2026-10", periods_shown=24)
     h = ov.headline(tr, period="2026-10")
@@ -136,9 +169,16 @@ def test_headline_and_comparisons_by_hand():
 
 def _three_months(last_year: int):
     customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(10)], "signup_date": "2024-01-01"})
-    rows = [{"contact_id": f"{month}-{i}", "customer_id": f"c{i % 10}",
-             "created_at": f"{month}-{1 + (i // 10) * 10:02d} 0{i % 10}:00", "channel": "chat"}
-            for month, n in (("2025-10", last_year), ("2026-09", 10), ("2026-10", 20)) for i in range(n)]
+    rows = [
+        {
+            "contact_id": f"{month}-{i}",
+            "customer_id": f"c{i % 10}",
+            "created_at": f"{month}-{1 + (i // 10) * 10:02d} 0{i % 10}:00",
+            "channel": "chat",
+        }
+        for month, n in (("2025-10", last_year), ("2026-09", 10), ("2026-10", 20))
+        for i in range(n)
+    ]
     tr = ov.trend(pd.DataFrame(rows), customers, period="2026-10", periods_shown=24)
     return ov.describe_period(ov.headline(tr, period="2026-10"))[1]
 
@@ -155,8 +195,9 @@ def test_incomplete_period_is_flagged(tiny):
     month = ov.headline(ov.trend(contacts, customers, period="2026-01"), period="2026-01")
     assert not month.complete and "2026-01-20" in month.notes[0]
     assert "partial month" in ov.describe_period(month)[0] and "partial month" in month.describe()
-    last = pd.DataFrame({"contact_id": [99], "customer_id": ["b"], "created_at": ["2026-01-31 23:00"],
-                         "channel": ["chat"]})
+    last = pd.DataFrame(
+        {"contact_id": [99], "customer_id": ["b"], "created_at": ["2026-01-31 23:00"], "channel": ["chat"]}
+    )
     full = pd.concat([contacts, last], ignore_index=True)
     assert ov.headline(ov.trend(full, customers, period="2026-01"), period="2026-01").complete
 
@@ -187,13 +228,20 @@ def test_sentences_count_and_escaping(tiny):
 
 def test_escape_markdown():
     assert display.escape_markdown('<b>"A&B"</b> [x](javascript:y)') == (
-        "&lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt; \\[x\\]\\(javascript:y\\)")
+        "&lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt; \\[x\\]\\(javascript:y\\)"
+    )
 
 
 def test_data_quality_shares():
     led = Ledger()
-    led.record("contacts", "c.csv", read=100, used=90, excluded={"unknown customer": 6, "out of scope: x": 4},
-               examples={"unknown customer": ["<c9>"]})
+    led.record(
+        "contacts",
+        "c.csv",
+        read=100,
+        used=90,
+        excluded={"unknown customer": 6, "out of scope: x": 4},
+        examples={"unknown customer": ["<c9>"]},
+    )
     dq = ov.data_quality(led).set_index("reason")
     assert dq.loc["unknown customer", "share"] == pytest.approx(0.06)
     assert dq.loc["out of scope: x", "kind"] == "scope"

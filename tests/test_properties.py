@@ -1,4 +1,5 @@
 """Property tests: invariants that must hold for any input."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -20,22 +21,31 @@ def datasets(draw):
     for i in range(n_customers):
         signup = BASE + pd.Timedelta(days=draw(st.integers(-60, 80)))
         churn = draw(st.one_of(st.none(), st.integers(-30, 120)))
-        customers.append(dict(customer_id=f"c{i}", signup_date=signup.date().isoformat(),
-                              churn_date=None if churn is None else (signup + pd.Timedelta(days=churn)).date().isoformat(),
-                              tier=draw(st.sampled_from(["pro", "basic", "ent"]))))
+        customers.append(
+            dict(
+                customer_id=f"c{i}",
+                signup_date=signup.date().isoformat(),
+                churn_date=None if churn is None else (signup + pd.Timedelta(days=churn)).date().isoformat(),
+                tier=draw(st.sampled_from(["pro", "basic", "ent"])),
+            )
+        )
     n_contacts = draw(st.integers(0, 25))
     contacts = []
     for j in range(n_contacts):
         cust = f"c{draw(st.integers(0, n_customers))}"  # c{n_customers} is unknown
         hours = draw(st.integers(0, 24 * 100))
-        contacts.append(dict(
-            contact_id=f"k{draw(st.integers(0, n_contacts + 2))}", customer_id=cust,
-            created_at=draw(st.sampled_from([str(BASE + pd.Timedelta(hours=hours)), "garbage"])) if j % 7 == 6
-            else str(BASE + pd.Timedelta(hours=hours)),
-            channel=draw(st.sampled_from(["chat", "phone", "email"])),
-            topic=draw(st.sampled_from(["a", "b"])),
-            direction=draw(st.sampled_from(["inbound", "inbound", "outbound"])),
-        ))
+        contacts.append(
+            dict(
+                contact_id=f"k{draw(st.integers(0, n_contacts + 2))}",
+                customer_id=cust,
+                created_at=draw(st.sampled_from([str(BASE + pd.Timedelta(hours=hours)), "garbage"]))
+                if j % 7 == 6
+                else str(BASE + pd.Timedelta(hours=hours)),
+                channel=draw(st.sampled_from(["chat", "phone", "email"])),
+                topic=draw(st.sampled_from(["a", "b"])),
+                direction=draw(st.sampled_from(["inbound", "inbound", "outbound"])),
+            )
+        )
     cols = ["contact_id", "customer_id", "created_at", "channel", "topic", "direction"]
     return pd.DataFrame(contacts, columns=cols), pd.DataFrame(customers)
 

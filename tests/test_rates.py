@@ -1,4 +1,5 @@
 """Contacts per order: hand fixtures, zero orders, and the planted order-issue rate."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -14,22 +15,38 @@ matplotlib.use("Agg")
 
 
 def _fixture():
-    orders = pd.DataFrame({"order_id": ["o1", "o2", "o3", "o4", "o5"],
-                           "customer_id": ["a", "a", "b", "b", "c"],
-                           "ordered_at": ["2026-03-01 10:00", "2026-03-20 10:00", "2026-03-02 09:00",
-                                          "2026-03-25 09:00", "2026-04-03 08:00"]})
-    contacts = pd.DataFrame({
-        "contact_id": [1, 2, 3, 4, 5, 6],
-        "customer_id": ["a", "a", "b", "z", "a", "c"],
-        "created_at": ["2026-03-03 10:00",   # a: 2 days after o1 -> o1 has a contact within 7 days
-                       "2026-03-03 12:00",   # a: follow-up 2h later (net drops it)
-                       "2026-04-05 09:00",   # b: 11 days after o4 -> outside 7 days, counted in April
-                       "2026-03-04 09:00",   # z placed no order: out of scope
-                       "2026-03-08 11:00",   # a: 7 days + 1h after o1 -> outside the 7 days
-                       "2026-04-10 08:00"],  # c: exactly 7 days after o5 -> inside (<= 7 days)
-        "channel": "email", "topic": ["order issue", "order issue", "billing", "order issue", "how-to", "order issue"]})
-    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "z"], "signup_date": "2026-01-01",
-                              "region": ["EU", "EU", "US", "US"]})
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4", "o5"],
+            "customer_id": ["a", "a", "b", "b", "c"],
+            "ordered_at": [
+                "2026-03-01 10:00",
+                "2026-03-20 10:00",
+                "2026-03-02 09:00",
+                "2026-03-25 09:00",
+                "2026-04-03 08:00",
+            ],
+        }
+    )
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [1, 2, 3, 4, 5, 6],
+            "customer_id": ["a", "a", "b", "z", "a", "c"],
+            "created_at": [
+                "2026-03-03 10:00",  # a: 2 days after o1 -> o1 has a contact within 7 days
+                "2026-03-03 12:00",  # a: follow-up 2h later (net drops it)
+                "2026-04-05 09:00",  # b: 11 days after o4 -> outside 7 days, counted in April
+                "2026-03-04 09:00",  # z placed no order: out of scope
+                "2026-03-08 11:00",  # a: 7 days + 1h after o1 -> outside the 7 days
+                "2026-04-10 08:00",
+            ],  # c: exactly 7 days after o5 -> inside (<= 7 days)
+            "channel": "email",
+            "topic": ["order issue", "order issue", "billing", "order issue", "how-to", "order issue"],
+        }
+    )
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c", "z"], "signup_date": "2026-01-01", "region": ["EU", "EU", "US", "US"]}
+    )
     return contacts, orders, customers
 
 
@@ -54,8 +71,10 @@ def test_hand_computed_gross_net_and_within_days():
     assert (tot["orders"], tot["contacts"], tot["cases"]) == (5, 5, 4)
     assert tot["contacts_per_order_pct"] == pytest.approx(100.0)
     assert tot["orders_with_contact_pct"] == pytest.approx(40.0)
-    assert res.describe() == ("5 orders and 5 contacts in 2026-03 to 2026-04: 100 contacts per 100 orders, "
-                              "80.0 net of follow-ups; 40.0% of orders were followed by a contact within 7 days.")
+    assert res.describe() == (
+        "5 orders and 5 contacts in 2026-03 to 2026-04: 100 contacts per 100 orders, "
+        "80.0 net of follow-ups; 40.0% of orders were followed by a contact within 7 days."
+    )
 
 
 def test_plot_draws_gross_and_net_for_one_period():
@@ -80,8 +99,9 @@ def test_accepts_a_dataset():
 
 def test_by_segment_and_topics():
     contacts, orders, customers = _fixture()
-    df = contacts_per_order(contacts, orders, customers, by="region", topics=["order issue"], start="2026-03",
-                            end="2026-03").frame
+    df = contacts_per_order(
+        contacts, orders, customers, by="region", topics=["order issue"], start="2026-03", end="2026-03"
+    ).frame
     eu = df.set_index("region").loc["EU"]
     # EU in March: orders o1-o4; order-issue contacts of a: 2 (second is a follow-up within the topic)
     assert (eu["orders"], eu["contacts"], eu["cases"]) == (4, 2, 1)
@@ -94,7 +114,9 @@ def test_zero_orders_gives_nan_and_a_note():
     with pytest.warns(KitWarning, match="no orders"):
         res = contacts_per_order(contacts, orders, customers, start="2026-03", end="2026-05")
     may = res.frame.iloc[-1]
-    assert may["orders"] == 0 and np.isnan(may["contacts_per_order_pct"]) and np.isnan(may["net_contacts_per_order_pct"])
+    assert (
+        may["orders"] == 0 and np.isnan(may["contacts_per_order_pct"]) and np.isnan(may["net_contacts_per_order_pct"])
+    )
     assert any("no orders" in n and "NaN" in n for n in res.notes)
     assert np.isnan(res.replace(frame=res.frame.iloc[[-1]]).total()["contacts_per_order_pct"])
 
@@ -109,8 +131,12 @@ def test_bad_options():
 
 def test_sample_order_issue_rate_is_recovered(sample_dir, sample):
     gt = sample.ground_truth["orders"]
-    res = contacts_per_order(sample_dir / "contacts.parquet", sample_dir / "orders.parquet",
-                             sample_dir / "customers.parquet", topics=["order issue"])
+    res = contacts_per_order(
+        sample_dir / "contacts.parquet",
+        sample_dir / "orders.parquet",
+        sample_dir / "customers.parquet",
+        topics=["order issue"],
+    )
     tot = res.total()
     assert tot["orders"] == gt["realized_orders"]
     assert tot["contacts"] == gt["realized_order_issue_contacts"]

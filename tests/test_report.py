@@ -3,11 +3,11 @@
 Expected values come from calling kit.contact_frequency directly, from hand-written notebooks
 with a known failing cell, and from a planted dummy secret and hostile segment names.
 """
+
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,15 +20,15 @@ import pytest
 
 import kit
 from kit import config
+from kit.errors import ParameterError, ReportError
 from kit.report import context as reportconfig
 from kit.report import html as pages
 from kit.report import render as report
 from kit.report import summary as summaries
-from kit.errors import ParameterError, ReportError
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = "<script>alert(1)</script>"
-AMP_NAME = 'R&D "North" \'x\''
+AMP_NAME = "R&D \"North\" 'x'"
 EVENT = "<img src=x onerror=alert(2)> launch"
 SECRET = "s3cr3t-DUMMY-7f9a"
 EXTERNAL = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
@@ -132,8 +132,9 @@ def test_html_is_offline(rendered, name):
 def test_summary_headline_equals_contact_frequency(rendered):
     out, data = rendered
     s = json.loads((out / "2026-10" / "summary.json").read_text())
-    direct = kit.contact_frequency(data / "contacts.parquet", data / "customers.parquet", freq="month",
-                                   start="2026-10-01", end="2026-10-01").frame.iloc[0]
+    direct = kit.contact_frequency(
+        data / "contacts.parquet", data / "customers.parquet", freq="month", start="2026-10-01", end="2026-10-01"
+    ).frame.iloc[0]
     assert s["period"] == "2026-10" and s["grain"] == "month"
     assert s["frequency"] == pytest.approx(direct["frequency"], rel=1e-12)
     assert s["ci"] == pytest.approx([direct["frequency_ci_low"], direct["frequency_ci_high"]], rel=1e-12)
@@ -181,21 +182,24 @@ def test_secret_never_reaches_reports(tmp_path, small_sample, monkeypatch):
         con.unregister("df")
     con.close()
     cfg = tmp_path / "report.yml"
-    cfg.write_text(textwrap.dedent(f"""
+    cfg.write_text(
+        textwrap.dedent(f"""
         data:
           connection:
             url: "duckdb:///{db}?custom_user_agent={{secret}}"
             secret_env: KIT_TEST_SECRET
         segments: [tier]
-    """))
+    """)
+    )
     monkeypatch.delenv("KIT_TEST_SECRET", raising=False)
     with pytest.raises(ParameterError, match="KIT_TEST_SECRET"):
         reportconfig.load(cfg).sources()
     monkeypatch.setenv("KIT_TEST_SECRET", SECRET)  # the kernels inherit the environment, not a parameter
     out = tmp_path / "reports"
     # the overview reads the connection through the config; other notebooks take data_dir
-    r = report.render("2026-10", config_path=cfg, out=out, progress=False,
-                      notebooks=[config.NOTEBOOKS_DIR / "01_overview.ipynb"])
+    r = report.render(
+        "2026-10", config_path=cfg, out=out, progress=False, notebooks=[config.NOTEBOOKS_DIR / "01_overview.ipynb"]
+    )
     assert r.summary["contacts"] > 0
     files = [p for p in out.rglob("*") if p.is_file()]
     assert any(p.suffix == ".ipynb" for p in files) and any(p.name == "summary.json" for p in files)
@@ -226,12 +230,19 @@ def test_config_parameters_and_paths(tmp_path):
         reportconfig.load(cfg)
 
 
-@pytest.mark.parametrize("text, key, valid", [
-    ("thresholds: {anomaly: 3}\n", "'anomaly' in thresholds", "anomaly_z, alert_change, min_customers, trend_periods"),
-    ("bands: {account: []}\n", "'account' in bands", "accounts"),
-    ("benchmark: {industry: SaaS}\n", "'industry' in benchmark", "profile"),
-    ("data: {folder: x}\n", "'folder' in data", "dir, tables, connection"),
-])
+@pytest.mark.parametrize(
+    "text, key, valid",
+    [
+        (
+            "thresholds: {anomaly: 3}\n",
+            "'anomaly' in thresholds",
+            "anomaly_z, alert_change, min_customers, trend_periods",
+        ),
+        ("bands: {account: []}\n", "'account' in bands", "accounts"),
+        ("benchmark: {industry: SaaS}\n", "'industry' in benchmark", "profile"),
+        ("data: {folder: x}\n", "'folder' in data", "dir, tables, connection"),
+    ],
+)
 def test_unknown_nested_key_is_one_line_error(tmp_path, text, key, valid):
     cfg = tmp_path / "r.yml"
     cfg.write_text(text)
@@ -275,13 +286,19 @@ def tiny_notebooks(tmp_path):
 @pytest.mark.slow
 def test_failure_keeps_previous_report(tmp_path, tiny_notebooks, small_sample_dir):
     out = tmp_path / "reports"
-    report.render("2026-10", data_dir=small_sample_dir, out=out, notebooks=report.report_notebooks(tiny_notebooks),
-                  progress=False)
+    report.render(
+        "2026-10", data_dir=small_sample_dir, out=out, notebooks=report.report_notebooks(tiny_notebooks), progress=False
+    )
     before = {p.name: p.read_bytes() for p in (out / "2026-10").iterdir()}
     write_nb(tiny_notebooks / "02_fail.ipynb", "x = 1", "raise ValueError('boom ' + period)")
     with pytest.raises(ReportError) as err:
-        report.render("2026-10", data_dir=small_sample_dir, out=out,
-                      notebooks=report.report_notebooks(tiny_notebooks), progress=False)
+        report.render(
+            "2026-10",
+            data_dir=small_sample_dir,
+            out=out,
+            notebooks=report.report_notebooks(tiny_notebooks),
+            progress=False,
+        )
     # cell 4 of 02_fail: markdown, parameters, "x = 1", the raise
     assert str(err.value).startswith("notebook 02_fail.ipynb failed at cell 4: ValueError: boom 2026-10")
     assert {p.name: p.read_bytes() for p in (out / "2026-10").iterdir()} == before
@@ -294,36 +311,75 @@ def test_failure_keeps_previous_report(tmp_path, tiny_notebooks, small_sample_di
 @pytest.mark.slow
 def test_backfill_range_and_cli(tmp_path, tiny_notebooks, small_sample_dir):
     out = tmp_path / "reports"
-    cmd = [sys.executable, "-m", "kit", "report", "--from", "2026-08", "--to", "2026-09", "--data-dir",
-           str(small_sample_dir), "--out", str(out), "--notebooks", str(tiny_notebooks), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "kit",
+        "report",
+        "--from",
+        "2026-08",
+        "--to",
+        "2026-09",
+        "--data-dir",
+        str(small_sample_dir),
+        "--out",
+        str(out),
+        "--notebooks",
+        str(tiny_notebooks),
+        "--no-progress",
+    ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     links = hrefs(out / "index.html")
     assert links[:2] == ["2026-09/index.html", "2026-08/index.html"]
     for period in ("2026-08", "2026-09"):
         s = json.loads((out / period / "summary.json").read_text())
-        direct = kit.contact_frequency(small_sample_dir / "contacts.parquet", small_sample_dir / "customers.parquet",
-                                       start=period, end=period).frame.iloc[0]
+        direct = kit.contact_frequency(
+            small_sample_dir / "contacts.parquet", small_sample_dir / "customers.parquet", start=period, end=period
+        ).frame.iloc[0]
         assert s["contacts"] == int(direct["contacts"])
-    bad = subprocess.run([sys.executable, "-m", "kit", "report", "--period", "2026-10", "--from", "2026-01"],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "kit", "report", "--period", "2026-10", "--from", "2026-01"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "either --period" in bad.stderr
 
 
 @pytest.mark.slow
 def test_cli_failure_exits_nonzero_with_one_line(tmp_path, tiny_notebooks, small_sample_dir):
     write_nb(tiny_notebooks / "02_fail.ipynb", "raise KeyError('nope')")
-    run = subprocess.run([sys.executable, "-m", "kit", "report", "--period", "2026-10", "--data-dir",
-                          str(small_sample_dir), "--out", str(tmp_path / "r"), "--notebooks", str(tiny_notebooks),
-                          "--no-progress"], capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kit",
+            "report",
+            "--period",
+            "2026-10",
+            "--data-dir",
+            str(small_sample_dir),
+            "--out",
+            str(tmp_path / "r"),
+            "--notebooks",
+            str(tiny_notebooks),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 2
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("error: notebook 02_fail.ipynb failed at cell 3: KeyError")
 
 
 def test_strip_external_fetches():
-    page = ('<head><script src="https://cdn.example/x.js"></script><link rel="stylesheet" href="http://x/y.css">'
-            '<style>@import url(https://fonts.example/f.css);</style></head><a href="https://docs.example">doc</a>')
+    page = (
+        '<head><script src="https://cdn.example/x.js"></script><link rel="stylesheet" href="http://x/y.css">'
+        '<style>@import url(https://fonts.example/f.css);</style></head><a href="https://docs.example">doc</a>'
+    )
     clean = pages.strip_external_fetches(page)
     assert pages.external_fetches(clean) == [] and not EXTERNAL.findall(clean)
     assert '<a href="https://docs.example">' in clean  # a link is not a fetch
@@ -344,14 +400,16 @@ def _seasonal_history(folder: Path, *, oct_2026: int) -> Path:
     """200 customers all along; 50 contacts a month, 100 each October, ``oct_2026`` in October 2026."""
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"customer_id": [f"c{i}" for i in range(200)], "signup_date": "2024-01-01"}).to_parquet(
-        folder / "customers.parquet", index=False)
+        folder / "customers.parquet", index=False
+    )
     rows = []
     for start in pd.date_range("2024-10-01", "2026-10-01", freq="MS"):
         n = oct_2026 if start == pd.Timestamp("2026-10-01") else 100 if start.month == 10 else 50
         for i in range(n):  # one contact per customer per month, spread over the month: no follow-ups
             day = start + pd.Timedelta(days=i % start.days_in_month, hours=10)
-            rows.append({"contact_id": f"{start:%Y-%m}-{i}", "customer_id": f"c{i}", "created_at": day,
-                         "channel": "email"})
+            rows.append(
+                {"contact_id": f"{start:%Y-%m}-{i}", "customer_id": f"c{i}", "created_at": day, "channel": "email"}
+            )
     pd.DataFrame(rows).to_parquet(folder / "contacts.parquet", index=False)
     return folder
 
@@ -366,7 +424,9 @@ def test_alert_judges_change_against_same_period_last_year(tmp_path, oct_2026, a
     assert data["last_year"]["relative_change"] == pytest.approx(oct_2026 / 100 - 1)
     assert data["alert"] is alert
     if alert:
-        assert "frequency changed +50.0% against 2025-10 (the same period last year, significant)" in data["alert_reasons"]
+        assert (
+            "frequency changed +50.0% against 2025-10 (the same period last year, significant)" in data["alert_reasons"]
+        )
 
 
 # --------------------------------------------------------------------------- one context for pages and summary
@@ -380,14 +440,24 @@ def _zendesk_export(folder: Path) -> Path:
     """
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"Id": ["c1", "c2", "c3", "c4"], "Created at": "2025-01-01"}).to_csv(
-        folder / "customers.csv", index=False)
-    pd.DataFrame({
-        "Id": [1, 2, 3, 4, 5, 6, 7],
-        "Requester id": ["c4", "c1", "c1", "c1", "c2", "c2", "c3"],
-        "Created at": ["2026-09-15 10:00", "2026-10-01 10:00", "2026-10-03 09:00", "2026-10-06 08:00",
-                       "2026-10-10 10:00", "2026-10-12 20:00", "2026-10-20 10:00"],
-        "Via": "email",
-    }).to_csv(folder / "contacts.csv", index=False)
+        folder / "customers.csv", index=False
+    )
+    pd.DataFrame(
+        {
+            "Id": [1, 2, 3, 4, 5, 6, 7],
+            "Requester id": ["c4", "c1", "c1", "c1", "c2", "c2", "c3"],
+            "Created at": [
+                "2026-09-15 10:00",
+                "2026-10-01 10:00",
+                "2026-10-03 09:00",
+                "2026-10-06 08:00",
+                "2026-10-10 10:00",
+                "2026-10-12 20:00",
+                "2026-10-20 10:00",
+            ],
+            "Via": "email",
+        }
+    ).to_csv(folder / "contacts.csv", index=False)
     return folder
 
 
@@ -395,17 +465,20 @@ def _zendesk_export(folder: Path) -> Path:
 def test_page_and_summary_use_the_configured_mapping_and_dedup_window(tmp_path):
     data = _zendesk_export(tmp_path / "export")
     cfg = tmp_path / "report.yml"
-    cfg.write_text(textwrap.dedent("""
+    cfg.write_text(
+        textwrap.dedent("""
         data:
           tables: {contacts: export/contacts.csv, customers: export/customers.csv}
         mapping: zendesk
         dedup_window: 72h
         segments: [tier]
-    """))
+    """)
+    )
     assert data.exists()
     out = tmp_path / "reports"
-    r = report.render("2026-10", config_path=cfg, out=out, progress=False,
-                      notebooks=[config.NOTEBOOKS_DIR / "01_overview.ipynb"])
+    r = report.render(
+        "2026-10", config_path=cfg, out=out, progress=False, notebooks=[config.NOTEBOOKS_DIR / "01_overview.ipynb"]
+    )
     s = json.loads((out / "2026-10" / "summary.json").read_text())
     assert (s["contacts"], s["active_customers"], s["cases"]) == (6, 4, 3)
     assert s["frequency"] == 1.5 and s["repeat_contact_rate"] == 0.5 and s["dedup_window"] == "72h"

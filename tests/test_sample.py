@@ -1,4 +1,5 @@
 """Tests for kit.sample: schema, determinism, planted effects, data quality, write()."""
+
 from __future__ import annotations
 
 import doctest
@@ -14,10 +15,29 @@ from kit.errors import ParameterError
 from kit.sample import Sample, generate
 
 SCHEMA = {
-    "customers": ["customer_id", "name", "signup_date", "churn_date", "tier", "region", "industry",
-                  "contract", "arr", "strategic", "csm_owner"],
-    "contacts": ["contact_id", "customer_id", "created_at", "channel", "direction", "topic",
-                 "handle_time", "person_id"],
+    "customers": [
+        "customer_id",
+        "name",
+        "signup_date",
+        "churn_date",
+        "tier",
+        "region",
+        "industry",
+        "contract",
+        "arr",
+        "strategic",
+        "csm_owner",
+    ],
+    "contacts": [
+        "contact_id",
+        "customer_id",
+        "created_at",
+        "channel",
+        "direction",
+        "topic",
+        "handle_time",
+        "person_id",
+    ],
     "surveys": ["customer_id", "responded_at", "score", "contact_id"],
     "orders": ["order_id", "customer_id", "ordered_at"],
     "stakeholders": ["customer_id", "person_id", "name", "role", "cadence_days", "start_date", "end_date"],
@@ -110,8 +130,9 @@ def test_deterministic(small):
 
 def test_data_quality_flag_only_adds_bad_rows(small, small_clean):
     clean = small.contacts.copy()
-    clean["created_at"] = pd.to_datetime(clean["created_at"], format="%Y-%m-%d %H:%M:%S",
-                                         errors="coerce").astype("datetime64[ns]")
+    clean["created_at"] = pd.to_datetime(clean["created_at"], format="%Y-%m-%d %H:%M:%S", errors="coerce").astype(
+        "datetime64[ns]"
+    )
     ids = small.ground_truth["data_quality"]["contact_ids"]
     bad_new = set(ids["unparseable created_at"]) | set(ids["unknown customer"])
     clean = clean[~clean["contact_id"].isin(bad_new)].drop_duplicates().sort_values("contact_id")
@@ -122,8 +143,7 @@ def test_data_quality_flag_only_adds_bad_rows(small, small_clean):
 
 # ----------------------------------------------------------------------------- activity / follow-ups
 def test_contacts_only_while_active(small):
-    co = _clean_contacts(small).merge(small.customers[["customer_id", "signup_date", "churn_date"]],
-                                      on="customer_id")
+    co = _clean_contacts(small).merge(small.customers[["customer_id", "signup_date", "churn_date"]], on="customer_id")
     after_churn = co["churn_date"].notna() & (co["created_at"] >= co["churn_date"])
     assert not (co["created_at"] < co["signup_date"]).any()
     assert not after_churn.any()
@@ -180,8 +200,14 @@ def test_no_data_quality(small_clean):
 def test_ground_truth_structure(small):
     gt = small.ground_truth
     assert gt["generated_with"] == "kit.sample"
-    assert gt["params"] == {"seed": 3, **SMALL, "end": "2026-10-31", "seasonality": True,
-                            "effects": True, "data_quality": True}
+    assert gt["params"] == {
+        "seed": 3,
+        **SMALL,
+        "end": "2026-10-31",
+        "seasonality": True,
+        "effects": True,
+        "data_quality": True,
+    }
     assert gt["seasonality"]["yearly_amplitude"] == 0.3 and gt["seasonality"]["peak_month"] == 12
     assert gt["onboarding"] == {"factor": 3.0, "days": 14}
     assert gt["churn"]["cutoff"] == "2026-08-03" and gt["churn"]["window_days"] == 90
@@ -210,10 +236,17 @@ def test_switches():
     assert gt["churn"]["log_odds"] == 0.0 and gt["csat"]["slope_per_contact_per_month"] == 0.0
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"customers": 10}, {"customers": 500.0}, {"months": 3}, {"seed": -1}, {"end": "not a date"},
-    {"effects": "yes"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"customers": 10},
+        {"customers": 500.0},
+        {"months": 3},
+        {"seed": -1},
+        {"end": "not a date"},
+        {"effects": "yes"},
+    ],
+)
 def test_bad_arguments(kwargs):
     with pytest.raises(ParameterError):
         generate(**{**SMALL, **kwargs})
@@ -265,8 +298,16 @@ def test_write_rejects(small, tmp_path):
         small.write(f)
 
 
-SAMPLE_MODULES = ("kit.sample", "kit.sample.sample", "kit.sample.run", "kit.sample.customers",
-                  "kit.sample.events", "kit.sample.contacts", "kit.sample.orders", "kit.sample.defects")
+SAMPLE_MODULES = (
+    "kit.sample",
+    "kit.sample.sample",
+    "kit.sample.run",
+    "kit.sample.customers",
+    "kit.sample.events",
+    "kit.sample.contacts",
+    "kit.sample.orders",
+    "kit.sample.defects",
+)
 
 
 @pytest.mark.parametrize("name", SAMPLE_MODULES)
@@ -283,10 +324,12 @@ def test_seasonality_amplitude(big):
     inb = co[co["direction"] == "inbound"]
     months = pd.period_range(gt["window"]["start"], gt["window"]["end"], freq="M")
     counts = inb.groupby(inb["created_at"].dt.to_period("M")).size().reindex(months, fill_value=0)
-    active = np.array([
-        ((cu["signup_date"] <= m.end_time) & (cu["churn_date"].isna() | (cu["churn_date"] > m.start_time))).sum()
-        for m in months
-    ])
+    active = np.array(
+        [
+            ((cu["signup_date"] <= m.end_time) & (cu["churn_date"].isna() | (cu["churn_date"] > m.start_time))).sum()
+            for m in months
+        ]
+    )
     y = counts.to_numpy() / active
     X = np.column_stack([np.ones(len(months)), np.cos(2 * np.pi * (months.month.to_numpy() - 12) / 12)])
     (c, d), *_ = np.linalg.lstsq(X, y, rcond=None)
@@ -302,8 +345,14 @@ def test_churn_odds_ratio(big):
     inb = co[(co["direction"] == "inbound") & (co["created_at"] >= cutoff - w) & (co["created_at"] < cutoff)]
     x = pop["customer_id"].map(inb.groupby("customer_id").size()).fillna(0) / (90 / DAYS_PER_MONTH)
     y = ((pop["churn_date"] >= cutoff) & (pop["churn_date"] < cutoff + w)).astype(float)
-    X = pd.DataFrame({"const": 1.0, "pro": (pop["tier"] == "pro").astype(float),
-                      "enterprise": (pop["tier"] == "enterprise").astype(float), "x": x})
+    X = pd.DataFrame(
+        {
+            "const": 1.0,
+            "pro": (pop["tier"] == "pro").astype(float),
+            "enterprise": (pop["tier"] == "enterprise").astype(float),
+            "x": x,
+        }
+    )
     fit = sm.Logit(y, X).fit(disp=0)
     lo, hi = np.exp(fit.conf_int().loc["x"])
     assert lo < 1.35 < hi
@@ -328,8 +377,7 @@ def test_accounts_flag_rule(big):
     # QBR-only: decision makers touched only by a QBR in the last 90 days
     sh = big.stakeholders
     dms = set(sh.loc[sh["role"] == "decision maker", "person_id"])
-    l90 = out[(out["created_at"] >= end + pd.Timedelta(days=1) - pd.Timedelta(days=90))
-              & out["person_id"].isin(dms)]
+    l90 = out[(out["created_at"] >= end + pd.Timedelta(days=1) - pd.Timedelta(days=90)) & out["person_id"].isin(dms)]
     topics = l90.groupby("customer_id")["topic"].agg(set)
     assert set(topics.index[topics.apply(lambda t: t == {"qbr"})]) == set(gt["qbr_only"])
     left = sh[(sh["role"] == "decision maker") & sh["end_date"].notna()]

@@ -2,6 +2,7 @@
 
 Expected values come from hand-made series, scipy, or the sample's planted truth.
 """
+
 from __future__ import annotations
 
 import json
@@ -164,7 +165,7 @@ def test_forecast_intervals_are_lognormal_bands_of_the_log_scale_model():
     np.testing.assert_allclose(t["lo_95"], unit * np.exp(mu - z95 * sd), rtol=0.01)
     np.testing.assert_allclose(t["hi_95"], unit * np.exp(mu + z95 * sd), rtol=0.01)
     np.testing.assert_allclose(t["hi_80"], unit * np.exp(mu + z80 * sd), rtol=0.01)
-    np.testing.assert_allclose(t["mean"], unit * np.exp(mu + sd ** 2 / 2), rtol=0.01)
+    np.testing.assert_allclose(t["mean"], unit * np.exp(mu + sd**2 / 2), rtol=0.01)
     # asymmetric on the raw scale (the upper arm is longer) and wider at longer horizons
     assert ((t["hi_95"] - t["mean"]) > (t["mean"] - t["lo_95"])).all()
     assert (np.diff(t["hi_95"] - t["lo_95"]) > 0).all()
@@ -244,17 +245,20 @@ def test_nan_gaps_are_interpolated_and_flagged_missing_periods_are_zero():
     assert res.filled.sum() == 1 and res.observed.iloc[20] == 0.0
     table = anomalies(res).frame
     assert idx[5] not in set(table["period"])  # interpolated values are never flagged
-    assert idx[20] in set(table["period"])      # a zero-contact month is a real dip
-    assert y.isna().sum() == 1                  # caller's series untouched
+    assert idx[20] in set(table["period"])  # a zero-contact month is a real dip
+    assert y.isna().sum() == 1  # caller's series untouched
 
 
-@pytest.mark.parametrize("bad, err", [
-    (pd.Series([], dtype=float, index=pd.DatetimeIndex([])), DataError),
-    (pd.Series([np.nan] * 5, index=_months(5)), DataError),
-    (pd.Series(["a", "b"], index=_months(2)), ParameterError),
-    ([1, 2, 3], ParameterError),
-    (pd.Series([1.0, 2.0], index=[pd.Timestamp("2024-01-01")] * 2), ParameterError),
-])
+@pytest.mark.parametrize(
+    "bad, err",
+    [
+        (pd.Series([], dtype=float, index=pd.DatetimeIndex([])), DataError),
+        (pd.Series([np.nan] * 5, index=_months(5)), DataError),
+        (pd.Series(["a", "b"], index=_months(2)), ParameterError),
+        ([1, 2, 3], ParameterError),
+        (pd.Series([1.0, 2.0], index=[pd.Timestamp("2024-01-01")] * 2), ParameterError),
+    ],
+)
 def test_bad_series_give_kit_errors(bad, err):
     with pytest.raises(err):
         decompose(bad)
@@ -263,8 +267,9 @@ def test_bad_series_give_kit_errors(bad, err):
 def test_decompose_by_returns_one_result_per_group():
     idx = _months(36)
     wave = 1 + 0.2 * np.cos(2 * np.pi * idx.month / 12)
-    frame = pd.concat([pd.DataFrame({"period": idx, "tier": t, "frequency": k * wave})
-                       for t, k in (("basic", 1.0), ("pro", 2.0))])
+    frame = pd.concat(
+        [pd.DataFrame({"period": idx, "tier": t, "frequency": k * wave}) for t, k in (("basic", 1.0), ("pro", 2.0))]
+    )
     out = decompose_by(frame, by="tier")
     assert sorted(out) == ["basic", "pro"]
     assert out["pro"].amplitude() == pytest.approx(0.2, abs=0.01)
@@ -290,13 +295,14 @@ def test_anomaly_direction_size_and_event_match_from_csv(tmp_path):
     y.iloc[30] = base[30] * 2.5
     y.iloc[44] = base[44] * 0.2
     path = tmp_path / "events.csv"
-    pd.DataFrame({"date": [str(idx[29].date()), "2026-01-20"], "label": ["release 4.2", "quiet"],
-                  "kind": ["release", "billing"]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"date": [str(idx[29].date()), "2026-01-20"], "label": ["release 4.2", "quiet"], "kind": ["release", "billing"]}
+    ).to_csv(path, index=False)
     table = anomalies(decompose(y, period=7), events=str(path)).frame.set_index("period")
     assert {idx[30], idx[44]} <= set(table.index)
     spike, dip = table.loc[idx[30]], table.loc[idx[44]]
     assert spike["direction"] == "spike" and spike["size"] == pytest.approx(1.5, abs=0.3)
-    assert spike["explanation"] == "explained by: release 4.2"   # event the day before, tolerance 1
+    assert spike["explanation"] == "explained by: release 4.2"  # event the day before, tolerance 1
     assert dip["direction"] == "dip" and dip["explanation"] == "unexplained"
     strict = anomalies(decompose(y, period=7), events=str(path), tolerance=0).frame.set_index("period")
     assert strict.loc[idx[30], "explanation"] == "unexplained"
@@ -327,13 +333,15 @@ def test_poisson_rate_test_matches_hand_binomial():
 
 def test_compare_periods_small_segment_not_flagged_large_one_is():
     periods_ = pd.to_datetime(["2025-10-01", "2026-09-01", "2026-10-01"])
-    frame = pd.DataFrame({
-        "period": list(periods_) * 2,
-        "tier": ["small"] * 3 + ["large"] * 3,
-        # both rise 30% against last year; only the large segment has the counts to show it
-        "contacts": [10, 11, 13, 10_000, 11_000, 13_000],
-        "active_customers": [20, 20, 20, 20_000, 20_000, 20_000],
-    })
+    frame = pd.DataFrame(
+        {
+            "period": list(periods_) * 2,
+            "tier": ["small"] * 3 + ["large"] * 3,
+            # both rise 30% against last year; only the large segment has the counts to show it
+            "contacts": [10, 11, 13, 10_000, 11_000, 13_000],
+            "active_customers": [20, 20, 20, 20_000, 20_000, 20_000],
+        }
+    )
     result = compare_periods(frame, "2026-10", by="tier")
     out = result.frame
     yoy = out[out["comparison"] == "same period last year"].set_index("tier")
@@ -361,8 +369,9 @@ def test_compare_periods_on_engine_output(monthly):
 def test_forecast_of_seasonal_series_tracks_pattern_and_nests_intervals():
     idx = _months(48)
     rng = np.random.default_rng(7)
-    y = pd.Series(100 * (1 + 0.3 * np.cos(2 * np.pi * (idx.month - 12) / 12)) + rng.normal(0, 2, 48), index=idx,
-                  name="contacts")
+    y = pd.Series(
+        100 * (1 + 0.3 * np.cos(2 * np.pi * (idx.month - 12) / 12)) + rng.normal(0, 2, 48), index=idx, name="contacts"
+    )
     fc = forecast(y, horizon=3)
     t = fc.table
     assert list(t.index) == list(pd.date_range("2027-01-01", periods=3, freq="MS"))
@@ -436,15 +445,21 @@ def test_anomalies_result_fields_and_sentence():
 
 
 def test_comparison_sentence_matches_scipy_p_values():
-    df = pd.DataFrame({"period": pd.to_datetime(["2025-10-01", "2026-09-01", "2026-10-01"]),
-                       "contacts": [100, 120, 150], "active_customers": [1000, 1000, 1000]})
+    df = pd.DataFrame(
+        {
+            "period": pd.to_datetime(["2025-10-01", "2026-09-01", "2026-10-01"]),
+            "contacts": [100, 120, 150],
+            "active_customers": [1000, 1000, 1000],
+        }
+    )
     result = compare_periods(df, "2026-10")
     assert result.freq == "month" and result.by == () and result.alpha == 0.05
     p_prev, p_year = stats.binomtest(150, 270, 0.5).pvalue, stats.binomtest(150, 250, 0.5).pvalue
     assert p_prev > 0.05 and 0.001 < p_year < 0.05
     assert result.describe() == (
         f"In 2026-10 the rate rose 25% against the previous period (2026-09, p = {p_prev:.3f}, within Poisson noise); "
-        f"rose 50% against the same period last year (2025-10, p = {p_year:.3f}, beyond Poisson noise).")
+        f"rose 50% against the same period last year (2025-10, p = {p_year:.3f}, beyond Poisson noise)."
+    )
 
 
 def test_grain_is_a_deprecated_name_for_freq():

@@ -1,30 +1,44 @@
 """Every source kind gives the same numbers; mappings and presets rename export columns."""
+
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import ibis
 import pandas as pd
 import pytest
 
 import kit
-from kit.errors import SourceError
 from kit.core.schema import load_mapping
+from kit.errors import SourceError
 
-CUSTOMERS = pd.DataFrame({
-    "customer_id": ["a", "b", "c"], "signup_date": ["2025-11-01", "2025-12-15", "2026-01-20"],
-    "churn_date": [None, "2026-02-10", None], "tier": ["pro", "basic", "pro"],
-})
-CONTACTS = pd.DataFrame({
-    "contact_id": [f"t{i}" for i in range(7)],
-    "customer_id": ["a", "a", "b", "c", "c", "a", "b"],
-    "created_at": ["2026-01-03 10:00", "2026-01-04 09:00", "2026-01-20 12:00", "2026-01-25 08:00",
-                   "2026-02-02 08:00", "2026-02-27 23:30", "2026-02-05 10:00"],
-    "channel": ["chat", "chat", "email", "phone", "chat", "email", "phone"],
-    "topic": ["billing", "billing", "login", "how-to", "how-to", "bug", "login"],
-})
+CUSTOMERS = pd.DataFrame(
+    {
+        "customer_id": ["a", "b", "c"],
+        "signup_date": ["2025-11-01", "2025-12-15", "2026-01-20"],
+        "churn_date": [None, "2026-02-10", None],
+        "tier": ["pro", "basic", "pro"],
+    }
+)
+CONTACTS = pd.DataFrame(
+    {
+        "contact_id": [f"t{i}" for i in range(7)],
+        "customer_id": ["a", "a", "b", "c", "c", "a", "b"],
+        "created_at": [
+            "2026-01-03 10:00",
+            "2026-01-04 09:00",
+            "2026-01-20 12:00",
+            "2026-01-25 08:00",
+            "2026-02-02 08:00",
+            "2026-02-27 23:30",
+            "2026-02-05 10:00",
+        ],
+        "channel": ["chat", "chat", "email", "phone", "chat", "email", "phone"],
+        "topic": ["billing", "billing", "login", "how-to", "how-to", "bug", "login"],
+    }
+)
 # By hand: Jan: 4 contacts (a's second is a follow-up), actives a, b, c -> 4/3;
 # Feb: 3 contacts (a, b, c), actives a, b (churns Feb 10), c -> 3/3.
 EXPECTED = {"contacts": [4, 3], "follow_ups": [1, 0], "active_customers": [3, 3]}
@@ -77,12 +91,21 @@ def test_duckdb_file_ibis_table_and_connection(tmp_path):
 
 
 def test_mapping_dict_yaml_and_preset(tmp_path):
-    export = CONTACTS.rename(columns={"contact_id": "Ticket ID", "customer_id": "Contact ID",
-                                      "created_at": "Created time", "channel": "Source", "topic": "Type"})
+    export = CONTACTS.rename(
+        columns={
+            "contact_id": "Ticket ID",
+            "customer_id": "Contact ID",
+            "created_at": "Created time",
+            "channel": "Source",
+            "topic": "Type",
+        }
+    )
     check(kit.contact_frequency(export, CUSTOMERS, mapping="freshdesk"))
     yml = tmp_path / "map.yml"
-    yml.write_text("contacts:\n  Ticket ID: contact_id\n  Contact ID: customer_id\n  Created time: created_at\n"
-                   "  Source: channel\n  Type: topic\n")
+    yml.write_text(
+        "contacts:\n  Ticket ID: contact_id\n  Contact ID: customer_id\n  Created time: created_at\n"
+        "  Source: channel\n  Type: topic\n"
+    )
     check(kit.contact_frequency(export, CUSTOMERS, mapping=yml))
     assert load_mapping({"preset": "zendesk", "contacts": {"Via": "medium"}})["contacts"]["Via"] == "medium"
 
@@ -98,11 +121,14 @@ def test_integer_ids_match_string_ids():
     check(kit.contact_frequency(contacts, customers))
 
 
-@pytest.mark.parametrize("source, message", [
-    ("/nonexistent/contacts.csv", "not found"),
-    ("/nonexistent/*.parquet", "no file matches"),
-    (42, "unsupported source"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("/nonexistent/contacts.csv", "not found"),
+        ("/nonexistent/*.parquet", "no file matches"),
+        (42, "unsupported source"),
+    ],
+)
 def test_bad_sources(source, message):
     with pytest.raises(SourceError, match=message):
         kit.contact_frequency(source, CUSTOMERS)
@@ -124,9 +150,19 @@ def test_results_do_not_depend_on_machine_time_zone(tmp_path):
     outputs = set()
     for machine_tz in ("UTC", "America/New_York", "Asia/Kolkata"):
         for business_tz in ("Europe/Berlin",):
-            res = subprocess.run([sys.executable, "-c", code, str(tmp_path / "contacts.csv"),
-                                  str(tmp_path / "customers.csv"), business_tz],
-                                 env={"TZ": machine_tz, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+            res = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    code,
+                    str(tmp_path / "contacts.csv"),
+                    str(tmp_path / "customers.csv"),
+                    business_tz,
+                ],
+                env={"TZ": machine_tz, "PATH": "/usr/bin:/bin"},
+                capture_output=True,
+                text=True,
+            )
             assert res.returncode == 0, res.stderr
             outputs.add(res.stdout)
     assert len(outputs) == 1

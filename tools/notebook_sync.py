@@ -6,6 +6,7 @@
 The ``.py`` percent file is the source of truth (it is what reviews and diffs show); the ``.ipynb``
 is what papermill executes, so the two must hold the same cells.
 """
+
 from __future__ import annotations
 
 import argparse

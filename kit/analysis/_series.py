@@ -4,6 +4,7 @@ Turns what a caller passes (a Series indexed by period start, a frame with a ``p
 column, or a metric result) into one float Series on a full period spine, and reads the
 period grain. Private to :mod:`kit.analysis`; the public functions document the conventions.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -71,8 +72,9 @@ def as_series(series: pd.Series | pd.DataFrame | Result, value: str | None = Non
     if s.index.hasnans:
         raise DataError("the series has missing period dates in its index; drop them first")
     if s.index.has_duplicates:
-        raise ParameterError("the series has several rows per period; pick one group (see decompose_by) "
-                             "or aggregate first")
+        raise ParameterError(
+            "the series has several rows per period; pick one group (see decompose_by) or aggregate first"
+        )
     try:
         s = pd.to_numeric(s, errors="raise").astype(float)
     except (ValueError, TypeError):
@@ -91,8 +93,20 @@ def grain_from_freq(freqstr: str | None) -> str | None:
     if not freqstr:
         return None
     head = freqstr.split("-")[0].upper()
-    return {"D": "day", "W": "week", "MS": "month", "M": "month", "ME": "month", "QS": "quarter",
-            "Q": "quarter", "QE": "quarter", "YS": "year", "AS": "year", "Y": "year", "YE": "year"}.get(head)
+    return {
+        "D": "day",
+        "W": "week",
+        "MS": "month",
+        "M": "month",
+        "ME": "month",
+        "QS": "quarter",
+        "Q": "quarter",
+        "QE": "quarter",
+        "YS": "year",
+        "AS": "year",
+        "Y": "year",
+        "YE": "year",
+    }.get(head)
 
 
 def infer_grain(index: pd.DatetimeIndex, hint: str | None = None) -> str:

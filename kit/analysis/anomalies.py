@@ -3,6 +3,7 @@
 :func:`anomalies` flags periods whose remainder (from :func:`kit.analysis.decompose.decompose`)
 has a robust z-score above a threshold, and names the release or outage next to each one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -75,35 +76,62 @@ class Anomalies(Result):
         table, word = self.frame, unit(self.grain)
         n = len(table)
         if n == 0:
-            return (f"No {word} stands out from the expected pattern"
-                    f"{f' in {self.n_periods} {word}s' if self.n_periods else ''} "
-                    f"(robust z above {narrative.num(self.threshold, 1)}).")
+            return (
+                f"No {word} stands out from the expected pattern"
+                f"{f' in {self.n_periods} {word}s' if self.n_periods else ''} "
+                f"(robust z above {narrative.num(self.threshold, 1)})."
+            )
         explained = int(table["event"].notna().sum())
         top = table.iloc[0]
         what = "spike" if top["direction"] == "spike" else "dip"
         size = narrative.pct(abs(top["size"])) if not pd.isna(top["size"]) else "n/a"
         cause = f"({top['event']})" if top["event"] is not None and not pd.isna(top["event"]) else "(no known event)"
-        return (f"{n} {word}{'s' if n != 1 else ''} stand{'s' if n == 1 else ''} out from the expected "
-                f"pattern; {explained} of them {'is' if explained == 1 else 'are'} explained by a known event. The "
-                f"largest is a {what} of {size} {'above' if what == 'spike' else 'below'} expected on "
-                f"{periods.label(top['period'], self.grain)} {cause}.")
+        return (
+            f"{n} {word}{'s' if n != 1 else ''} stand{'s' if n == 1 else ''} out from the expected "
+            f"pattern; {explained} of them {'is' if explained == 1 else 'are'} explained by a known event. The "
+            f"largest is a {what} of {size} {'above' if what == 'spike' else 'below'} expected on "
+            f"{periods.label(top['period'], self.grain)} {cause}."
+        )
 
     def to_dict(self) -> dict:
         """Options and the flagged periods (period labels, JSON-safe)."""
-        flagged = [{"period": periods.label(r["period"], self.grain), "direction": r["direction"], "z": f(r["z"]),
-                    "size": f(r["size"]), "observed": f(r["observed"]), "expected": f(r["expected"]),
-                    "event": None if pd.isna(r["event"]) else str(r["event"]), "explanation": r["explanation"]}
-                   for _, r in self.frame.iterrows()]
-        return {"name": self.name, "grain": self.grain, "threshold": json_safe(self.threshold),
-                "tolerance": self.tolerance, "scale": self.scale, "n_periods": self.n_periods,
-                "flagged": flagged, "notes": list(self.notes)}
+        flagged = [
+            {
+                "period": periods.label(r["period"], self.grain),
+                "direction": r["direction"],
+                "z": f(r["z"]),
+                "size": f(r["size"]),
+                "observed": f(r["observed"]),
+                "expected": f(r["expected"]),
+                "event": None if pd.isna(r["event"]) else str(r["event"]),
+                "explanation": r["explanation"],
+            }
+            for _, r in self.frame.iterrows()
+        ]
+        return {
+            "name": self.name,
+            "grain": self.grain,
+            "threshold": json_safe(self.threshold),
+            "tolerance": self.tolerance,
+            "scale": self.scale,
+            "n_periods": self.n_periods,
+            "flagged": flagged,
+            "notes": list(self.notes),
+        }
 
     def __repr__(self) -> str:
         return f"Anomalies({self.describe()})"
 
 
-def anomalies(result: Decomposition, *, threshold: float = 3.5, events: TableSource = None,
-              tolerance: int | None = None, scale: str = "auto", tz: str | None = None) -> Anomalies:
+def anomalies(
+    result: Decomposition,
+    *,
+    threshold: float = 3.5,
+    events: TableSource = None,
+    tolerance: int | None = None,
+    scale: str = "auto",
+    tz: str | None = None,
+) -> Anomalies:
     """Periods whose remainder is extreme, each matched to a known event when one is near.
 
     Parameters
@@ -164,13 +192,15 @@ def anomalies(result: Decomposition, *, threshold: float = 3.5, events: TableSou
     z = pd.Series(robust_z(resid), index=result.resid.index)
     z[result.interpolated.to_numpy()] = 0.0
     hit = z.abs() > threshold
-    out = pd.DataFrame({
-        "period": result.observed.index[hit.to_numpy()],
-        "observed": result.observed[hit].to_numpy(),
-        "expected": expected[hit].to_numpy(),
-        "resid": result.resid[hit].to_numpy(),
-        "z": z[hit].to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "period": result.observed.index[hit.to_numpy()],
+            "observed": result.observed[hit].to_numpy(),
+            "expected": expected[hit].to_numpy(),
+            "resid": result.resid[hit].to_numpy(),
+            "z": z[hit].to_numpy(),
+        }
+    )
     out["direction"] = np.where(out["resid"] > 0, "spike", "dip")
     with np.errstate(divide="ignore", invalid="ignore"):
         out["size"] = np.where(np.abs(out["expected"]) > ZERO, out["observed"] / out["expected"] - 1, np.nan)
@@ -178,8 +208,16 @@ def anomalies(result: Decomposition, *, threshold: float = 3.5, events: TableSou
     out = _explain(out, ev, result.grain, tol)
     out = out.reindex(out["z"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
     notes = (f"{bad} event row(s) without a usable date were ignored",) if bad else ()
-    return Anomalies(frame=out, threshold=threshold, tolerance=tol, scale=scale, grain=result.grain,
-                     name=result.name, n_periods=len(result.observed), notes=notes)
+    return Anomalies(
+        frame=out,
+        threshold=threshold,
+        tolerance=tol,
+        scale=scale,
+        grain=result.grain,
+        name=result.name,
+        n_periods=len(result.observed),
+        notes=notes,
+    )
 
 
 def _explain(out: pd.DataFrame, ev: pd.DataFrame | None, grain: str, tol: int) -> pd.DataFrame:

@@ -9,6 +9,7 @@ Placement is honest about uncertainty: a value is "within" a band when its
 confidence interval overlaps the band, and "below"/"above" only when the whole
 interval is outside it.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,11 +28,17 @@ from ..present.narrative import interval, join, num, pct
 
 #: Profile keys -> the ``category`` values of the table.
 CATEGORIES = ("industry", "stage", "model", "contract")
-CATEGORY_NAMES = {"industry": "industry", "stage": "company stage", "model": "business model",
-                  "contract": "contract type"}
+CATEGORY_NAMES = {
+    "industry": "industry",
+    "stage": "company stage",
+    "model": "business model",
+    "contract": "contract type",
+}
 UNIT = "contacts per customer per month"
-SOURCE_NOTE = ("The benchmark figures are labelled by their source as industry estimates, "
-               "not audited measurements; treat them as reference points, not targets.")
+SOURCE_NOTE = (
+    "The benchmark figures are labelled by their source as industry estimates, "
+    "not audited measurements; treat them as reference points, not targets."
+)
 
 
 @lru_cache(maxsize=1)
@@ -84,11 +91,12 @@ def _match(profile) -> pd.DataFrame:
     for key, value in dict(profile).items():
         cat = _check_category(key)
         options = t[t["category"] == cat]
-        for v in ([value] if isinstance(value, str) else list(value)):
+        for v in [value] if isinstance(value, str) else list(value):
             hit = options[options["segment"].map(_norm) == _norm(v)]
             if hit.empty:
-                raise ParameterError(f"no {CATEGORY_NAMES[cat]} benchmark named {v!r}; "
-                                     f"use one of: {'; '.join(options['segment'])}")
+                raise ParameterError(
+                    f"no {CATEGORY_NAMES[cat]} benchmark named {v!r}; use one of: {'; '.join(options['segment'])}"
+                )
             rows.append(hit)
     if not rows:
         raise ParameterError("profile is empty; give at least one of " + ", ".join(CATEGORIES))
@@ -182,8 +190,9 @@ def _from_frame(value, freq, ci):
                 raise ParameterError("pass one row of the frequency table (one period, one group)")
             last = frame[frame["period"] == frame["period"].max()]
             if len(last) != 1:
-                raise ParameterError("the frequency table has several groups per period; "
-                                     "pass the one row to place, e.g. df.iloc[-1]")
+                raise ParameterError(
+                    "the frequency table has several groups per period; pass the one row to place, e.g. df.iloc[-1]"
+                )
             frame = last
         row = frame.iloc[0]
     else:
@@ -202,8 +211,14 @@ def _from_frame(value, freq, ci):
     return float(row["frequency"]), freq, ci, ctx
 
 
-def place(value: float | pd.Series | pd.DataFrame | Result, profile: Mapping[str, str | Sequence[str]] | None = None, *,
-          ci: tuple[float, float] | None = None, freq: str | None = None, level: float = 0.95) -> Placement:
+def place(
+    value: float | pd.Series | pd.DataFrame | Result,
+    profile: Mapping[str, str | Sequence[str]] | None = None,
+    *,
+    ci: tuple[float, float] | None = None,
+    freq: str | None = None,
+    level: float = 0.95,
+) -> Placement:
     """Place a contact frequency against the benchmark bands that match ``profile``.
 
     Stable public signature (used by the overview report).
@@ -289,20 +304,34 @@ def place(value: float | pd.Series | pd.DataFrame | Result, profile: Mapping[str
         if ci_m is None:
             reason = f"{shown} is {pos} the {band_txt}; no confidence interval was given, so the point estimate decides"
         elif straddles:
-            reason = (f"{shown} overlaps the {band_txt}: the point estimate is {point} the band, but the "
-                      f"interval crosses its edge, so it is counted as within")
+            reason = (
+                f"{shown} overlaps the {band_txt}: the point estimate is {point} the band, but the "
+                f"interval crosses its edge, so it is counted as within"
+            )
         elif pos == "within":
             reason = f"{shown} lies inside the {band_txt}"
         else:
             reason = f"the whole interval {shown} is {pos} the {band_txt}"
-        out.append(dict(category=r.category, segment=r.segment, low=r.low, high=r.high, position=pos,
-                        point_position=point, straddles=bool(straddles), reason=reason))
-    rows = pd.DataFrame(out, columns=["category", "segment", "low", "high", "position", "point_position",
-                                      "straddles", "reason"])
+        out.append(
+            dict(
+                category=r.category,
+                segment=r.segment,
+                low=r.low,
+                high=r.high,
+                position=pos,
+                point_position=point,
+                straddles=bool(straddles),
+                reason=reason,
+            )
+        )
+    rows = pd.DataFrame(
+        out, columns=["category", "segment", "low", "high", "position", "point_position", "straddles", "reason"]
+    )
     return Placement(value=per_month, ci=ci_m, freq=grain, rows=rows, context=ctx, notes=tuple(notes))
 
 
 # --------------------------------------------------------------------------- interpretation
+
 
 def _interpret(p: Placement, ctx: dict) -> list[str]:
     v = p.value
@@ -321,22 +350,30 @@ def _interpret(p: Placement, ctx: dict) -> list[str]:
     lines.append(f"At {num(v)} {UNIT}{ci_txt}{grain_note}, the frequency sits against " + join(parts) + ".")
     reading = p.reading
     if reading == "high":
-        lines.append("Reading: high. Customers reach support more often than the matched benchmarks suggest; "
-                     "in the source material that is usually a symptom of product, self-service or "
-                     "resolution problems rather than engagement.")
+        lines.append(
+            "Reading: high. Customers reach support more often than the matched benchmarks suggest; "
+            "in the source material that is usually a symptom of product, self-service or "
+            "resolution problems rather than engagement."
+        )
     elif reading == "low":
-        lines.append("Reading: low. Fewer contacts than the benchmarks can mean strong self-service and a "
-                     "stable product, but also disengaged customers who stopped asking; check it against "
-                     "churn and CSAT before celebrating.")
+        lines.append(
+            "Reading: low. Fewer contacts than the benchmarks can mean strong self-service and a "
+            "stable product, but also disengaged customers who stopped asking; check it against "
+            "churn and CSAT before celebrating."
+        )
     elif reading == "moderate":
-        lines.append("Reading: moderate. The frequency is inside the expected range; watch the trend and "
-                     "the mix of contacts rather than the level.")
+        lines.append(
+            "Reading: moderate. The frequency is inside the expected range; watch the trend and "
+            "the mix of contacts rather than the level."
+        )
     else:
         counts = p.rows["position"].value_counts()
-        lines.append("Reading: mixed. The matched benchmarks disagree ("
-                     + join(f"{n} {pos}" for pos, n in counts.items())
-                     + "); the profile spans bands with different norms, so judge against the one closest to "
-                       "your business.")
+        lines.append(
+            "Reading: mixed. The matched benchmarks disagree ("
+            + join(f"{n} {pos}" for pos, n in counts.items())
+            + "); the profile spans bands with different norms, so judge against the one closest to "
+            "your business."
+        )
     lines.extend(_causes(p, ctx, reading))
     lines.extend(_levers(reading, ctx))
     lines.append(SOURCE_NOTE)
@@ -351,27 +388,47 @@ def _causes(p: Placement, ctx: dict, reading: str) -> list[str]:
         case = ctx.get("case_frequency")
         tail = f"; counting cases instead of contacts gives {num(case)} per month" if case is not None else ""
         weight = rcr
-        found.append((weight, f"repeat contacts: {pct(rcr)} of contacts were follow-ups of an earlier "
-                              f"contact within the dedup window{tail}"
-                              + (" — high enough to point at first-contact resolution" if rcr >= 0.15 else "")))
+        found.append(
+            (
+                weight,
+                f"repeat contacts: {pct(rcr)} of contacts were follow-ups of an earlier "
+                f"contact within the dedup window{tail}"
+                + (" — high enough to point at first-contact resolution" if rcr >= 0.15 else ""),
+            )
+        )
     onb = ctx.get("onboarding_share")
     if onb is not None:
-        found.append((onb, f"onboarding cohorts: {pct(onb)} of contacts came from customers in their "
-                           "onboarding period" + (" — new customers drive a large share" if onb >= 0.2 else "")))
+        found.append(
+            (
+                onb,
+                f"onboarding cohorts: {pct(onb)} of contacts came from customers in their "
+                "onboarding period" + (" — new customers drive a large share" if onb >= 0.2 else ""),
+            )
+        )
     rel = ctx.get("release_share")
     if rel is not None:
         found.append((rel, f"releases and announcements: {pct(rel)} of contacts fell on release or outage days"))
     ss = ctx.get("self_service_rate")
     if ss is not None:
-        found.append((1 - ss, f"self-service: the self-service success rate is {pct(ss)}"
-                              + (" — customers default to contacting support" if ss < 0.5 else "")))
+        found.append(
+            (
+                1 - ss,
+                f"self-service: the self-service success rate is {pct(ss)}"
+                + (" — customers default to contacting support" if ss < 0.5 else ""),
+            )
+        )
     found.sort(key=lambda t: -t[0])
     given = {"repeat_contact_rate", "onboarding_share", "release_share", "self_service_rate"} & set(ctx)
-    unmeasured = [name for key, name in (("repeat_contact_rate", "repeat contacts"),
-                                         ("onboarding_share", "onboarding cohorts"),
-                                         ("release_share", "contacts after releases"),
-                                         ("self_service_rate", "self-service success"))
-                  if key not in given]
+    unmeasured = [
+        name
+        for key, name in (
+            ("repeat_contact_rate", "repeat contacts"),
+            ("onboarding_share", "onboarding cohorts"),
+            ("release_share", "contacts after releases"),
+            ("self_service_rate", "self-service success"),
+        )
+        if key not in given
+    ]
     if reading == "low":
         head = "Causes to check for a low frequency: whether customers still use the product, "
         head += "and whether contacts are being lost (channels not captured)."
@@ -390,8 +447,10 @@ def _causes(p: Placement, ctx: dict, reading: str) -> list[str]:
 
 def _levers(reading: str, ctx: dict) -> list[str]:
     if reading == "low":
-        return ["Levers: confirm engagement (usage, CSAT, churn) for the quiet segments, and make sure every "
-                "support channel is captured before reading the low figure as good news."]
+        return [
+            "Levers: confirm engagement (usage, CSAT, churn) for the quiet segments, and make sure every "
+            "support channel is captured before reading the low figure as good news."
+        ]
     levers = []
     rcr = ctx.get("repeat_contact_rate")
     if rcr is not None and rcr >= 0.15:
@@ -399,8 +458,10 @@ def _levers(reading: str, ctx: dict) -> list[str]:
     onb = ctx.get("onboarding_share")
     if onb is not None and onb >= 0.2:
         levers.append("strengthen onboarding with guided tutorials and milestone check-ins")
-    levers.append("strengthen self-service resources for the most common questions (the source cites "
-                  "20-30% reductions from successful implementations)")
+    levers.append(
+        "strengthen self-service resources for the most common questions (the source cites "
+        "20-30% reductions from successful implementations)"
+    )
     levers.append("communicate proactively before releases and policy changes")
     levers.append("fix root-cause product issues found by segmenting contacts by topic and cohort")
     if reading == "moderate":

@@ -13,6 +13,7 @@ Examples
 >>> r.ci_low < 1.35 < r.ci_high
 True
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -71,20 +72,29 @@ class ChurnEffect(Effect):
         """A plain-language sentence with the effect, its interval and the controls (never causal)."""
         change = self.odds_ratio - 1
         direction = "higher" if change >= 0 else "lower"
-        text = (f"Among {self.n_customers:,} customers ({self.n_churned:,} churned), each additional {self.feature} "
-                f"in the {self.window_days} days before {cutoff_text(self.cutoffs)} is associated with "
-                f"{nv.pct(abs(change))} {direction} odds of churning in the following {self.window_days} days "
-                f"(odds ratio {nv.num(self.odds_ratio)}, {ci_text(self.ci_low, self.ci_high)}, "
-                f"{p_text(self.p_value)}), controlling for {controls_text(self.controls)}.")
+        text = (
+            f"Among {self.n_customers:,} customers ({self.n_churned:,} churned), each additional {self.feature} "
+            f"in the {self.window_days} days before {cutoff_text(self.cutoffs)} is associated with "
+            f"{nv.pct(abs(change))} {direction} odds of churning in the following {self.window_days} days "
+            f"(odds ratio {nv.num(self.odds_ratio)}, {ci_text(self.ci_low, self.ci_high)}, "
+            f"{p_text(self.p_value)}), controlling for {controls_text(self.controls)}."
+        )
         if self.ci_low <= 1 <= self.ci_high:
             text += " The interval includes 1, so the data are consistent with no association."
         return text + " This is an association, not proof that contacts cause churn."
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Churn rate per contact-frequency bucket with 95% Wilson intervals; returns the Axes."""
-        return plot_binned(self.binned, y="churn_rate", lo="ci_low", hi="ci_high", ax=ax,
-                           ylabel=f"churn rate in the next {self.window_days} days", percent=True,
-                           title="Churn rate by contact frequency")
+        return plot_binned(
+            self.binned,
+            y="churn_rate",
+            lo="ci_low",
+            hi="ci_high",
+            ax=ax,
+            ylabel=f"churn rate in the next {self.window_days} days",
+            percent=True,
+            title="Churn rate by contact frequency",
+        )
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -103,9 +113,11 @@ class ChurnBySegment(Result):
         if not len(ok):
             return f"The churn odds ratio could not be estimated within any {self.segment} level."
         lo, hi = ok.loc[ok["odds_ratio"].idxmin()], ok.loc[ok["odds_ratio"].idxmax()]
-        return (f"Fitted separately by {self.segment}, the odds ratio ranges from {nv.num(lo['odds_ratio'])} "
-                f"({lo['level']}) to {nv.num(hi['odds_ratio'])} ({hi['level']}); "
-                "overlapping intervals mean the segments are not clearly different.")
+        return (
+            f"Fitted separately by {self.segment}, the odds ratio ranges from {nv.num(lo['odds_ratio'])} "
+            f"({lo['level']}) to {nv.num(hi['odds_ratio'])} ({hi['level']}); "
+            "overlapping intervals mean the segments are not clearly different."
+        )
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Forest plot: odds ratio with 95% CI, pooled and per level (log scale); returns the Axes."""
@@ -119,8 +131,10 @@ class ChurnBySegment(Result):
         ax.errorbar(est, pos[ok], xerr=[est - d.loc[ok, "ci_low"], d.loc[ok, "ci_high"] - est], fmt="s", capsize=4)
         ax.axvline(1.0, color="grey", lw=1, ls="--")
         ax.set_xscale("log")
-        labels = [f"{lvl} (n={n:,}, churned {k:,})" + ("" if has else " — not estimable")
-                  for lvl, n, k, has in zip(d["level"], d["customers"], d["churned"], ok)]
+        labels = [
+            f"{lvl} (n={n:,}, churned {k:,})" + ("" if has else " — not estimable")
+            for lvl, n, k, has in zip(d["level"], d["customers"], d["churned"], ok)
+        ]
         ax.set_yticks(pos, labels)
         ax.set_xlabel("odds ratio of churn per +1 contact per month (log scale)")
         ax.set_title(f"Churn odds ratio by {self.segment}" if len(d) else "Churn odds ratio")
@@ -133,8 +147,9 @@ class ChurnBySegment(Result):
         return f"ChurnBySegment({len(self.frame)} rows by {self.segment})"
 
 
-def binned_churn(features: Features | pd.DataFrame, *, bins: Sequence[float] = DEFAULT_BINS,
-                 x: str = X) -> pd.DataFrame:
+def binned_churn(
+    features: Features | pd.DataFrame, *, bins: Sequence[float] = DEFAULT_BINS, x: str = X
+) -> pd.DataFrame:
     """Churn rate per contact-frequency bucket with 95% Wilson intervals.
 
     Examples
@@ -146,8 +161,9 @@ def binned_churn(features: Features | pd.DataFrame, *, bins: Sequence[float] = D
     frame = frame_of_features(features)
     b = bucketize(frame[x], bins)
     g = frame.assign(bucket=b).groupby("bucket", observed=True)
-    out = g.agg(customers=("churned", "size"), churned=("churned", "sum"),
-                mean_contacts_per_month=(x, "mean")).reset_index()
+    out = g.agg(
+        customers=("churned", "size"), churned=("churned", "sum"), mean_contacts_per_month=(x, "mean")
+    ).reset_index()
     out["bucket"] = out["bucket"].astype(str)
     out["churned"] = out["churned"].astype("int64")
     out["churn_rate"] = out["churned"] / out["customers"]
@@ -157,32 +173,48 @@ def binned_churn(features: Features | pd.DataFrame, *, bins: Sequence[float] = D
 
 def _check_events(n: int, events: int, when: str) -> None:
     if n < MIN_CUSTOMERS:
-        raise AnalysisError(f"only {n} customer(s) are in the population {when}; the churn model needs at least "
-                            f"{MIN_CUSTOMERS}. Use more data, an earlier cutoff or a shorter window")
+        raise AnalysisError(
+            f"only {n} customer(s) are in the population {when}; the churn model needs at least "
+            f"{MIN_CUSTOMERS}. Use more data, an earlier cutoff or a shorter window"
+        )
     if events < MIN_EVENTS or n - events < MIN_EVENTS:
         what = "churned" if events < MIN_EVENTS else "stayed"
-        raise AnalysisError(f"only {min(events, n - events)} of {n} customers {what} in the outcome window {when}; "
-                            f"the churn model needs at least {MIN_EVENTS}. Use rolling cutoffs or a longer window")
+        raise AnalysisError(
+            f"only {min(events, n - events)} of {n} customers {what} in the outcome window {when}; "
+            f"the churn model needs at least {MIN_EVENTS}. Use rolling cutoffs or a longer window"
+        )
 
 
 def _check_separation(xs: np.ndarray, y: np.ndarray) -> None:
     if np.ptp(xs) == 0:
-        raise AnalysisError(f"every customer in the model has the same contacts per month ({xs[0]:.2f}); "
-                            "the effect cannot be estimated")
+        raise AnalysisError(
+            f"every customer in the model has the same contacts per month ({xs[0]:.2f}); the effect cannot be estimated"
+        )
     if y.min() == y.max():
-        raise AnalysisError("after leaving out segments without churners every remaining customer has the same "
-                            "outcome; the churn model cannot be fitted")
+        raise AnalysisError(
+            "after leaving out segments without churners every remaining customer has the same "
+            "outcome; the churn model cannot be fitted"
+        )
     x1, x0 = xs[y == 1], xs[y == 0]
     if x1.min() >= x0.max() or x1.max() <= x0.min():
         side = "more" if x1.min() >= x0.max() else "fewer"
-        raise AnalysisError(f"churn is perfectly separated by contacts per month: every churner had as many or "
-                            f"{side} contacts than every stayer, so the odds ratio is infinite. Read the binned "
-                            "view instead, or use more customers or a longer window")
+        raise AnalysisError(
+            f"churn is perfectly separated by contacts per month: every churner had as many or "
+            f"{side} contacts than every stayer, so the odds ratio is infinite. Read the binned "
+            "view instead, or use more customers or a longer window"
+        )
 
 
-def fit_churn(features: Features | pd.DataFrame, *, controls: str | Sequence[str] | None = None,
-              bins: Sequence[float] = DEFAULT_BINS, cutoffs: Any = None, window_days: int | None = None,
-              numeric_controls: str | Sequence[str] | None = None, direction: str | None = None) -> ChurnEffect:
+def fit_churn(
+    features: Features | pd.DataFrame,
+    *,
+    controls: str | Sequence[str] | None = None,
+    bins: Sequence[float] = DEFAULT_BINS,
+    cutoffs: Any = None,
+    window_days: int | None = None,
+    numeric_controls: str | Sequence[str] | None = None,
+    direction: str | None = None,
+) -> ChurnEffect:
     """Logistic regression of ``churned`` on contacts per month, segment controls and tenure.
 
     Parameters
@@ -207,8 +239,9 @@ def fit_churn(features: Features | pd.DataFrame, *, controls: str | Sequence[str
     >>> bool(r.ci_low < np.exp(0.5) < r.ci_high), r.controls
     (True, ('tenure',))
     """
-    feats = as_features(features, cutoffs=cutoffs, window_days=window_days, numeric_controls=numeric_controls,
-                        direction=direction)
+    feats = as_features(
+        features, cutoffs=cutoffs, window_days=window_days, numeric_controls=numeric_controls, direction=direction
+    )
     frame = feats.frame
     controls = list(feats.controls) if controls is None else as_list(controls)
     missing = [c for c in controls if c not in frame.columns]
@@ -222,8 +255,10 @@ def fit_churn(features: Features | pd.DataFrame, *, controls: str | Sequence[str
     _check_separation(exog[X].to_numpy(), y)
     events_used = int(y.sum())
     if min(events_used, len(y) - events_used) < EVENTS_PER_TERM * exog.shape[1]:
-        notes.append(f"only {min(events_used, len(y) - events_used)} churners for {exog.shape[1]} model terms; "
-                     "the estimate is weak and its interval approximate")
+        notes.append(
+            f"only {min(events_used, len(y) - events_used)} churners for {exog.shape[1]} model terms; "
+            "the estimate is weak and its interval approximate"
+        )
     groups = None
     if len(cutoffs) > 1:
         groups = pd.factorize(df["customer_id"])[0]
@@ -232,19 +267,36 @@ def fit_churn(features: Features | pd.DataFrame, *, controls: str | Sequence[str
     table = coef_table(res.params, res.bse, list(exog.columns), exp=True)
     row = table.set_index("term").loc[X]
     return ChurnEffect(
-        odds_ratio=float(row["odds_ratio"]), ci_low=float(row["or_ci_low"]), ci_high=float(row["or_ci_high"]),
-        p_value=float(row["p_value"]), table=table, binned=binned_churn(frame, bins=bins),
-        n_customers=int(len(y)), n_churned=events_used, cutoffs=cutoffs, window_days=int(feats.window_days),
-        controls=tuple(used), feature=f"{feats.direction} contact per month",
-        notes=tuple(list(feats.notes) + notes), features=feats,
+        odds_ratio=float(row["odds_ratio"]),
+        ci_low=float(row["or_ci_low"]),
+        ci_high=float(row["or_ci_high"]),
+        p_value=float(row["p_value"]),
+        table=table,
+        binned=binned_churn(frame, bins=bins),
+        n_customers=int(len(y)),
+        n_churned=events_used,
+        cutoffs=cutoffs,
+        window_days=int(feats.window_days),
+        controls=tuple(used),
+        feature=f"{feats.direction} contact per month",
+        notes=tuple(list(feats.notes) + notes),
+        features=feats,
     )
 
 
 @accepts_dataset
-def churn_effect(contacts: TableSource, customers: TableSource, *, window: str | pd.Timedelta = DEFAULT_WINDOW,
-                 cutoff: Any = None, controls: str | Sequence[str] | None = None,
-                 bins: Sequence[float] = DEFAULT_BINS, tz: str | None = None, mapping: MappingSpec = None,
-                 con: Backend = None) -> ChurnEffect:
+def churn_effect(
+    contacts: TableSource,
+    customers: TableSource,
+    *,
+    window: str | pd.Timedelta = DEFAULT_WINDOW,
+    cutoff: Any = None,
+    controls: str | Sequence[str] | None = None,
+    bins: Sequence[float] = DEFAULT_BINS,
+    tz: str | None = None,
+    mapping: MappingSpec = None,
+    con: Backend = None,
+) -> ChurnEffect:
     """Odds ratio of churn in the window after ``cutoff`` per +1 inbound contact per month before it.
 
     Parameters
@@ -275,16 +327,26 @@ def churn_effect(contacts: TableSource, customers: TableSource, *, window: str |
     >>> r.odds_ratio > 1, r.controls
     (True, ('tier', 'tenure'))
     """
-    f = customer_features(contacts, customers, window=window, cutoff=cutoff, controls=controls, tz=tz,
-                          mapping=mapping, con=con)
+    f = customer_features(
+        contacts, customers, window=window, cutoff=cutoff, controls=controls, tz=tz, mapping=mapping, con=con
+    )
     return fit_churn(f, bins=bins)
 
 
 @accepts_dataset
-def churn_effect_by(contacts: TableSource, customers: TableSource, *, by: str = "tier",
-                    window: str | pd.Timedelta = DEFAULT_WINDOW, cutoff: Any = None,
-                    controls: str | Sequence[str] | None = None, tz: str | None = None, mapping: MappingSpec = None,
-                    con: Backend = None, features: Features | pd.DataFrame | None = None) -> ChurnBySegment:
+def churn_effect_by(
+    contacts: TableSource,
+    customers: TableSource,
+    *,
+    by: str = "tier",
+    window: str | pd.Timedelta = DEFAULT_WINDOW,
+    cutoff: Any = None,
+    controls: str | Sequence[str] | None = None,
+    tz: str | None = None,
+    mapping: MappingSpec = None,
+    con: Backend = None,
+    features: Features | pd.DataFrame | None = None,
+) -> ChurnBySegment:
     """Odds ratio per +1 contact per month fitted separately in each level of ``by`` (for a forest plot).
 
     Levels where the model cannot be fitted keep a row with NaN estimates and the reason in ``note``.
@@ -301,8 +363,15 @@ def churn_effect_by(contacts: TableSource, customers: TableSource, *, by: str = 
     if features is None:
         tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con, tz=tz)
         base = as_list(controls) if controls is not None else default_controls(tables["customers"].columns)
-        features = customer_features(tables["contacts"], tables["customers"], window=window, cutoff=cutoff,
-                                     controls=list(dict.fromkeys(base + [by])), tz=tz, con=tables.con)
+        features = customer_features(
+            tables["contacts"],
+            tables["customers"],
+            window=window,
+            cutoff=cutoff,
+            controls=list(dict.fromkeys(base + [by])),
+            tz=tz,
+            con=tables.con,
+        )
     feats = as_features(features)
     if by not in feats.columns:
         raise ParameterError(f"cannot split by {by!r}: it is not a segment column of the feature table")
@@ -310,8 +379,9 @@ def churn_effect_by(contacts: TableSource, customers: TableSource, *, by: str = 
         controls = default_controls(feats.columns)
     base_controls = [c for c in as_list(controls) if c != by]
     rows = []
-    parts = [("all", feats.frame)] + [(str(level), part) for level, part in
-                                      sorted(feats.frame.groupby(by, observed=True), key=lambda kv: str(kv[0]))]
+    parts = [("all", feats.frame)] + [
+        (str(level), part) for level, part in sorted(feats.frame.groupby(by, observed=True), key=lambda kv: str(kv[0]))
+    ]
     for level, part in parts:
         use = base_controls + ([by] if level == "all" else [])
         row = {"segment": by, "level": level, "customers": len(part), "churned": int(part["churned"].sum())}

@@ -3,6 +3,7 @@
 :func:`compare_periods` takes a :func:`kit.contact_frequency` result (or its frame) and returns
 a :class:`Comparison`; :func:`poisson_rate_test` is the test behind it.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,16 +70,25 @@ class Comparison(Result):
                     bits.append(f"no {r['comparison']} to compare with")
                     continue
                 verdict = "beyond Poisson noise" if r["significant"] else "within Poisson noise"
-                bits.append(f"{narrative.change_word(r['change'])} {narrative.pct(abs(r['change']))} against the "
-                            f"{r['comparison']} ({periods.label(r['base_period'], self.grain)}, "
-                            f"p = {_p(r['p_value'])}, {verdict})")
-            sentences.append(f"{who}In {periods.label(part.iloc[0]['period'], self.grain)} the rate "
-                             + "; ".join(bits) + ".")
+                bits.append(
+                    f"{narrative.change_word(r['change'])} {narrative.pct(abs(r['change']))} against the "
+                    f"{r['comparison']} ({periods.label(r['base_period'], self.grain)}, "
+                    f"p = {_p(r['p_value'])}, {verdict})"
+                )
+            sentences.append(
+                f"{who}In {periods.label(part.iloc[0]['period'], self.grain)} the rate " + "; ".join(bits) + "."
+            )
         return " ".join(sentences)
 
     def to_dict(self) -> dict:
-        return {"grain": self.grain, "value": self.value, "exposure": self.exposure, "alpha": self.alpha,
-                "by": list(self.by), "rows": json_safe(self.frame)}
+        return {
+            "grain": self.grain,
+            "value": self.value,
+            "exposure": self.exposure,
+            "alpha": self.alpha,
+            "by": list(self.by),
+            "rows": json_safe(self.frame),
+        }
 
     def __repr__(self) -> str:
         return f"Comparison({self.describe()})"
@@ -130,12 +140,23 @@ def poisson_rate_test(n1: int, e1: float, n2: int, e2: float, *, level: float = 
     ci = res.proportion_ci(confidence_level=level, method="exact")
     to_ratio = lambda q: (q / (1 - q)) * (e2 / e1) if q < 1 else math.inf  # noqa: E731
     ratio = (n1 / e1) / (n2 / e2) if n2 > 0 else math.inf
-    return {"rate_ratio": float(ratio), "ratio_low": float(to_ratio(ci.low)), "ratio_high": float(to_ratio(ci.high)),
-            "p_value": float(res.pvalue)}
+    return {
+        "rate_ratio": float(ratio),
+        "ratio_low": float(to_ratio(ci.low)),
+        "ratio_high": float(to_ratio(ci.high)),
+        "p_value": float(res.pvalue),
+    }
 
 
-def compare_periods(frame: Result | pd.DataFrame, period: DateLike, *, by: Grouping = None, value: str = "contacts",
-                    exposure: str = "active_customers", alpha: float = 0.05) -> Comparison:
+def compare_periods(
+    frame: Result | pd.DataFrame,
+    period: DateLike,
+    *,
+    by: Grouping = None,
+    value: str = "contacts",
+    exposure: str = "active_customers",
+    alpha: float = 0.05,
+) -> Comparison:
     """Change of a period against the previous period and the same period last year.
 
     Each comparison carries an exact conditional test of two Poisson rates
@@ -186,11 +207,16 @@ def compare_periods(frame: Result | pd.DataFrame, period: DateLike, *, by: Group
     grain = params.get("freq") or infer_grain(pd.DatetimeIndex(df["period"].drop_duplicates().sort_values()))
     current = periods.truncate(period, grain)
     if current not in set(df["period"]):
-        have = (f"{periods.label(df['period'].min(), grain)} to {periods.label(df['period'].max(), grain)}"
-                if len(df) else "none")
+        have = (
+            f"{periods.label(df['period'].min(), grain)} to {periods.label(df['period'].max(), grain)}"
+            if len(df)
+            else "none"
+        )
         raise ParameterError(f"period {periods.label(current, grain)} is not in the data (periods {have})")
-    bases = {"previous period": periods.shift(current, grain, -1),
-             "same period last year": periods.truncate(current - pd.DateOffset(years=1), grain)}
+    bases = {
+        "previous period": periods.shift(current, grain, -1),
+        "same period last year": periods.truncate(current - pd.DateOffset(years=1), grain),
+    }
     keyed = df.groupby(["period", *by], dropna=False)[[value, exposure]].sum(min_count=1)
     groups = [()] if not by else sorted(df[by].drop_duplicates().itertuples(index=False, name=None), key=str)
     rows = []
@@ -198,13 +224,21 @@ def compare_periods(frame: Result | pd.DataFrame, period: DateLike, *, by: Group
         cur = _lookup(keyed, current, g)
         for comp, base in bases.items():
             rows.append(_row(dict(zip(by, g)), comp, current, base, cur, _lookup(keyed, base, g), alpha))
-    return Comparison(frame=pd.DataFrame(rows), grain=grain, value=value, exposure=exposure, alpha=alpha,
-                      by=tuple(by))
+    return Comparison(frame=pd.DataFrame(rows), grain=grain, value=value, exposure=exposure, alpha=alpha, by=tuple(by))
 
 
 def _row(row: dict, comp: str, current, base, cur: tuple, prev: tuple, alpha: float) -> dict:
-    row.update(comparison=comp, period=current, base_period=base, count=cur[0], exposure=cur[1],
-               rate=_rate(*cur), base_count=prev[0], base_exposure=prev[1], base_rate=_rate(*prev))
+    row.update(
+        comparison=comp,
+        period=current,
+        base_period=base,
+        count=cur[0],
+        exposure=cur[1],
+        rate=_rate(*cur),
+        base_count=prev[0],
+        base_exposure=prev[1],
+        base_rate=_rate(*prev),
+    )
     row["change"] = row["rate"] / row["base_rate"] - 1 if row["base_rate"] and row["base_rate"] > 0 else math.nan
     if any(pd.isna(v) for v in (*cur, *prev)):
         test = dict(_NO_TEST)

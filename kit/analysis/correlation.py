@@ -4,6 +4,7 @@ Raw levels of two seasonal series correlate for no reason, so :func:`period_corr
 correlates seasonally adjusted, first-differenced series (never raw levels), at lags 0..k.
 The series come from :func:`kit.metrics.periodic.period_series` (re-exported here).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -28,8 +29,21 @@ if TYPE_CHECKING:
 
 __all__ = ["PeriodCorrelation", "PeriodSeries", "period_correlation", "period_series"]
 
-COLUMNS = ["outcome", "lag", "n", "pearson", "pearson_ci_low", "pearson_ci_high", "pearson_p", "spearman",
-           "spearman_ci_low", "spearman_ci_high", "spearman_p", "adjustment", "weak"]
+COLUMNS = [
+    "outcome",
+    "lag",
+    "n",
+    "pearson",
+    "pearson_ci_low",
+    "pearson_ci_high",
+    "pearson_p",
+    "spearman",
+    "spearman_ci_low",
+    "spearman_ci_high",
+    "spearman_p",
+    "adjustment",
+    "weak",
+]
 OUTCOME_NAMES = {"csat": "mean CSAT", "nps": "NPS", "churn_rate": "the churn rate"}
 
 
@@ -62,11 +76,15 @@ class PeriodCorrelation(Result):
         parts = []
         for outcome, g in corr.groupby("outcome", sort=False):
             r0 = g[g["lag"] == 0].iloc[0]
-            parts.append(f"{OUTCOME_NAMES.get(outcome, outcome)} (r = {nv.num(r0['pearson'])}, "
-                         f"{ci_text(r0['pearson_ci_low'], r0['pearson_ci_high'])})")
+            parts.append(
+                f"{OUTCOME_NAMES.get(outcome, outcome)} (r = {nv.num(r0['pearson'])}, "
+                f"{ci_text(r0['pearson_ci_low'], r0['pearson_ci_high'])})"
+            )
         g0 = corr.iloc[0]
-        text = (f"Period to period ({g0['adjustment']} series, {int(g0['n'])} periods), contact frequency is "
-                f"correlated with {nv.join(parts)} in the same period.")
+        text = (
+            f"Period to period ({g0['adjustment']} series, {int(g0['n'])} periods), contact frequency is "
+            f"correlated with {nv.join(parts)} in the same period."
+        )
         if corr["weak"].any():
             text += " With this few periods these are weak estimates."
         return text
@@ -83,9 +101,16 @@ class PeriodCorrelation(Result):
             g = corr[corr["outcome"] == outcome]
             pos = g["lag"].to_numpy() + (i - (len(outcomes) - 1) / 2) * width
             ax.bar(pos, g["pearson"], width=width * 0.9, label=outcome)
-            ax.errorbar(pos, g["pearson"], yerr=np.nan_to_num(np.vstack([g["pearson"] - g["pearson_ci_low"],
-                                                                          g["pearson_ci_high"] - g["pearson"]])),
-                        fmt="none", ecolor="black", capsize=3)
+            ax.errorbar(
+                pos,
+                g["pearson"],
+                yerr=np.nan_to_num(
+                    np.vstack([g["pearson"] - g["pearson_ci_low"], g["pearson_ci_high"] - g["pearson"]])
+                ),
+                fmt="none",
+                ecolor="black",
+                capsize=3,
+            )
         ax.axhline(0, color="grey", lw=1)
         ax.set_ylim(-1, 1)
         ax.set_xticks(sorted(corr["lag"].unique()))
@@ -140,17 +165,27 @@ def _adjust(data: pd.DataFrame, cols: list[str], grain: str, adjust: str):
             adjusted[col] = s.diff()
             how[col] = "first-differenced"
             if why != "first differences requested":
-                notes.append(f"{col}: {why}; used first differences, which remove trend but not a shared "
-                             "seasonal pattern")
+                notes.append(
+                    f"{col}: {why}; used first differences, which remove trend but not a shared seasonal pattern"
+                )
     return adjusted, how, notes
 
 
 @accepts_dataset
 @renamed_parameters(grain="freq")
-def period_correlation(contacts: TableSource, customers: TableSource, surveys: TableSource = None, *,
-                       freq: str = "month", lags: int = 3, adjust: str = "auto", tz: str | None = None,
-                       mapping: MappingSpec = None, con: Backend = None,
-                       series: PeriodSeries | pd.DataFrame | None = None) -> PeriodCorrelation:
+def period_correlation(
+    contacts: TableSource,
+    customers: TableSource,
+    surveys: TableSource = None,
+    *,
+    freq: str = "month",
+    lags: int = 3,
+    adjust: str = "auto",
+    tz: str | None = None,
+    mapping: MappingSpec = None,
+    con: Backend = None,
+    series: PeriodSeries | pd.DataFrame | None = None,
+) -> PeriodCorrelation:
     """Correlation of period contact frequency with CSAT, NPS and churn rate, at lags 0..``lags``.
 
     Each series is first seasonally adjusted (:func:`kit.analysis.decompose.decompose`) and then
@@ -188,8 +223,11 @@ def period_correlation(contacts: TableSource, customers: TableSource, surveys: T
         raise ParameterError(f"adjust must be auto, difference or seasonal, not {adjust!r}")
     if not isinstance(lags, (int, np.integer)) or lags < 0:
         raise ParameterError(f"lags must be a non-negative integer, not {lags!r}")
-    given = series if series is not None else period_series(contacts, customers, surveys, freq=freq, tz=tz,
-                                                            mapping=mapping, con=con)
+    given = (
+        series
+        if series is not None
+        else period_series(contacts, customers, surveys, freq=freq, tz=tz, mapping=mapping, con=con)
+    )
     data, grain = frame_of(given), params_of(given).get("freq", freq)
     outcomes = [c for c in ("csat", "nps", "churn_rate") if c in data.columns and data[c].notna().sum() > 0]
     adjusted, how, notes = _adjust(data, ["frequency", *outcomes], grain, adjust)
@@ -200,17 +238,34 @@ def period_correlation(contacts: TableSource, customers: TableSource, surveys: T
             y = adjusted[col].shift(-k)
             p = correlation(x, y, method="pearson")
             s_ = correlation(x, y, method="spearman")
-            rows.append({"outcome": col, "lag": k, "n": p["n"], "pearson": p["r"], "pearson_ci_low": p["ci_low"],
-                         "pearson_ci_high": p["ci_high"], "pearson_p": p["p_value"], "spearman": s_["r"],
-                         "spearman_ci_low": s_["ci_low"], "spearman_ci_high": s_["ci_high"],
-                         "spearman_p": s_["p_value"], "adjustment": how[col], "weak": p["n"] < WEAK_PERIODS})
+            rows.append(
+                {
+                    "outcome": col,
+                    "lag": k,
+                    "n": p["n"],
+                    "pearson": p["r"],
+                    "pearson_ci_low": p["ci_low"],
+                    "pearson_ci_high": p["ci_high"],
+                    "pearson_p": p["p_value"],
+                    "spearman": s_["r"],
+                    "spearman_ci_low": s_["ci_low"],
+                    "spearman_ci_high": s_["ci_high"],
+                    "spearman_p": s_["p_value"],
+                    "adjustment": how[col],
+                    "weak": p["n"] < WEAK_PERIODS,
+                }
+            )
     out = pd.DataFrame(rows, columns=COLUMNS)
     if "churn_rate" in outcomes:
-        notes.append("customers who churn count as active in their last period but contact less in it, which "
-                     "pulls the same-period (lag 0) correlation with the churn rate down; read lags 1-3 too")
+        notes.append(
+            "customers who churn count as active in their last period but contact less in it, which "
+            "pulls the same-period (lag 0) correlation with the churn rate down; read lags 1-3 too"
+        )
     if not outcomes:
         notes.append("no CSAT, NPS or churn series is available to correlate with")
     elif out["weak"].any():
-        notes.append(f"only {int(out['n'].min())} usable periods: with fewer than about {WEAK_PERIODS}, "
-                     "period-level correlations are weak estimates; rely on the customer-level analysis")
+        notes.append(
+            f"only {int(out['n'].min())} usable periods: with fewer than about {WEAK_PERIODS}, "
+            "period-level correlations are weak estimates; rely on the customer-level analysis"
+        )
     return PeriodCorrelation(frame=out, notes=tuple(notes), series=given, freq=grain)

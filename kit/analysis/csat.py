@@ -12,6 +12,7 @@ Examples
 >>> r.slope < 0, "associated with" in r.describe()
 (True, True)
 """
+
 from __future__ import annotations
 
 import math
@@ -68,11 +69,13 @@ class CsatEffect(Effect):
     def describe(self) -> str:
         """A plain-language sentence with the slope, its interval, the controls and the rank correlation."""
         word = "lower" if self.slope < 0 else "higher"
-        text = (f"Across {self.n_surveys:,} survey responses from {self.n_customers:,} customers, each additional "
-                f"inbound contact per month in the {self.window_days} days before {cutoff_text(self.cutoffs)} is "
-                f"associated with a CSAT score {nv.num(abs(self.slope))} points {word} in the following "
-                f"{self.window_days} days ({ci_text(self.ci_low, self.ci_high)}, {p_text(self.p_value)}), "
-                f"controlling for {controls_text(self.controls)}")
+        text = (
+            f"Across {self.n_surveys:,} survey responses from {self.n_customers:,} customers, each additional "
+            f"inbound contact per month in the {self.window_days} days before {cutoff_text(self.cutoffs)} is "
+            f"associated with a CSAT score {nv.num(abs(self.slope))} points {word} in the following "
+            f"{self.window_days} days ({ci_text(self.ci_low, self.ci_high)}, {p_text(self.p_value)}), "
+            f"controlling for {controls_text(self.controls)}"
+        )
         rho = self.spearman or {}
         if np.isfinite(rho.get("r", np.nan)):
             text += f"; Spearman rank correlation {nv.num(rho['r'])} ({ci_text(rho['ci_low'], rho['ci_high'])})"
@@ -83,13 +86,21 @@ class CsatEffect(Effect):
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Mean CSAT per contact-frequency bucket with 95% intervals (clustered by customer); returns the Axes."""
-        return plot_binned(self.binned, y="mean_score", lo="ci_low", hi="ci_high", ax=ax,
-                           ylabel=f"mean CSAT in the next {self.window_days} days", percent=False,
-                           title="CSAT by contact frequency")
+        return plot_binned(
+            self.binned,
+            y="mean_score",
+            lo="ci_low",
+            hi="ci_high",
+            ax=ax,
+            ylabel=f"mean CSAT in the next {self.window_days} days",
+            percent=False,
+            title="CSAT by contact frequency",
+        )
 
 
-def binned_csat(features: Features | pd.DataFrame, *, bins: Sequence[float] = DEFAULT_BINS, x: str = X,
-                level: float = 0.95) -> pd.DataFrame:
+def binned_csat(
+    features: Features | pd.DataFrame, *, bins: Sequence[float] = DEFAULT_BINS, x: str = X, level: float = 0.95
+) -> pd.DataFrame:
     """Mean survey score per contact-frequency bucket; intervals treat each customer as a cluster.
 
     Examples
@@ -108,12 +119,21 @@ def binned_csat(features: Features | pd.DataFrame, *, bins: Sequence[float] = DE
         resid = part["csat_sum"] - mean * part["surveys"]
         se = math.sqrt(g / (g - 1) * float((resid**2).sum())) / n if g > 1 else np.nan
         crit = stats.t.ppf(0.5 + level / 2, g - 1) if g > 1 else np.nan
-        rows.append({"bucket": bucket, "respondents": g, "surveys": int(n), "mean_score": float(mean),
-                     "ci_low": mean - crit * se, "ci_high": mean + crit * se,
-                     "mean_contacts_per_month": float(part[x].mean())})
+        rows.append(
+            {
+                "bucket": bucket,
+                "respondents": g,
+                "surveys": int(n),
+                "mean_score": float(mean),
+                "ci_low": mean - crit * se,
+                "ci_high": mean + crit * se,
+                "mean_contacts_per_month": float(part[x].mean()),
+            }
+        )
     order = {b: i for i, b in enumerate(bucket_labels(bins))}
-    out = pd.DataFrame(rows, columns=["bucket", "respondents", "surveys", "mean_score", "ci_low", "ci_high",
-                                      "mean_contacts_per_month"])
+    out = pd.DataFrame(
+        rows, columns=["bucket", "respondents", "surveys", "mean_score", "ci_low", "ci_high", "mean_contacts_per_month"]
+    )
     return out.sort_values("bucket", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
@@ -132,8 +152,10 @@ def _cr2(exog: np.ndarray, y: np.ndarray, w: np.ndarray, clusters) -> tuple[np.n
     xw, yw = exog * sw[:, None], y * sw
     q, r = np.linalg.qr(xw)
     if np.min(np.abs(np.diag(r))) < 1e-10 * max(np.max(np.abs(np.diag(r))), 1e-300):
-        raise AnalysisError("the CSAT model terms duplicate each other (a control is constant or collinear with "
-                            "contacts per month among surveyed customers); use fewer controls or more customers")
+        raise AnalysisError(
+            "the CSAT model terms duplicate each other (a control is constant or collinear with "
+            "contacts per month among surveyed customers); use fewer controls or more customers"
+        )
     beta = np.linalg.solve(r, q.T @ yw)
     e = yw - xw @ beta
     a = q @ np.linalg.inv(r).T  # row i: x_i' (X'X)^-1 in whitened units
@@ -172,21 +194,32 @@ def _cr2(exog: np.ndarray, y: np.ndarray, w: np.ndarray, clusters) -> tuple[np.n
 
 def _check_scores(resp: pd.DataFrame, n_surveys: int) -> None:
     if len(resp) < MIN_RESPONDENTS:
-        raise AnalysisError(f"only {len(resp)} customer(s) in the population answered a survey in the outcome "
-                            f"window; the CSAT model needs at least {MIN_RESPONDENTS}. Use a longer window or "
-                            "rolling cutoffs")
+        raise AnalysisError(
+            f"only {len(resp)} customer(s) in the population answered a survey in the outcome "
+            f"window; the CSAT model needs at least {MIN_RESPONDENTS}. Use a longer window or "
+            "rolling cutoffs"
+        )
     scores_sd = np.sqrt(np.maximum(resp["csat_sumsq"].sum() / n_surveys - (resp["csat_sum"].sum() / n_surveys) ** 2, 0))
     if scores_sd < 1e-12:
-        raise AnalysisError(f"every CSAT score in the outcome window is {resp['csat_sum'].sum() / n_surveys:g}; "
-                            "a constant score has no relation to estimate")
+        raise AnalysisError(
+            f"every CSAT score in the outcome window is {resp['csat_sum'].sum() / n_surveys:g}; "
+            "a constant score has no relation to estimate"
+        )
     if np.ptp(resp[X].to_numpy(dtype=float)) == 0:
-        raise AnalysisError("every surveyed customer has the same contacts per month; the CSAT slope cannot be "
-                            "estimated")
+        raise AnalysisError(
+            "every surveyed customer has the same contacts per month; the CSAT slope cannot be estimated"
+        )
 
 
-def fit_csat(features: Features | pd.DataFrame, *, controls: str | Sequence[str] | None = None,
-             bins: Sequence[float] = DEFAULT_BINS, cutoffs: Any = None, window_days: int | None = None,
-             numeric_controls: str | Sequence[str] | None = None) -> CsatEffect:
+def fit_csat(
+    features: Features | pd.DataFrame,
+    *,
+    controls: str | Sequence[str] | None = None,
+    bins: Sequence[float] = DEFAULT_BINS,
+    cutoffs: Any = None,
+    window_days: int | None = None,
+    numeric_controls: str | Sequence[str] | None = None,
+) -> CsatEffect:
     """Survey score on contacts per month: WLS of customer means, CR2 errors, Bell-McCaffrey t.
 
     Uses the per-customer sums from :func:`kit.metrics.features.customer_features` (built with
@@ -238,27 +271,50 @@ def fit_csat(features: Features | pd.DataFrame, *, controls: str | Sequence[str]
     table.insert(table.columns.get_loc("p_value"), "df", dof)
     row = table.set_index("term").loc[X]
     if not np.isfinite(row["std_err"]) or not np.isfinite(row["df"]) or row["std_err"] <= 0:
-        raise AnalysisError("the CSAT slope's standard error cannot be estimated (a single customer carries it); "
-                            "use a longer window, rolling cutoffs or more customers")
+        raise AnalysisError(
+            "the CSAT slope's standard error cannot be estimated (a single customer carries it); "
+            "use a longer window, rolling cutoffs or more customers"
+        )
     rho = correlation(resp[X], resp["csat_sum"] / resp["surveys"], method="spearman")
     if g < EVENTS_PER_TERM * k:
         notes.append(f"only {g} surveyed customers for {k} model terms; the estimate is weak")
     if row["df"] < 10:
-        notes.append(f"the slope rests on few customers (about {row['df']:.0f} effective degrees of freedom), "
-                     "so its interval is wide")
+        notes.append(
+            f"the slope rests on few customers (about {row['df']:.0f} effective degrees of freedom), "
+            "so its interval is wide"
+        )
     return CsatEffect(
-        slope=float(row["coef"]), ci_low=float(row["ci_low"]), ci_high=float(row["ci_high"]),
-        p_value=float(row["p_value"]), table=table, binned=binned_csat(frame, bins=bins), spearman=rho,
-        n_customers=g, n_surveys=n_surveys, cutoffs=feats.cutoffs, window_days=int(feats.window_days),
-        controls=tuple(used), notes=tuple(list(feats.notes) + notes), features=feats,
+        slope=float(row["coef"]),
+        ci_low=float(row["ci_low"]),
+        ci_high=float(row["ci_high"]),
+        p_value=float(row["p_value"]),
+        table=table,
+        binned=binned_csat(frame, bins=bins),
+        spearman=rho,
+        n_customers=g,
+        n_surveys=n_surveys,
+        cutoffs=feats.cutoffs,
+        window_days=int(feats.window_days),
+        controls=tuple(used),
+        notes=tuple(list(feats.notes) + notes),
+        features=feats,
     )
 
 
 @accepts_dataset
-def csat_effect(contacts: TableSource, customers: TableSource, surveys: TableSource, *,
-                window: str | pd.Timedelta = DEFAULT_WINDOW, cutoff: Any = None,
-                controls: str | Sequence[str] | None = None, bins: Sequence[float] = DEFAULT_BINS,
-                tz: str | None = None, mapping: MappingSpec = None, con: Backend = None) -> CsatEffect:
+def csat_effect(
+    contacts: TableSource,
+    customers: TableSource,
+    surveys: TableSource,
+    *,
+    window: str | pd.Timedelta = DEFAULT_WINDOW,
+    cutoff: Any = None,
+    controls: str | Sequence[str] | None = None,
+    bins: Sequence[float] = DEFAULT_BINS,
+    tz: str | None = None,
+    mapping: MappingSpec = None,
+    con: Backend = None,
+) -> CsatEffect:
     """Change in CSAT (responses in the window after ``cutoff``) per +1 contact per month before it.
 
     Parameters
@@ -284,6 +340,15 @@ def csat_effect(contacts: TableSource, customers: TableSource, surveys: TableSou
     >>> r.slope < 0  # doctest: +SKIP
     True
     """
-    f = customer_features(contacts, customers, surveys=surveys, window=window, cutoff=cutoff, controls=controls,
-                          tz=tz, mapping=mapping, con=con)
+    f = customer_features(
+        contacts,
+        customers,
+        surveys=surveys,
+        window=window,
+        cutoff=cutoff,
+        controls=controls,
+        tz=tz,
+        mapping=mapping,
+        con=con,
+    )
     return fit_csat(f, bins=bins)

@@ -19,6 +19,7 @@ Conventions (documented behaviour, never a traceback)
 * A constant or all-zero series has zero seasonal strength, no anomalies and a flat
   forecast with zero-width intervals.
 """
+
 from __future__ import annotations
 
 import math
@@ -60,8 +61,20 @@ _MAD_K = 0.6745
 _MEANAD_K = 1.253314
 #: With fewer cycles than this a changing seasonal pattern cannot be told from noise.
 PERIODIC_BELOW_CYCLES = 7
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -200,14 +213,18 @@ class Decomposition(Result):
             back = len(adj) - 1 - int(adj.index.searchsorted(before)) if before >= adj.index[0] else None
         if back and len(adj) > back and abs(adj.iloc[-1 - back]) > ZERO:
             change = adj.iloc[-1] / adj.iloc[-1 - back] - 1
-            return (f"{lead}{self.name} {narrative.change_word(change)}"
-                    f"{'' if abs(change) < 0.005 else ' ' + narrative.pct(abs(change))} year over year "
-                    f"({periods.label(adj.index[-1], self.grain)} vs "
-                    f"{periods.label(adj.index[-1 - back], self.grain)})")
+            return (
+                f"{lead}{self.name} {narrative.change_word(change)}"
+                f"{'' if abs(change) < 0.005 else ' ' + narrative.pct(abs(change))} year over year "
+                f"({periods.label(adj.index[-1], self.grain)} vs "
+                f"{periods.label(adj.index[-1 - back], self.grain)})"
+            )
         if len(adj) > 1 and abs(self.trend.iloc[0]) > ZERO:
             change = self.trend.iloc[-1] / self.trend.iloc[0] - 1
-            return (f"the trend {narrative.change_word(change)} {narrative.pct(abs(change))} over the "
-                    f"{len(adj)} {unit(self.grain)}s shown")
+            return (
+                f"the trend {narrative.change_word(change)} {narrative.pct(abs(change))} over the "
+                f"{len(adj)} {unit(self.grain)}s shown"
+            )
         return None
 
     def _position_name(self, key) -> str:
@@ -243,8 +260,7 @@ class Decomposition(Result):
         cols = [c for c in self.seasonal.columns if c in self.periods]
         panels = [("observed", self.observed), ("trend", self.trend)]
         panels += [(f"seasonal ({c})", self.seasonal[c]) for c in cols] + [("remainder", self.resid)]
-        _, axes = plt.subplots(len(panels), 1, sharex=True, figsize=(9, 1.7 * len(panels) + 0.6),
-                               layout="constrained")
+        _, axes = plt.subplots(len(panels), 1, sharex=True, figsize=(9, 1.7 * len(panels) + 0.6), layout="constrained")
         axes = np.atleast_1d(axes)
         for ax, (label, data) in zip(axes, panels):
             if label == "remainder":
@@ -276,8 +292,15 @@ class Decomposition(Result):
         for i, year in enumerate(years):
             mask = s.index.year == year
             last = i == len(years) - 1
-            ax.plot(np.asarray(pos)[mask], s.to_numpy()[mask], marker="o" if grain != "day" else None, markersize=3,
-                    linewidth=2.2 if last else 1.2, alpha=1.0 if last else 0.7, label=str(year))
+            ax.plot(
+                np.asarray(pos)[mask],
+                s.to_numpy()[mask],
+                marker="o" if grain != "day" else None,
+                markersize=3,
+                linewidth=2.2 if last else 1.2,
+                alpha=1.0 if last else 0.7,
+                label=str(year),
+            )
         if ticks:
             ax.set_xticks(ticks[0], ticks[1])
         ax.set_ylabel(self.name)
@@ -287,18 +310,29 @@ class Decomposition(Result):
 
     def to_dict(self) -> dict:
         """Strengths, amplitude and notes as JSON-safe values (the series stay on the object)."""
-        return {"name": self.name, "grain": self.grain, "periods": dict(self.periods),
-                "strength": {k: f(v) for k, v in self.seasonal_strength.items()},
-                "trend_strength": f(self.trend_strength), "relative_amplitude": f(self.amplitude()),
-                "notes": list(self.notes)}
+        return {
+            "name": self.name,
+            "grain": self.grain,
+            "periods": dict(self.periods),
+            "strength": {k: f(v) for k, v in self.seasonal_strength.items()},
+            "trend_strength": f(self.trend_strength),
+            "relative_amplitude": f(self.amplitude()),
+            "notes": list(self.notes),
+        }
 
     def __repr__(self) -> str:
         return f"Decomposition({self.name}, {len(self.observed)} {self.grain}s, components {list(self.periods)})"
 
 
 @renamed_parameters(grain="freq")
-def decompose(series: pd.Series | pd.DataFrame | Result, *, period: int | Sequence[int] | None = None,
-              robust: bool = True, freq: str | None = None, value: str | None = None) -> Decomposition:
+def decompose(
+    series: pd.Series | pd.DataFrame | Result,
+    *,
+    period: int | Sequence[int] | None = None,
+    robust: bool = True,
+    freq: str | None = None,
+    value: str | None = None,
+) -> Decomposition:
     """Split a per-period series into trend, seasonal components and remainder.
 
     Parameters
@@ -369,10 +403,19 @@ def decompose(series: pd.Series | pd.DataFrame | Result, *, period: int | Sequen
     name = series_name(s)
     mk = lambda a, nm: pd.Series(a, index=y.index, name=nm)  # noqa: E731
     return Decomposition(
-        observed=y.rename(name), trend=mk(trend, "trend"), seasonal=seasonal, resid=mk(resid, "resid"),
-        adjusted=mk(values - seasonal.sum(axis=1).to_numpy(), "adjusted"), grain=grain, periods=comps,
+        observed=y.rename(name),
+        trend=mk(trend, "trend"),
+        seasonal=seasonal,
+        resid=mk(resid, "resid"),
+        adjusted=mk(values - seasonal.sum(axis=1).to_numpy(), "adjusted"),
+        grain=grain,
+        periods=comps,
         trend_strength=_strength(trend, resid) if np.ptp(values) > ZERO else 0.0,
-        seasonal_strength=strength, filled=filled, interpolated=interpolated, notes=tuple(notes), name=name,
+        seasonal_strength=strength,
+        filled=filled,
+        interpolated=interpolated,
+        notes=tuple(notes),
+        name=name,
     )
 
 
@@ -380,8 +423,10 @@ def _short_notes(short: list[int], n: int, grain: str) -> list[str]:
     """One note (and warning) per seasonal period the series is too short for."""
     notes = []
     for p in short:
-        msg = (f"only {n} {unit(grain)}s ({n / p:.1f} cycles of {p}); the {component_name(p, grain)} pattern needs "
-               f"at least two full cycles ({2 * p} {unit(grain)}s), i.e. {2 * p - n} more; it is not estimated")
+        msg = (
+            f"only {n} {unit(grain)}s ({n / p:.1f} cycles of {p}); the {component_name(p, grain)} pattern needs "
+            f"at least two full cycles ({2 * p} {unit(grain)}s), i.e. {2 * p - n} more; it is not estimated"
+        )
         notes.append(msg)
         warnings.warn(msg, SeasonalityWarning, stacklevel=4)
     return notes
@@ -441,8 +486,14 @@ def _stl(values: np.ndarray, fit: list[int], robust: bool) -> tuple[np.ndarray, 
         return trend + extra, np.column_stack(seas)
 
 
-def decompose_by(frame: Result | pd.DataFrame, *, by: Grouping = None, value: str = "frequency",
-                period: int | Sequence[int] | None = None, robust: bool = True) -> dict[Any, Decomposition]:
+def decompose_by(
+    frame: Result | pd.DataFrame,
+    *,
+    by: Grouping = None,
+    value: str = "frequency",
+    period: int | Sequence[int] | None = None,
+    robust: bool = True,
+) -> dict[Any, Decomposition]:
     """:func:`decompose` for each group of a ``contact_frequency`` result.
 
     Parameters
@@ -480,8 +531,9 @@ def decompose_by(frame: Result | pd.DataFrame, *, by: Grouping = None, value: st
     by = [by] if isinstance(by, str) else list(by)
     missing = [b for b in by + [value] if b not in df.columns]
     if missing:
-        raise ParameterError(f"column(s) {', '.join(missing)} not in the frame; "
-                             f"columns: {', '.join(map(str, df.columns))}")
+        raise ParameterError(
+            f"column(s) {', '.join(missing)} not in the frame; columns: {', '.join(map(str, df.columns))}"
+        )
     freq = params.get("freq")
     if not by:
         return {"all": decompose(df.set_index("period")[value], period=period, robust=robust, freq=freq)}

@@ -12,6 +12,7 @@ analyses themselves live in focused modules, all reported as associations (never
 * **Account level**: :func:`kit.analysis.touchpoints.touchpoint_effect` relates CSM outbound
   touchpoints of strategic accounts to churn.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -32,8 +33,10 @@ from .csat import CsatEffect, fit_csat
 from .effects import as_list
 from .touchpoints import TouchpointEffect, touchpoint_effect
 
-CAVEAT = ("These figures describe associations in this data; they do not show that contacts cause churn "
-          "or dissatisfaction (both may share causes such as product problems).")
+CAVEAT = (
+    "These figures describe associations in this data; they do not show that contacts cause churn "
+    "or dissatisfaction (both may share causes such as product problems)."
+)
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -74,11 +77,21 @@ class DriverReport(Result):
 
 @accepts_dataset
 @renamed_parameters(grain="freq")
-def analyze(contacts: TableSource, customers: TableSource, surveys: TableSource = None, *,
-            window: str | pd.Timedelta = DEFAULT_WINDOW, cutoff: Any = None,
-            controls: str | Sequence[str] | None = None, segment: str | None = "tier", freq: str = "month",
-            strategic: str = "strategic", tz: str | None = None, mapping: MappingSpec = None,
-            con: Backend = None) -> DriverReport:
+def analyze(
+    contacts: TableSource,
+    customers: TableSource,
+    surveys: TableSource = None,
+    *,
+    window: str | pd.Timedelta = DEFAULT_WINDOW,
+    cutoff: Any = None,
+    controls: str | Sequence[str] | None = None,
+    segment: str | None = "tier",
+    freq: str = "month",
+    strategic: str = "strategic",
+    tz: str | None = None,
+    mapping: MappingSpec = None,
+    con: Backend = None,
+) -> DriverReport:
     """Run every driver analysis once; a part that cannot be computed is ``None`` with its reason in ``problems``.
 
     Parameters

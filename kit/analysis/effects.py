@@ -3,6 +3,7 @@
 :mod:`kit.analysis.churn`, :mod:`kit.analysis.csat` and :mod:`kit.analysis.touchpoints` build on
 these; every result reports an association, never a cause.
 """
+
 from __future__ import annotations
 
 import math
@@ -160,8 +161,14 @@ def bucketize(x: pd.Series, bins: Sequence[float] = DEFAULT_BINS) -> pd.Categori
 
 
 # --------------------------------------------------------------------------- design and fit
-def as_features(features: Features | pd.DataFrame, *, cutoffs: Any = None, window_days: int | None = None,
-                numeric_controls: str | Sequence[str] | None = None, direction: str | None = None) -> Features:
+def as_features(
+    features: Features | pd.DataFrame,
+    *,
+    cutoffs: Any = None,
+    window_days: int | None = None,
+    numeric_controls: str | Sequence[str] | None = None,
+    direction: str | None = None,
+) -> Features:
     """A :class:`~kit.metrics.features.Features`; a plain DataFrame gets its design from the keywords.
 
     Options given for a Features override its fields. A DataFrame's ``attrs`` are never read.
@@ -180,8 +187,13 @@ def as_features(features: Features | pd.DataFrame, *, cutoffs: Any = None, windo
         if numeric_controls is not None:
             changes["numeric_controls"] = tuple(as_list(numeric_controls))
         return features.replace(**changes) if changes else features
-    return features_from_frame(features, cutoffs=cutoffs, window_days=90 if window_days is None else window_days,
-                               numeric_controls=as_list(numeric_controls), direction=direction or "inbound")
+    return features_from_frame(
+        features,
+        cutoffs=cutoffs,
+        window_days=90 if window_days is None else window_days,
+        numeric_controls=as_list(numeric_controls),
+        direction=direction or "inbound",
+    )
 
 
 def _dates(value: Any) -> list:
@@ -193,8 +205,9 @@ def frame_of_features(features: Features | pd.DataFrame) -> pd.DataFrame:
     return features.frame if isinstance(features, Features) else features
 
 
-def design(features: pd.DataFrame, controls: Sequence[str], numeric: Sequence[str],
-           outcome: str | None) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+def design(
+    features: pd.DataFrame, controls: Sequence[str], numeric: Sequence[str], outcome: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
     """Model matrix (const, x, segment dummies, numeric controls, tenure) and notes.
 
     Segment levels in which every customer has the same outcome carry no information
@@ -212,8 +225,10 @@ def design(features: pd.DataFrame, controls: Sequence[str], numeric: Sequence[st
             flat = rates[(rates["mean"] == 0) | (rates["mean"] == 1)]
             for level, row in flat.iterrows():
                 what = "no churners" if row["mean"] == 0 else "only churners"
-                notes.append(f"{col} = {level} has {what} among its {int(row['size'])} customers, so its churn odds "
-                             f"cannot be estimated; those customers are left out of the model")
+                notes.append(
+                    f"{col} = {level} has {what} among its {int(row['size'])} customers, so its churn odds "
+                    f"cannot be estimated; those customers are left out of the model"
+                )
             if len(flat):
                 df = df[~df[col].isin(flat.index)]
     for col in [c for c in controls if c in numeric]:
@@ -247,8 +262,9 @@ def design(features: pd.DataFrame, controls: Sequence[str], numeric: Sequence[st
     return df, pd.DataFrame(cols, index=df.index), used, notes
 
 
-def fit(kind: str, y: np.ndarray, exog: pd.DataFrame, groups: np.ndarray | None,
-        weights: np.ndarray | None = None) -> Any:
+def fit(
+    kind: str, y: np.ndarray, exog: pd.DataFrame, groups: np.ndarray | None, weights: np.ndarray | None = None
+) -> Any:
     """Fit with statsmodels (``"logit"``: GLM binomial; else WLS); separation or non-convergence is an AnalysisError."""
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
@@ -258,27 +274,33 @@ def fit(kind: str, y: np.ndarray, exog: pd.DataFrame, groups: np.ndarray | None,
         try:
             if kind == "logit":
                 model = sm.GLM(y, exog, family=sm.families.Binomial())
-                res = (model.fit(cov_type="cluster", cov_kwds={"groups": groups}) if groups is not None
-                       else model.fit())
+                res = model.fit(cov_type="cluster", cov_kwds={"groups": groups}) if groups is not None else model.fit()
             else:
                 res = sm.WLS(y, exog, weights=weights).fit(cov_type="HC0")
         except PerfectSeparationError:
-            raise AnalysisError("churn is perfectly predicted by the features (separation); the odds ratio is "
-                                "infinite. Use the binned view, a longer window or more customers") from None
+            raise AnalysisError(
+                "churn is perfectly predicted by the features (separation); the odds ratio is "
+                "infinite. Use the binned view, a longer window or more customers"
+            ) from None
         except (np.linalg.LinAlgError, ValueError) as exc:
-            raise AnalysisError(f"the model could not be fitted ({str(exc).splitlines()[0]}); "
-                                "remove controls that duplicate each other or use more customers") from None
+            raise AnalysisError(
+                f"the model could not be fitted ({str(exc).splitlines()[0]}); "
+                "remove controls that duplicate each other or use more customers"
+            ) from None
     bad = [w for w in caught if issubclass(w.category, (PerfectSeparationWarning, ConvergenceWarning))]
     params, bse = np.asarray(res.params), np.asarray(res.bse)
     if bad or not np.all(np.isfinite(bse)) or (kind == "logit" and (np.any(np.abs(params) > 25) or np.any(bse > 100))):
-        raise AnalysisError("the churn model did not converge: churn is (almost) perfectly separated by contacts "
-                            "per month or a control; the odds ratio is not estimable. Use the binned view, fewer "
-                            "controls, a longer window or more customers")
+        raise AnalysisError(
+            "the churn model did not converge: churn is (almost) perfectly separated by contacts "
+            "per month or a control; the odds ratio is not estimable. Use the binned view, fewer "
+            "controls, a longer window or more customers"
+        )
     return res
 
 
-def coef_table(params: Any, se: Any, names: Sequence[str], *, exp: bool, df_resid: Any = None,
-               level: float = 0.95) -> pd.DataFrame:
+def coef_table(
+    params: Any, se: Any, names: Sequence[str], *, exp: bool, df_resid: Any = None, level: float = 0.95
+) -> pd.DataFrame:
     """Coefficient table: ``term, coef, std_err, stat, p_value, ci_low, ci_high`` (+ odds ratios when ``exp``).
 
     ``df_resid`` (scalar or per term) switches from the normal to the Student t reference.
@@ -291,8 +313,17 @@ def coef_table(params: Any, se: Any, names: Sequence[str], *, exp: bool, df_resi
     else:
         crit = stats.t.ppf(0.5 + level / 2, df_resid)
         p = 2 * stats.t.sf(np.abs(stat), df_resid)
-    table = pd.DataFrame({"term": names, "coef": params, "std_err": se, "stat": stat, "p_value": p,
-                          "ci_low": params - crit * se, "ci_high": params + crit * se})
+    table = pd.DataFrame(
+        {
+            "term": names,
+            "coef": params,
+            "std_err": se,
+            "stat": stat,
+            "p_value": p,
+            "ci_low": params - crit * se,
+            "ci_high": params + crit * se,
+        }
+    )
     if exp:
         table["odds_ratio"] = np.exp(table["coef"])
         table["or_ci_low"] = np.exp(table["ci_low"])
@@ -328,8 +359,17 @@ class Effect(Result):
         return f"{type(self).__name__}({self.describe()})"
 
 
-def plot_binned(binned: pd.DataFrame, *, y: str, lo: str, hi: str, ax: Axes | None = None, ylabel: str = "",
-                percent: bool = False, title: str = "") -> Axes:
+def plot_binned(
+    binned: pd.DataFrame,
+    *,
+    y: str,
+    lo: str,
+    hi: str,
+    ax: Axes | None = None,
+    ylabel: str = "",
+    percent: bool = False,
+    title: str = "",
+) -> Axes:
     """Point and 95% interval per contact-frequency bucket, bucket sizes under the labels; returns the Axes."""
     from ..present.plots import new_axes
 

@@ -1,4 +1,5 @@
 """Known events (releases, outages, campaigns) that may explain a spike, read from any source."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -47,8 +48,11 @@ def read_events(events: TableSource, *, tz: str | None = None, con: Backend = No
     src = open_tables(events=events, con=con, tz=tz or "UTC")
     t = src["events"].table
     kind = t["kind"].cast("string") if "kind" in t.columns else None
-    expr = t.select(date=engine.local_date(t["date"]), label=t["label"].cast("string"),
-                    kind=kind if kind is not None else t["label"].cast("string").isnull().ifelse("", None))
+    expr = t.select(
+        date=engine.local_date(t["date"]),
+        label=t["label"].cast("string"),
+        kind=kind if kind is not None else t["label"].cast("string").isnull().ifelse("", None),
+    )
     df = engine.fetch(src.con, expr, max_rows=100_000)
     bad = int(df["date"].isna().sum())
     df = df.dropna(subset=["date"])

@@ -4,6 +4,7 @@
 with 80% and 95% intervals; :func:`backtest` refits at rolling origins and scores the
 forecasts against the seasonal-naive baseline (:class:`Backtest`).
 """
+
 from __future__ import annotations
 
 import math
@@ -68,9 +69,11 @@ class Forecast(Result):
         r = self.table.iloc[0]
         digits = 0 if self.history.abs().max() >= 100 else 3
         n = lambda col: narrative.num(r[col], digits)  # noqa: E731
-        return (f"{self.name.capitalize()} for {periods.label(self.table.index[0], self.grain)} is forecast at "
-                f"{n('mean')} (80% range {n('lo_80')}–{n('hi_80')}, 95% range {n('lo_95')}–{n('hi_95')}; "
-                f"{self.model}).")
+        return (
+            f"{self.name.capitalize()} for {periods.label(self.table.index[0], self.grain)} is forecast at "
+            f"{n('mean')} (80% range {n('lo_80')}–{n('hi_80')}, 95% range {n('lo_95')}–{n('hi_95')}; "
+            f"{self.model})."
+        )
 
     def plot(self, *, ax: Axes | None = None, title: str | None = None, history: int | None = None) -> Axes:
         """Fan chart: history, point forecast, 80% and 95% bands; returns the Axes."""
@@ -94,12 +97,20 @@ class Forecast(Result):
         """JSON-safe: the next period's forecast with intervals, every horizon step, and the model."""
         first = self.table.iloc[0]
         return {
-            "name": self.name, "method": self.method, "model": self.model, "grain": self.grain,
+            "name": self.name,
+            "method": self.method,
+            "model": self.model,
+            "grain": self.grain,
             "next_period": periods.label(self.table.index[0], self.grain),
-            "mean": f(first["mean"]), "lo_80": f(first["lo_80"]), "hi_80": f(first["hi_80"]),
-            "lo_95": f(first["lo_95"]), "hi_95": f(first["hi_95"]),
-            "horizon": [{"period": periods.label(p, self.grain), **{k: f(v) for k, v in r.items()}}
-                        for p, r in self.table.iterrows()],
+            "mean": f(first["mean"]),
+            "lo_80": f(first["lo_80"]),
+            "hi_80": f(first["hi_80"]),
+            "lo_95": f(first["lo_95"]),
+            "hi_95": f(first["hi_95"]),
+            "horizon": [
+                {"period": periods.label(p, self.grain), **{k: f(v) for k, v in r.items()}}
+                for p, r in self.table.iterrows()
+            ],
             "notes": list(self.notes),
         }
 
@@ -152,17 +163,28 @@ class Backtest(Result):
     def describe(self) -> str:
         """One sentence on how far to trust the forecast."""
         better = self.mase < self.naive_mase
-        return (f"In {self.folds} rolling tests {self.horizon} {unit(self.grain)}s ahead the forecast's error was "
-                f"{narrative.num(self.mase)} times the typical year-over-year change (MASE; seasonal naive: "
-                f"{narrative.num(self.naive_mase)}), so it {'beats' if better else 'does not beat'} repeating last "
-                f"year, and {narrative.pct(self.coverage[0.95])} of actual values fell inside the 95% range.")
+        return (
+            f"In {self.folds} rolling tests {self.horizon} {unit(self.grain)}s ahead the forecast's error was "
+            f"{narrative.num(self.mase)} times the typical year-over-year change (MASE; seasonal naive: "
+            f"{narrative.num(self.naive_mase)}), so it {'beats' if better else 'does not beat'} repeating last "
+            f"year, and {narrative.pct(self.coverage[0.95])} of actual values fell inside the 95% range."
+        )
 
     def to_dict(self) -> dict:
         """JSON-safe scores (the per-point ``errors`` stay on the object)."""
-        return {"name": self.name, "method": self.method, "horizon": self.horizon, "folds": self.folds,
-                "season": self.season, "mase": f(self.mase), "naive_mase": f(self.naive_mase),
-                "coverage_80": f(self.coverage.get(0.8)), "coverage_95": f(self.coverage.get(0.95)),
-                "points": int(len(self.errors)), "notes": list(self.notes)}
+        return {
+            "name": self.name,
+            "method": self.method,
+            "horizon": self.horizon,
+            "folds": self.folds,
+            "season": self.season,
+            "mase": f(self.mase),
+            "naive_mase": f(self.naive_mase),
+            "coverage_80": f(self.coverage.get(0.8)),
+            "coverage_95": f(self.coverage.get(0.95)),
+            "points": int(len(self.errors)),
+            "notes": list(self.notes),
+        }
 
     def __repr__(self) -> str:
         return f"Backtest({self.describe()})"
@@ -182,12 +204,17 @@ def _fit_predict(y: np.ndarray, horizon: int, method: str, season: int | None):
     notes = []
     if np.ptp(y) <= ZERO:
         mean = np.full(horizon, y[-1])
-        return (mean, {lv: (mean.copy(), mean.copy()) for lv in LEVELS}, "constant",
-                ["the series is constant, so the forecast repeats it with zero-width intervals"])
+        return (
+            mean,
+            {lv: (mean.copy(), mean.copy()) for lv in LEVELS},
+            "constant",
+            ["the series is constant, so the forecast repeats it with zero-width intervals"],
+        )
     seasonal = season is not None and n >= 2 * season + 2
     if season is not None and not seasonal:
-        notes.append(f"fewer than two full seasons ({n} periods, season {season}); "
-                     "the forecast has no seasonal pattern")
+        notes.append(
+            f"fewer than two full seasons ({n} periods, season {season}); the forecast has no seasonal pattern"
+        )
     # Counts and rates vary multiplicatively (the seasonal swing grows with the level), so
     # the model runs on the log scale when it can; a zero forces the additive raw scale.
     log = bool(np.min(y) > 0)
@@ -201,8 +228,9 @@ def _fit_predict(y: np.ndarray, horizon: int, method: str, season: int | None):
         fit = _ets if method == "ets" else _sarimax
         mu, var, desc = fit(z, horizon, season if seasonal else None)
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(var))):
-        raise AnalysisError(f"the {method.upper()} model could not be fitted to this series; "
-                            "try method='sarimax' or 'ets'")
+        raise AnalysisError(
+            f"the {method.upper()} model could not be fitted to this series; try method='sarimax' or 'ets'"
+        )
     sd = np.sqrt(np.maximum(var, 0.0))
     bands = {}
     for lv in LEVELS:
@@ -210,7 +238,7 @@ def _fit_predict(y: np.ndarray, horizon: int, method: str, season: int | None):
         lo, hi = mu - q, mu + q
         bands[lv] = (np.exp(lo) * scale, np.exp(hi) * scale) if log else (lo * scale, hi * scale)
     # Log scale: the forecast distribution is lognormal, whose mean is exp(mu + var / 2).
-    mean = np.exp(mu + sd ** 2 / 2) * scale if log else mu * scale
+    mean = np.exp(mu + sd**2 / 2) * scale if log else mu * scale
     return mean, bands, desc + (", log scale" if log else ""), notes
 
 
@@ -275,8 +303,15 @@ def _check_positive_int(value, name: str) -> int:
 
 
 @renamed_parameters(grain="freq")
-def forecast(series: pd.Series | pd.DataFrame | Result, *, horizon: int = 3, method: str = "ets",
-             period: int | Sequence[int] | None = None, freq: str | None = None, value: str | None = None) -> Forecast:
+def forecast(
+    series: pd.Series | pd.DataFrame | Result,
+    *,
+    horizon: int = 3,
+    method: str = "ets",
+    period: int | Sequence[int] | None = None,
+    freq: str | None = None,
+    value: str | None = None,
+) -> Forecast:
     """Forecast the next ``horizon`` periods with 80% and 95% prediction intervals.
 
     Parameters
@@ -354,14 +389,22 @@ def forecast(series: pd.Series | pd.DataFrame | Result, *, horizon: int = 3, met
         table[f"lo_{tag}"] = np.maximum(lo, 0.0)
         table[f"hi_{tag}"] = np.maximum(hi, 0.0)
     name = series_name(s)
-    return Forecast(table=table, history=y.rename(name), method=method, model=desc, grain=g,
-                    notes=tuple(notes), name=name)
+    return Forecast(
+        table=table, history=y.rename(name), method=method, model=desc, grain=g, notes=tuple(notes), name=name
+    )
 
 
 @renamed_parameters(grain="freq")
-def backtest(series: pd.Series | pd.DataFrame | Result, *, horizon: int = 3, folds: int = 8, method: str = "ets",
-             period: int | Sequence[int] | None = None,
-             freq: str | None = None, value: str | None = None) -> Backtest:
+def backtest(
+    series: pd.Series | pd.DataFrame | Result,
+    *,
+    horizon: int = 3,
+    folds: int = 8,
+    method: str = "ets",
+    period: int | Sequence[int] | None = None,
+    freq: str | None = None,
+    value: str | None = None,
+) -> Backtest:
     """Rolling-origin backtest: refit at each origin, forecast ``horizon`` periods, score.
 
     The last fold's window ends at the last observation; earlier folds step back one
@@ -408,24 +451,44 @@ def backtest(series: pd.Series | pd.DataFrame | Result, *, horizon: int = 3, fol
     min_train = max(2 * season + 2 if season > 1 else MIN_FORECAST_PERIODS, MIN_FORECAST_PERIODS)
     possible = len(v) - min_train - horizon + 1
     if possible < 1:
-        raise AnalysisError(f"a backtest with horizon {horizon} needs at least {min_train + horizon} periods "
-                            f"(two seasons of {season} plus the horizon); the series has {len(v)}")
+        raise AnalysisError(
+            f"a backtest with horizon {horizon} needs at least {min_train + horizon} periods "
+            f"(two seasons of {season} plus the horizon); the series has {len(v)}"
+        )
     notes = []
     if possible < folds:
         notes.append(f"only {possible} fold(s) fit in {len(v)} periods (asked for {folds})")
         folds = possible
-    err = pd.DataFrame([row for k in range(folds)
-                        for row in _fold(y, len(v) - horizon - (folds - 1 - k), horizon, method, season)])
+    err = pd.DataFrame(
+        [row for k in range(folds) for row in _fold(y, len(v) - horizon - (folds - 1 - k), horizon, method, season)]
+    )
     ok = err["scale"] > ZERO
     if not ok.all():
         notes.append("some training windows repeat last season exactly (zero naive error), so MASE is undefined there")
     mase = float((err["forecast"] - err["actual"]).abs()[ok].div(err["scale"][ok]).mean()) if ok.any() else math.nan
     naive = float((err["naive"] - err["actual"]).abs()[ok].div(err["scale"][ok]).mean()) if ok.any() else math.nan
-    coverage = {lv: float(((err["actual"] >= err[f"lo_{int(lv * 100)}"] - 1e-12)
-                           & (err["actual"] <= err[f"hi_{int(lv * 100)}"] + 1e-12)).mean()) for lv in LEVELS}
-    return Backtest(errors=err, mase=mase, naive_mase=naive, coverage=coverage, horizon=horizon, folds=folds,
-                    season=season if season > 1 else None, method=method, grain=g, notes=tuple(notes),
-                    name=series_name(s))
+    coverage = {
+        lv: float(
+            (
+                (err["actual"] >= err[f"lo_{int(lv * 100)}"] - 1e-12)
+                & (err["actual"] <= err[f"hi_{int(lv * 100)}"] + 1e-12)
+            ).mean()
+        )
+        for lv in LEVELS
+    }
+    return Backtest(
+        errors=err,
+        mase=mase,
+        naive_mase=naive,
+        coverage=coverage,
+        horizon=horizon,
+        folds=folds,
+        season=season if season > 1 else None,
+        method=method,
+        grain=g,
+        notes=tuple(notes),
+        name=series_name(s),
+    )
 
 
 def _fold(y: pd.Series, origin: int, horizon: int, method: str, season: int) -> list[dict]:
@@ -437,9 +500,15 @@ def _fold(y: pd.Series, origin: int, horizon: int, method: str, season: int) -> 
     rows = []
     for j in range(horizon):
         back = season * math.ceil((j + 1) / season)
-        row = {"origin": y.index[origin], "period": y.index[origin + j], "step": j + 1,
-               "actual": v[origin + j], "forecast": max(float(mean[j]), 0.0),
-               "naive": float(train[origin + j - back]), "scale": scale}
+        row = {
+            "origin": y.index[origin],
+            "period": y.index[origin + j],
+            "step": j + 1,
+            "actual": v[origin + j],
+            "forecast": max(float(mean[j]), 0.0),
+            "naive": float(train[origin + j - back]),
+            "scale": scale,
+        }
         for lv, (lo, hi) in bands.items():
             tag = int(round(lv * 100))
             row[f"lo_{tag}"], row[f"hi_{tag}"] = max(float(lo[j]), 0.0), max(float(hi[j]), 0.0)

@@ -4,6 +4,7 @@ Each result says what it found with ``.describe()`` and gives its numbers with `
 :func:`summary` puts the sentences of several results together. Text is plain: escape it
 where it is shown (:func:`kit.present.display.escape_markdown` or ``escape_html``).
 """
+
 from __future__ import annotations
 
 from ..core.results import Result

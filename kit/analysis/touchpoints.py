@@ -3,6 +3,7 @@
 The expected sign is the opposite of inbound contacts: more touchpoints should go with less
 churn. Accounts are placed in the touchpoint bands of :data:`kit.config.ACCOUNT_BANDS`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,17 +52,23 @@ class TouchpointEffect(Result):
     def describe(self) -> str:
         """Median touchpoints, the at-risk count and, when estimable, the odds ratio (never causal)."""
         low = self.by_band.loc[self.by_band["band"] == "at risk", "accounts"].sum()
-        text = (f"{self.n_accounts} strategic accounts had a median of "
-                f"{nv.num(float(self.accounts['touchpoints_per_month'].median()), 1)} CSM touchpoints per month "
-                f"in the {self.window_days} days before {cutoff_text(self.cutoffs)}; {int(low)} were below 4 per "
-                "month (at risk). ")
+        text = (
+            f"{self.n_accounts} strategic accounts had a median of "
+            f"{nv.num(float(self.accounts['touchpoints_per_month'].median()), 1)} CSM touchpoints per month "
+            f"in the {self.window_days} days before {cutoff_text(self.cutoffs)}; {int(low)} were below 4 per "
+            "month (at risk). "
+        )
         if np.isfinite(self.odds_ratio):
-            text += (f"Each additional touchpoint per month is associated with an odds ratio of churn of "
-                     f"{nv.num(self.odds_ratio)} ({ci_text(self.ci_low, self.ci_high)}, {p_text(self.p_value)}) "
-                     "(more touchpoints are expected to go with less churn).")
+            text += (
+                f"Each additional touchpoint per month is associated with an odds ratio of churn of "
+                f"{nv.num(self.odds_ratio)} ({ci_text(self.ci_low, self.ci_high)}, {p_text(self.p_value)}) "
+                "(more touchpoints are expected to go with less churn)."
+            )
         else:
-            text += (f"{self.n_churned} of them churned in the following {self.window_days} days, so the link "
-                     "between touchpoints and renewal cannot be estimated from this data yet.")
+            text += (
+                f"{self.n_churned} of them churned in the following {self.window_days} days, so the link "
+                "between touchpoints and renewal cannot be estimated from this data yet."
+            )
         return text
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
@@ -112,9 +119,17 @@ def _by_band(acc: pd.DataFrame) -> pd.DataFrame:
 
 
 @accepts_dataset
-def touchpoint_effect(contacts: TableSource, customers: TableSource, *, strategic: str = "strategic",
-                      window: str | pd.Timedelta = DEFAULT_WINDOW, cutoff: Any = None, tz: str | None = None,
-                      mapping: MappingSpec = None, con: Backend = None) -> TouchpointEffect:
+def touchpoint_effect(
+    contacts: TableSource,
+    customers: TableSource,
+    *,
+    strategic: str = "strategic",
+    window: str | pd.Timedelta = DEFAULT_WINDOW,
+    cutoff: Any = None,
+    tz: str | None = None,
+    mapping: MappingSpec = None,
+    con: Backend = None,
+) -> TouchpointEffect:
     """Outbound CSM touchpoints per month before ``cutoff`` vs churn after it, for strategic accounts.
 
     Parameters
@@ -143,22 +158,35 @@ def touchpoint_effect(contacts: TableSource, customers: TableSource, *, strategi
     >>> t.by_band["band"].tolist()  # doctest: +SKIP
     ['at risk', 'healthy', 'optimal', 'possibly excessive']
     """
-    f = customer_features(contacts, customers, window=window, cutoff=cutoff, controls=[strategic],
-                          direction="outbound", tz=tz, mapping=mapping, con=con)
+    f = customer_features(
+        contacts,
+        customers,
+        window=window,
+        cutoff=cutoff,
+        controls=[strategic],
+        direction="outbound",
+        tz=tz,
+        mapping=mapping,
+        con=con,
+    )
     flag = f.frame[strategic].astype(str).str.strip().str.lower().isin(TRUE_WORDS)
     acc = f.frame[flag].copy()
     notes = list(f.notes)
     if acc.empty:
-        raise AnalysisError(f"no customer with {strategic} = true is in the population at the cutoff; "
-                            "mark strategic accounts in the customers table")
+        raise AnalysisError(
+            f"no customer with {strategic} = true is in the population at the cutoff; "
+            "mark strategic accounts in the customers table"
+        )
     acc = acc.rename(columns={"contacts": "touchpoints", "contacts_per_month": "touchpoints_per_month"})
     acc["band"] = acc["touchpoints_per_month"].map(band)
     acc = acc[["customer_id", "cutoff", "tenure_years", "touchpoints", "touchpoints_per_month", "band", "churned"]]
     n, k = len(acc), int(acc["churned"].sum())
     est = dict(odds_ratio=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=np.nan)
     if k == 0 or k == n:
-        notes.append(f"{'none' if k == 0 else 'all'} of the {n} strategic accounts churned in the outcome window; "
-                     "the touchpoint odds ratio is not estimable (renewals may fall after the data)")
+        notes.append(
+            f"{'none' if k == 0 else 'all'} of the {n} strategic accounts churned in the outcome window; "
+            "the touchpoint odds ratio is not estimable (renewals may fall after the data)"
+        )
     else:
         try:
             r = fit_churn(f.replace(frame=f.frame[flag].copy(), controls=()), controls=[])
@@ -166,5 +194,13 @@ def touchpoint_effect(contacts: TableSource, customers: TableSource, *, strategi
             notes.extend(n_ for n_ in r.notes if n_ not in notes)
         except KitError as exc:
             notes.append(str(exc))
-    return TouchpointEffect(accounts=acc.reset_index(drop=True), by_band=_by_band(acc), n_accounts=n, n_churned=k,
-                            cutoffs=f.cutoffs, window_days=f.window_days, notes=tuple(notes), **est)
+    return TouchpointEffect(
+        accounts=acc.reset_index(drop=True),
+        by_band=_by_band(acc),
+        n_accounts=n,
+        n_churned=k,
+        cutoffs=f.cutoffs,
+        window_days=f.window_days,
+        notes=tuple(notes),
+        **est,
+    )

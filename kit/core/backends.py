@@ -10,6 +10,7 @@ Examples
 >>> con.name
 'duckdb'
 """
+
 from __future__ import annotations
 
 import os
@@ -108,7 +109,9 @@ def connect(url: str, *, secret_env: str | None = None, **options: Any) -> BaseB
     """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if not scheme:
-        raise ParameterError(f"backend URL {url!r} has no scheme; use e.g. duckdb://, postgres://user@host/db, spark://")
+        raise ParameterError(
+            f"backend URL {url!r} has no scheme; use e.g. duckdb://, postgres://user@host/db, spark://"
+        )
     if scheme in SPARK_SCHEMES:
         return _spark(url.split("://", 1)[1])
     return Connection(url, secret_env=secret_env, options=dict(options)).connect()

@@ -3,6 +3,7 @@
 Every analysis accepts a :class:`Dataset` in place of its table arguments, and keeps accepting
 the separate tables (DataFrame, path, Ibis table...) it always took.
 """
+
 from __future__ import annotations
 
 import functools
@@ -79,15 +80,22 @@ class Dataset:
 
     def describe(self) -> str:
         """The tables present, the engine and the time zone, in one line."""
-        return (f"{len(self.names)} tables ({', '.join(self.names)}) on {getattr(self.con, 'name', 'an engine')}, "
-                f"time zone {self.tz}")
+        return (
+            f"{len(self.names)} tables ({', '.join(self.names)}) on {getattr(self.con, 'name', 'an engine')}, "
+            f"time zone {self.tz}"
+        )
 
     def __repr__(self) -> str:
         return f"Dataset({self.describe()})"
 
 
-def load(data: str | Path | Mapping[str, TableSource] | Dataset, *, tz: str = DEFAULT_TZ,
-         mapping: MappingSpec = None, con: BaseBackend | None = None) -> Dataset:
+def load(
+    data: str | Path | Mapping[str, TableSource] | Dataset,
+    *,
+    tz: str = DEFAULT_TZ,
+    mapping: MappingSpec = None,
+    con: BaseBackend | None = None,
+) -> Dataset:
     """Open a folder (or a dict of table sources) once, as a :class:`Dataset`.
 
     Parameters
@@ -119,8 +127,9 @@ def load(data: str | Path | Mapping[str, TableSource] | Dataset, *, tz: str = DE
     else:
         folder = Path(data).expanduser()
         if not folder.is_dir():
-            raise SourceError(f"data folder {folder} not found; run `make sample` or pass the folder holding "
-                              "contacts.*")
+            raise SourceError(
+                f"data folder {folder} not found; run `make sample` or pass the folder holding contacts.*"
+            )
         given = find_tables(folder)
         label = str(folder)
     if "contacts" not in given:

@@ -2,6 +2,7 @@
 
 Metric code builds Ibis expressions; only this module knows backend quirks.
 """
+
 from __future__ import annotations
 
 import math
@@ -72,8 +73,10 @@ def default_connection() -> BaseBackend:
         try:
             con.raw_sql(f"SET memory_limit = '{config.DUCKDB_MEMORY_LIMIT}'")
         except Exception as exc:  # noqa: BLE001 - DuckDB's own message names the bad value
-            raise ParameterError(f"KIT_DUCKDB_MEMORY_LIMIT={config.DUCKDB_MEMORY_LIMIT!r} is not a DuckDB memory "
-                                 f"limit (use e.g. 3.5GB): {str(exc).splitlines()[0]}") from None
+            raise ParameterError(
+                f"KIT_DUCKDB_MEMORY_LIMIT={config.DUCKDB_MEMORY_LIMIT!r} is not a DuckDB memory "
+                f"limit (use e.g. 3.5GB): {str(exc).splitlines()[0]}"
+            ) from None
     return con
 
 
@@ -114,9 +117,11 @@ def backend_name(expr: ir.Expr) -> str:
 
 
 #: ISO 8601 date or date-time with an optional offset; fields already range-checked.
-_ISO = (r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-        r"([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
-        r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$")
+_ISO = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$"
+)
 
 
 def _try_instant_iso(text: ir.StringValue) -> ir.TimestampValue:
@@ -190,8 +195,26 @@ def period_start(col: ir.Value, unit: str) -> ir.DateValue:
 
 
 #: Zone names whose wall-clock time is UTC (naive timestamps there are already instants).
-UTC_ZONES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Universal", "Etc/Universal",
-                       "Zulu", "Etc/Zulu", "Etc/GMT+0", "Etc/GMT-0", "Etc/GMT0", "GMT0", "GMT+0", "GMT-0"})
+UTC_ZONES = frozenset(
+    {
+        "UTC",
+        "Etc/UTC",
+        "GMT",
+        "Etc/GMT",
+        "UCT",
+        "Etc/UCT",
+        "Universal",
+        "Etc/Universal",
+        "Zulu",
+        "Etc/Zulu",
+        "Etc/GMT+0",
+        "Etc/GMT-0",
+        "Etc/GMT0",
+        "GMT0",
+        "GMT+0",
+        "GMT-0",
+    }
+)
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")
@@ -284,8 +307,10 @@ def padded_columns(table: ir.Table) -> frozenset[str]:
     if not text or backend_name(table) != "duckdb":
         return frozenset(text)
     try:
-        counts = fetch(table._find_backend(use_default=True),
-                       table.aggregate(**{c: table.count(where=is_padded(table[c])) for c in text}))
+        counts = fetch(
+            table._find_backend(use_default=True),
+            table.aggregate(**{c: table.count(where=is_padded(table[c])) for c in text}),
+        )
     except Exception:  # noqa: BLE001 - when in doubt, clean (the result is the same, only slower)
         return frozenset(text)
     return frozenset(c for c in text if counts[c].iloc[0] > 0)

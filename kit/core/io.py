@@ -1,4 +1,5 @@
 """Atomic file and folder writes: a failed run never leaves a half-written output."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The data-quality ledger: every input row is either used or excluded for a reason."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -41,11 +42,22 @@ class Ledger:
     def __init__(self) -> None:
         self.tables: dict[str, TableAccount] = {}
 
-    def record(self, table: str, source: str, *, read: int, used: int, excluded: Mapping[str, int] | None = None,
-               examples: Mapping[str, Sequence[str]] | None = None) -> TableAccount:
+    def record(
+        self,
+        table: str,
+        source: str,
+        *,
+        read: int,
+        used: int,
+        excluded: Mapping[str, int] | None = None,
+        examples: Mapping[str, Sequence[str]] | None = None,
+    ) -> TableAccount:
         excluded = excluded or {}
         account = TableAccount(
-            table, source, int(read), int(used),
+            table,
+            source,
+            int(read),
+            int(used),
             {k: int(v) for k, v in excluded.items() if v},
             {k: list(v) for k, v in (examples or {}).items() if k in excluded and excluded[k]},
         )
@@ -67,8 +79,16 @@ class Ledger:
             rows.append(dict(table=a.table, source=a.source, reason="used", kind="used", rows=a.used, examples=""))
             for reason, n in sorted(a.excluded.items(), key=lambda kv: (-kv[1], kv[0])):
                 kind = "scope" if reason.startswith(SCOPE_PREFIX) else "quality"
-                rows.append(dict(table=a.table, source=a.source, reason=reason, kind=kind, rows=n,
-                                 examples=", ".join(map(str, a.examples.get(reason, [])))))
+                rows.append(
+                    dict(
+                        table=a.table,
+                        source=a.source,
+                        reason=reason,
+                        kind=kind,
+                        rows=n,
+                        examples=", ".join(map(str, a.examples.get(reason, []))),
+                    )
+                )
         return pd.DataFrame(rows, columns=["table", "source", "reason", "kind", "rows", "examples"])
 
     def lines(self) -> list[str]:
@@ -76,8 +96,10 @@ class Ledger:
         out = []
         for a in self.tables.values():
             status = "balanced" if a.balanced else "NOT BALANCED"
-            out.append(f"{a.table} ({a.source}): {a.read:,} read, {a.used:,} used, "
-                       f"{sum(a.excluded.values()):,} excluded [{status}]")
+            out.append(
+                f"{a.table} ({a.source}): {a.read:,} read, {a.used:,} used, "
+                f"{sum(a.excluded.values()):,} excluded [{status}]"
+            )
             for reason, n in sorted(a.excluded.items(), key=lambda kv: (-kv[1], kv[0])):
                 ex = a.examples.get(reason)
                 out.append(f"  - {reason}: {n:,}" + (f" (e.g. {', '.join(map(str, ex))})" if ex else ""))

@@ -1,8 +1,8 @@
 """Periods in the business time zone: grains, truncation, spines and period arithmetic."""
+
 from __future__ import annotations
 
 import re
-
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -22,8 +22,19 @@ GRAINS = {
 }
 #: Months covered by one period of each grain (for per-month comparisons).
 MONTHS_PER_PERIOD = {"day": 12 / 365.25, "week": 7 * 12 / 365.25, "month": 1.0, "quarter": 3.0, "year": 12.0}
-ALIASES = {"d": "day", "daily": "day", "w": "week", "weekly": "week", "m": "month", "monthly": "month",
-           "q": "quarter", "quarterly": "quarter", "y": "year", "yearly": "year", "annual": "year"}
+ALIASES = {
+    "d": "day",
+    "daily": "day",
+    "w": "week",
+    "weekly": "week",
+    "m": "month",
+    "monthly": "month",
+    "q": "quarter",
+    "quarterly": "quarter",
+    "y": "year",
+    "yearly": "year",
+    "annual": "year",
+}
 
 
 def check_grain(freq: str) -> str:

@@ -3,6 +3,7 @@
 Every row of an input keeps exactly one ``_reason`` (NULL when the row is used),
 so counting by reason always balances against the rows read.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -45,10 +46,19 @@ class Start:
         return self.tables.con
 
 
-def start(contacts: TableSource, customers: TableSource, *, tz: str, direction: str = "all",
-          counted_as: str | None = None, mapping: MappingSpec = None, con: BaseBackend | None = None,
-          count_customers: bool = True, padded: frozenset[str] | None = None,
-          unique_ids: bool = False) -> Start:
+def start(
+    contacts: TableSource,
+    customers: TableSource,
+    *,
+    tz: str,
+    direction: str = "all",
+    counted_as: str | None = None,
+    mapping: MappingSpec = None,
+    con: BaseBackend | None = None,
+    count_customers: bool = True,
+    padded: frozenset[str] | None = None,
+    unique_ids: bool = False,
+) -> Start:
     """Open both tables on one backend, set its time zone, validate customers into a new ledger.
 
     ``direction`` is checked here; when the contacts have no direction column, a note says
@@ -77,8 +87,9 @@ def start(contacts: TableSource, customers: TableSource, *, tz: str, direction: 
 
 def _first_reason(*pairs) -> ir.StringValue:
     """The first reason whose condition holds, else NULL."""
-    return ibis.cases(*[(cond.fill_null(False), ibis.literal(reason)) for cond, reason in pairs],
-                      else_=ibis.null(dt.string))
+    return ibis.cases(
+        *[(cond.fill_null(False), ibis.literal(reason)) for cond, reason in pairs], else_=ibis.null(dt.string)
+    )
 
 
 def classify_customers(src: Source, *, padded: frozenset[str] | None = None, unique_ids: bool = False) -> ir.Table:
@@ -106,8 +117,7 @@ def classify_customers(src: Source, *, padded: frozenset[str] | None = None, uni
     if unique_ids:
         t = t.mutate(_rank=ibis.literal(0))
     else:
-        t = t.mutate(_rank=ibis.row_number().over(group_by=t.cid, order_by=[t._pre.isnull().desc(), t.signup,
-                                                                             t.churn]))
+        t = t.mutate(_rank=ibis.row_number().over(group_by=t.cid, order_by=[t._pre.isnull().desc(), t.signup, t.churn]))
     reason = ibis.cases(
         (t._pre.notnull(), t._pre),
         (t._rank > 0, ibis.literal("duplicate customer_id")),
@@ -175,8 +185,7 @@ def row_tests(src: Source, *, direction: str, padded_ids: bool | None = None) ->
             cols["_wrong_direction"] = ibis.cases(
                 (raw == direction, False), else_=cols["direction"].isnull() | (cols["direction"] != direction)
             ).fill_null(True)
-    cols["_row_ok"] = (cols["_cust"].notnull() & ~cols["_missing_ts"] & ~cols["_unparseable"]
-                       & ~cols["_wrong_direction"])
+    cols["_row_ok"] = cols["_cust"].notnull() & ~cols["_missing_ts"] & ~cols["_unparseable"] & ~cols["_wrong_direction"]
     return cols
 
 
@@ -186,13 +195,17 @@ def row_reasons(cols: ir.Table | Mapping[str, ir.Value], direction: str) -> list
     never a data-quality problem of this metric, whoever its customer is. ``cols``: a
     :func:`row_checks` table or a :func:`row_tests` dict.
     """
-    return [(cols["_cust"].isnull(), "missing customer_id"), (cols["_missing_ts"], "missing created_at"),
-            (cols["_unparseable"], "unparseable created_at"),
-            (cols["_wrong_direction"], f"{SCOPE_PREFIX}direction is not {direction}")]
+    return [
+        (cols["_cust"].isnull(), "missing customer_id"),
+        (cols["_missing_ts"], "missing created_at"),
+        (cols["_unparseable"], "unparseable created_at"),
+        (cols["_wrong_direction"], f"{SCOPE_PREFIX}direction is not {direction}"),
+    ]
 
 
-def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | None,
-                  padded_ids: bool | None = None) -> ir.Table:
+def _contact_base(
+    src: Source, *, direction: str, weight: str | None, tz: str | None, padded_ids: bool | None = None
+) -> ir.Table:
     """Row-level typing of contacts, before any join: :func:`row_checks` plus the labelled
     ``channel`` and ``topic``, ``_weight``, ``local_ts`` and ``_clock``.
     """
@@ -205,8 +218,9 @@ def _contact_base(src: Source, *, direction: str, weight: str | None, tz: str | 
         cols["_weight"] = t[weight].try_cast(dt.float64)
     # Naive timestamps and dates already are wall-clock times in the business time zone.
     naive = (typ.is_timestamp() and typ.timezone is None) or typ.is_date()
-    cols["local_ts"] = (t.created_at.cast(dt.timestamp) if typ.is_date() else t.created_at) if naive \
-        else engine.local_time(t.instant)
+    cols["local_ts"] = (
+        (t.created_at.cast(dt.timestamp) if typ.is_date() else t.created_at) if naive else engine.local_time(t.instant)
+    )
     cols["_clock"] = cols["local_ts"] if clock_is_local(src, tz) else t.instant
     return t.mutate(**cols)
 
@@ -221,14 +235,21 @@ def clock_is_local(src: Source, tz: str | None) -> bool:
 def _attach_customers(t: ir.Table, lookup: ir.Table, direction: str) -> ir.Table:
     """Join the customer lookup and give every row its first exclusion reason (``_pre``)."""
     t = t.left_join(lookup, t._cust == lookup._cid)
-    pre = _first_reason(*row_reasons(t, direction), (t._cid.isnull(), "unknown customer"),
-                        (~t._cust_ok, "customer excluded"))
+    pre = _first_reason(
+        *row_reasons(t, direction), (t._cid.isnull(), "unknown customer"), (~t._cust_ok, "customer excluded")
+    )
     return t.mutate(_pre=pre)
 
 
-def mark_follow_ups(rows: ir.Table, *, dedup_seconds: float = 48 * 3600, same_topic: bool = False,
-                    partition: Sequence[ir.Value] = (), tiebreak: Sequence[str] = (),
-                    period_unit: str | None = None) -> ir.Table:
+def mark_follow_ups(
+    rows: ir.Table,
+    *,
+    dedup_seconds: float = 48 * 3600,
+    same_topic: bool = False,
+    partition: Sequence[ir.Value] = (),
+    tiebreak: Sequence[str] = (),
+    period_unit: str | None = None,
+) -> ir.Table:
     """One window pass: ``_duplicate`` (same contact_id and instant as the previous row) and ``follow_up``.
 
     ``rows`` should hold only counted candidates (or pass ``partition`` columns that separate them).
@@ -283,17 +304,28 @@ def classify_contacts(
     t = mark_follow_ups(t, dedup_seconds=dedup_seconds, same_topic=same_topic, partition=[t._row_ok])
     t = _attach_customers(t, lookup, direction)
     duplicate = t._pre.isnull() & t._duplicate
-    reason = ibis.cases((t._pre.notnull(), t._pre), (duplicate, ibis.literal("duplicate contact_id")),
-                        else_=ibis.null(dt.string))
+    reason = ibis.cases(
+        (t._pre.notnull(), t._pre), (duplicate, ibis.literal("duplicate contact_id")), else_=ibis.null(dt.string)
+    )
     return t.mutate(**{REASON: reason}, follow_up=t.follow_up & reason.isnull())
 
 
 #: Which column shows a useful example of each quality problem.
 EXAMPLE_COLUMNS = {
-    "contacts": {"unparseable created_at": "_raw_ts", "unknown customer": "_cust", "customer excluded": "_cust",
-                 "duplicate contact_id": "_contact", "missing created_at": "_contact"},
-    "customers": {"duplicate customer_id": "cid", "unparseable signup_date": "cid", "unparseable churn_date": "cid",
-                  "churn before signup": "cid", "missing signup_date": "cid"},
+    "contacts": {
+        "unparseable created_at": "_raw_ts",
+        "unknown customer": "_cust",
+        "customer excluded": "_cust",
+        "duplicate contact_id": "_contact",
+        "missing created_at": "_contact",
+    },
+    "customers": {
+        "duplicate customer_id": "cid",
+        "unparseable signup_date": "cid",
+        "unparseable churn_date": "cid",
+        "churn before signup": "cid",
+        "missing signup_date": "cid",
+    },
 }
 
 
@@ -302,8 +334,11 @@ def example_metrics(t: ir.Table, table: str) -> dict[str, ir.Scalar]:
 
     Folded into the same query as the counts, so examples cost no extra pass over the data.
     """
-    cases = [(t[REASON] == reason, t[col].cast(dt.string)) for reason, col in EXAMPLE_COLUMNS.get(table, {}).items()
-             if col in t.columns]
+    cases = [
+        (t[REASON] == reason, t[col].cast(dt.string))
+        for reason, col in EXAMPLE_COLUMNS.get(table, {}).items()
+        if col in t.columns
+    ]
     if not cases:
         return {}
     example = ibis.cases(*cases, else_=ibis.null(dt.string))
@@ -334,6 +369,7 @@ def record_ledger(ledger: Ledger, src: Source, summary: pd.DataFrame) -> None:
 
 def count_reasons(con: BaseBackend, ledger: Ledger, src: Source, classified: ir.Table) -> None:
     """Count ``classified`` rows by reason (one query) and add them to the ledger."""
-    summary = engine.fetch(con, classified.group_by(REASON).aggregate(
-        n=classified.count(), **example_metrics(classified, src.name)))
+    summary = engine.fetch(
+        con, classified.group_by(REASON).aggregate(n=classified.count(), **example_metrics(classified, src.name))
+    )
     record_ledger(ledger, src, summary)

@@ -8,6 +8,7 @@ The key comes from the environment variable ``KIT_REDACT_SALT``. The default
 key (:data:`DEFAULT_SALT`) keeps pseudonyms stable out of the box but is
 public, so set your own secret for anything shared outside the team.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +35,9 @@ def _salt(salt: str | None) -> bytes:
     return (salt if salt is not None else os.environ.get(SALT_ENV, DEFAULT_SALT)).encode()
 
 
-def pseudonym(value: object, *, prefix: str = "Account", salt: str | None = None,
-              digits: int = DEFAULT_DIGITS) -> str | float | None:
+def pseudonym(
+    value: object, *, prefix: str = "Account", salt: str | None = None, digits: int = DEFAULT_DIGITS
+) -> str | float | None:
     """A stable pseudonym such as ``"Account-7F3A9C"`` for ``value``; a missing value (None, NaN) is returned as is.
 
     Parameters
@@ -63,7 +65,7 @@ def pseudonym(value: object, *, prefix: str = "Account", salt: str | None = None
     if value is None or (isinstance(value, float) and value != value):
         return value
     digest = hmac.new(_salt(salt), str(value).encode(), hashlib.sha256).hexdigest()
-    return f"{prefix}-{digest[:int(digits)].upper()}"
+    return f"{prefix}-{digest[: int(digits)].upper()}"
 
 
 def _mapping(values, prefix: str, salt, digits: int) -> dict:
@@ -117,10 +119,16 @@ def redact_frame(
     False
     """
     out = df.copy()
-    name_cols = [c for c in ("name", "account_name", "customer_name") if c in out.columns] \
-        if name_cols is None else [c for c in name_cols if c in out.columns]
-    person_name_cols = [c for c in ("person_name", "stakeholder", "stakeholder_name") if c in out.columns] \
-        if person_name_cols is None else [c for c in person_name_cols if c in out.columns]
+    name_cols = (
+        [c for c in ("name", "account_name", "customer_name") if c in out.columns]
+        if name_cols is None
+        else [c for c in name_cols if c in out.columns]
+    )
+    person_name_cols = (
+        [c for c in ("person_name", "stakeholder", "stakeholder_name") if c in out.columns]
+        if person_name_cols is None
+        else [c for c in person_name_cols if c in out.columns]
+    )
 
     # An index is redacted only when it is named as the id column (a pivot by account).
     idx_vals = list(out.index) if out.index.name == id_col else []

@@ -5,6 +5,7 @@ the matplotlib Axes, ``.to_dict()`` returns JSON-safe values and ``_repr_html_``
 result in JupyterLab. Metrics add ``.frame``, ``.ledger``, ``.notes`` and ``.params``: nothing
 the kit needs later travels in ``DataFrame.attrs``, which pandas drops on most operations.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -147,8 +148,12 @@ class MetricResult(Result):
         return f"{what}; {used:,} input rows used, {excluded:,} excluded (see .ledger)."
 
     def to_dict(self) -> dict:
-        return {"frame": json_safe(self.frame), "ledger": json_safe(self.ledger), "notes": list(self.notes),
-                "params": json_safe(self.params)}
+        return {
+            "frame": json_safe(self.frame),
+            "ledger": json_safe(self.ledger),
+            "notes": list(self.notes),
+            "params": json_safe(self.params),
+        }
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.describe()})"

@@ -1,4 +1,5 @@
 """Canonical tables: required and optional columns, and column-mapping presets."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -94,6 +95,8 @@ def load_mapping(mapping: MappingSpec) -> dict[str, dict[str, str]]:
     for key, value in flat.items():
         if not isinstance(value, str):
             raise ParameterError(f"column mapping entry {key!r} must map to a column name, got {value!r}")
-    out = {name: {**base.get(name, {}), **flat, **{str(k): str(v) for k, v in per_table.get(name, {}).items()}}
-           for name in TABLES}
+    out = {
+        name: {**base.get(name, {}), **flat, **{str(k): str(v) for k, v in per_table.get(name, {}).items()}}
+        for name in TABLES
+    }
     return {name: cols for name, cols in out.items() if cols}

@@ -5,6 +5,7 @@ Parquet path (a folder or glob of Parquet too), a DuckDB file (``file.duckdb``
 or ``file.duckdb::table``), an Ibis table, or an Ibis connection (the table of
 the canonical name is used) or a ``(connection, "table_name")`` pair.
 """
+
 from __future__ import annotations
 
 import glob as globlib
@@ -133,8 +134,9 @@ def _read_path(con, path_text: str, table: str) -> tuple[ir.Table, str]:
             return _read_csv(con, matches, label), label
         return con.read_parquet(str(path)), label
     if not path.exists():
-        raise SourceError(f"{table} table: file {label} not found; check the path "
-                          "(run `make sample` for the sample data)")
+        raise SourceError(
+            f"{table} table: file {label} not found; check the path (run `make sample` for the sample data)"
+        )
     if path.is_dir():
         parquet = sorted(globlib.glob(str(path / "**" / "*.parquet"), recursive=True))
         csv = sorted(str(p) for p in path.rglob("*") if p.name.lower().endswith(CSV_SUFFIXES))
@@ -200,8 +202,11 @@ def _apply_mapping(t: ir.Table, table: str, mapping: Mapping[str, str]) -> ir.Ta
 
 def _arrow_safe(df: pd.DataFrame) -> pd.DataFrame:
     """Object columns mixing types (e.g. 7.5 and "7.5") become text; the caller's frame is not touched."""
-    mixed = [c for c in df.columns if df[c].dtype == object
-             and pd.api.types.infer_dtype(df[c], skipna=True).startswith("mixed")]
+    mixed = [
+        c
+        for c in df.columns
+        if df[c].dtype == object and pd.api.types.infer_dtype(df[c], skipna=True).startswith("mixed")
+    ]
     if not mixed:
         return df
     out = df.copy()
@@ -221,8 +226,9 @@ def _to_table(obj, con, table: str) -> tuple[ir.Table, str]:
         try:
             return obj.table(table), f"{obj.name} table {table}"
         except Exception:  # noqa: BLE001
-            raise SourceError(f"{table} table: the {obj.name} connection has no table {table!r}; "
-                              "pass (con, 'name')") from None
+            raise SourceError(
+                f"{table} table: the {obj.name} connection has no table {table!r}; pass (con, 'name')"
+            ) from None
     if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], BaseBackend):
         try:
             return obj[0].table(obj[1]), f"{obj[0].name} table {obj[1]}"
@@ -234,8 +240,13 @@ def _to_table(obj, con, table: str) -> tuple[ir.Table, str]:
     )
 
 
-def open_tables(*, mapping: MappingSpec = None, con: BaseBackend | Tables | None = None, tz: str | None = None,
-                **tables: TableSource) -> Tables:
+def open_tables(
+    *,
+    mapping: MappingSpec = None,
+    con: BaseBackend | Tables | None = None,
+    tz: str | None = None,
+    **tables: TableSource,
+) -> Tables:
     """Load each named source and bind them all to one backend.
 
     Parameters

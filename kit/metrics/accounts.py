@@ -7,14 +7,14 @@ accounts. The Customer Contact KPI (stakeholder coverage) is in :mod:`kit.metric
 
 Row-level work runs on the engine; only per-account x period counts are fetched.
 """
-from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -29,9 +29,9 @@ from ..core.prepare import REASON, classify_contacts, customer_lookup, example_m
 from ..core.prepare import start as start_tables
 from ..core.redact import redact_frame
 from ..core.results import Result
+from ..core.types import Backend, DateLike, MappingSpec, TableSource
 from ..errors import DataError, ParameterError
 from ..present.narrative import join, num
-from ..core.types import Backend, DateLike, MappingSpec, TableSource
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -42,6 +42,7 @@ _TRUE = ("true", "1", "yes", "y", "t")
 
 
 # --------------------------------------------------------------------------- bands
+
 
 def check_bands(bands: Sequence[tuple] | None = None) -> tuple:
     """Validate ``(label, low_inclusive, high_exclusive)`` bands: ascending, contiguous, from 0 to infinity."""
@@ -54,7 +55,7 @@ def check_bands(bands: Sequence[tuple] | None = None) -> tuple:
         raise ParameterError("bands must not be empty")
     if bands[0][1] != 0 or bands[-1][2] != float("inf"):
         raise ParameterError("bands must start at 0 and the last one must be open-ended (high = inf)")
-    for (l1, lo1, hi1), (l2, lo2, _) in zip(bands, bands[1:]):
+    for (l1, _, hi1), (l2, lo2, _) in zip(bands, bands[1:]):
         if hi1 != lo2:
             raise ParameterError(f"bands {l1!r} and {l2!r} must meet: {l1!r} ends at {hi1:g}, {l2!r} starts at {lo2:g}")
     if any(lo >= hi for _, lo, hi in bands):
@@ -87,6 +88,7 @@ def band(per_month: float | Sequence[float] | pd.Series, *, bands: Sequence[tupl
 
 
 # --------------------------------------------------------------------------- strategic selection
+
 
 @dataclass(frozen=True)
 class TopN:
@@ -127,14 +129,22 @@ def _select_strategic(ok, strategic, columns):
         elif strategic in columns:
             return ok.filter(_truthy(ok[strategic])), f"customers flagged in column {strategic!r}"
         else:
-            raise ParameterError(f"strategic={strategic!r} is not a customers column ({', '.join(columns)}) "
-                                 "nor a rule like 'top 20 by arr'; pass a column, a list of ids or top_n(20)")
+            raise ParameterError(
+                f"strategic={strategic!r} is not a customers column ({', '.join(columns)}) "
+                "nor a rule like 'top 20 by arr'; pass a column, a list of ids or top_n(20)"
+            )
     if isinstance(strategic, TopN):
         if strategic.by not in columns:
             raise ParameterError(f"cannot rank by {strategic.by!r}: not a customers column ({', '.join(columns)})")
-        val = ok[strategic.by].try_cast(dt.float64) if not ok[strategic.by].type().is_numeric() else ok[strategic.by].cast(dt.float64)
-        return (ok.mutate(_rank_val=val).order_by([ibis.desc("_rank_val"), "cid"]).limit(strategic.n).drop("_rank_val"),
-                f"the top {strategic.n} customers by {strategic.by}")
+        val = (
+            ok[strategic.by].try_cast(dt.float64)
+            if not ok[strategic.by].type().is_numeric()
+            else ok[strategic.by].cast(dt.float64)
+        )
+        return (
+            ok.mutate(_rank_val=val).order_by([ibis.desc("_rank_val"), "cid"]).limit(strategic.n).drop("_rank_val"),
+            f"the top {strategic.n} customers by {strategic.by}",
+        )
     if isinstance(strategic, (list, tuple, set, frozenset, pd.Series, pd.Index, np.ndarray)):
         ids = sorted({str(v).strip() for v in strategic if v is not None and str(v).strip()})
         if not ids:
@@ -156,12 +166,14 @@ def _as_of(con, src, as_of) -> pd.Timestamp:
     got = engine.fetch(con, src.table.aggregate(m=ts.max()))
     value = got["m"].iloc[0] if len(got) else None
     if value is None or pd.isna(value):
-        raise DataError(f"no contact in {src.label} has a readable created_at, so there is no last day of data; "
-                        "pass as_of=")
+        raise DataError(
+            f"no contact in {src.label} has a readable created_at, so there is no last day of data; pass as_of="
+        )
     return pd.Timestamp(value).normalize()
 
 
 # --------------------------------------------------------------------------- account frequency
+
 
 @dataclass(frozen=True, repr=False)
 class AccountFrequency(Result):
@@ -219,10 +231,11 @@ class AccountFrequency(Result):
         """Ids of flagged (under-served) accounts."""
         return self.accounts.loc[self.accounts["flagged"], "customer_id"].tolist()
 
-    def redact(self, *, salt: str | None = None) -> "AccountFrequency":
+    def redact(self, *, salt: str | None = None) -> AccountFrequency:
         """A copy with account names and ids replaced by stable pseudonyms (see :mod:`kit.core.redact`)."""
-        return dataclasses.replace(self, table=redact_frame(self.table, salt=salt),
-                                   accounts=redact_frame(self.accounts, salt=salt))
+        return dataclasses.replace(
+            self, table=redact_frame(self.table, salt=salt), accounts=redact_frame(self.accounts, salt=salt)
+        )
 
     def _labels(self) -> dict:
         """Row label per account id: the name, with the id when two accounts share a name."""
@@ -230,8 +243,10 @@ class AccountFrequency(Result):
             return dict(zip(self.accounts["customer_id"], self.accounts["customer_id"]))
         names = self.accounts["name"].astype(str)
         dup = names.duplicated(keep=False)
-        shown = names.where(~dup | (names == self.accounts["customer_id"]),
-                            names + " (" + self.accounts["customer_id"].astype(str) + ")")
+        shown = names.where(
+            ~dup | (names == self.accounts["customer_id"]),
+            names + " (" + self.accounts["customer_id"].astype(str) + ")",
+        )
         return dict(zip(self.accounts["customer_id"], shown))
 
     def band_table(self) -> pd.DataFrame:
@@ -249,11 +264,13 @@ class AccountFrequency(Result):
 
         from ..present.plots import BAND_COLORS, new_axes
 
-        order = self.accounts.sort_values(["flagged", "recent_per_month"], ascending=[False, True])["customer_id"].tolist()
+        order = self.accounts.sort_values(["flagged", "recent_per_month"], ascending=[False, True])[
+            "customer_id"
+        ].tolist()
         labels = [b[0] for b in self.bands]
         t = self.table.assign(_code=self.table["band"].cat.codes.replace(-1, np.nan))
         if periods_shown:
-            keep = sorted(t["period"].unique())[-int(periods_shown):]
+            keep = sorted(t["period"].unique())[-int(periods_shown) :]
             t = t[t["period"].isin(keep)]
         codes = t.pivot(index="customer_id", columns="label", values="_code").reindex(order)
         counts = t.pivot(index="customer_id", columns="label", values="touchpoints").reindex(order)
@@ -261,9 +278,19 @@ class AccountFrequency(Result):
         codes.index = [names[i] for i in codes.index]
         _, ax = new_axes(ax, figsize=(max(8, 0.45 * codes.shape[1] + 3), max(3, 0.28 * len(order) + 1.5)))
         cmap = ListedColormap([BAND_COLORS.get(lab, "#999999") for lab in labels])
-        sns.heatmap(codes, ax=ax, cmap=cmap, vmin=-0.5, vmax=len(labels) - 0.5, cbar=True,
-                    annot=counts.to_numpy() if annotate else False, fmt=".0f", annot_kws={"fontsize": 7},
-                    linewidths=0.5, linecolor="white")
+        sns.heatmap(
+            codes,
+            ax=ax,
+            cmap=cmap,
+            vmin=-0.5,
+            vmax=len(labels) - 0.5,
+            cbar=True,
+            annot=counts.to_numpy() if annotate else False,
+            fmt=".0f",
+            annot_kws={"fontsize": 7},
+            linewidths=0.5,
+            linecolor="white",
+        )
         cbar = ax.collections[0].colorbar
         assert cbar is not None  # heatmap(cbar=True) always draws one
         cbar.set_ticks(range(len(labels)))
@@ -282,26 +309,42 @@ class AccountFrequency(Result):
         a = self.accounts.assign(_shown=self.accounts["customer_id"].map(self._labels()))
         key = "_shown"
         counts = a["recent_band"].value_counts().reindex([b[0] for b in self.bands], fill_value=0)
-        win = f"{self.window[0]} to {self.window[-1]}" if len(self.window) > 1 else (self.window[0] if self.window else "n/a")
-        lines = [f"{len(a)} strategic accounts ({self.selection}) as of {self.as_of:%Y-%m-%d}. Over the last "
-                 f"{len(self.window)} complete {self.freq}s ({win}), by mean touchpoints per month: "
-                 + join(f"{n} {lab}" for lab, n in counts.items()) + "."]
+        win = (
+            f"{self.window[0]} to {self.window[-1]}"
+            if len(self.window) > 1
+            else (self.window[0] if self.window else "n/a")
+        )
+        lines = [
+            f"{len(a)} strategic accounts ({self.selection}) as of {self.as_of:%Y-%m-%d}. Over the last "
+            f"{len(self.window)} complete {self.freq}s ({win}), by mean touchpoints per month: "
+            + join(f"{n} {lab}" for lab, n in counts.items())
+            + "."
+        ]
         flagged = a[a["flagged"]].sort_values("recent_per_month")
         if flagged.empty:
-            lines.append(f"No account is under-served (below {num(self.bands[0][2], 0)} touchpoints a month, "
-                         f"or quiet for {self.quiet_days} days).")
+            lines.append(
+                f"No account is under-served (below {num(self.bands[0][2], 0)} touchpoints a month, "
+                f"or quiet for {self.quiet_days} days)."
+            )
         else:
-            lines.append(f"{len(flagged)} account(s) need attention: "
-                         + "; ".join(f"{r[key]} ({r['reason']})" for _, r in flagged.iterrows()) + ".")
+            lines.append(
+                f"{len(flagged)} account(s) need attention: "
+                + "; ".join(f"{r[key]} ({r['reason']})" for _, r in flagged.iterrows())
+                + "."
+            )
         dropped = a[a["dropped_band"] & ~a["flagged"]]
         if len(dropped):
-            lines.append(f"{len(dropped)} more dropped a band against the previous {len(self.window)} {self.freq}s: "
-                         + ", ".join(f"{r[key]} ({r['previous_band']} to {r['recent_band']})"
-                                     for _, r in dropped.iterrows()) + ".")
+            lines.append(
+                f"{len(dropped)} more dropped a band against the previous {len(self.window)} {self.freq}s: "
+                + ", ".join(f"{r[key]} ({r['previous_band']} to {r['recent_band']})" for _, r in dropped.iterrows())
+                + "."
+            )
         excessive = a[a["recent_band"] == self.bands[-1][0]]
         if len(excessive):
-            lines.append(f"{len(excessive)} account(s) are {self.bands[-1][0]}: check the client's preferred "
-                         "cadence before adding more touches.")
+            lines.append(
+                f"{len(excessive)} account(s) are {self.bands[-1][0]}: check the client's preferred "
+                "cadence before adding more touches."
+            )
         return lines
 
 
@@ -375,7 +418,8 @@ def account_frequency(
     ...     "created_at": days + ["2026-01-30 10:00"], "channel": "email", "direction": "outbound"})
     >>> res = account_frequency(contacts, customers, n_periods=1, as_of="2026-01-31")
     >>> res.table[["customer_id", "touchpoints", "band"]].to_dict("records")
-    [{'customer_id': 'A', 'touchpoints': 5, 'band': 'healthy'}, {'customer_id': 'B', 'touchpoints': 1, 'band': 'at risk'}]
+    [{'customer_id': 'A', 'touchpoints': 5, 'band': 'healthy'}, {'customer_id': 'B', 'touchpoints': 1,
+    'band': 'at risk'}]
     >>> res.flagged
     ['B']
     >>> print(res.describe())  # doctest: +ELLIPSIS
@@ -389,23 +433,33 @@ def account_frequency(
     if int(quiet_days) < 1:
         raise ParameterError(f"quiet_days must be at least 1, not {quiet_days!r}")
     n_periods, quiet_days = int(n_periods), int(quiet_days)
-    begun = start_tables(contacts, customers, tz=tz or DEFAULT_TZ, direction=direction, mapping=mapping, con=con,
-                         counted_as=f"a {direction} touchpoint")
+    begun = start_tables(
+        contacts,
+        customers,
+        tz=tz or DEFAULT_TZ,
+        direction=direction,
+        mapping=mapping,
+        con=con,
+        counted_as=f"a {direction} touchpoint",
+    )
     con, ledger, notes, cust = begun.con, begun.ledger, begun.notes, begun.customers
     tables = begun.tables
     csrc, usrc = tables["contacts"], tables["customers"]
     ok = cust.filter(cust[REASON].isnull())
     strat, selection = _select_strategic(ok, strategic, usrc.columns)
     info = _info_columns(usrc.columns, owner)
-    accounts = engine.fetch(con, strat.select(customer_id=strat.cid, signup=strat.signup, churn=strat.churn,
-                                              **{c: strat[c] for c in info}))
+    accounts = engine.fetch(
+        con, strat.select(customer_id=strat.cid, signup=strat.signup, churn=strat.churn, **{c: strat[c] for c in info})
+    )
     if accounts.empty:
         raise DataError(f"no strategic accounts found ({selection}); check the strategic= option")
     if isinstance(strategic, (list, tuple, set, frozenset, pd.Series, pd.Index, np.ndarray)):
         missing = sorted({str(v).strip() for v in strategic} - set(accounts["customer_id"]))
         if missing:
-            notes.append(f"{len(missing)} listed strategic id(s) are not usable customers and were skipped "
-                         f"(e.g. {', '.join(missing[:3])})")
+            notes.append(
+                f"{len(missing)} listed strategic id(s) are not usable customers and were skipped "
+                f"(e.g. {', '.join(missing[:3])})"
+            )
 
     lookup = customer_lookup(cust, [])
     c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=0)
@@ -422,8 +476,12 @@ def account_frequency(
     c = c.mutate(**{REASON: reason}, period=engine.period_start(c.local_ts, unit))
     acct = ibis.ifelse(c[REASON].isnull(), c._cust, ibis.null(dt.string))
     # One pass: the ledger counts and the per-account touchpoints come from the same query.
-    agg = engine.fetch(con, c.group_by([c[REASON], acct.name("customer_id"), c.period])
-                       .aggregate(touchpoints=c.count(), last=c.local_ts.max(), **example_metrics(c, "contacts")))
+    agg = engine.fetch(
+        con,
+        c.group_by([c[REASON], acct.name("customer_id"), c.period]).aggregate(
+            touchpoints=c.count(), last=c.local_ts.max(), **example_metrics(c, "contacts")
+        ),
+    )
     record_ledger(ledger, csrc, agg.rename(columns={"touchpoints": "n"}))
     agg = agg[agg[REASON].isna()].drop(columns=[REASON, "_ex_lo", "_ex_hi"], errors="ignore")
     agg["period"] = pd.to_datetime(agg["period"])
@@ -436,9 +494,19 @@ def account_frequency(
         notes.append(f"no complete {grain} before {cut:%Y-%m-%d}, so no account could be banded")
     elif len(window) < n_periods:
         notes.append(f"only {len(window)} complete {grain}(s) of data, fewer than n_periods={n_periods}")
-    return AccountFrequency(table=table, accounts=summary, as_of=cut, freq=grain, bands=bands,
-                            n_periods=n_periods, quiet_days=quiet_days, window=tuple(window),
-                            notes=tuple(notes), ledger=ledger, selection=selection)
+    return AccountFrequency(
+        table=table,
+        accounts=summary,
+        as_of=cut,
+        freq=grain,
+        bands=bands,
+        n_periods=n_periods,
+        quiet_days=quiet_days,
+        window=tuple(window),
+        notes=tuple(notes),
+        ledger=ledger,
+        selection=selection,
+    )
 
 
 def _account_table(accounts, agg, grain, as_of, bands, info) -> pd.DataFrame:
@@ -451,8 +519,9 @@ def _account_table(accounts, agg, grain, as_of, bands, info) -> pd.DataFrame:
     sign_p = grid["signup"].map(lambda d: periods.truncate(d, grain))
     churn_p = grid["churn"].map(lambda d: periods.truncate(d, grain) if pd.notna(d) else pd.NaT)
     active = (sign_p <= grid["period"]) & (churn_p.isna() | (grid["period"] <= churn_p))
-    grid["complete"] = ((p_end <= as_of) & (grid["signup"] <= grid["period"])
-                        & (grid["churn"].isna() | (grid["churn"] >= p_end)))
+    grid["complete"] = (
+        (p_end <= as_of) & (grid["signup"] <= grid["period"]) & (grid["churn"].isna() | (grid["churn"] >= p_end))
+    )
     grid = grid[active].merge(agg[["customer_id", "period", "touchpoints"]], on=["customer_id", "period"], how="left")
     grid["touchpoints"] = grid["touchpoints"].fillna(0).astype("int64")
     grid["per_month"] = grid["touchpoints"] / periods.MONTHS_PER_PERIOD[grain]
@@ -470,10 +539,11 @@ def _window_mean(table, window_periods, scale) -> pd.Series:
 
 def _account_summary(accounts, table, agg, grain, as_of, bands, n_periods, quiet_days, info):
     complete_periods = sorted(table.loc[table["complete"], "period"].unique())
-    spine_complete = [p for p in periods.spine(table["period"].min(), as_of, grain)
-                      if periods.period_end(p, grain) <= as_of]
+    spine_complete = [
+        p for p in periods.spine(table["period"].min(), as_of, grain) if periods.period_end(p, grain) <= as_of
+    ]
     recent = spine_complete[-n_periods:]
-    previous = spine_complete[-2 * n_periods:-n_periods] if len(spine_complete) > n_periods else []
+    previous = spine_complete[-2 * n_periods : -n_periods] if len(spine_complete) > n_periods else []
     del complete_periods
     scale = periods.MONTHS_PER_PERIOD[grain]
     out = accounts[["customer_id", *info]].copy()
@@ -496,19 +566,38 @@ def _account_summary(accounts, table, agg, grain, as_of, bands, n_periods, quiet
     def _reason(r) -> str:
         bits = []
         if r["at_risk"]:
-            bits.append(f"{num(r['recent_per_month'], 1)} touchpoints/month over the last {len(recent)} "
-                        f"{grain}s, below {num(limit, 0)}")
+            bits.append(
+                f"{num(r['recent_per_month'], 1)} touchpoints/month over the last {len(recent)} "
+                f"{grain}s, below {num(limit, 0)}"
+            )
         if r["quiet"]:
-            bits.append("never touched" if pd.isna(r["days_since_touch"])
-                        else f"no touch for {int(r['days_since_touch'])} days")
+            bits.append(
+                "never touched" if pd.isna(r["days_since_touch"]) else f"no touch for {int(r['days_since_touch'])} days"
+            )
         if r["dropped_band"]:
             bits.append(f"dropped from {r['previous_band']} to {r['recent_band']}")
         return "; ".join(bits)
 
     out["reason"] = out.apply(_reason, axis=1) if len(out) else pd.Series(dtype=str)
-    cols = ["customer_id", *info, "last_touch", "days_since_touch", "recent_per_month", "recent_band",
-            "previous_per_month", "previous_band", "change_per_month", "dropped_band", "quiet", "at_risk",
-            "flagged", "reason"]
-    out = out[cols].sort_values(["flagged", "recent_per_month", "customer_id"], ascending=[False, True, True],
-                                kind="stable").reset_index(drop=True)
+    cols = [
+        "customer_id",
+        *info,
+        "last_touch",
+        "days_since_touch",
+        "recent_per_month",
+        "recent_band",
+        "previous_per_month",
+        "previous_band",
+        "change_per_month",
+        "dropped_band",
+        "quiet",
+        "at_risk",
+        "flagged",
+        "reason",
+    ]
+    out = (
+        out[cols]
+        .sort_values(["flagged", "recent_per_month", "customer_id"], ascending=[False, True, True], kind="stable")
+        .reset_index(drop=True)
+    )
     return out, [periods.label(p, grain) for p in recent]

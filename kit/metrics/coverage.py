@@ -6,13 +6,13 @@ coverage; the warning cases of the domain material (decision maker left, only th
 review left) and over-contact. Row-level work runs on the engine; only per-stakeholder
 aggregates are fetched.
 """
+
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -26,9 +26,9 @@ from ..core.prepare import REASON, classify_contacts, classify_customers, count_
 from ..core.redact import redact_frame
 from ..core.results import Result
 from ..core.sources import open_tables
+from ..core.types import Backend, DateLike, MappingSpec, TableSource
 from ..errors import DataError, ParameterError
 from ..present.narrative import num, pct
-from ..core.types import Backend, DateLike, MappingSpec, TableSource
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -84,14 +84,18 @@ class Coverage(Result):
     def overdue(self) -> pd.DataFrame:
         """Required relationships not on cadence, most overdue first (vacant roles first)."""
         r = self.roles[~self.roles["on_cadence"]]
-        return r.sort_values(["status", "days_overdue"], ascending=[False, False], na_position="first",
-                             kind="stable").reset_index(drop=True)
+        return r.sort_values(
+            ["status", "days_overdue"], ascending=[False, False], na_position="first", kind="stable"
+        ).reset_index(drop=True)
 
     @property
     def over_contact(self) -> pd.DataFrame:
         """Active stakeholders touched far above their cadence."""
-        return self.people[self.people["over_contact"]].sort_values("over_contact_ratio", ascending=False)\
+        return (
+            self.people[self.people["over_contact"]]
+            .sort_values("over_contact_ratio", ascending=False)
             .reset_index(drop=True)
+        )
 
     @property
     def by_role(self) -> pd.DataFrame:
@@ -101,7 +105,7 @@ class Coverage(Result):
         out["coverage"] = out["on_cadence"] / out["required"]
         return out.reset_index()
 
-    def redact(self, *, salt: str | None = None) -> "Coverage":
+    def redact(self, *, salt: str | None = None) -> Coverage:
         """A copy with account and person names and ids replaced by stable pseudonyms."""
         r = lambda df: None if df is None else redact_frame(df, salt=salt)  # noqa: E731
         return dataclasses.replace(self, people=r(self.people), roles=r(self.roles), accounts=r(self.accounts))
@@ -115,29 +119,39 @@ class Coverage(Result):
         a, roles = self.accounts, self.roles
         key = "name" if "name" in a.columns else "customer_id"
         total_req, total_on = int(a["required"].sum()), int(a["on_cadence"].sum())
-        lines = [f"As of {self.as_of:%Y-%m-%d}, {total_on} of {total_req} required relationships across "
-                 f"{len(a)} accounts are on cadence ({pct(total_on / total_req if total_req else float('nan'))})."]
+        lines = [
+            f"As of {self.as_of:%Y-%m-%d}, {total_on} of {total_req} required relationships across "
+            f"{len(a)} accounts are on cadence ({pct(total_on / total_req if total_req else float('nan'))})."
+        ]
         br = self.by_role.sort_values("coverage")
         if len(br):
             worst = br.iloc[0]
-            lines.append(f"The weakest role is {worst['role']}: {int(worst['on_cadence'])} of {int(worst['required'])} "
-                         f"on cadence ({pct(worst['coverage'])}).")
+            lines.append(
+                f"The weakest role is {worst['role']}: {int(worst['on_cadence'])} of {int(worst['required'])} "
+                f"on cadence ({pct(worst['coverage'])})."
+            )
         if self.owners is not None and len(self.owners):
             o = self.owners.sort_values("coverage")
-            lines.append("Portfolio coverage by CSM ranges from "
-                         f"{pct(o['coverage'].iloc[0])} ({o.iloc[0, 0]}) to {pct(o['coverage'].iloc[-1])} ({o.iloc[-1, 0]}).")
+            lines.append(
+                "Portfolio coverage by CSM ranges from "
+                f"{pct(o['coverage'].iloc[0])} ({o.iloc[0, 0]}) to {pct(o['coverage'].iloc[-1])} ({o.iloc[-1, 0]})."
+            )
         vac = roles[roles["status"] == "vacant"]
         if len(vac):
             lines.append(f"{len(vac)} required relationship(s) have nobody in the role.")
-        for flag, text in (("decision_maker_left", "the decision maker left"),
-                           ("review_only", "the decision maker is only met at the business review")):
+        for flag, text in (
+            ("decision_maker_left", "the decision maker left"),
+            ("review_only", "the decision maker is only met at the business review"),
+        ):
             hit = a[a[flag]]
             if len(hit):
                 lines.append(f"Warning: in {len(hit)} account(s) {text}: {', '.join(map(str, hit[key]))}.")
         oc = self.over_contact
         if len(oc):
-            lines.append(f"{len(oc)} stakeholder(s) are touched far above their cadence "
-                         f"(up to {num(oc['over_contact_ratio'].max(), 1)}x); check their preferences.")
+            lines.append(
+                f"{len(oc)} stakeholder(s) are touched far above their cadence "
+                f"(up to {num(oc['over_contact_ratio'].max(), 1)}x); check their preferences."
+            )
         return lines
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
@@ -191,14 +205,16 @@ def _stakeholder_frame(con, src, ledger) -> pd.DataFrame:
         customer_id=engine.blank_to_null(engine.as_key(t.customer_id)),
         person_id=engine.blank_to_null(engine.as_key(t.person_id)),
         role=engine.blank_to_null(t.role.cast(dt.string)),
-        cadence_days=t.cadence_days.try_cast(dt.float64) if not t.cadence_days.type().is_numeric()
+        cadence_days=t.cadence_days.try_cast(dt.float64)
+        if not t.cadence_days.type().is_numeric()
         else t.cadence_days.cast(dt.float64),
     )
     for col in ("start_date", "end_date"):
         if col in t.columns:
             sel[col] = engine.local_date(t[col])
-            sel[f"_{col}_bad"] = engine.is_unparseable(t[col], sel[col]) if t[col].type().is_string() \
-                else ibis.literal(False)
+            sel[f"_{col}_bad"] = (
+                engine.is_unparseable(t[col], sel[col]) if t[col].type().is_string() else ibis.literal(False)
+            )
     if "name" in t.columns:
         sel["person_name"] = t.name.cast(dt.string)
     df = engine.fetch(con, t.select(**sel))
@@ -221,8 +237,9 @@ def _stakeholder_frame(con, src, ledger) -> pd.DataFrame:
     reason = reason.where(~dup, "duplicate stakeholder record")
     excluded = reason.dropna().value_counts().to_dict()
     examples = {r: df.loc[reason == r, "person_id"].astype(str).head(3).tolist() for r in excluded}
-    ledger.record(src.name, src.label, read=len(df), used=int(reason.isna().sum()), excluded=excluded,
-                  examples=examples)
+    ledger.record(
+        src.name, src.label, read=len(df), used=int(reason.isna().sum()), excluded=excluded, examples=examples
+    )
     df = df[reason.isna()].drop(columns=[c for c in df.columns if c.startswith("_")]).reset_index(drop=True)
     df["_row"] = np.arange(len(df), dtype="int64")
     return df
@@ -304,21 +321,31 @@ def coverage(
     ...     "direction": "outbound", "person_id": ["p1", "p2"]})
     >>> cov = coverage(contacts, sh, as_of="2026-10-31")
     >>> cov.roles[["role", "days_overdue", "on_cadence"]].to_dict("records")
-    [{'role': 'champion', 'days_overdue': 16.0, 'on_cadence': False}, {'role': 'decision maker', 'days_overdue': 0.0, 'on_cadence': True}]
+    [{'role': 'champion', 'days_overdue': 16.0, 'on_cadence': False}, {'role': 'decision maker',
+    'days_overdue': 0.0, 'on_cadence': True}]
     >>> float(cov.accounts["coverage"].iloc[0])
     0.5
     >>> cov.describe()
-    'As of 2026-10-31, 1 of 2 required relationships across 1 accounts are on cadence (50%). The weakest role is champion: 0 of 1 on cadence (0%).'
+    'As of 2026-10-31, 1 of 2 required relationships across 1 accounts are on cadence (50%). The weakest role
+    is champion: 0 of 1 on cadence (0%).'
     """
-    _check_options(direction, recent_days=recent_days, left_within_days=left_within_days,
-                   over_contact_days=over_contact_days, over_contact_factor=over_contact_factor)
-    tables = open_tables(contacts=contacts, stakeholders=stakeholders, customers=customers,
-                         mapping=mapping, con=con, tz=tz)
+    _check_options(
+        direction,
+        recent_days=recent_days,
+        left_within_days=left_within_days,
+        over_contact_days=over_contact_days,
+        over_contact_factor=over_contact_factor,
+    )
+    tables = open_tables(
+        contacts=contacts, stakeholders=stakeholders, customers=customers, mapping=mapping, con=con, tz=tz
+    )
     con = tables.con
     csrc, ssrc, usrc = tables["contacts"], tables["stakeholders"], tables.get("customers")
     if "person_id" not in csrc.columns:
-        raise ParameterError(f"contacts ({csrc.label}) have no person_id column; coverage needs the person each "
-                             "touch was with (map your column to person_id)")
+        raise ParameterError(
+            f"contacts ({csrc.label}) have no person_id column; coverage needs the person each "
+            "touch was with (map your column to person_id)"
+        )
     notes: list[str] = []
     ledger = Ledger()
     people = _stakeholder_frame(con, ssrc, ledger)
@@ -331,12 +358,25 @@ def coverage(
     if not has_topic:
         notes.append("contacts have no topic column, so business-review-only relationships cannot be detected")
     touches = _touches(con, csrc, c, as_of, review_topics if has_topic else None, ledger)
-    per, acct_recent = _per_record(con, touches, people, as_of, recent_days=int(recent_days),
-                                   over_contact_days=int(over_contact_days), notes=notes)
-    return _coverage_frames(people, per, acct_recent, info, as_of, owner=owner, decision_role=decision_role,
-                            recent_days=int(recent_days), left_within_days=int(left_within_days),
-                            factor=float(over_contact_factor), over_days=int(over_contact_days),
-                            has_topic=has_topic, notes=notes, ledger=ledger)
+    per, acct_recent = _per_record(
+        con, touches, people, as_of, recent_days=int(recent_days), over_contact_days=int(over_contact_days), notes=notes
+    )
+    return _coverage_frames(
+        people,
+        per,
+        acct_recent,
+        info,
+        as_of,
+        owner=owner,
+        decision_role=decision_role,
+        recent_days=int(recent_days),
+        left_within_days=int(left_within_days),
+        factor=float(over_contact_factor),
+        over_days=int(over_contact_days),
+        has_topic=has_topic,
+        notes=notes,
+        ledger=ledger,
+    )
 
 
 def _check_options(direction, *, over_contact_factor, **days) -> None:
@@ -362,8 +402,10 @@ def _account_info(con, csrc, usrc, people, owner, ledger, notes):
     cols = _info_columns(usrc.columns, owner)
     ok = cust.filter(cust[REASON].isnull())
     if cols:
-        got = engine.fetch(con, ok.filter(ok.cid.isin(info["customer_id"].tolist()))
-                           .select(customer_id=ok.cid, **{c: ok[c] for c in cols}))
+        got = engine.fetch(
+            con,
+            ok.filter(ok.cid.isin(info["customer_id"].tolist())).select(customer_id=ok.cid, **{c: ok[c] for c in cols}),
+        )
         info = info.merge(got, on="customer_id", how="left")
     if owner not in usrc.columns:
         notes.append(f"customers have no {owner!r} column, so there is no portfolio coverage per CSM")
@@ -380,8 +422,11 @@ def _touches(con, csrc, c, as_of, review_topics, ledger):
         (day > as_of.date(), ibis.literal(f"{SCOPE_PREFIX}after the as-of date")),
         else_=ibis.null(dt.string),
     )
-    review = (c.topic.cast(dt.string).lower().strip().isin([str(t).lower() for t in review_topics]).fill_null(False)
-              if review_topics is not None else ibis.literal(False))
+    review = (
+        c.topic.cast(dt.string).lower().strip().isin([str(t).lower() for t in review_topics]).fill_null(False)
+        if review_topics is not None
+        else ibis.literal(False)
+    )
     c = c.mutate(**{REASON: reason}, _pid=pid, _day=day, _review=review)
     count_reasons(con, ledger, csrc, c)
     # The used touches are few (CSM activity): keep them on the engine so the queries below
@@ -391,46 +436,92 @@ def _touches(con, csrc, c, as_of, review_topics, ledger):
 
 def _per_record(con, touches, people, as_of, *, recent_days, over_contact_days, notes):
     """Per stakeholder record: touches inside the tenure (range join on the engine); per account: recent ones."""
-    st = ibis.memtable(people[["_row", "customer_id", "person_id", "start_date", "end_date"]]
-                       .assign(start_date=people["start_date"].dt.date, end_date=people["end_date"].dt.date))
+    st = ibis.memtable(
+        people[["_row", "customer_id", "person_id", "start_date", "end_date"]].assign(
+            start_date=people["start_date"].dt.date, end_date=people["end_date"].dt.date
+        )
+    )
     st = st.mutate(start_date=st.start_date.cast(dt.date), end_date=st.end_date.cast(dt.date))
-    j = touches.join(st, [touches._cust == st.customer_id, touches._pid == st.person_id,
-                          st.start_date.isnull() | (touches._day >= st.start_date),
-                          st.end_date.isnull() | (touches._day <= st.end_date)])
+    j = touches.join(
+        st,
+        [
+            touches._cust == st.customer_id,
+            touches._pid == st.person_id,
+            st.start_date.isnull() | (touches._day >= st.start_date),
+            st.end_date.isnull() | (touches._day <= st.end_date),
+        ],
+    )
     recent_from = (as_of - pd.Timedelta(days=recent_days - 1)).date()
     over_from = (as_of - pd.Timedelta(days=over_contact_days - 1)).date()
-    per = engine.fetch(con, j.group_by(j._row).aggregate(
-        last_touch=j._day.max(),
-        touches_recent=(j._day >= recent_from).cast("int64").sum(),
-        review_recent=((j._day >= recent_from) & j._review).cast("int64").sum(),
-        touches_over_window=(j._day >= over_from).cast("int64").sum(),
-    ))
+    per = engine.fetch(
+        con,
+        j.group_by(j._row).aggregate(
+            last_touch=j._day.max(),
+            touches_recent=(j._day >= recent_from).cast("int64").sum(),
+            review_recent=((j._day >= recent_from) & j._review).cast("int64").sum(),
+            touches_over_window=(j._day >= over_from).cast("int64").sum(),
+        ),
+    )
     known = engine.fetch(con, touches.aggregate(n=touches._contact.nunique()))["n"].iloc[0]
     matched = engine.fetch(con, j.aggregate(k=j._contact.nunique()))
     unmatched = int(known) - int(matched["k"].iloc[0])
     if unmatched > 0:
-        notes.append(f"{unmatched:,} touch(es) carry a person_id that is not a stakeholder of that account "
-                     "within their tenure, and were not counted")
+        notes.append(
+            f"{unmatched:,} touch(es) carry a person_id that is not a stakeholder of that account "
+            "within their tenure, and were not counted"
+        )
     rt = touches.filter(touches._day >= recent_from)
-    return per, engine.fetch(con, rt.group_by(rt._cust).aggregate(n=rt.count(),
-                                                                  n_review=rt._review.cast("int64").sum()))
+    return per, engine.fetch(
+        con, rt.group_by(rt._cust).aggregate(n=rt.count(), n_review=rt._review.cast("int64").sum())
+    )
 
 
-def _coverage_frames(people, per, acct_recent, info, as_of, *, owner, decision_role, recent_days,
-                     left_within_days, factor, over_days, has_topic, notes, ledger) -> Coverage:
+def _coverage_frames(
+    people,
+    per,
+    acct_recent,
+    info,
+    as_of,
+    *,
+    owner,
+    decision_role,
+    recent_days,
+    left_within_days,
+    factor,
+    over_days,
+    has_topic,
+    notes,
+    ledger,
+) -> Coverage:
     p = _people_status(people, per, as_of, factor=factor, over_days=over_days, left_within_days=left_within_days)
     dm_role = _norm_role(pd.Series([decision_role])).iloc[0]
     roles = _roles_table(p, info, as_of)
     acc = _accounts_table(p, roles, acct_recent, info, dm_role, has_topic)
     owners = _owners_table(acc, owner) if owner in acc.columns else None
-    pcols = ["customer_id", *[c for c in info.columns if c != "customer_id"], "person_id",
-             *(["person_name"] if "person_name" in p.columns else []), "role", "cadence_days", "start_date",
-             "end_date", "active", "last_touch", "days_since_touch", "days_overdue", "on_cadence",
-             "touches_recent", "over_contact_ratio", "over_contact"]
-    p = info.merge(p, on="customer_id", how="right")[pcols].sort_values(["customer_id", "role", "person_id"],
-                                                                        kind="stable").reset_index(drop=True)
-    return Coverage(people=p, roles=roles, accounts=acc, owners=owners, as_of=as_of, notes=tuple(notes),
-                    ledger=ledger)
+    pcols = [
+        "customer_id",
+        *[c for c in info.columns if c != "customer_id"],
+        "person_id",
+        *(["person_name"] if "person_name" in p.columns else []),
+        "role",
+        "cadence_days",
+        "start_date",
+        "end_date",
+        "active",
+        "last_touch",
+        "days_since_touch",
+        "days_overdue",
+        "on_cadence",
+        "touches_recent",
+        "over_contact_ratio",
+        "over_contact",
+    ]
+    p = (
+        info.merge(p, on="customer_id", how="right")[pcols]
+        .sort_values(["customer_id", "role", "person_id"], kind="stable")
+        .reset_index(drop=True)
+    )
+    return Coverage(people=p, roles=roles, accounts=acc, owners=owners, as_of=as_of, notes=tuple(notes), ledger=ledger)
 
 
 def _people_status(people, per, as_of, *, factor, over_days, left_within_days) -> pd.DataFrame:
@@ -465,19 +556,22 @@ def _roles_table(p, info, as_of) -> pd.DataFrame:
     """One row per required relationship (account x role): held, or vacated within the window."""
     act = p[p["active"]]
     g = act.groupby(["customer_id", "role"])
-    roles = pd.DataFrame({
-        "holders": g.size(),
-        "cadence_days": g["cadence_days"].min(),
-        "last_touch": g["last_touch"].max(),
-        "days_overdue": g["days_overdue"].min(),
-        "on_cadence": g["on_cadence"].any(),
-    }).reset_index()
+    roles = pd.DataFrame(
+        {
+            "holders": g.size(),
+            "cadence_days": g["cadence_days"].min(),
+            "last_touch": g["last_touch"].max(),
+            "days_overdue": g["days_overdue"].min(),
+            "on_cadence": g["on_cadence"].any(),
+        }
+    ).reset_index()
     vacated = p[p["left_recently"]][["customer_id", "role"]].drop_duplicates()
     vacated = vacated.merge(roles[["customer_id", "role"]], how="left", indicator=True)
     vacated = vacated[vacated["_merge"] == "left_only"].drop(columns="_merge")
     if len(vacated):
-        vacated = vacated.assign(holders=0, cadence_days=np.nan, last_touch=pd.NaT, days_overdue=np.nan,
-                                 on_cadence=False)
+        vacated = vacated.assign(
+            holders=0, cadence_days=np.nan, last_touch=pd.NaT, days_overdue=np.nan, on_cadence=False
+        )
         roles = pd.concat([roles, vacated], ignore_index=True)
     roles["on_cadence"] = roles["on_cadence"].astype(bool)
     roles["days_since_touch"] = (as_of - roles["last_touch"]).dt.days
@@ -495,7 +589,8 @@ def _accounts_table(p, roles, acct_recent, info, dm_role, has_topic) -> pd.DataF
     dm_left = p[is_dm & p["left_recently"]].groupby("customer_id").size()
     acc["decision_maker_left"] = acc.index.isin(dm_left.index)
     acc["decision_maker_vacant"] = acc.index.isin(
-        roles.loc[(roles["role"] == dm_role) & (roles["status"] == "vacant"), "customer_id"])
+        roles.loc[(roles["role"] == dm_role) & (roles["status"] == "vacant"), "customer_id"]
+    )
     if has_topic:
         dm_act = p[is_dm & p["active"]].groupby("customer_id")[["touches_recent", "review_recent"]].sum()
         dm_review_only = dm_act[(dm_act["touches_recent"] > 0) & (dm_act["touches_recent"] == dm_act["review_recent"])]
@@ -509,8 +604,14 @@ def _accounts_table(p, roles, acct_recent, info, dm_role, has_topic) -> pd.DataF
     def _warn(r) -> str:
         bits = []
         if r["decision_maker_left"]:
-            bits.append("decision maker left" + (" and nobody replaced them" if r["decision_maker_vacant"]
-                                                else "; build the relationship with the new one"))
+            bits.append(
+                "decision maker left"
+                + (
+                    " and nobody replaced them"
+                    if r["decision_maker_vacant"]
+                    else "; build the relationship with the new one"
+                )
+            )
         if r["review_only"]:
             bits.append("decision maker only met at the business review")
         if r["over_contacted"]:
@@ -525,8 +626,13 @@ def _accounts_table(p, roles, acct_recent, info, dm_role, has_topic) -> pd.DataF
 def _owners_table(acc, owner) -> pd.DataFrame:
     """Portfolio coverage per CSM owner."""
     go = acc.groupby(acc[owner].fillna("(none)").replace("", "(none)"))
-    owners = pd.DataFrame({"accounts": go.size(), "required": go["required"].sum(),
-                           "on_cadence": go["on_cadence"].sum(),
-                           "accounts_fully_covered": go["coverage"].apply(lambda s: int((s == 1).sum()))})
+    owners = pd.DataFrame(
+        {
+            "accounts": go.size(),
+            "required": go["required"].sum(),
+            "on_cadence": go["on_cadence"].sum(),
+            "accounts_fully_covered": go["coverage"].apply(lambda s: int((s == 1).sum())),
+        }
+    )
     owners["coverage"] = owners["on_cadence"] / owners["required"]
     return owners.reset_index().rename(columns={"index": owner})

@@ -16,6 +16,7 @@ The design (shared with :mod:`kit.sample`, which plants its effects in exactly t
 
 All row-level work runs on the engine; only the per-customer table is fetched.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -103,19 +104,27 @@ class Features(Result):
         return dataclasses.replace(self, **changes)
 
     def describe(self) -> str:
-        cut = (f"cutoff {self.cutoffs[0]:%Y-%m-%d}" if len(self.cutoffs) == 1
-               else f"{len(self.cutoffs)} cutoffs")
-        return (f"{len(self.frame):,} customer rows at {cut}: {self.direction} contacts in the {self.window_days} "
-                f"days before, outcomes in the {self.window_days} days after; controls "
-                f"{', '.join(self.controls) or 'none'} (tenure always).")
+        cut = f"cutoff {self.cutoffs[0]:%Y-%m-%d}" if len(self.cutoffs) == 1 else f"{len(self.cutoffs)} cutoffs"
+        return (
+            f"{len(self.frame):,} customer rows at {cut}: {self.direction} contacts in the {self.window_days} "
+            f"days before, outcomes in the {self.window_days} days after; controls "
+            f"{', '.join(self.controls) or 'none'} (tenure always)."
+        )
 
     def __repr__(self) -> str:
         return f"Features({self.describe()})"
 
 
-def features_from_frame(frame: pd.DataFrame, *, cutoffs: Any = None, window_days: int = 90,
-                        controls: str | Sequence[str] = (), numeric_controls: str | Sequence[str] = (),
-                        direction: str = "inbound", notes: Sequence[str] = ()) -> Features:
+def features_from_frame(
+    frame: pd.DataFrame,
+    *,
+    cutoffs: Any = None,
+    window_days: int = 90,
+    controls: str | Sequence[str] = (),
+    numeric_controls: str | Sequence[str] = (),
+    direction: str = "inbound",
+    notes: Sequence[str] = (),
+) -> Features:
     """A :class:`Features` around a plain table, with its design given explicitly.
 
     ``cutoffs`` defaults to the distinct values of the frame's ``cutoff`` column (none without one).
@@ -132,11 +141,15 @@ def features_from_frame(frame: pd.DataFrame, *, cutoffs: Any = None, window_days
         cutoffs = sorted(pd.to_datetime(frame["cutoff"].dropna().unique())) if "cutoff" in frame.columns else ()
     elif not isinstance(cutoffs, (list, tuple, pd.Index, np.ndarray, pd.Series)):
         cutoffs = [cutoffs]
-    return Features(frame=frame, cutoffs=tuple(pd.Timestamp(c) for c in cutoffs), window_days=int(window_days),
-                    controls=tuple([controls] if isinstance(controls, str) else controls),
-                    numeric_controls=tuple([numeric_controls] if isinstance(numeric_controls, str)
-                                           else numeric_controls),
-                    direction=direction, notes=tuple(notes))
+    return Features(
+        frame=frame,
+        cutoffs=tuple(pd.Timestamp(c) for c in cutoffs),
+        window_days=int(window_days),
+        controls=tuple([controls] if isinstance(controls, str) else controls),
+        numeric_controls=tuple([numeric_controls] if isinstance(numeric_controls, str) else numeric_controls),
+        direction=direction,
+        notes=tuple(notes),
+    )
 
 
 def parse_model_window(window: str | pd.Timedelta) -> pd.Timedelta:
@@ -167,8 +180,9 @@ def _check_controls(controls, columns) -> list[str]:
         if col in ("tenure", "tenure_years"):
             raise ParameterError("tenure is always controlled for; list only segment columns in controls=")
         if col not in columns or col in NOT_CONTROLS:
-            raise ParameterError(f"control {col!r} is not a customers column; choose from "
-                                 f"{', '.join(offered) or 'none'}")
+            raise ParameterError(
+                f"control {col!r} is not a customers column; choose from {', '.join(offered) or 'none'}"
+            )
     return list(dict.fromkeys(controls))
 
 
@@ -249,27 +263,38 @@ def customer_features(
 
     ledger = Ledger()
     cust = classify_customers(usrc)
-    cust_summary = engine.fetch(con, cust.group_by(REASON).aggregate(
-        n=cust.count(), _last_churn=cust.churn.max(), **example_metrics(cust, usrc.name)))
+    cust_summary = engine.fetch(
+        con,
+        cust.group_by(REASON).aggregate(
+            n=cust.count(), _last_churn=cust.churn.max(), **example_metrics(cust, usrc.name)
+        ),
+    )
     record_ledger(ledger, usrc, cust_summary)
-    c = classify_contacts(csrc, customer_lookup(cust, []), direction=direction,
-                          dedup_seconds=dedup.total_seconds())
+    c = classify_contacts(csrc, customer_lookup(cust, []), direction=direction, dedup_seconds=dedup.total_seconds())
     # One pass over contacts: ledger counts, examples and the observed time span.
-    summary = engine.fetch(con, c.group_by(REASON).aggregate(
-        n=c.count(), _first=c.local_ts.min(), _last=c.local_ts.max(), **example_metrics(c, csrc.name)))
+    summary = engine.fetch(
+        con,
+        c.group_by(REASON).aggregate(
+            n=c.count(), _first=c.local_ts.min(), _last=c.local_ts.max(), **example_metrics(c, csrc.name)
+        ),
+    )
     record_ledger(ledger, csrc, summary)
     surv = _classify_surveys(ssrc) if ssrc is not None else None
 
     first_day, obs_end = _observed_span(con, summary, cust_summary, surv)
     cutoffs = _resolve_cutoffs(cutoff, width, first_day, obs_end)
     if cutoffs[0] - width < first_day:
-        notes.append(f"the feature window before {cutoffs[0]:%Y-%m-%d} starts before the first contact "
-                     f"({first_day:%Y-%m-%d}); early customers may look quieter than they were")
+        notes.append(
+            f"the feature window before {cutoffs[0]:%Y-%m-%d} starts before the first contact "
+            f"({first_day:%Y-%m-%d}); early customers may look quieter than they were"
+        )
 
     numeric = [col for col in controls if _is_numeric(usrc.table[col])]
     first = cust.filter(cust.cid.notnull() & (cust._rank == 0) & cust[REASON].isnull())
     base = first.select(
-        customer_id=first.cid, _signup=first.signup, _churn=first.churn,
+        customer_id=first.cid,
+        _signup=first.signup,
+        _churn=first.churn,
         **{col: (first[col].cast(dt.float64) if col in numeric else segment_label(first[col])) for col in controls},
     )
     frames = [_features_at(con, base, c, surv, cut, width, controls) for cut in cutoffs]
@@ -280,9 +305,19 @@ def customer_features(
             f"{cutoffs[0] - width:%Y-%m-%d} and not churned before the cutoff); choose a later cutoff or a shorter "
             "window"
         )
-    return Features(frame=out, cutoffs=tuple(cutoffs), window_days=width.days, obs_end=obs_end, first_day=first_day,
-                    controls=tuple(controls), numeric_controls=tuple(numeric), ledger=ledger, notes=tuple(notes),
-                    direction=direction, tz=tz or DEFAULT_TZ)
+    return Features(
+        frame=out,
+        cutoffs=tuple(cutoffs),
+        window_days=width.days,
+        obs_end=obs_end,
+        first_day=first_day,
+        controls=tuple(controls),
+        numeric_controls=tuple(numeric),
+        ledger=ledger,
+        notes=tuple(notes),
+        direction=direction,
+        tz=tz or DEFAULT_TZ,
+    )
 
 
 def _is_numeric(col) -> bool:
@@ -294,8 +329,9 @@ def _classify_surveys(src):
     t = src.table
     responded = engine.parse_instant(t.responded_at)
     score = t.score.try_cast(dt.float64) if not t.score.type().is_numeric() else t.score.cast(dt.float64)
-    t = t.mutate(_cust=engine.blank_to_null(engine.as_key(t.customer_id)),
-                 _local=engine.local_time(responded), _score=score)
+    t = t.mutate(
+        _cust=engine.blank_to_null(engine.as_key(t.customer_id)), _local=engine.local_time(responded), _score=score
+    )
     return t.filter(t._cust.notnull() & t._local.notnull() & t._score.notnull())
 
 
@@ -309,8 +345,9 @@ def _observed_span(con, summary, cust_summary, surv) -> tuple[pd.Timestamp, pd.T
         last.append(engine.fetch(con, surv.aggregate(last=surv._local.max()))["last"].iloc[0])
     last = [pd.Timestamp(v) for v in last if v is not None and not pd.isna(v)]
     if pd.isna(span["first"].iloc[0]) or not last:
-        raise DataError("no usable contacts remain after exclusions; see the ledger (check customer ids and "
-                        "created_at)")
+        raise DataError(
+            "no usable contacts remain after exclusions; see the ledger (check customer ids and created_at)"
+        )
     return pd.Timestamp(span["first"].iloc[0]).normalize(), max(last).normalize() + pd.Timedelta(days=1)
 
 
@@ -322,8 +359,10 @@ def _resolve_cutoffs(cutoff, width, first_day, obs_end) -> list[pd.Timestamp]:
         cuts = [latest - k * width for k in range(MAX_ROLLING) if latest - (k + 1) * width >= first_day]
         if not cuts:
             last = obs_end - pd.Timedelta(days=1)
-            raise DataError(f"the data span {first_day:%Y-%m-%d} to {last:%Y-%m-%d} is too short "
-                            f"for even one {width.days}-day feature window plus outcome window")
+            raise DataError(
+                f"the data span {first_day:%Y-%m-%d} to {last:%Y-%m-%d} is too short "
+                f"for even one {width.days}-day feature window plus outcome window"
+            )
         return sorted(cuts)
     raw = list(cutoff) if isinstance(cutoff, (list, tuple, pd.Index, np.ndarray, pd.Series)) else [cutoff]
     cuts = sorted({periods.parse_date(v).normalize() for v in raw})
@@ -338,8 +377,7 @@ def _resolve_cutoffs(cutoff, width, first_day, obs_end) -> list[pd.Timestamp]:
 
 def _features_at(con, base, c, surv, cutoff: pd.Timestamp, width: pd.Timedelta, controls) -> pd.DataFrame:
     start, stop = cutoff - width, cutoff + width
-    pop = base.filter((base._signup <= start.date())
-                      & (base._churn.isnull() | (base._churn >= cutoff.date())))
+    pop = base.filter((base._signup <= start.date()) & (base._churn.isnull() | (base._churn >= cutoff.date())))
     pop = pop.mutate(churned=(pop._churn.notnull() & (pop._churn < stop.date())))
     people = engine.fetch(con, pop)
     if people.empty:
@@ -347,8 +385,12 @@ def _features_at(con, base, c, surv, cutoff: pd.Timestamp, width: pd.Timedelta, 
     # Only rows strictly before the cutoff: this is the no-leakage line.
     win = c.filter(c[REASON].isnull() & (c.local_ts >= start.to_pydatetime()) & (c.local_ts < cutoff.to_pydatetime()))
     win = win.semi_join(pop, win._cust == pop.customer_id)
-    counts = engine.fetch(con, win.group_by([win._cust.name("customer_id"), win.channel]).aggregate(
-        contacts=win.count(), follow_ups=win.follow_up.cast("int64").sum()))
+    counts = engine.fetch(
+        con,
+        win.group_by([win._cust.name("customer_id"), win.channel]).aggregate(
+            contacts=win.count(), follow_ups=win.follow_up.cast("int64").sum()
+        ),
+    )
     months = width.days / DAYS_PER_MONTH
     out = people.rename(columns={"_signup": "signup_date", "_churn": "churn_date"})
     out.insert(1, "cutoff", cutoff)
@@ -370,8 +412,12 @@ def _features_at(con, base, c, surv, cutoff: pd.Timestamp, width: pd.Timedelta, 
     if surv is not None:
         s = surv.filter((surv._local >= cutoff.to_pydatetime()) & (surv._local < stop.to_pydatetime()))
         s = s.semi_join(pop, s._cust == pop.customer_id)
-        agg = engine.fetch(con, s.group_by(s._cust.name("customer_id")).aggregate(
-            surveys=s.count(), csat_sum=s._score.sum(), csat_sumsq=(s._score * s._score).sum()))
+        agg = engine.fetch(
+            con,
+            s.group_by(s._cust.name("customer_id")).aggregate(
+                surveys=s.count(), csat_sum=s._score.sum(), csat_sumsq=(s._score * s._score).sum()
+            ),
+        )
         out = out.merge(agg, on="customer_id", how="left")
         out["surveys"] = out["surveys"].fillna(0).astype("int64")
         out[["csat_sum", "csat_sumsq"]] = out[["csat_sum", "csat_sumsq"]].fillna(0.0)

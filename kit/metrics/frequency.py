@@ -3,6 +3,7 @@
 All row-level work runs on the engine (DuckDB by default) as Ibis expressions;
 only period x group aggregates come back to pandas.
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,28 +18,47 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..core import engine
-from ..core import periods
 from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
-from ..errors import KitWarning, ParameterError
-from ..present import narrative
+from ..core import engine, periods
 from ..core.dataset import accepts_dataset
-from ..core.results import MetricResult
 from ..core.ledger import SCOPE_PREFIX
-from ..core.prepare import (EXAMPLE_COLUMNS, REASON, _contact_base, _first_reason, clock_is_local, customer_lookup,
-                      classify_customers, example_metrics, mark_follow_ups, record_ledger, row_reasons, row_tests)
+from ..core.prepare import (
+    EXAMPLE_COLUMNS,
+    REASON,
+    _contact_base,
+    _first_reason,
+    classify_customers,
+    clock_is_local,
+    customer_lookup,
+    example_metrics,
+    mark_follow_ups,
+    record_ledger,
+    row_reasons,
+    row_tests,
+)
 from ..core.prepare import start as start_tables
+from ..core.results import MetricResult
 from ..core.schema import CONTACT_ATTRIBUTES, TABLES
 from ..core.types import Backend, DateLike, Grouping, MappingSpec, TableSource, Window
+from ..errors import KitWarning, ParameterError
+from ..present import narrative
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from numpy.typing import ArrayLike
 
 COLUMNS = [
-    "contacts", "follow_ups", "cases", "active_customers", "contacting_customers", "frequency",
-    "case_frequency", "contacts_per_contacting_customer", "repeat_contact_rate",
-    "frequency_ci_low", "frequency_ci_high",
+    "contacts",
+    "follow_ups",
+    "cases",
+    "active_customers",
+    "contacting_customers",
+    "frequency",
+    "case_frequency",
+    "contacts_per_contacting_customer",
+    "repeat_contact_rate",
+    "frequency_ci_low",
+    "frequency_ci_high",
 ]
 OUT_OF_RANGE = f"{SCOPE_PREFIX}outside the requested periods"
 
@@ -74,16 +94,20 @@ class FrequencyResult(MetricResult):
         when = periods.label(last["period"].iloc[0], self.params.get("freq", "month"))
         if not self.by:
             r = last.iloc[0]
-            return (f"In {when}, {int(r.contacts):,} contacts over {int(r.active_customers):,} active customers: "
-                    f"{narrative.num(r.frequency)} contacts per customer "
-                    f"(95% CI {narrative.num(r.frequency_ci_low)}-{narrative.num(r.frequency_ci_high)}).")
+            return (
+                f"In {when}, {int(r.contacts):,} contacts over {int(r.active_customers):,} active customers: "
+                f"{narrative.num(r.frequency)} contacts per customer "
+                f"(95% CI {narrative.num(r.frequency_ci_low)}-{narrative.num(r.frequency_ci_high)})."
+            )
         ranked = last.dropna(subset=["frequency"]).sort_values("frequency")
         if ranked.empty:
             return f"In {when}, no group had active customers."
         name = lambda r: "/".join(str(r[c]) for c in self.by)  # noqa: E731
         lo, hi = ranked.iloc[0], ranked.iloc[-1]
-        return (f"In {when}, contacts per active customer ranged from {narrative.num(lo.frequency)} "
-                f"({name(lo)}) to {narrative.num(hi.frequency)} ({name(hi)}) across {len(ranked)} groups.")
+        return (
+            f"In {when}, contacts per active customer ranged from {narrative.num(lo.frequency)} "
+            f"({name(lo)}) to {narrative.num(hi.frequency)} ({name(hi)}) across {len(ranked)} groups."
+        )
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Frequency per period with its 95% interval, one line per group."""
@@ -95,8 +119,9 @@ class FrequencyResult(MetricResult):
         for key, g in groups:
             label = "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
             line = ax.plot(g["period"], g["frequency"], marker="o", ms=3, label=label)[0]
-            ax.fill_between(g["period"], g["frequency_ci_low"], g["frequency_ci_high"], alpha=0.15,
-                            color=line.get_color())
+            ax.fill_between(
+                g["period"], g["frequency_ci_low"], g["frequency_ci_high"], alpha=0.15, color=line.get_color()
+            )
         ax.set_ylabel("contacts per active customer")
         ax.set_xlabel("")
         if self.by:
@@ -120,8 +145,9 @@ def _split_by(by, contact_cols, customer_cols) -> tuple[list[str], list[str], li
             contact_side.append(col)
         else:
             segments = [c for c in customer_cols if c not in ("customer_id", "signup_date", "churn_date")]
+            attributes = [c for c in CONTACT_ATTRIBUTES if c in contact_cols]
             raise ParameterError(
-                f"cannot group by {col!r}: it is neither a contact attribute ({', '.join(c for c in CONTACT_ATTRIBUTES if c in contact_cols)}) "
+                f"cannot group by {col!r}: it is neither a contact attribute ({', '.join(attributes)}) "
                 f"nor a customer segment column ({', '.join(segments) or 'none'})"
             )
     return by, contact_side, customer_side
@@ -203,8 +229,16 @@ def contact_frequency(
     grain = periods.check_grain(freq)
     unit = periods.GRAINS[grain][0]
     window = periods.parse_window(dedup_window)
-    params = dict(freq=grain, tz=tz, direction=direction, dedup_window=str(dedup_window), same_topic=same_topic,
-                  weight=weight, start=start, end=end)
+    params = dict(
+        freq=grain,
+        tz=tz,
+        direction=direction,
+        dedup_window=str(dedup_window),
+        same_topic=same_topic,
+        weight=weight,
+        start=start,
+        end=end,
+    )
     first = periods.truncate(start, grain) if start is not None else None
     last = periods.truncate(end, grain) if end is not None else None
     # The first query takes ids and segment labels as stored (trimming every value costs about a
@@ -215,22 +249,47 @@ def contact_frequency(
     # may repeat, so trimming implies ranking).
     trim = rank = False
     for first_try in (True, False):
-        begun = start_tables(contacts, customers, tz=tz or DEFAULT_TZ, direction=direction, mapping=mapping, con=con,
-                             count_customers=False, padded=None if trim else frozenset(), unique_ids=not rank)
+        begun = start_tables(
+            contacts,
+            customers,
+            tz=tz or DEFAULT_TZ,
+            direction=direction,
+            mapping=mapping,
+            con=con,
+            count_customers=False,
+            padded=None if trim else frozenset(),
+            unique_ids=not rank,
+        )
         ledger, notes = begun.ledger, begun.notes
         csrc, usrc = begun.tables["contacts"], begun.tables["customers"]
         if weight is not None and weight not in csrc.columns:
-            raise ParameterError(f"weight column {weight!r} is not in the contacts table ({csrc.label}); "
-                                 f"columns: {', '.join(csrc.columns)}")
+            raise ParameterError(
+                f"weight column {weight!r} is not in the contacts table ({csrc.label}); "
+                f"columns: {', '.join(csrc.columns)}"
+            )
         cols, contact_by, segment_by = _split_by(by, csrc.columns, usrc.columns)
         lookup = functools.partial(_lookup, begun, segment_by, unit, own_read=not rank)
-        rows = _classified_rows(csrc, lookup=lookup(), unit=unit, direction=direction, weight=weight, tz=tz,
-                                same_topic=same_topic, dedup_seconds=window.total_seconds(), contact_by=contact_by,
-                                first=first, last=last, padded_ids=trim)
-        agg = _aggregate(rows, cols, contact_by=contact_by, same_topic=same_topic, weighted=weight is not None,
-                         recheck=first_try)
-        rejected = [p.mutate(_part=ibis.literal("contacts"))
-                    for p in _rejected_counts(csrc, direction=direction, padded_ids=trim)]
+        rows = _classified_rows(
+            csrc,
+            lookup=lookup(),
+            unit=unit,
+            direction=direction,
+            weight=weight,
+            tz=tz,
+            same_topic=same_topic,
+            dedup_seconds=window.total_seconds(),
+            contact_by=contact_by,
+            first=first,
+            last=last,
+            padded_ids=trim,
+        )
+        agg = _aggregate(
+            rows, cols, contact_by=contact_by, same_topic=same_topic, weighted=weight is not None, recheck=first_try
+        )
+        rejected = [
+            p.mutate(_part=ibis.literal("contacts"))
+            for p in _rejected_counts(csrc, direction=direction, padded_ids=trim)
+        ]
         parts = _customer_parts(begun, lookup, segment_by, recheck=first_try)
         result = engine.fetch(begun.con, _one_query(agg, rejected + parts))
         if not first_try:
@@ -263,8 +322,9 @@ def contact_frequency(
         # Per-topic windows mark no per-customer first row, and one customer contacts through
         # several channels: customers active outside their lifetime are counted distinctly.
         outside = rows.filter(rows[REASON].isnull() & rows._outside)
-        extra = engine.fetch(con, outside.group_by(["period", *segment_by]).aggregate(
-            _extra_active=outside._cust.nunique()))
+        extra = engine.fetch(
+            con, outside.group_by(["period", *segment_by]).aggregate(_extra_active=outside._cust.nunique())
+        )
         extra["period"] = pd.to_datetime(extra["period"])
     else:
         extra = agg.groupby(["period", *segment_by], as_index=False)["_extra_active"].sum()
@@ -283,8 +343,10 @@ def contact_frequency(
     empty = out[out["active_customers"] == 0]
     if len(empty):
         groups = empty[cols].drop_duplicates().astype(str).agg("/".join, axis=1).tolist() if cols else ["all customers"]
-        notes.append(f"{len(empty)} period-group row(s) have no active customers, so their frequency is NaN "
-                     f"(e.g. {', '.join(groups[:3])})")
+        notes.append(
+            f"{len(empty)} period-group row(s) have no active customers, so their frequency is NaN "
+            f"(e.g. {', '.join(groups[:3])})"
+        )
     out = out.sort_values(["period", *cols], kind="stable").reset_index(drop=True)
     for note in notes:
         warnings.warn(note, KitWarning, stacklevel=3) if "NaN" in note else None
@@ -303,14 +365,14 @@ def _lookup(begun, segment_by, unit, *, own_read: bool) -> ir.Table:
     classified = begun.customers
     if own_read:
         usrc = begun.tables["customers"]
-        classified = classify_customers(replace(usrc, table=usrc.table.view()), padded=begun.padded,
-                                        unique_ids=True)
+        classified = classify_customers(replace(usrc, table=usrc.table.view()), padded=begun.padded, unique_ids=True)
     lookup = customer_lookup(classified, segment_by, padded=begun.padded)
     return lookup.mutate(_sp=engine.period_start(lookup._signup, unit), _cp=engine.period_start(lookup._churn, unit))
 
 
-def _classified_rows(csrc, *, padded_ids: bool, lookup, unit, direction, weight, tz, same_topic, dedup_seconds,
-                     contact_by, first, last) -> ir.Table:
+def _classified_rows(
+    csrc, *, padded_ids: bool, lookup, unit, direction, weight, tz, same_topic, dedup_seconds, contact_by, first, last
+) -> ir.Table:
     """The contact rows that pass the row-level checks, with their customer's segments and their
     exclusion reason (NULL: counted).
 
@@ -325,13 +387,15 @@ def _classified_rows(csrc, *, padded_ids: bool, lookup, unit, direction, weight,
     local_clock = clock_is_local(csrc, tz)
     if not local_clock:
         c = c.mutate(period=engine.period_start(c.local_ts, unit))
-    extra_cols = [*contact_by, *(["_weight"] if weight is not None else []),
-                  *(["topic"] if same_topic and "topic" in c.columns and "topic" not in contact_by else [])]
+    extra_cols = [
+        *contact_by,
+        *(["_weight"] if weight is not None else []),
+        *(["topic"] if same_topic and "topic" in c.columns and "topic" not in contact_by else []),
+    ]
     ok = c.filter(c._row_ok).select("_cust", "_clock", "_contact", *([] if local_clock else ["period"]), *extra_cols)
     # With contact attributes as groups, the copy of an exact duplicate that counts is the one with
     # the smallest attribute values (a defined choice rather than the engine's row order).
-    ok = mark_follow_ups(ok, dedup_seconds=dedup_seconds, same_topic=same_topic, tiebreak=contact_by,
-                         period_unit=unit)
+    ok = mark_follow_ups(ok, dedup_seconds=dedup_seconds, same_topic=same_topic, tiebreak=contact_by, period_unit=unit)
     j = ok.left_join(lookup, ok._cust == lookup._cid)
     in_range = ibis.literal(True)
     if first is not None:
@@ -340,16 +404,28 @@ def _classified_rows(csrc, *, padded_ids: bool, lookup, unit, direction, weight,
         in_range &= j.period <= last.date()
     # Exact duplicates of a known customer's contacts are their own reason (they count as such even
     # outside the requested periods); under a customer-level reason they stay in its count.
-    reason = ibis.cases((j._cid.isnull(), ibis.literal("unknown customer")),
-                        (~j._cust_ok, ibis.literal("customer excluded")),
-                        (j._duplicate, ibis.literal("duplicate contact_id")),
-                        *([] if first is None and last is None else [(~in_range, ibis.literal(OUT_OF_RANGE))]),
-                        else_=ibis.null("string"))
+    reason = ibis.cases(
+        (j._cid.isnull(), ibis.literal("unknown customer")),
+        (~j._cust_ok, ibis.literal("customer excluded")),
+        (j._duplicate, ibis.literal("duplicate contact_id")),
+        *([] if first is None and last is None else [(~in_range, ibis.literal(OUT_OF_RANGE))]),
+        else_=ibis.null("string"),
+    )
     outside = ((j.period < j._sp) | (j._cp.notnull() & (j.period > j._cp))).fill_null(False)
     segments = [col for col in lookup.columns if col not in ("_cid", "_cust_ok", "_signup", "_churn", "_sp", "_cp")]
-    return j.select(reason.name(REASON), "period", *contact_by, *segments, "_cust", "_cid", "follow_up", "_first",
-                    **({"_w": j._weight} if weight is not None else {}), _outside=outside,
-                    _x=ibis.ifelse(j._duplicate, j._contact.cast("string"), ibis.null("string")))
+    return j.select(
+        reason.name(REASON),
+        "period",
+        *contact_by,
+        *segments,
+        "_cust",
+        "_cid",
+        "follow_up",
+        "_first",
+        **({"_w": j._weight} if weight is not None else {}),
+        _outside=outside,
+        _x=ibis.ifelse(j._duplicate, j._contact.cast("string"), ibis.null("string")),
+    )
 
 
 def _rejected_counts(csrc, *, direction: str, padded_ids: bool) -> list[ir.Table]:
@@ -377,18 +453,30 @@ def _rejected_counts(csrc, *, direction: str, padded_ids: bool) -> list[ir.Table
 
     if t.created_at.type().is_string():
         reason = _first_reason(*[(test, r) for r, test in checks])
-        example = ibis.cases(*[(reason == r, e.cast("string")) for r, e in example_of.items()],
-                             else_=ibis.null("string"))
+        example = ibis.cases(
+            *[(reason == r, e.cast("string")) for r, e in example_of.items()], else_=ibis.null("string")
+        )
         return [counted(~tests["_row_ok"], reason, example)]
     # Each read takes the rows that fail its check and pass every earlier one.
-    checks = [(r, test) for r, test in checks if r != "unparseable created_at"
-              and not (r.startswith(SCOPE_PREFIX) and (direction == "all" or "direction" not in t.columns))]
-    return [counted(functools.reduce(operator.and_, [~earlier for _, earlier in checks[:i]], test),
-                    ibis.literal(r), example_of.get(r)) for i, (r, test) in enumerate(checks)]
+    checks = [
+        (r, test)
+        for r, test in checks
+        if r != "unparseable created_at"
+        and not (r.startswith(SCOPE_PREFIX) and (direction == "all" or "direction" not in t.columns))
+    ]
+    return [
+        counted(
+            functools.reduce(operator.and_, [~earlier for _, earlier in checks[:i]], test),
+            ibis.literal(r),
+            example_of.get(r),
+        )
+        for i, (r, test) in enumerate(checks)
+    ]
 
 
-def _aggregate(rows: ir.Table, by: list[str], *, contact_by, same_topic: bool, weighted: bool,
-               recheck: bool = False) -> ir.Table:
+def _aggregate(
+    rows: ir.Table, by: list[str], *, contact_by, same_topic: bool, weighted: bool, recheck: bool = False
+) -> ir.Table:
     """Counts per reason, period and group, with two examples per reason (one query, one pass).
 
     ``_extra_active`` counts counted customers contacting outside their active lifetime, who are
@@ -437,11 +525,14 @@ def _customer_parts(begun, lookup, segment_by, *, recheck: bool = False) -> list
     ok = lookup().filter(ibis._._cust_ok)
     gone = lookup().filter(ibis._._cust_ok & ibis._._cp.notnull())
     parts = [
-        ok.group_by(["_sp", *segment_by]).aggregate(contacts=ok.count()).mutate(
-            _part=ibis.literal("start"), period=ibis._._sp),
-        gone.group_by(["_cp", *segment_by]).aggregate(contacts=gone.count()).mutate(
-            _part=ibis.literal("end"), period=ibis._._cp),
-        classified.group_by(REASON).aggregate(contacts=classified.count(), **example_metrics(classified, src.name))
+        ok.group_by(["_sp", *segment_by])
+        .aggregate(contacts=ok.count())
+        .mutate(_part=ibis.literal("start"), period=ibis._._sp),
+        gone.group_by(["_cp", *segment_by])
+        .aggregate(contacts=gone.count())
+        .mutate(_part=ibis.literal("end"), period=ibis._._cp),
+        classified.group_by(REASON)
+        .aggregate(contacts=classified.count(), **example_metrics(classified, src.name))
         .mutate(_part=ibis.literal("customers")),
     ]
     if recheck:
@@ -452,16 +543,21 @@ def _customer_parts(begun, lookup, segment_by, *, recheck: bool = False) -> list
         ids = ids.filter(ids.customer_id.notnull()).group_by("customer_id").aggregate(n=ibis._.count())
         # Two aggregates, each over its own read: with a distinct count beside the padded count, the
         # engine would materialise the customers to combine them.
-        parts += [t.aggregate(_recheck=t.count(where=padded)).mutate(_part=ibis.literal("padded")),
-                  ids.filter(ids.n > 1).aggregate(_recheck=ibis._.count()).mutate(_part=ibis.literal("repeated"))]
+        parts += [
+            t.aggregate(_recheck=t.count(where=padded)).mutate(_part=ibis.literal("padded")),
+            ids.filter(ids.n > 1).aggregate(_recheck=ibis._.count()).mutate(_part=ibis.literal("repeated")),
+        ]
     return parts
 
 
 def _one_query(agg: ir.Table, parts: list[ir.Table]) -> ir.Table:
     """``agg`` (``_part`` "contacts") and ``parts`` as one union, missing columns as NULL."""
     agg = agg.mutate(_part=ibis.literal("contacts"))
-    return ibis.union(agg, *[p.select(**{c: p[c] if c in p.columns else ibis.null(agg[c].type()) for c in agg.columns})
-                             for p in parts], distinct=False)
+    return ibis.union(
+        agg,
+        *[p.select(**{c: p[c] if c in p.columns else ibis.null(agg[c].type()) for c in agg.columns}) for p in parts],
+        distinct=False,
+    )
 
 
 def _active_customers(steps: pd.DataFrame, segment_by, unit, spine) -> pd.DataFrame:
@@ -487,10 +583,13 @@ def _active_customers(steps: pd.DataFrame, segment_by, unit, spine) -> pd.DataFr
     groups = sorted(set(map(tuple, pd.concat([starts[keys], ends[keys]]).drop_duplicates().values.tolist())), key=str)
     if not groups:
         groups = [("all",)] if not segment_by else []
-    table = (delta.groupby(["period", *keys])["d"].sum().unstack(keys, fill_value=0)
-             .reindex(spine, fill_value=0))
-    table = table.reindex(columns=pd.MultiIndex.from_tuples(groups, names=keys) if len(keys) > 1
-                          else pd.Index([g[0] for g in groups], name=keys[0]), fill_value=0)
+    table = delta.groupby(["period", *keys])["d"].sum().unstack(keys, fill_value=0).reindex(spine, fill_value=0)
+    table = table.reindex(
+        columns=pd.MultiIndex.from_tuples(groups, names=keys)
+        if len(keys) > 1
+        else pd.Index([g[0] for g in groups], name=keys[0]),
+        fill_value=0,
+    )
     counts = table.cumsum().stack(list(range(len(keys))), future_stack=True).rename("active_customers").reset_index()
     counts = counts.rename(columns={"level_0": "period"})
     counts.columns = ["period", *keys, "active_customers"]

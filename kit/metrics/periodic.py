@@ -3,6 +3,7 @@
 The period-level correlation (:mod:`kit.analysis.correlation`) reads these series; all
 row-level work runs on the engine, and only one row per period is fetched.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,17 +35,23 @@ class PeriodSeries(MetricResult):
 
     def describe(self) -> str:
         df = self.frame
-        outcomes = [name for col, name in (("csat", "mean CSAT"), ("nps", "NPS"), ("churn_rate", "the churn rate"))
-                    if col in df.columns]
-        return (f"{len(df):,} complete {self.params.get('freq', 'period')}s of contact frequency and "
-                f"{nv.join(outcomes)}; {self.dropped_partial} partial period(s) left out.")
+        outcomes = [
+            name
+            for col, name in (("csat", "mean CSAT"), ("nps", "NPS"), ("churn_rate", "the churn rate"))
+            if col in df.columns
+        ]
+        return (
+            f"{len(df):,} complete {self.params.get('freq', 'period')}s of contact frequency and "
+            f"{nv.join(outcomes)}; {self.dropped_partial} partial period(s) left out."
+        )
 
 
 def _churned_per_period(customers, unit: str, con) -> pd.DataFrame:
     cust = classify_customers(customers)
     ok = cust.filter(cust[REASON].isnull() & cust.churn.notnull())
-    churn = engine.fetch(con, ok.group_by(ok.churn.truncate(unit).cast("date").name("period"))
-                         .aggregate(churned=ok.count()))
+    churn = engine.fetch(
+        con, ok.group_by(ok.churn.truncate(unit).cast("date").name("period")).aggregate(churned=ok.count())
+    )
     churn["period"] = pd.to_datetime(churn["period"])
     return churn
 
@@ -77,8 +84,16 @@ def _contact_span(contacts, con) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 @accepts_dataset
 @renamed_parameters(grain="freq")
-def period_series(contacts: TableSource, customers: TableSource, surveys: TableSource = None, *, freq: str = "month",
-                  tz: str | None = None, mapping: Any = None, con: Any = None) -> PeriodSeries:
+def period_series(
+    contacts: TableSource,
+    customers: TableSource,
+    surveys: TableSource = None,
+    *,
+    freq: str = "month",
+    tz: str | None = None,
+    mapping: Any = None,
+    con: Any = None,
+) -> PeriodSeries:
     """Per complete period: contact frequency, mean CSAT (and NPS), churned customers and churn rate.
 
     Partial first and last periods are dropped so that a short period never looks quiet.
@@ -123,5 +138,6 @@ def period_series(contacts: TableSource, customers: TableSource, surveys: TableS
     keep = (out["period"] >= first_ts) & (out["period"].map(lambda p: periods.period_end(p, grain)) <= last_ts)
     dropped = int((~keep).sum())
     out = out[keep].reset_index(drop=True)
-    return PeriodSeries(frame=out, ledger=fr.ledger, notes=tuple(fr.notes), params={"freq": grain, "tz": tz},
-                        dropped_partial=dropped)
+    return PeriodSeries(
+        frame=out, ledger=fr.ledger, notes=tuple(fr.notes), params={"freq": grain, "tz": tz}, dropped_partial=dropped
+    )

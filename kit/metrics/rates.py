@@ -6,13 +6,13 @@ Only customers who placed at least one order (the ordering segment) contribute
 contacts. Gross (every contact) and net (contacts less follow-ups within the
 dedup window, i.e. cases) are reported side by side.
 """
+
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -24,13 +24,21 @@ from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ
 from ..core import engine, periods
 from ..core.dataset import accepts_dataset
 from ..core.ledger import SCOPE_PREFIX, Ledger
-from ..core.prepare import (REASON, _first_reason, classify_contacts, classify_customers, count_reasons,
-                            customer_lookup, example_metrics, record_ledger)
+from ..core.prepare import (
+    REASON,
+    _first_reason,
+    classify_contacts,
+    classify_customers,
+    count_reasons,
+    customer_lookup,
+    example_metrics,
+    record_ledger,
+)
 from ..core.results import MetricResult
 from ..core.sources import open_tables
+from ..core.types import Backend, DateLike, Grouping, MappingSpec, TableSource, Window
 from ..errors import KitWarning, ParameterError
 from ..present.narrative import num
-from ..core.types import Backend, DateLike, Grouping, MappingSpec, TableSource, Window
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -39,9 +47,19 @@ from .frequency import poisson_ci
 __all__ = ["contacts_per_order", "OrderRates"]
 OUT_OF_RANGE = f"{SCOPE_PREFIX}outside the requested periods"
 
-COLUMNS = ["orders", "contacts", "follow_ups", "cases", "contacts_per_order_pct", "net_contacts_per_order_pct",
-           "contacts_per_order_ci_low", "contacts_per_order_ci_high", "orders_with_contact",
-           "orders_with_contact_pct", "follow_up_window_complete"]
+COLUMNS = [
+    "orders",
+    "contacts",
+    "follow_ups",
+    "cases",
+    "contacts_per_order_pct",
+    "net_contacts_per_order_pct",
+    "contacts_per_order_ci_low",
+    "contacts_per_order_ci_high",
+    "orders_with_contact",
+    "orders_with_contact_pct",
+    "follow_up_window_complete",
+]
 
 
 @dataclass(frozen=True, repr=False)
@@ -66,10 +84,15 @@ class OrderRates(MetricResult):
         df = self.frame
         orders = int(df["orders"].sum())
         contacts, cases = int(df["contacts"].sum()), int(df["cases"].sum())
-        rate = (lambda x: 100.0 * x / orders if orders else np.nan)
-        return {"orders": orders, "contacts": contacts, "cases": cases, "contacts_per_order_pct": rate(contacts),
-                "net_contacts_per_order_pct": rate(cases),
-                "orders_with_contact_pct": rate(int(df["orders_with_contact"].sum()))}
+        rate = lambda x: 100.0 * x / orders if orders else np.nan
+        return {
+            "orders": orders,
+            "contacts": contacts,
+            "cases": cases,
+            "contacts_per_order_pct": rate(contacts),
+            "net_contacts_per_order_pct": rate(cases),
+            "orders_with_contact_pct": rate(int(df["orders_with_contact"].sum())),
+        }
 
     def describe(self) -> str:
         """The whole-range rates in one sentence."""
@@ -81,11 +104,13 @@ class OrderRates(MetricResult):
         span = labels[0] if len(labels) == 1 else f"{labels[0]} to {labels[-1]}"
         if not t["orders"]:
             return f"No orders in {span}, so contacts per order is undefined."
-        return (f"{t['orders']:,} orders and {t['contacts']:,} contacts in {span}: "
-                f"{num(t['contacts_per_order_pct'], 1)} contacts per 100 orders, "
-                f"{num(t['net_contacts_per_order_pct'], 1)} net of follow-ups; "
-                f"{num(t['orders_with_contact_pct'], 1)}% of orders were followed by a contact within "
-                f"{self.params.get('within_days', 7)} days.")
+        return (
+            f"{t['orders']:,} orders and {t['contacts']:,} contacts in {span}: "
+            f"{num(t['contacts_per_order_pct'], 1)} contacts per 100 orders, "
+            f"{num(t['net_contacts_per_order_pct'], 1)} net of follow-ups; "
+            f"{num(t['orders_with_contact_pct'], 1)}% of orders were followed by a contact within "
+            f"{self.params.get('within_days', 7)} days."
+        )
 
     def plot(self, *, period: DateLike = None, ax: Axes | None = None) -> Axes:
         """Gross and net contacts per 100 orders by segment for one period (default: the last complete one).
@@ -108,12 +133,21 @@ class OrderRates(MetricResult):
         _, ax = new_axes(ax, figsize=(8, max(2.5, 0.4 * len(rows) + 1.2)))
         y = np.arange(len(rows))
         ax.barh(y - 0.2, rows["contacts_per_order_pct"], height=0.4, label="gross (contacts)", color="#0072b2")
-        ax.barh(y + 0.2, rows["net_contacts_per_order_pct"], height=0.4, label="net of follow-ups (cases)",
-                color="#56b4e9")
-        ax.errorbar(rows["contacts_per_order_pct"], y - 0.2,
-                    xerr=[rows["contacts_per_order_pct"] - rows["contacts_per_order_ci_low"],
-                          rows["contacts_per_order_ci_high"] - rows["contacts_per_order_pct"]],
-                    fmt="none", ecolor="#333333", capsize=3, linewidth=1)
+        ax.barh(
+            y + 0.2, rows["net_contacts_per_order_pct"], height=0.4, label="net of follow-ups (cases)", color="#56b4e9"
+        )
+        ax.errorbar(
+            rows["contacts_per_order_pct"],
+            y - 0.2,
+            xerr=[
+                rows["contacts_per_order_pct"] - rows["contacts_per_order_ci_low"],
+                rows["contacts_per_order_ci_high"] - rows["contacts_per_order_pct"],
+            ],
+            fmt="none",
+            ecolor="#333333",
+            capsize=3,
+            linewidth=1,
+        )
         ax.set_yticks(y, labels)
         ax.set_xlabel("contacts per 100 orders")
         ax.set_title(f"Contacts per order, {periods.label(p, grain)}")
@@ -123,23 +157,28 @@ class OrderRates(MetricResult):
 
 def _classify_orders(src, lookup, known_only: bool):
     t = src.table
-    t = t.mutate(_oid=engine.blank_to_null(engine.as_key(t.order_id)),
-                 _ocust=engine.blank_to_null(engine.as_key(t.customer_id)),
-                 _oinstant=engine.parse_instant(t.ordered_at))
+    t = t.mutate(
+        _oid=engine.blank_to_null(engine.as_key(t.order_id)),
+        _ocust=engine.blank_to_null(engine.as_key(t.customer_id)),
+        _oinstant=engine.parse_instant(t.ordered_at),
+    )
     t = t.left_join(lookup, t._ocust == lookup._cid)
     pre = _first_reason(
         (t._oid.isnull(), "missing order_id"),
         (t._ocust.isnull(), "missing customer_id"),
-        (engine.blank_to_null(t.ordered_at).isnull() if t.ordered_at.type().is_string() else t.ordered_at.isnull(),
-         "missing ordered_at"),
+        (
+            engine.blank_to_null(t.ordered_at).isnull() if t.ordered_at.type().is_string() else t.ordered_at.isnull(),
+            "missing ordered_at",
+        ),
         (t._oinstant.isnull(), "unparseable ordered_at"),
         *([(t._cid.isnull(), "unknown customer"), (~t._cust_ok, "customer excluded")] if known_only else []),
     )
     t = t.mutate(_pre=pre)
     rank = ibis.row_number().over(group_by=t._oid, order_by=[t._pre.isnull().desc(), t._oinstant])
     t = t.mutate(_orank=rank)
-    reason = ibis.cases((t._pre.notnull(), t._pre), (t._orank > 0, ibis.literal("duplicate order_id")),
-                        else_=ibis.null(dt.string))
+    reason = ibis.cases(
+        (t._pre.notnull(), t._pre), (t._orank > 0, ibis.literal("duplicate order_id")), else_=ibis.null(dt.string)
+    )
     return t.mutate(**{REASON: reason}, _olocal=engine.local_time(t._oinstant))
 
 
@@ -221,9 +260,11 @@ def contacts_per_order(
     >>> res = contacts_per_order(contacts, orders)
     >>> res.frame[["orders", "contacts", "cases", "contacts_per_order_pct", "net_contacts_per_order_pct",
     ...     "orders_with_contact"]].to_dict("records")
-    [{'orders': 4, 'contacts': 2, 'cases': 1, 'contacts_per_order_pct': 50.0, 'net_contacts_per_order_pct': 25.0, 'orders_with_contact': 1}]
+    [{'orders': 4, 'contacts': 2, 'cases': 1, 'contacts_per_order_pct': 50.0, 'net_contacts_per_order_pct':
+    25.0, 'orders_with_contact': 1}]
     >>> res.describe()
-    '4 orders and 2 contacts in 2026-03: 50.0 contacts per 100 orders, 25.0 net of follow-ups; 25.0% of orders were followed by a contact within 7 days.'
+    '4 orders and 2 contacts in 2026-03: 50.0 contacts per 100 orders, 25.0 net of follow-ups; 25.0% of
+    orders were followed by a contact within 7 days.'
     """
     grain = periods.check_grain(freq)
     unit = periods.GRAINS[grain][0]
@@ -234,8 +275,15 @@ def contacts_per_order(
     csrc, osrc, usrc = tables["contacts"], tables["orders"], tables.get("customers")
     by = [] if by is None else ([by] if isinstance(by, str) else list(by))
     topics, notes = _check_columns(csrc, usrc, by, topics, direction)
-    params = {"freq": grain, "by": by, "within_days": within, "denominator": "orders",
-              "dedup_window": str(dedup_window), "topics": topics, "direction": direction}
+    params = {
+        "freq": grain,
+        "by": by,
+        "within_days": within,
+        "denominator": "orders",
+        "dedup_window": str(dedup_window),
+        "topics": topics,
+        "direction": direction,
+    }
     ledger = Ledger()
     lookup = _lookup(con, ledger, csrc, osrc, usrc, by)
     first = periods.truncate(start, grain) if start is not None else None
@@ -244,16 +292,34 @@ def contacts_per_order(
 
     o = _classify_orders(osrc, lookup, known_only=usrc is not None)
     o_period = engine.period_start(o._olocal, unit)
-    o = o.mutate(period=o_period, **{REASON: ibis.cases(
-        (o[REASON].notnull(), o[REASON]),
-        (~in_range(o_period), ibis.literal(OUT_OF_RANGE)),
-        else_=ibis.null(dt.string))})
+    o = o.mutate(
+        period=o_period,
+        **{
+            REASON: ibis.cases(
+                (o[REASON].notnull(), o[REASON]),
+                (~in_range(o_period), ibis.literal(OUT_OF_RANGE)),
+                else_=ibis.null(dt.string),
+            )
+        },
+    )
     used_orders = o.filter(o[REASON].isnull())
-    c = _scoped_contacts(csrc, lookup, used_orders, unit, in_range, direction=direction,
-                         dedup_seconds=window.total_seconds(), topics=topics)
+    c = _scoped_contacts(
+        csrc,
+        lookup,
+        used_orders,
+        unit,
+        in_range,
+        direction=direction,
+        dedup_seconds=window.total_seconds(),
+        topics=topics,
+    )
 
-    cagg = engine.fetch(con, c.group_by([REASON, "period", *by]).aggregate(
-        n=c.count(), follow_ups=c.follow_up.cast("int64").sum(), **example_metrics(c, "contacts")))
+    cagg = engine.fetch(
+        con,
+        c.group_by([REASON, "period", *by]).aggregate(
+            n=c.count(), follow_ups=c.follow_up.cast("int64").sum(), **example_metrics(c, "contacts")
+        ),
+    )
     record_ledger(ledger, csrc, cagg)
     oagg = engine.fetch(con, o.group_by([REASON, "period", *by]).aggregate(n=o.count()))
     record_ledger(ledger, osrc, oagg)
@@ -265,14 +331,18 @@ def contacts_per_order(
         frame["period"] = pd.to_datetime(frame["period"])
     if cagg.empty and oagg.empty and (first is None or last is None):
         notes.append("no orders and no counted contacts remain after exclusions; see the ledger")
-        return OrderRates(frame=pd.DataFrame(columns=["period", *by, *COLUMNS]), ledger=ledger,
-                          notes=tuple(notes), params=params)
+        return OrderRates(
+            frame=pd.DataFrame(columns=["period", *by, *COLUMNS]), ledger=ledger, notes=tuple(notes), params=params
+        )
     lo = first if first is not None else min(pd.concat([cagg["period"], oagg["period"]]))
     hi = last if last is not None else max(pd.concat([cagg["period"], oagg["period"]]))
     # Segments of every ordering customer, whatever the period, so a segment without orders
     # in a period shows as a NaN row rather than disappearing.
-    seg = engine.fetch(con, o.filter(o[REASON].isnull() | (o[REASON] == OUT_OF_RANGE)).select(*by).distinct()) \
-        if by else None
+    seg = (
+        engine.fetch(con, o.filter(o[REASON].isnull() | (o[REASON] == OUT_OF_RANGE)).select(*by).distinct())
+        if by
+        else None
+    )
     out = _rate_table(periods.spine(lo, hi, grain), by, cagg, oagg, hit, seg, data_end, grain, within)
     for note in _table_notes(out, by, grain, within):
         notes.append(note)
@@ -301,8 +371,9 @@ def _check_columns(csrc, usrc, by, topics, direction):
     if usrc is not None:
         bad = [b for b in by if b not in usrc.columns]
         if bad:
-            raise ParameterError(f"cannot group by {', '.join(bad)}: not a customers column "
-                                 f"({', '.join(usrc.columns)})")
+            raise ParameterError(
+                f"cannot group by {', '.join(bad)}: not a customers column ({', '.join(usrc.columns)})"
+            )
     if topics is not None:
         topics = [topics] if isinstance(topics, str) else [str(t) for t in topics]
         if "topic" not in csrc.columns:
@@ -320,8 +391,12 @@ def _lookup(con, ledger, csrc, osrc, usrc, by):
         return customer_lookup(cust, by)
     ids = csrc.table.select(_cid=engine.blank_to_null(engine.as_key(csrc.table.customer_id)))
     oids = osrc.table.select(_cid=engine.blank_to_null(engine.as_key(osrc.table.customer_id)))
-    return ids.union(oids).distinct().filter(lambda t: t._cid.notnull()).mutate(
-        _cust_ok=ibis.literal(True), _signup=ibis.null(dt.date), _churn=ibis.null(dt.date))
+    return (
+        ids.union(oids)
+        .distinct()
+        .filter(lambda t: t._cid.notnull())
+        .mutate(_cust_ok=ibis.literal(True), _signup=ibis.null(dt.date), _churn=ibis.null(dt.date))
+    )
 
 
 def _range_test(first, last):
@@ -332,23 +407,30 @@ def _range_test(first, last):
         if last is not None:
             cond &= period <= last.date()
         return cond
+
     return in_range
 
 
 def _scoped_contacts(csrc, lookup, used_orders, unit, in_range, *, direction, dedup_seconds, topics):
     """Classified contacts with period and reason: only ordering customers, topics and periods in scope."""
     ordering = used_orders.select(_ocid=used_orders._ocust).distinct()
-    c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=dedup_seconds,
-                          same_topic=topics is not None)
+    c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=dedup_seconds, same_topic=topics is not None)
     c = c.left_join(ordering, c._cust == ordering._ocid)
     c_period = engine.period_start(c.local_ts, unit)
     scope = [(c._ocid.isnull(), ibis.literal(f"{SCOPE_PREFIX}customer placed no order"))]
     if topics is not None:
         scope.insert(0, (~c.topic.isin(topics), ibis.literal(f"{SCOPE_PREFIX}topic not in {', '.join(topics)}")))
-    return c.mutate(period=c_period, **{REASON: ibis.cases(
-        (c[REASON].notnull(), c[REASON]), *scope,
-        (~in_range(c_period), ibis.literal(OUT_OF_RANGE)),
-        else_=ibis.null(dt.string))})
+    return c.mutate(
+        period=c_period,
+        **{
+            REASON: ibis.cases(
+                (c[REASON].notnull(), c[REASON]),
+                *scope,
+                (~in_range(c_period), ibis.literal(OUT_OF_RANGE)),
+                else_=ibis.null(dt.string),
+            )
+        },
+    )
 
 
 def _followed_by_contact(con, csrc, c, used_orders, by, within):
@@ -356,21 +438,30 @@ def _followed_by_contact(con, csrc, c, used_orders, by, within):
     used_c = _materialise(con, c.filter(c[REASON].isnull()).select(_ccust=c._cust, _cinstant=c.instant))
     uo = used_orders.select("_oid", "_ocust", "_oinstant", "period", *by)
     horizon = within * 86400
-    j = uo.join(used_c, [uo._ocust == used_c._ccust, used_c._cinstant > uo._oinstant,
-                         engine.elapsed_seconds(used_c._cinstant, uo._oinstant) <= horizon])
+    j = uo.join(
+        used_c,
+        [
+            uo._ocust == used_c._ccust,
+            used_c._cinstant > uo._oinstant,
+            engine.elapsed_seconds(used_c._cinstant, uo._oinstant) <= horizon,
+        ],
+    )
     hit = engine.fetch(con, j.group_by(["period", *by]).aggregate(orders_with_contact=j._oid.nunique()))
-    data_end = engine.fetch(con, csrc.table.aggregate(
-        m=engine.local_time(engine.parse_instant(csrc.table.created_at)).max()))["m"].iloc[0]
+    data_end = engine.fetch(
+        con, csrc.table.aggregate(m=engine.local_time(engine.parse_instant(csrc.table.created_at)).max())
+    )["m"].iloc[0]
     return hit, data_end
 
 
 def _rate_table(spine, by, cagg, oagg, hit, seg, data_end, grain, within) -> pd.DataFrame:
     """Period x segment grid with counts, gross/net rates, the Poisson interval and the follow-up share."""
-    levels = [spine] + [sorted(pd.concat([cagg[b], oagg[b], seg[b]]).dropna().unique().tolist(), key=str)
-                        for b in by]
+    levels = [spine] + [sorted(pd.concat([cagg[b], oagg[b], seg[b]]).dropna().unique().tolist(), key=str) for b in by]
     grid = pd.MultiIndex.from_product(levels, names=["period", *by]).to_frame(index=False)
-    out = (grid.merge(oagg, on=["period", *by], how="left").merge(cagg, on=["period", *by], how="left")
-           .merge(hit, on=["period", *by], how="left"))
+    out = (
+        grid.merge(oagg, on=["period", *by], how="left")
+        .merge(cagg, on=["period", *by], how="left")
+        .merge(hit, on=["period", *by], how="left")
+    )
     for col in ("orders", "contacts", "follow_ups", "orders_with_contact"):
         out[col] = out[col].fillna(0).astype("int64")
     out["cases"] = out["contacts"] - out["follow_ups"]
@@ -382,8 +473,7 @@ def _rate_table(spine, by, cagg, oagg, hit, seg, data_end, grain, within) -> pd.
     out["orders_with_contact_pct"] = 100 * out["orders_with_contact"] / orders_f
     data_end = pd.Timestamp(data_end) if data_end is not None and pd.notna(data_end) else None
     ends = out["period"].map(lambda p: periods.period_end(p, grain))
-    out["follow_up_window_complete"] = (ends + pd.Timedelta(days=within) <= data_end) if data_end is not None \
-        else False
+    out["follow_up_window_complete"] = (ends + pd.Timedelta(days=within) <= data_end) if data_end is not None else False
     return out[["period", *by, *COLUMNS]].sort_values(["period", *by], kind="stable").reset_index(drop=True)
 
 
@@ -392,12 +482,21 @@ def _table_notes(out, by, grain, within) -> list[str]:
     notes = []
     empty = out[out["orders"] == 0]
     if len(empty):
-        groups = (empty[["period", *by]].assign(period=empty["period"].map(lambda p: periods.label(p, grain)))
-                  .astype(str).agg("/".join, axis=1).tolist())
-        notes.append(f"{len(empty)} period-group row(s) have no orders, so contacts per order is NaN "
-                     f"(e.g. {', '.join(groups[:3])})")
+        groups = (
+            empty[["period", *by]]
+            .assign(period=empty["period"].map(lambda p: periods.label(p, grain)))
+            .astype(str)
+            .agg("/".join, axis=1)
+            .tolist()
+        )
+        notes.append(
+            f"{len(empty)} period-group row(s) have no orders, so contacts per order is NaN "
+            f"(e.g. {', '.join(groups[:3])})"
+        )
     incomplete = out.loc[~out["follow_up_window_complete"], "period"].drop_duplicates()
     if len(incomplete):
-        notes.append(f"orders in {', '.join(periods.label(p, grain) for p in incomplete[-3:])} have less than "
-                     f"{within} days of data after them, so orders_with_contact_pct is a lower bound there")
+        notes.append(
+            f"orders in {', '.join(periods.label(p, grain) for p in incomplete[-3:])} have less than "
+            f"{within} days of data after them, so orders_with_contact_pct is a lower bound there"
+        )
     return notes

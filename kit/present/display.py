@@ -4,6 +4,7 @@ Data-derived text (segment names, event labels, generated sentences) may hold ``
 Markdown punctuation. It reaches a page only through :func:`escape_html` (HTML) or
 :func:`escape_markdown` (Markdown cells), and frames only through :func:`table`.
 """
+
 from __future__ import annotations
 
 import html
@@ -68,8 +69,9 @@ def _formatted(df: pd.DataFrame, *, percent=(), digits: int = 2) -> pd.DataFrame
             shown[col] = shown[col].map(lambda v: pct(v, 1))
         elif pd.api.types.is_float_dtype(shown[col]):
             whole = bool(((shown[col].dropna() % 1) == 0).all())  # ranks and counts stored as float (NaN gaps)
-            shown[col] = shown[col].map(lambda v, whole=whole: "–" if pd.isna(v) else f"{v:,.0f}" if whole
-                                        else num(v, digits))
+            shown[col] = shown[col].map(
+                lambda v, whole=whole: "–" if pd.isna(v) else f"{v:,.0f}" if whole else num(v, digits)
+            )
         elif pd.api.types.is_integer_dtype(shown[col]) and not pd.api.types.is_bool_dtype(shown[col]):
             shown[col] = shown[col].map(lambda v: f"{v:,}")
         elif pd.api.types.is_datetime64_any_dtype(shown[col]):

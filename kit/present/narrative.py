@@ -3,6 +3,7 @@
 Sentences are built from numbers; the helpers here make them read the same way
 everywhere. Text is plain; HTML escaping happens where HTML is written.
 """
+
 from __future__ import annotations
 
 import math

@@ -3,6 +3,7 @@
 Figure functions take data first, keyword-only options after, and return a
 matplotlib Figure (or draw on ``ax`` when given and return it).
 """
+
 from __future__ import annotations
 
 # No matplotlib.use() here: it would replace Jupyter's inline backend and the report
@@ -19,16 +20,31 @@ if TYPE_CHECKING:
 PALETTE = "colorblind"
 #: Consistent colours for categorical outcomes across reports.
 BAND_COLORS = {
-    "at risk": "#d55e00", "healthy": "#009e73", "optimal": "#0072b2", "possibly excessive": "#cc79a7",
-    "below": "#0072b2", "within": "#009e73", "above": "#d55e00",
+    "at risk": "#d55e00",
+    "healthy": "#009e73",
+    "optimal": "#0072b2",
+    "possibly excessive": "#cc79a7",
+    "below": "#0072b2",
+    "within": "#009e73",
+    "above": "#d55e00",
 }
 
 
 def theme() -> None:
     """Apply the kit's seaborn theme (idempotent)."""
-    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE,
-                  rc={"figure.figsize": (9, 4), "figure.dpi": 100, "axes.titleweight": "bold",
-                      "axes.titlesize": 12, "axes.spines.right": False, "axes.spines.top": False})
+    sns.set_theme(
+        context="notebook",
+        style="whitegrid",
+        palette=PALETTE,
+        rc={
+            "figure.figsize": (9, 4),
+            "figure.dpi": 100,
+            "axes.titleweight": "bold",
+            "axes.titlesize": 12,
+            "axes.spines.right": False,
+            "axes.spines.top": False,
+        },
+    )
 
 
 def new_axes(ax: Axes | None = None, *, figsize: tuple[float, float] = (9, 4)) -> tuple[Figure | SubFigure, Axes]:

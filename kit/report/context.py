@@ -13,6 +13,7 @@ notebook, an HTML report or ``summary.json``.
 
 Relative paths in the file are read relative to the file's folder.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,19 +38,31 @@ if TYPE_CHECKING:
 
     from ..core.dataset import Dataset
 
-KNOWN_KEYS = ("title", "data", "mapping", "tz", "segments", "benchmark", "bands", "thresholds", "redact",
-              "dedup_window")
+KNOWN_KEYS = (
+    "title",
+    "data",
+    "mapping",
+    "tz",
+    "segments",
+    "benchmark",
+    "bands",
+    "thresholds",
+    "redact",
+    "dedup_window",
+)
 #: Keys of ``data``, ``benchmark`` and ``bands`` in report.yml.
 DATA_KEYS = ("dir", "tables", "connection")
 BENCHMARK_KEYS = ("profile",)
 BAND_KEYS = ("accounts",)
 #: Defaults for ``thresholds`` (each can be overridden in report.yml).
-DEFAULT_THRESHOLDS = MappingProxyType({
-    "anomaly_z": 3.5,          # robust z-score of the STL remainder that flags a period as an anomaly
-    "alert_change": 0.10,      # relative change vs the same period last year (else the previous one) that alerts
-    "min_customers": 30,       # smaller segments are listed but not ranked
-    "trend_periods": 24,       # periods shown in the trend chart
-})
+DEFAULT_THRESHOLDS = MappingProxyType(
+    {
+        "anomaly_z": 3.5,  # robust z-score of the STL remainder that flags a period as an anomaly
+        "alert_change": 0.10,  # relative change vs the same period last year (else the previous one) that alerts
+        "min_customers": 30,  # smaller segments are listed but not ranked
+        "trend_periods": 24,  # periods shown in the trend chart
+    }
+)
 DEFAULT_SEGMENTS = ("tier", "region", "industry")
 
 
@@ -110,8 +123,10 @@ class ReportContext:
                     con.table(name)
                 except Exception:  # noqa: BLE001 - backend-specific "no such table" errors
                     if t in ("contacts", "customers") or t in self.connection.tables:
-                        raise ParameterError(f"the {con.name} connection has no table {name!r} for {t}; "
-                                             f"set data.connection.tables.{t} in report.yml") from None
+                        raise ParameterError(
+                            f"the {con.name} connection has no table {name!r} for {t}; "
+                            f"set data.connection.tables.{t} in report.yml"
+                        ) from None
                     continue
                 out[t] = (con, name)
             return out
@@ -132,8 +147,9 @@ class ReportContext:
         return {
             "config_path": str(self.path) if self.path else "",
             # a folder for notebooks that read <data_dir>/<table>.parquet; "" when the data is elsewhere
-            "data_dir": (str(self.data_dir or config.SAMPLE_DIR) if not self.tables and self.connection is None
-                         else ""),
+            "data_dir": (
+                str(self.data_dir or config.SAMPLE_DIR) if not self.tables and self.connection is None else ""
+            ),
             "period": self.period,
             "grain": self.grain,
             "tz": self.tz,
@@ -164,8 +180,10 @@ def _folder_sources(folder: Path, *, required: bool = True) -> dict[str, str]:
     if required:
         missing = [t for t in ("contacts", "customers") if t not in out]
         if missing:
-            raise ParameterError(f"data folder {folder} has no {' or '.join(missing)} table "
-                                 f"(expected e.g. {missing[0]}.parquet or {missing[0]}.csv)")
+            raise ParameterError(
+                f"data folder {folder} has no {' or '.join(missing)} table "
+                f"(expected e.g. {missing[0]}.parquet or {missing[0]}.csv)"
+            )
     return out
 
 
@@ -202,8 +220,9 @@ def _read(path) -> tuple[dict, Path | None]:
     return dict(raw), path
 
 
-def load(path: str | Path | None = None, *, period: str | None = None, grain: str | None = None,
-         **overrides: Any) -> ReportContext:
+def load(
+    path: str | Path | None = None, *, period: str | None = None, grain: str | None = None, **overrides: Any
+) -> ReportContext:
     """Read ``report.yml`` (or the defaults, pointing at the sample data, when ``path`` is None).
 
     Parameters
@@ -231,15 +250,19 @@ def load(path: str | Path | None = None, *, period: str | None = None, grain: st
     """
     raw, path = _read(path)
     base = path.parent if path else Path.cwd()
-    fields: dict[str, Any] = {"path": path, "period": None if period is None else str(period),
-                              "grain": check_grain(grain or config.DEFAULT_FREQ)}
+    fields: dict[str, Any] = {
+        "path": path,
+        "period": None if period is None else str(period),
+        "grain": check_grain(grain or config.DEFAULT_FREQ),
+    }
     data = _mapping(raw.get("data"), "data")
     _check_keys(data, DATA_KEYS, "data")
     if data.get("dir"):
         fields["data_dir"] = _resolve(data["dir"], base)
     if data.get("tables"):
-        fields["tables"] = {str(t): str(_resolve(p, base)) if not _is_url(str(p)) else str(p)
-                            for t, p in dict(data["tables"]).items()}
+        fields["tables"] = {
+            str(t): str(_resolve(p, base)) if not _is_url(str(p)) else str(p) for t, p in dict(data["tables"]).items()
+        }
         _check_keys(fields["tables"], TABLES, "data.tables")
     if data.get("connection"):
         fields["connection"] = _connection(data["connection"])
@@ -336,13 +359,16 @@ def _connection(spec) -> Connection:
         raise ParameterError("report config: data.connection needs a url (e.g. postgres://user@host/db)")
     url = str(spec["url"])
     if _PASSWORD_IN_URL.match(url):
-        raise ParameterError("report config: data.connection.url contains a password; remove it and name an "
-                             "environment variable in data.connection.secret_env instead")
+        raise ParameterError(
+            "report config: data.connection.url contains a password; remove it and name an "
+            "environment variable in data.connection.secret_env instead"
+        )
     secret_env = spec.get("secret_env") or spec.get("password_env") or spec.get("token_env")
     if SECRET_PLACEHOLDER in url and not secret_env:
         raise ParameterError("report config: data.connection.url has a {secret} placeholder but no secret_env")
-    return Connection(url=url, secret_env=str(secret_env) if secret_env else None,
-                      tables={str(k): str(v) for k, v in dict(spec.get("tables") or {}).items()},
-                      options=dict(spec.get("options") or {}))
-
-
+    return Connection(
+        url=url,
+        secret_env=str(secret_env) if secret_env else None,
+        tables={str(k): str(v) for k, v in dict(spec.get("tables") or {}).items()},
+        options=dict(spec.get("options") or {}),
+    )

@@ -3,6 +3,7 @@
 Nothing on a page is fetched from the network, and every data-derived string reaches a page
 through :func:`kit.present.display.escape_html`.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..deps import require
 from ..core.io import atomic_write_text
+from ..deps import require
 from ..present.display import escape_html as e
 from ..present.narrative import num, pct
 
@@ -50,6 +51,7 @@ def to_html(notebook: str | Path | NotebookNode, *, title: str | None = None) ->
     """
     import nbformat
     from jinja2 import DictLoader
+
     HTMLExporter = require("nbconvert", extra="report", purpose="HTML pages").HTMLExporter
 
     nb = nbformat.read(str(notebook), as_version=4) if isinstance(notebook, (str, Path)) else notebook
@@ -57,14 +59,19 @@ def to_html(notebook: str | Path | NotebookNode, *, title: str | None = None) ->
     for cell in nb.cells:
         if cell.cell_type == "code":
             # warnings and logs stay in the executed .ipynb for audit, not in the executive's page
-            cell.outputs = [o for o in cell.outputs
-                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            cell.outputs = [
+                o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
     if title:
         nb.metadata["title"] = title
     exporter = HTMLExporter(
-        template_name="lab", extra_loaders=[DictLoader({"kit_offline.html.j2": _OFFLINE_TEMPLATE})],
-        template_file="kit_offline.html.j2", exclude_input=True, exclude_input_prompt=True,
-        exclude_output_prompt=True, embed_images=True,
+        template_name="lab",
+        extra_loaders=[DictLoader({"kit_offline.html.j2": _OFFLINE_TEMPLATE})],
+        template_file="kit_offline.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
     )
     body, _ = exporter.from_notebook_node(nb)
     return strip_external_fetches(body)
@@ -109,18 +116,20 @@ def _pct(x, *, signed: bool = False) -> str:
 def period_index(data: dict, notebooks: list[dict], *, title: str) -> str:
     """``reports/<period>/index.html``: headline, generated sentences and links to each notebook."""
     rows = "".join(
-        f"<tr><td><a href=\"{e(nb['html'])}\">{e(nb['title'])}</a></td>"
-        f"<td><a href=\"{e(nb['ipynb'])}\">executed notebook</a></td></tr>" for nb in notebooks)
+        f'<tr><td><a href="{e(nb["html"])}">{e(nb["title"])}</a></td>'
+        f'<td><a href="{e(nb["ipynb"])}">executed notebook</a></td></tr>'
+        for nb in notebooks
+    )
     bench = data.get("benchmark") or {}
     bench_txt = e(bench.get("reading", "")) if bench.get("available") else e(bench.get("note", "not available"))
     sentences = "".join(f"<li>{e(s)}</li>" for s in data.get("sentences", []))
-    body = f"""<h1>{e(title)}: {e(data['period'])}</h1>
-<p class="muted">{e(data['start'])} to {e(data['end'])} ({e(data['grain'])}, {e(data['tz'])})</p>
-<p><span class="big">{e(_fmt(data['frequency']))}</span> contacts per active customer
-(95% CI {e(_fmt(data['ci'][0]))}–{e(_fmt(data['ci'][1]))})</p>
+    body = f"""<h1>{e(title)}: {e(data["period"])}</h1>
+<p class="muted">{e(data["start"])} to {e(data["end"])} ({e(data["grain"])}, {e(data["tz"])})</p>
+<p><span class="big">{e(_fmt(data["frequency"]))}</span> contacts per active customer
+(95% CI {e(_fmt(data["ci"][0]))}–{e(_fmt(data["ci"][1]))})</p>
 <table><tr><th>contacts</th><th>active customers</th><th>cases</th><th>repeat-contact rate</th><th>benchmark</th></tr>
-<tr><td>{data['contacts']:,}</td><td>{data['active_customers']:,}</td><td>{data['cases']:,}</td>
-<td>{e(_pct(data['repeat_contact_rate']))}</td><td>{bench_txt}</td></tr></table>
+<tr><td>{data["contacts"]:,}</td><td>{data["active_customers"]:,}</td><td>{data["cases"]:,}</td>
+<td>{e(_pct(data["repeat_contact_rate"]))}</td><td>{bench_txt}</td></tr></table>
 <ul class="sentences">{sentences}</ul>
 <h2>Notebooks</h2><table>{rows}</table>
 <p class="muted"><a href="../index.html">All periods</a> · <a href="summary.json">summary.json</a></p>"""
@@ -128,9 +137,18 @@ def period_index(data: dict, notebooks: list[dict], *, title: str) -> str:
 
 
 def _period_dirs(out: Path) -> list[Path]:
-    return sorted((p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")
-                   and not p.name.endswith(FAILED_SUFFIX) and (p / "summary.json").is_file()),
-                  key=lambda p: p.name, reverse=True)
+    return sorted(
+        (
+            p
+            for p in out.iterdir()
+            if p.is_dir()
+            and not p.name.startswith(".")
+            and not p.name.endswith(FAILED_SUFFIX)
+            and (p / "summary.json").is_file()
+        ),
+        key=lambda p: p.name,
+        reverse=True,
+    )
 
 
 def write_top_index(out: str | Path, *, title: str = "Customer Contact Frequency") -> Path:
@@ -146,14 +164,18 @@ def write_top_index(out: str | Path, *, title: str = "Customer Contact Frequency
         bench = data.get("benchmark") or {}
         change = _pct(prev.get("relative_change"), signed=True) if prev else "n/a"
         rows.append(
-            f"<tr><td><a href=\"{e(folder.name)}/index.html\">{e(str(data.get('period', folder.name)))}</a></td>"
+            f'<tr><td><a href="{e(folder.name)}/index.html">{e(str(data.get("period", folder.name)))}</a></td>'
             f"<td>{e(str(data.get('grain', '')))}</td><td>{e(_fmt(data.get('frequency')))}</td>"
             f"<td>{e(_fmt((data.get('ci') or [None])[0]))}–{e(_fmt((data.get('ci') or [None, None])[1]))}</td>"
             f"<td>{e(change)}</td><td>{int(data.get('contacts', 0)):,}</td>"
             f"<td>{int(data.get('active_customers', 0)):,}</td><td>{e(_pct(data.get('repeat_contact_rate')))}</td>"
-            f"<td>{e(str(bench.get('reading', 'n/a')))}</td></tr>")
-    body = (f"<h1>{e(title)}</h1><p class=\"muted\">Rendered periods, newest first.</p>"
-            "<table><tr><th>period</th><th>grain</th><th>frequency</th><th>95% CI</th><th>vs previous</th>"
-            "<th>contacts</th><th>active customers</th><th>repeat rate</th><th>benchmark</th></tr>"
-            + "".join(rows) + "</table>")
+            f"<td>{e(str(bench.get('reading', 'n/a')))}</td></tr>"
+        )
+    body = (
+        f'<h1>{e(title)}</h1><p class="muted">Rendered periods, newest first.</p>'
+        "<table><tr><th>period</th><th>grain</th><th>frequency</th><th>95% CI</th><th>vs previous</th>"
+        "<th>contacts</th><th>active customers</th><th>repeat rate</th><th>benchmark</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
     return atomic_write_text(out / "index.html", _PAGE.format(title=e(title), body=body))

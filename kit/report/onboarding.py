@@ -1,4 +1,5 @@
 """The onboarding load: contacts per customer by week since signup, for customers who signed up inside the data."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,18 +53,25 @@ class OnboardingCurve(MetricResult):
         """One sentence on the onboarding load."""
         if not np.isfinite(self.onboarding_ratio):
             return "Too few new customers in the data to measure the onboarding load."
-        return (f"Across {self.new_customers:,} customers who signed up between {self.data_start} and "
-                f"{self.data_end}, the first two weeks after signup bring {narrative.num(self.onboarding_ratio, 1)} "
-                f"times the contacts per customer of weeks 2–{int(self.frame['week'].max())}.")
+        return (
+            f"Across {self.new_customers:,} customers who signed up between {self.data_start} and "
+            f"{self.data_end}, the first two weeks after signup bring {narrative.num(self.onboarding_ratio, 1)} "
+            f"times the contacts per customer of weeks 2–{int(self.frame['week'].max())}."
+        )
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Contacts per customer by week since signup, with 95% CIs; returns the Axes."""
         curve = self.frame
         _, ax = new_axes(ax, figsize=(9, 3.5))
-        ax.errorbar(curve["week"], curve["contacts_per_customer"],
-                    yerr=np.vstack([curve["contacts_per_customer"] - curve["ci_low"],
-                                    curve["ci_high"] - curve["contacts_per_customer"]]).clip(min=0),
-                    marker="o", capsize=3)
+        ax.errorbar(
+            curve["week"],
+            curve["contacts_per_customer"],
+            yerr=np.vstack(
+                [curve["contacts_per_customer"] - curve["ci_low"], curve["ci_high"] - curve["contacts_per_customer"]]
+            ).clip(min=0),
+            marker="o",
+            capsize=3,
+        )
         ax.axvspan(-0.5, 1.5, color="C1", alpha=0.12, label="first two weeks")
         ax.set_xlabel("weeks since signup")
         ax.set_ylabel("contacts per customer per week")
@@ -73,9 +81,16 @@ class OnboardingCurve(MetricResult):
 
 
 @accepts_dataset
-def onboarding_curve(contacts: TableSource, customers: TableSource, *, weeks: int = ONBOARDING_WEEKS,
-                     tz: str | None = None, direction: str = "inbound", mapping: MappingSpec = None,
-                     con: BaseBackend | None = None) -> OnboardingCurve:
+def onboarding_curve(
+    contacts: TableSource,
+    customers: TableSource,
+    *,
+    weeks: int = ONBOARDING_WEEKS,
+    tz: str | None = None,
+    direction: str = "inbound",
+    mapping: MappingSpec = None,
+    con: BaseBackend | None = None,
+) -> OnboardingCurve:
     """Contacts per customer by week since signup, for customers who signed up inside the data.
 
     Week ``w`` covers days ``7w .. 7w+6`` after signup. A customer counts in the
@@ -136,6 +151,11 @@ def onboarding_curve(contacts: TableSource, customers: TableSource, *, weeks: in
     early, late = out[out["week"] < 2], out[out["week"] >= 2]
     late_rate = late["contacts"].sum() / max(late["customers"].sum(), 1)
     early_rate = early["contacts"].sum() / max(early["customers"].sum(), 1)
-    return OnboardingCurve(frame=out, params={"weeks": int(weeks), "tz": tz, "direction": direction},
-                           onboarding_ratio=float(early_rate / late_rate) if late_rate > 0 else float("nan"),
-                           data_start=str(first), data_end=str(last), new_customers=int(observed.sum()))
+    return OnboardingCurve(
+        frame=out,
+        params={"weeks": int(weeks), "tz": tz, "direction": direction},
+        onboarding_ratio=float(early_rate / late_rate) if late_rate > 0 else float("nan"),
+        data_start=str(first),
+        data_end=str(last),
+        new_customers=int(observed.sum()),
+    )

@@ -6,6 +6,7 @@ and shows the results, and :mod:`kit.report.summary` builds ``summary.json`` fro
 functions and the same context, so the two agree. Results carry their words
 (``.describe()``) and figures (``.plot(ax=)``).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -24,16 +25,15 @@ from ..analysis import decompose as decompose_mod
 from ..analysis import forecast as forecast_mod
 from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ
 from ..core import engine, periods
-from ..core.periods import parse_period
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.ledger import Ledger
+from ..core.periods import parse_period
 from ..core.results import MetricResult, Result, frame_of, json_safe
 from ..core.sources import open_tables
 from ..errors import DataError, KitError, renamed_parameters
 from ..metrics.frequency import contact_frequency
 from ..present import narrative
 from ..present.plots import new_axes
-
 from .onboarding import ONBOARDING_WEEKS, OnboardingCurve, onboarding_curve  # noqa: F401 - the notebooks' facade
 from .rankings import Rankings, rankings  # noqa: F401 - the notebooks' facade
 
@@ -67,21 +67,24 @@ class Trend(MetricResult):
     data_start: str | None = None
     data_end: str | None = None
 
-    def plot(self, *, ax: Axes | None = None, events: pd.DataFrame | None = None,
-             periods_shown: int | None = None) -> Axes:
+    def plot(
+        self, *, ax: Axes | None = None, events: pd.DataFrame | None = None, periods_shown: int | None = None
+    ) -> Axes:
         """Frequency with its 95% CI over the last periods, with event markers; returns the Axes."""
         df = self.frame.tail(periods_shown or self.periods_shown)
         _, ax = new_axes(ax)
         ax.fill_between(df["period"], df["frequency_ci_low"], df["frequency_ci_high"], alpha=0.25, label="95% CI")
         ax.plot(df["period"], df["frequency"], marker="o", lw=1.8, label="contacts per active customer")
         if events is not None and len(events):
-            ev = events[(events["date"] >= df["period"].min())
-                        & (events["date"] <= df["period"].max() + pd.Timedelta(days=31))]
+            ev = events[
+                (events["date"] >= df["period"].min()) & (events["date"] <= df["period"].max() + pd.Timedelta(days=31))
+            ]
             top = ax.get_ylim()[1]
             for _, e in ev.iterrows():
                 ax.axvline(e["date"], color="0.4", ls=":", lw=1)
-                ax.annotate(str(e["label"]), (e["date"], top), rotation=90, va="top", ha="right", fontsize=7,
-                            color="0.3")
+                ax.annotate(
+                    str(e["label"]), (e["date"], top), rotation=90, va="top", ha="right", fontsize=7, color="0.3"
+                )
         ax.set_ylabel("contacts per active customer")
         ax.set_xlabel("")
         ax.set_title(f"Contact frequency, last {len(df)} {self.freq or 'period'}s")
@@ -110,18 +113,32 @@ class Trend(MetricResult):
     def cases_table(self, *, periods_shown: int = 6) -> pd.DataFrame:
         """The last periods' contacts, cases, follow-ups and repeat-contact rate."""
         df = self.frame.tail(periods_shown)
-        return pd.DataFrame({"period": [periods.label(p, self.freq or DEFAULT_FREQ) for p in df["period"]],
-                             "contacts": df["contacts"].to_numpy(), "cases": df["cases"].to_numpy(),
-                             "follow_ups": df["follow_ups"].to_numpy(),
-                             "repeat_contact_rate": df["repeat_contact_rate"].to_numpy(),
-                             "case_frequency": df["case_frequency"].to_numpy()})
+        return pd.DataFrame(
+            {
+                "period": [periods.label(p, self.freq or DEFAULT_FREQ) for p in df["period"]],
+                "contacts": df["contacts"].to_numpy(),
+                "cases": df["cases"].to_numpy(),
+                "follow_ups": df["follow_ups"].to_numpy(),
+                "repeat_contact_rate": df["repeat_contact_rate"].to_numpy(),
+                "case_frequency": df["case_frequency"].to_numpy(),
+            }
+        )
 
 
 @accepts_dataset
 @renamed_parameters(grain="freq")
-def trend(contacts: TableSource, customers: TableSource, *, period: DateLike, freq: str = DEFAULT_FREQ,
-          tz: str | None = None, periods_shown: int = 24, dedup_window: Window = DEFAULT_DEDUP_WINDOW,
-          mapping: MappingSpec = None, con: BaseBackend | None = None) -> Trend:
+def trend(
+    contacts: TableSource,
+    customers: TableSource,
+    *,
+    period: DateLike,
+    freq: str = DEFAULT_FREQ,
+    tz: str | None = None,
+    periods_shown: int = 24,
+    dedup_window: Window = DEFAULT_DEDUP_WINDOW,
+    mapping: MappingSpec = None,
+    con: BaseBackend | None = None,
+) -> Trend:
     """All-customer contact frequency for the periods up to ``period``.
 
     Covers ``periods_shown`` periods, or a year and one period when that is longer, so
@@ -140,18 +157,35 @@ def trend(contacts: TableSource, customers: TableSource, *, period: DateLike, fr
     back = max(int(periods_shown) - 1, PERIODS_PER_YEAR[freq] + 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # empty early periods are reported in .notes
-        res = contact_frequency(contacts, customers, freq=freq, tz=tz, start=periods.shift(end, freq, -back),
-                                end=end, dedup_window=dedup_window, mapping=mapping, con=con)
+        res = contact_frequency(
+            contacts,
+            customers,
+            freq=freq,
+            tz=tz,
+            start=periods.shift(end, freq, -back),
+            end=end,
+            dedup_window=dedup_window,
+            mapping=mapping,
+            con=con,
+        )
     df = res.frame
     started = df["contacts"].gt(0).cummax()
     first, last = data_range(contacts, tz=tz, mapping=mapping, con=con)
-    return Trend(frame=df[started.to_numpy()].reset_index(drop=True), ledger=res.ledger, notes=tuple(res.notes),
-                 params=dict(res.params), periods_shown=int(periods_shown), data_start=first, data_end=last)
+    return Trend(
+        frame=df[started.to_numpy()].reset_index(drop=True),
+        ledger=res.ledger,
+        notes=tuple(res.notes),
+        params=dict(res.params),
+        periods_shown=int(periods_shown),
+        data_start=first,
+        data_end=last,
+    )
 
 
 @accepts_dataset
-def data_range(contacts: TableSource, *, tz: str | None = None, mapping: MappingSpec = None,
-               con: BaseBackend | None = None) -> tuple[str | None, str | None]:
+def data_range(
+    contacts: TableSource, *, tz: str | None = None, mapping: MappingSpec = None, con: BaseBackend | None = None
+) -> tuple[str | None, str | None]:
     """First and last contact date (business time zone) of the contacts source, as ISO dates.
 
     Examples
@@ -212,16 +246,40 @@ class Headline(Result):
 
     def table(self) -> pd.DataFrame:
         """The headline and its two comparisons as rows, ready to show."""
-        rows = [{"period": self.period, "frequency": self.frequency, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                 "contacts": self.contacts, "active_customers": self.active_customers, "change": np.nan, "test": ""}]
+        rows = [
+            {
+                "period": self.period,
+                "frequency": self.frequency,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "contacts": self.contacts,
+                "active_customers": self.active_customers,
+                "change": np.nan,
+                "test": "",
+            }
+        ]
         for what, ch in (("previous period", self.previous), ("same period last year", self.last_year)):
             if ch is None:
                 continue
-            verdict = "" if ch.significant is None else (f"significant (p={ch.p_value:.2g})" if ch.significant
-                                                          else f"not significant (p={ch.p_value:.2g})")
-            rows.append({"period": f"{ch.reference} ({what})", "frequency": ch.frequency, "ci_low": np.nan,
-                         "ci_high": np.nan, "contacts": np.nan, "active_customers": np.nan,
-                         "change": ch.relative_change, "test": verdict})
+            verdict = (
+                ""
+                if ch.significant is None
+                else (
+                    f"significant (p={ch.p_value:.2g})" if ch.significant else f"not significant (p={ch.p_value:.2g})"
+                )
+            )
+            rows.append(
+                {
+                    "period": f"{ch.reference} ({what})",
+                    "frequency": ch.frequency,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "contacts": np.nan,
+                    "active_customers": np.nan,
+                    "change": ch.relative_change,
+                    "test": verdict,
+                }
+            )
         # "change" on a reference row is how the headline period differs from that reference
         df = pd.DataFrame(rows)
         for col in ("contacts", "active_customers"):
@@ -252,34 +310,52 @@ def headline(trend_result: MetricResult | pd.DataFrame, *, period: DateLike, fre
     start = parse_period(period, freq)
     rows = frame.set_index("period")
     if start not in rows.index:
-        raise DataError(f"period {periods.label(start, freq)} is not in the computed trend; "
-                        "pass the same period to trend()")
+        raise DataError(
+            f"period {periods.label(start, freq)} is not in the computed trend; pass the same period to trend()"
+        )
     row = rows.loc[start]
     if int(row["active_customers"]) == 0 or int(row["contacts"]) == 0:
-        raise DataError(f"no contacts or no active customers in {periods.label(start, freq)}; "
-                        "check --period against the date range of the data")
+        raise DataError(
+            f"no contacts or no active customers in {periods.label(start, freq)}; "
+            "check --period against the date range of the data"
+        )
     previous, last_year = comparisons(trend_result, period=start, freq=freq)
     end = periods.period_end(start, freq)
     data_end = getattr(trend_result, "data_end", None)
     complete = data_end is None or pd.Timestamp(data_end) >= end
     notes = list(getattr(trend_result, "notes", ()))
     if not complete:
-        notes.insert(0, f"the data ends on {data_end}, before {periods.label(start, freq)} ends on "
-                        f"{end:%Y-%m-%d}: the period is incomplete, so its frequency is understated")
+        notes.insert(
+            0,
+            f"the data ends on {data_end}, before {periods.label(start, freq)} ends on "
+            f"{end:%Y-%m-%d}: the period is incomplete, so its frequency is understated",
+        )
     return Headline(
-        period=periods.label(start, freq), grain=freq, start=start.strftime("%Y-%m-%d"), end=end.strftime("%Y-%m-%d"),
-        frequency=float(row["frequency"]), ci_low=float(row["frequency_ci_low"]),
+        period=periods.label(start, freq),
+        grain=freq,
+        start=start.strftime("%Y-%m-%d"),
+        end=end.strftime("%Y-%m-%d"),
+        frequency=float(row["frequency"]),
+        ci_low=float(row["frequency_ci_low"]),
         ci_high=float(row["frequency_ci_high"]),
-        contacts=int(row["contacts"]), cases=int(row["cases"]), follow_ups=int(row["follow_ups"]),
-        active_customers=int(row["active_customers"]), contacting_customers=int(row["contacting_customers"]),
-        case_frequency=float(row["case_frequency"]), repeat_contact_rate=float(row["repeat_contact_rate"]),
-        previous=previous, last_year=last_year, complete=complete, notes=tuple(notes),
+        contacts=int(row["contacts"]),
+        cases=int(row["cases"]),
+        follow_ups=int(row["follow_ups"]),
+        active_customers=int(row["active_customers"]),
+        contacting_customers=int(row["contacting_customers"]),
+        case_frequency=float(row["case_frequency"]),
+        repeat_contact_rate=float(row["repeat_contact_rate"]),
+        previous=previous,
+        last_year=last_year,
+        complete=complete,
+        notes=tuple(notes),
     )
 
 
 @renamed_parameters(grain="freq")
-def comparisons(trend_result: MetricResult | pd.DataFrame, *, period: DateLike,
-                freq: str = DEFAULT_FREQ) -> tuple[Change | None, Change | None]:
+def comparisons(
+    trend_result: MetricResult | pd.DataFrame, *, period: DateLike, freq: str = DEFAULT_FREQ
+) -> tuple[Change | None, Change | None]:
     """``period`` against the previous period and the same period last year.
 
     Each comparison carries the exact conditional Poisson test of
@@ -291,8 +367,10 @@ def comparisons(trend_result: MetricResult | pd.DataFrame, *, period: DateLike,
     frame = frame_of(trend_result)
     start = parse_period(period, freq)
     rows = frame.set_index("period")
-    refs = {"previous period": periods.shift(start, freq, -1),
-            "same period last year": periods.truncate(start - pd.DateOffset(years=1), freq)}
+    refs = {
+        "previous period": periods.shift(start, freq, -1),
+        "same period last year": periods.truncate(start - pd.DateOffset(years=1), freq),
+    }
     try:
         tested = frame_of(compare_mod.compare_periods(trend_result, start, by=[])).set_index("comparison")
     except KitError:
@@ -306,8 +384,16 @@ def comparisons(trend_result: MetricResult | pd.DataFrame, *, period: DateLike,
         rel = float(rows.loc[start, "frequency"] / base - 1)
         if tested is not None and name in tested.index and pd.notna(tested.loc[name, "p_value"]):
             p = float(tested.loc[name, "p_value"])
-            out.append(Change(periods.label(ref, freq), base, rel, p, bool(tested.loc[name, "significant"]),
-                              "exact conditional Poisson test (kit.analysis.compare.compare_periods)"))
+            out.append(
+                Change(
+                    periods.label(ref, freq),
+                    base,
+                    rel,
+                    p,
+                    bool(tested.loc[name, "significant"]),
+                    "exact conditional Poisson test (kit.analysis.compare.compare_periods)",
+                )
+            )
         else:
             out.append(Change(periods.label(ref, freq), base, rel))
     return out[0], out[1]
@@ -315,8 +401,9 @@ def comparisons(trend_result: MetricResult | pd.DataFrame, *, period: DateLike,
 
 # --------------------------------------------------------------------------- events and data quality
 @accepts_dataset
-def events_between(events: TableSource, *, start: DateLike, end: DateLike, tz: str | None = None,
-                   con: BaseBackend | None = None) -> pd.DataFrame:
+def events_between(
+    events: TableSource, *, start: DateLike, end: DateLike, tz: str | None = None, con: BaseBackend | None = None
+) -> pd.DataFrame:
     """Events (``date, label, kind``) dated between ``start`` and ``end`` inclusive, oldest first."""
     if events is None:
         return pd.DataFrame(columns=["date", "label", "kind"])
@@ -346,8 +433,13 @@ def data_quality(ledger: Ledger | MetricResult, *, redact: bool = False) -> pd.D
 
 # --------------------------------------------------------------------------- benchmark, anomalies, forecast
 @renamed_parameters(grain="freq")
-def benchmark(trend_result: MetricResult | pd.DataFrame, *, period: DateLike, freq: str = DEFAULT_FREQ,
-              profile: Mapping[str, Any] | None = None) -> dict:
+def benchmark(
+    trend_result: MetricResult | pd.DataFrame,
+    *,
+    period: DateLike,
+    freq: str = DEFAULT_FREQ,
+    profile: Mapping[str, Any] | None = None,
+) -> dict:
     """Where the period's frequency (with its CI) sits against published industry estimates.
 
     Delegates to :func:`kit.analysis.benchmarks.place`. Returns a JSON-ready dict: ``available``,
@@ -366,10 +458,18 @@ def benchmark(trend_result: MetricResult | pd.DataFrame, *, period: DateLike, fr
         text = placed.interpret()
     except KitError as exc:
         return {"available": False, "note": f"benchmark placement not available: {exc}"}
-    return {"available": True, "profile": json_safe(profile), "reading": placed.reading,
-            "per_month": float(placed.value), "ci_per_month": list(map(float, placed.ci)) if placed.ci else None,
-            "bands": [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-                      for r in placed.rows.to_dict("records")], "text": list(text), "notes": list(placed.notes)}
+    return {
+        "available": True,
+        "profile": json_safe(profile),
+        "reading": placed.reading,
+        "per_month": float(placed.value),
+        "ci_per_month": list(map(float, placed.ci)) if placed.ci else None,
+        "bands": [
+            {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in placed.rows.to_dict("records")
+        ],
+        "text": list(text),
+        "notes": list(placed.notes),
+    }
 
 
 def benchmark_table(bench: dict) -> pd.DataFrame:
@@ -378,8 +478,13 @@ def benchmark_table(bench: dict) -> pd.DataFrame:
     return pd.DataFrame(bench.get("bands") or [], columns=cols)
 
 
-def anomalies(trend_result: MetricResult | pd.DataFrame, *, events: TableSource = None, threshold: float = 3.5,
-              tz: str | None = None) -> dict:
+def anomalies(
+    trend_result: MetricResult | pd.DataFrame,
+    *,
+    events: TableSource = None,
+    threshold: float = 3.5,
+    tz: str | None = None,
+) -> dict:
     """Flagged periods of the trend (robust STL remainder, :func:`kit.analysis.anomalies.anomalies`).
 
     Returns a JSON-ready dict: ``available``, ``flagged`` (list of period, direction,
@@ -390,16 +495,31 @@ def anomalies(trend_result: MetricResult | pd.DataFrame, *, events: TableSource 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            flagged = frame_of(anomaly_mod.anomalies(decompose_mod.decompose(series, freq=grain), threshold=threshold,
-                                                     events=events, tz=tz or "UTC"))
+            flagged = frame_of(
+                anomaly_mod.anomalies(
+                    decompose_mod.decompose(series, freq=grain), threshold=threshold, events=events, tz=tz or "UTC"
+                )
+            )
     except KitError as exc:
         return {"available": False, "note": f"anomaly detection not available: {exc}"}
-    items = [{"period": periods.label(r["period"], grain), "direction": r["direction"],
-              "size": None if pd.isna(r["size"]) else float(r["size"]), "z": float(r["z"]),
-              "explanation": str(r["explanation"])} for _, r in flagged.iterrows()]
+    items = [
+        {
+            "period": periods.label(r["period"], grain),
+            "direction": r["direction"],
+            "size": None if pd.isna(r["size"]) else float(r["size"]),
+            "z": float(r["z"]),
+            "explanation": str(r["explanation"]),
+        }
+        for _, r in flagged.iterrows()
+    ]
     last = periods.label(series.index.max(), grain)
-    return {"available": True, "threshold": float(threshold), "periods_checked": int(len(series)),
-            "flagged": items, "latest_flagged": any(i["period"] == last for i in items)}
+    return {
+        "available": True,
+        "threshold": float(threshold),
+        "periods_checked": int(len(series)),
+        "flagged": items,
+        "latest_flagged": any(i["period"] == last for i in items),
+    }
 
 
 def forecast(trend_result: MetricResult | pd.DataFrame, *, horizon: int = 3) -> dict:
@@ -408,8 +528,9 @@ def forecast(trend_result: MetricResult | pd.DataFrame, *, horizon: int = 3) -> 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fc = forecast_mod.forecast(frame_of(trend_result).set_index("period")["frequency"], horizon=horizon,
-                                       freq=grain)
+            fc = forecast_mod.forecast(
+                frame_of(trend_result).set_index("period")["frequency"], horizon=horizon, freq=grain
+            )
     except KitError as exc:
         return {"available": False, "note": f"forecast not available: {exc}"}
     return {"available": True, **fc.to_dict()}
@@ -430,9 +551,12 @@ def _headline_sentences(head: Headline) -> list[str]:
         if change is None:
             continue
         word = narrative.change_word(change.relative_change)
-        text = f"{word} {narrative.pct(abs(change.relative_change))} against {what} ({change.reference}, " \
-               f"{narrative.num(change.frequency)})" if word != "was flat" \
+        text = (
+            f"{word} {narrative.pct(abs(change.relative_change))} against {what} ({change.reference}, "
+            f"{narrative.num(change.frequency)})"
+            if word != "was flat"
             else f"was flat against {what} ({change.reference})"
+        )
         if change.significant is not None:
             text += ", a statistically significant change" if change.significant else ", within normal variation"
         parts.append(text)
@@ -440,19 +564,29 @@ def _headline_sentences(head: Headline) -> list[str]:
         sentence = "Frequency " + "; it ".join(parts)
         prev, ly = head.previous, head.last_year
         # Seasonal peaks are not service problems: say so when last year moved the same way.
-        if prev is not None and ly is not None and abs(prev.relative_change) >= 0.05 \
-                and abs(ly.relative_change) < abs(prev.relative_change) / 2:
-            sentence += (f", so most of the change against the previous {unit} is the seasonal pattern "
-                         f"seen last year")
+        if (
+            prev is not None
+            and ly is not None
+            and abs(prev.relative_change) >= 0.05
+            and abs(ly.relative_change) < abs(prev.relative_change) / 2
+        ):
+            sentence += f", so most of the change against the previous {unit} is the seasonal pattern seen last year"
         out.append(sentence + ".")
-    rr = f"{narrative.pct(head.repeat_contact_rate)} of contacts were repeat contacts within the follow-up window, " \
-         f"so {head.cases:,} distinct cases remain ({narrative.num(head.case_frequency)} per active customer)."
+    rr = (
+        f"{narrative.pct(head.repeat_contact_rate)} of contacts were repeat contacts within the follow-up window, "
+        f"so {head.cases:,} distinct cases remain ({narrative.num(head.case_frequency)} per active customer)."
+    )
     out.append(rr[0].upper() + rr[1:])
     return out
 
 
-def describe_period(head: Headline, *, ranked: Rankings | None = None, bench: dict | None = None,
-                    onboarding: OnboardingCurve | None = None) -> list[str]:
+def describe_period(
+    head: Headline,
+    *,
+    ranked: Rankings | None = None,
+    bench: dict | None = None,
+    onboarding: OnboardingCurve | None = None,
+) -> list[str]:
     """Three to five plain sentences that summarise the period (plain text; escape for display).
 
     The headline and its comparisons, the top segment and channel, the repeat contacts,
@@ -464,14 +598,20 @@ def describe_period(head: Headline, *, ranked: Rankings | None = None, bench: di
         out.append(ranked.describe())
     out.append(own[-1])
     if bench and bench.get("available"):
-        out.append(f"Against industry estimates, {narrative.num(bench['per_month'])} contacts per customer per "
-                   f"month reads as {bench['reading']} ({_band_words(bench['bands'])}).")
+        out.append(
+            f"Against industry estimates, {narrative.num(bench['per_month'])} contacts per customer per "
+            f"month reads as {bench['reading']} ({_band_words(bench['bands'])})."
+        )
     elif onboarding is not None and np.isfinite(onboarding.onboarding_ratio):
-        out.append(f"New customers contact support {narrative.num(onboarding.onboarding_ratio, 1)} times as "
-                   "often in their first two weeks as later on.")
+        out.append(
+            f"New customers contact support {narrative.num(onboarding.onboarding_ratio, 1)} times as "
+            "often in their first two weeks as later on."
+        )
     return out[:5]
 
 
 def _band_words(bands) -> str:
-    return narrative.join(f"{b['position']} the {b['segment']} band "
-                          f"{narrative.num(b['low'])}–{narrative.num(b['high'])}" for b in bands[:3])
+    return narrative.join(
+        f"{b['position']} the {b['segment']} band {narrative.num(b['low'])}–{narrative.num(b['high'])}"
+        for b in bands[:3]
+    )

@@ -1,4 +1,5 @@
 """Segments and channels ranked by contact frequency for one period (each segment over its own active customers)."""
+
 from __future__ import annotations
 
 import warnings
@@ -11,8 +12,8 @@ import pandas as pd
 
 from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ
 from ..core import engine, periods
-from ..core.periods import parse_period
 from ..core.dataset import TableSource, accepts_dataset
+from ..core.periods import parse_period
 from ..core.results import MetricResult
 from ..core.sources import open_tables
 from ..errors import renamed_parameters
@@ -43,8 +44,9 @@ class Rankings(MetricResult):
         bits = []
         if len(seg):
             r = seg.iloc[0]
-            bits.append(f"the {r['dimension']} {r['group']} has the highest frequency "
-                        f"({narrative.num(r['frequency'])})")
+            bits.append(
+                f"the {r['dimension']} {r['group']} has the highest frequency ({narrative.num(r['frequency'])})"
+            )
         if len(ch):
             r = ch.iloc[0]
             bits.append(f"{r['group']} carries the most contacts ({narrative.pct(r['share_of_contacts'])})")
@@ -71,10 +73,20 @@ class Rankings(MetricResult):
 
 @accepts_dataset
 @renamed_parameters(grain="freq")
-def rankings(contacts: TableSource, customers: TableSource, *, period: DateLike, freq: str = DEFAULT_FREQ,
-             tz: str | None = None, segments: Sequence[str] | None = ("tier", "region", "industry"),
-             channel: bool = True, min_customers: int = 30, dedup_window: Window = DEFAULT_DEDUP_WINDOW,
-             mapping: MappingSpec = None, con: BaseBackend | None = None) -> Rankings:
+def rankings(
+    contacts: TableSource,
+    customers: TableSource,
+    *,
+    period: DateLike,
+    freq: str = DEFAULT_FREQ,
+    tz: str | None = None,
+    segments: Sequence[str] | None = ("tier", "region", "industry"),
+    channel: bool = True,
+    min_customers: int = 30,
+    dedup_window: Window = DEFAULT_DEDUP_WINDOW,
+    mapping: MappingSpec = None,
+    con: BaseBackend | None = None,
+) -> Rankings:
     """Segments and channels of ``period`` ranked by contact frequency, with 95% CIs.
 
     Each segment column is ranked on its own (its customers are the denominator);
@@ -101,8 +113,11 @@ def rankings(contacts: TableSource, customers: TableSource, *, period: DateLike,
     tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con, tz=tz)
     con = tables.con
     cust_cols = tables["customers"].columns
-    notes = [f"segment column {seg!r} is not in the customers table; skipped" for seg in (segments or [])
-             if seg and seg not in cust_cols]
+    notes = [
+        f"segment column {seg!r} is not in the customers table; skipped"
+        for seg in (segments or [])
+        if seg and seg not in cust_cols
+    ]
     segs = list(dict.fromkeys(s for s in (segments or []) if s and s in cust_cols))
     dims = segs + (["channel"] if channel else [])
     if not dims:
@@ -112,22 +127,40 @@ def rankings(contacts: TableSource, customers: TableSource, *, period: DateLike,
         cross = _frequency_at(tables, start, grain, tz, dims, dedup_window)
         by_dim = {dim: _collapse(cross, dim, segs) for dim in dims}
     else:  # many segment levels: one pass per dimension keeps the grid small
-        by_dim = {dim: _frequency_at(tables, start, grain, tz, [dim], dedup_window)[[dim, "contacts",
-                                                                                      "active_customers"]]
-                  for dim in dims}
+        by_dim = {
+            dim: _frequency_at(tables, start, grain, tz, [dim], dedup_window)[[dim, "contacts", "active_customers"]]
+            for dim in dims
+        }
     frames = []
     for dim, df in by_dim.items():
         total = df["contacts"].sum()
         lo, hi = poisson_ci(df["contacts"], df["active_customers"])
-        frames.append(pd.DataFrame({
-            "dimension": dim, "group": df[dim].astype(str).to_numpy(),
-            "frequency": (df["contacts"] / df["active_customers"].where(df["active_customers"] > 0)).to_numpy(),
-            "ci_low": lo, "ci_high": hi, "contacts": df["contacts"].to_numpy(),
-            "active_customers": df["active_customers"].to_numpy(),
-            "share_of_contacts": (df["contacts"] / total).to_numpy() if total else np.nan,
-        }))
-    cols = ["dimension", "group", "frequency", "ci_low", "ci_high", "contacts", "active_customers",
-            "share_of_contacts", "rank", "ranked"]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "dimension": dim,
+                    "group": df[dim].astype(str).to_numpy(),
+                    "frequency": (df["contacts"] / df["active_customers"].where(df["active_customers"] > 0)).to_numpy(),
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "contacts": df["contacts"].to_numpy(),
+                    "active_customers": df["active_customers"].to_numpy(),
+                    "share_of_contacts": (df["contacts"] / total).to_numpy() if total else np.nan,
+                }
+            )
+        )
+    cols = [
+        "dimension",
+        "group",
+        "frequency",
+        "ci_low",
+        "ci_high",
+        "contacts",
+        "active_customers",
+        "share_of_contacts",
+        "rank",
+        "ranked",
+    ]
     if not frames:
         out = pd.DataFrame(columns=cols)
     else:
@@ -137,11 +170,21 @@ def rankings(contacts: TableSource, customers: TableSource, *, period: DateLike,
         out["rank"] = out.groupby("dimension").cumcount() + 1
         out.loc[~out["ranked"], "rank"] = np.nan
         order = {d: i for i, d in enumerate(dims)}
-        out = out.sort_values(["dimension", "rank"], key=lambda s: s.map(order) if s.name == "dimension" else s,
-                              kind="stable")[cols].reset_index(drop=True)
-    return Rankings(frame=out, notes=tuple(notes), params={"freq": grain, "tz": tz, "segments": list(segs),
-                    "min_customers": int(min_customers), "dedup_window": dedup_window},
-                    period=periods.label(start, grain))
+        out = out.sort_values(
+            ["dimension", "rank"], key=lambda s: s.map(order) if s.name == "dimension" else s, kind="stable"
+        )[cols].reset_index(drop=True)
+    return Rankings(
+        frame=out,
+        notes=tuple(notes),
+        params={
+            "freq": grain,
+            "tz": tz,
+            "segments": list(segs),
+            "min_customers": int(min_customers),
+            "dedup_window": dedup_window,
+        },
+        period=periods.label(start, grain),
+    )
 
 
 #: Above this many segment combinations, rankings use one engine pass per dimension.
@@ -158,8 +201,17 @@ def _cells(con, customers, segs) -> int:
 def _frequency_at(tables, start, grain, tz, by, dedup_window) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # empty groups have NaN frequency; they are shown as such
-        return contact_frequency(tables["contacts"], tables["customers"], freq=grain, tz=tz, by=by, start=start,
-                                 end=start, dedup_window=dedup_window, con=tables.con).frame
+        return contact_frequency(
+            tables["contacts"],
+            tables["customers"],
+            freq=grain,
+            tz=tz,
+            by=by,
+            start=start,
+            end=start,
+            dedup_window=dedup_window,
+            con=tables.con,
+        ).frame
 
 
 def _collapse(cross: pd.DataFrame, dim: str, segs: list[str]) -> pd.DataFrame:
@@ -171,5 +223,10 @@ def _collapse(cross: pd.DataFrame, dim: str, segs: list[str]) -> pd.DataFrame:
         active = pd.Series(per_combo["active_customers"].sum(), index=contacts.index)
     else:
         active = per_combo.groupby(dim, sort=True)["active_customers"].sum()
-    return pd.DataFrame({dim: contacts.index, "contacts": contacts.to_numpy(),
-                         "active_customers": active.reindex(contacts.index).to_numpy()})
+    return pd.DataFrame(
+        {
+            dim: contacts.index,
+            "contacts": contacts.to_numpy(),
+            "active_customers": active.reindex(contacts.index).to_numpy(),
+        }
+    )

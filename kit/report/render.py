@@ -12,6 +12,7 @@ segments, thresholds, bands, redaction) and rebuilds the same context with
 notebook gets the config file's path and reads the connection (and the secret's environment
 variable) itself.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -32,11 +33,11 @@ from .. import config
 from ..config import VERSION as __version__
 from ..core import periods
 from ..core.io import atomic_dir, atomic_write_text
+from ..core.periods import parse_period
 from ..deps import require
 from ..errors import KitError, ParameterError, ReportError, renamed_parameters
 from . import context
 from .html import FAILED_SUFFIX, period_index, to_html, write_top_index
-from ..core.periods import parse_period
 from .summary import dumps_summary, summary
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
 CELL_TIMEOUT = 900
 #: Set in every notebook kernel's environment (not in this process): no debugger noise in the logs.
 KERNEL_ENV = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
 
 # --------------------------------------------------------------------------- notebooks and kernel
 def report_notebooks(folder: str | Path | None = None) -> list[Path]:
@@ -69,8 +71,11 @@ def kernel_name() -> str:
         manager.get_kernel_spec(config.KERNEL_NAME)
         return config.KERNEL_NAME
     except NoSuchKernel:
-        warnings.warn(f"Jupyter kernel {config.KERNEL_NAME!r} is not installed (run `make kernel`); "
-                      "using the current interpreter's python3 kernel", stacklevel=2)
+        warnings.warn(
+            f"Jupyter kernel {config.KERNEL_NAME!r} is not installed (run `make kernel`); "
+            "using the current interpreter's python3 kernel",
+            stacklevel=2,
+        )
         return "python3"
 
 
@@ -133,16 +138,26 @@ def _execute(src: Path, dst: Path, params: dict, kernel: str, failed_dir: Path) 
     passed = {k: v for k, v in params.items() if declared is None or k in declared}
     t0 = time.perf_counter()
     try:
-        papermill.execute_notebook(str(src), str(dst), parameters=passed, kernel_name=kernel, progress_bar=False,
-                                   log_output=False, cwd=str(src.parent), execution_timeout=CELL_TIMEOUT,
-                                   kernel_manager_class=_kernel_manager(),
-                                   # kernel start-up chatter (TCP notice) would clutter cron mail
-                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        papermill.execute_notebook(
+            str(src),
+            str(dst),
+            parameters=passed,
+            kernel_name=kernel,
+            progress_bar=False,
+            log_output=False,
+            cwd=str(src.parent),
+            execution_timeout=CELL_TIMEOUT,
+            kernel_manager_class=_kernel_manager(),
+            # kernel start-up chatter (TCP notice) would clutter cron mail
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
     except PapermillExecutionError as err:
         failed = _keep_failed(dst, failed_dir)
         first = (str(err.evalue).strip().splitlines() or [""])[0]
-        raise ReportError(f"notebook {src.name} failed at cell {_cell_number(src, err)}: {err.ename}: {first} "
-                          f"(executed notebook kept in {failed})") from None
+        raise ReportError(
+            f"notebook {src.name} failed at cell {_cell_number(src, err)}: {err.ename}: {first} "
+            f"(executed notebook kept in {failed})"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - kernel died, timeout, missing kernel...
         failed = _keep_failed(dst, failed_dir) if dst.exists() else None
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -159,13 +174,29 @@ def _keep_failed(executed: Path, failed_dir: Path) -> Path:
 
 
 @renamed_parameters(grain="freq")
-def render(period: DateLike, *, freq: str = config.DEFAULT_FREQ, config_path: str | Path | None = None,
-           out: str | Path | None = None, data_dir: str | Path | None = None,
-           notebooks: Sequence[str | Path] | None = None, progress: bool | None = None,
-           jobs: int | None = None) -> Rendered:
+def render(
+    period: DateLike,
+    *,
+    freq: str = config.DEFAULT_FREQ,
+    config_path: str | Path | None = None,
+    out: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    notebooks: Sequence[str | Path] | None = None,
+    progress: bool | None = None,
+    jobs: int | None = None,
+) -> Rendered:
     """Render the report of one period into ``out/<period>/`` (see :func:`render_range`)."""
-    return render_range(period, period, freq=freq, config_path=config_path, out=out, data_dir=data_dir,
-                        notebooks=notebooks, progress=progress, jobs=jobs)[0]
+    return render_range(
+        period,
+        period,
+        freq=freq,
+        config_path=config_path,
+        out=out,
+        data_dir=data_dir,
+        notebooks=notebooks,
+        progress=progress,
+        jobs=jobs,
+    )[0]
 
 
 def default_jobs() -> int:
@@ -180,10 +211,18 @@ def default_jobs() -> int:
 
 
 @renamed_parameters(grain="freq")
-def render_range(start: DateLike, end: DateLike = None, *, freq: str = config.DEFAULT_FREQ,
-                 config_path: str | Path | None = None, out: str | Path | None = None,
-                 data_dir: str | Path | None = None, notebooks: Sequence[str | Path] | None = None,
-                 progress: bool | None = None, jobs: int | None = None) -> list[Rendered]:
+def render_range(
+    start: DateLike,
+    end: DateLike = None,
+    *,
+    freq: str = config.DEFAULT_FREQ,
+    config_path: str | Path | None = None,
+    out: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    notebooks: Sequence[str | Path] | None = None,
+    progress: bool | None = None,
+    jobs: int | None = None,
+) -> list[Rendered]:
     """Render every period from ``start`` to ``end`` (inclusive), oldest first.
 
     For each period: execute every report notebook with papermill into a temporary
@@ -239,13 +278,18 @@ def _render_one(ctx: context.ReportContext, nbs, out, kernel, bar, jobs) -> Rend
     timings = {}
     # the summary is computed in-process while the kernels (separate processes) run the notebooks
     # pools inside atomic_dir: on failure they finish their running notebooks before the temp folder goes
-    with atomic_dir(out / label) as tmp, ThreadPoolExecutor(max_workers=1) as side, \
-            ThreadPoolExecutor(max_workers=jobs) as pool:
+    with (
+        atomic_dir(out / label) as tmp,
+        ThreadPoolExecutor(max_workers=1) as side,
+        ThreadPoolExecutor(max_workers=jobs) as pool,
+    ):
         t0 = time.perf_counter()
         future = side.submit(_timed, summary, ctx)
         title = ctx.title
-        runs = [pool.submit(_run_notebook, src, tmp, params, kernel, failed_dir, f"{title}: {label} – {_title_of(src)}")
-                for src in nbs]
+        runs = [
+            pool.submit(_run_notebook, src, tmp, params, kernel, failed_dir, f"{title}: {label} – {_title_of(src)}")
+            for src in nbs
+        ]
         executed, pages, listed = [], [], []
         try:
             for src, run in zip(nbs, runs):
@@ -266,8 +310,11 @@ def _render_one(ctx: context.ReportContext, nbs, out, kernel, bar, jobs) -> Rend
             raise ReportError(f"summary for {label} failed: {exc}") from None
         t1 = time.perf_counter()
         data["notebooks"] = listed
-        data["generated"] = {"at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                             "kit_version": __version__, "kernel": kernel}
+        data["generated"] = {
+            "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "kit_version": __version__,
+            "kernel": kernel,
+        }
         (tmp / "summary.json").write_text(dumps_summary(data), encoding="utf-8")
         (tmp / "index.html").write_text(period_index(data, listed, title=ctx.title), encoding="utf-8")
         timings["write summary and index"] = time.perf_counter() - t1
@@ -275,8 +322,9 @@ def _render_one(ctx: context.ReportContext, nbs, out, kernel, bar, jobs) -> Rend
     if failed_dir.exists():  # an earlier failure of this period is now fixed
         shutil.rmtree(failed_dir, ignore_errors=True)
     folder = out / label
-    return Rendered(label, folder, tuple(folder / p.name for p in executed), tuple(folder / p.name for p in pages),
-                    data, timings)
+    return Rendered(
+        label, folder, tuple(folder / p.name for p in executed), tuple(folder / p.name for p in pages), data, timings
+    )
 
 
 def _run_notebook(src: Path, tmp: Path, params: dict, kernel: str, failed_dir: Path, title: str):
@@ -317,9 +365,12 @@ def _title_of(nb: Path) -> str:
 # --------------------------------------------------------------------------- command line
 def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``python -m kit report`` to the CLI's subparsers."""
-    p = sub.add_parser("report", help="render the periodic HTML report (papermill + nbconvert)",
-                       description="Execute every notebooks/NN_*.ipynb for a period and write reports/<period>/ "
-                                   "(HTML without code, executed notebooks, summary.json, index.html).")
+    p = sub.add_parser(
+        "report",
+        help="render the periodic HTML report (papermill + nbconvert)",
+        description="Execute every notebooks/NN_*.ipynb for a period and write reports/<period>/ "
+        "(HTML without code, executed notebooks, summary.json, index.html).",
+    )
     p.add_argument("--period", help="period to render, e.g. 2026-10, 2026-Q4 or 2026-W43")
     p.add_argument("--from", dest="start", help="first period of a backfill range")
     p.add_argument("--to", dest="end", help="last period of a backfill range")
@@ -345,18 +396,27 @@ def _cli(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # library chatter would clutter cron mail; the kit's own warnings show
         warnings.filterwarnings("default", category=UserWarning, module=r"kit(\.|$)")
-        done = render_range(start, end, freq=args.grain, config_path=args.config, out=args.out,
-                            data_dir=args.data_dir, notebooks=nbs, progress=False if args.no_progress else None,
-                            jobs=args.jobs)
+        done = render_range(
+            start,
+            end,
+            freq=args.grain,
+            config_path=args.config,
+            out=args.out,
+            data_dir=args.data_dir,
+            notebooks=nbs,
+            progress=False if args.no_progress else None,
+            jobs=args.jobs,
+        )
     for r in done:
         s = r.summary
-        print(f"{r.period}: frequency {s['frequency']:.3f} (95% CI {s['ci'][0]:.3f}-{s['ci'][1]:.3f}), "
-              f"{s['contacts']:,} contacts, {s['active_customers']:,} active customers"
-              f"{'' if s['complete'] else ' [INCOMPLETE period: the data ends before it does]'}"
-              f" -> {r.folder / 'index.html'}",
-              file=sys.stderr)
+        print(
+            f"{r.period}: frequency {s['frequency']:.3f} (95% CI {s['ci'][0]:.3f}-{s['ci'][1]:.3f}), "
+            f"{s['contacts']:,} contacts, {s['active_customers']:,} active customers"
+            f"{'' if s['complete'] else ' [INCOMPLETE period: the data ends before it does]'}"
+            f" -> {r.folder / 'index.html'}",
+            file=sys.stderr,
+        )
     if args.timings:
         atomic_write_text(Path(args.timings), json.dumps({r.period: r.timings for r in done}, indent=2))
     print(f"index: {Path(args.out) / 'index.html'}", file=sys.stderr)
     return 0
-

@@ -4,6 +4,7 @@ The summary is computed from the same :class:`~kit.report.context.ReportContext`
 :mod:`kit.report.overview` functions as the overview notebook, so a number on a page and the
 same number in ``summary.json`` agree.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,29 +45,56 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
     bench = overview.benchmark(trend, period=period, freq=freq, profile=ctx.benchmark_profile)
     found = overview.anomalies(trend, events=ds.events, threshold=ctx.threshold("anomaly_z"), tz=ctx.tz)
     fc = overview.forecast(trend, horizon=3)
-    ranked = overview.rankings(ds, period=period, freq=freq, segments=ctx.segments,
-                               min_customers=int(ctx.threshold("min_customers")), dedup_window=ctx.dedup_window)
+    ranked = overview.rankings(
+        ds,
+        period=period,
+        freq=freq,
+        segments=ctx.segments,
+        min_customers=int(ctx.threshold("min_customers")),
+        dedup_window=ctx.dedup_window,
+    )
     top = ranked.frame[ranked.frame["rank"] == 1]
-    quality = {t: {"read": a.read, "used": a.used,
-                   "excluded": {k: v for k, v in a.excluded.items() if not k.startswith("out of scope")}}
-               for t, a in trend.ledger.tables.items()}
+    quality = {
+        t: {
+            "read": a.read,
+            "used": a.used,
+            "excluded": {k: v for k, v in a.excluded.items() if not k.startswith("out of scope")},
+        }
+        for t, a in trend.ledger.tables.items()
+    }
     d = head.to_dict()
     reasons = alert_reasons(head, found, alert_change=ctx.threshold("alert_change"))
     return {
-        "period": head.period, "grain": freq, "start": head.start, "end": head.end, "tz": ctx.tz,
-        "complete": head.complete, "frequency": head.frequency, "ci": [head.ci_low, head.ci_high],
-        "contacts": head.contacts, "active_customers": head.active_customers, "cases": head.cases,
-        "follow_ups": head.follow_ups, "contacting_customers": head.contacting_customers,
-        "case_frequency": head.case_frequency, "repeat_contact_rate": head.repeat_contact_rate,
+        "period": head.period,
+        "grain": freq,
+        "start": head.start,
+        "end": head.end,
+        "tz": ctx.tz,
+        "complete": head.complete,
+        "frequency": head.frequency,
+        "ci": [head.ci_low, head.ci_high],
+        "contacts": head.contacts,
+        "active_customers": head.active_customers,
+        "cases": head.cases,
+        "follow_ups": head.follow_ups,
+        "contacting_customers": head.contacting_customers,
+        "case_frequency": head.case_frequency,
+        "repeat_contact_rate": head.repeat_contact_rate,
         "dedup_window": str(ctx.dedup_window),
-        "previous": d["previous"], "last_year": d["last_year"],
-        "alert": bool(reasons), "alert_reasons": reasons,
-        "benchmark": bench, "anomalies": found, "forecast": fc,
-        "highest": {r["dimension"]: {"group": r["group"], "frequency": r["frequency"],
-                                     "ci": [r["ci_low"], r["ci_high"]]}
-                    for _, r in top.iterrows()},
+        "previous": d["previous"],
+        "last_year": d["last_year"],
+        "alert": bool(reasons),
+        "alert_reasons": reasons,
+        "benchmark": bench,
+        "anomalies": found,
+        "forecast": fc,
+        "highest": {
+            r["dimension"]: {"group": r["group"], "frequency": r["frequency"], "ci": [r["ci_low"], r["ci_high"]]}
+            for _, r in top.iterrows()
+        },
         "sentences": overview.describe_period(head, ranked=ranked, bench=bench),
-        "data_quality": quality, "notes": list(head.notes),
+        "data_quality": quality,
+        "notes": list(head.notes),
     }
 
 
@@ -83,8 +111,10 @@ def alert_reasons(head: overview.Headline, found: dict, *, alert_change: float) 
     if not head.complete:
         reasons.append(head.notes[0])
     elif ref and abs(ref.relative_change) >= float(alert_change) and ref.significant is not False:
-        reasons.append(f"frequency changed {ref.relative_change:+.1%} against {ref.reference} ({basis}"
-                       + (", significant)" if ref.significant else ", not tested)"))
+        reasons.append(
+            f"frequency changed {ref.relative_change:+.1%} against {ref.reference} ({basis}"
+            + (", significant)" if ref.significant else ", not tested)")
+        )
     if found.get("latest_flagged"):
         hit = next(i for i in found["flagged"] if i["period"] == head.period)
         reasons.append(f"{head.period} is an anomaly ({hit['direction']}, {hit['explanation']})")

@@ -39,6 +39,7 @@ Notes for consumers
 * Inbound "contacts" in the churn/CSAT feature count every inbound row,
   follow-ups included (no de-duplication).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -138,8 +139,9 @@ def generate(
     ...     "seasonality"]["yearly_amplitude"]
     0.0
     """
-    end_ts = validate(customers, months, seed, end,
-                      {"seasonality": seasonality, "effects": effects, "data_quality": data_quality})
+    end_ts = validate(
+        customers, months, seed, end, {"seasonality": seasonality, "effects": effects, "data_quality": data_quality}
+    )
     run = Run(int(customers), int(months), int(seed), end_ts, bool(seasonality), bool(effects), bool(data_quality))
     return _build(run)
 
@@ -170,7 +172,17 @@ def _build(run: Run) -> Sample:
     dq = no_defects()
     if run.data_quality:
         tables["contacts"], tables["customers"], dq = plant_defects(
-            run, contacts, customers, set(cid[acc.strat].tolist()), ev.spike_day)
-    planted = Planted(run=run, cid=cid, events=ev, spike_primary=pr.spike_primary, churn=churn, accounts=acc,
-                      inbound=inbound, n_orders=len(orders.cust), n_followups=n_followups)
+            run, contacts, customers, set(cid[acc.strat].tolist()), ev.spike_day
+        )
+    planted = Planted(
+        run=run,
+        cid=cid,
+        events=ev,
+        spike_primary=pr.spike_primary,
+        churn=churn,
+        accounts=acc,
+        inbound=inbound,
+        n_orders=len(orders.cust),
+        n_followups=n_followups,
+    )
     return Sample(**tables, ground_truth=ground_truth(planted, tables, dq))

@@ -1,5 +1,6 @@
 """Strategic accounts: stakeholders and CSM touchpoints, with under-served, departed-decision-maker and
 QBR-only accounts planted; the stakeholders table."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,9 +40,9 @@ class Accounts:
     under: np.ndarray
     dm_left: np.ndarray
     qbr_only: np.ndarray
-    us_since: int            # day index from which under-served accounts get 0-2 touches a month
-    touch: pd.DataFrame      # cust, t, channel, topic, person_id
-    people: pd.DataFrame     # cust, person_id, role, start, end (day indices; end None = still there)
+    us_since: int  # day index from which under-served accounts get 0-2 touches a month
+    touch: pd.DataFrame  # cust, t, channel, topic, person_id
+    people: pd.DataFrame  # cust, person_id, role, start, end (day indices; end None = still there)
 
 
 def choose_accounts(run: Run, cu: Customers, churn: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -54,7 +55,8 @@ def choose_accounts(run: Run, cu: Customers, churn: np.ndarray) -> tuple[np.ndar
     if len(elig) < n_strat:
         raise ParameterError(
             f"generate: only {len(elig)} enterprise customers qualify as strategic accounts "
-            f"(need {n_strat}); increase customers.")
+            f"(need {n_strat}); increase customers."
+        )
     strat = elig[np.argsort(-cu.arr[elig], kind="stable")[:n_strat]]
     perm = run.rng.permutation(n_strat)
     a, b, c = N_UNDER_SERVED, N_UNDER_SERVED + N_DM_LEFT, N_UNDER_SERVED + N_DM_LEFT + N_QBR_ONLY
@@ -76,9 +78,15 @@ def plant_accounts(run: Run, cu: Customers, churn: np.ndarray) -> Accounts:
         qdays = _qbr_days(run, s0)
         t_rows.append(_touchpoints(run, a, people, cdays, qdays, qbr_only=a in qbr_set))
         sh_rows.extend({"cust": a, **p} for p in people)
-    return Accounts(strat=strat, under=under, dm_left=dm_left, qbr_only=qbr_only,
-                    us_since=int(run.ms[max(us_start_month, 0)]),
-                    touch=pd.concat(t_rows, ignore_index=True), people=pd.DataFrame(sh_rows))
+    return Accounts(
+        strat=strat,
+        under=under,
+        dm_left=dm_left,
+        qbr_only=qbr_only,
+        us_since=int(run.ms[max(us_start_month, 0)]),
+        touch=pd.concat(t_rows, ignore_index=True),
+        people=pd.DataFrame(sh_rows),
+    )
 
 
 def _people(run: Run, signup: int, pid: int, dm_leaves: bool, dm_replaced: bool) -> tuple[list, int]:
@@ -94,8 +102,14 @@ def _people(run: Run, signup: int, pid: int, dm_leaves: bool, dm_replaced: bool)
         people[0]["end"] = int(nd - 1 - 120 + rng.integers(-10, 11))
         if dm_replaced:
             pid += 1
-            people.append({"person_id": f"P{pid:05d}", "role": "decision maker",
-                           "start": people[0]["end"] + int(rng.integers(20, 41)), "end": None})
+            people.append(
+                {
+                    "person_id": f"P{pid:05d}",
+                    "role": "decision maker",
+                    "start": people[0]["end"] + int(rng.integers(20, 41)),
+                    "end": None,
+                }
+            )
     return people, pid
 
 
@@ -186,8 +200,9 @@ def _ensure_dm_touch(run: Run, team: _Team, cdays: np.ndarray, cp: np.ndarray):
     return cdays, cp
 
 
-def _touchpoints(run: Run, a: int, people: list, cdays: np.ndarray, qdays: np.ndarray, *,
-                 qbr_only: bool) -> pd.DataFrame:
+def _touchpoints(
+    run: Run, a: int, people: list, cdays: np.ndarray, qdays: np.ndarray, *, qbr_only: bool
+) -> pd.DataFrame:
     """Touchpoint rows of account ``a``; QBR-only accounts reach no decision maker otherwise lately."""
     rng = run.rng
     team = _Team(people, run.n_days)
@@ -199,13 +214,15 @@ def _touchpoints(run: Run, a: int, people: list, cdays: np.ndarray, qdays: np.nd
     ch = rng.choice(np.array(["meeting", "email", "phone"]), len(cdays), p=[0.3, 0.45, 0.25])
     all_days = np.r_[cdays, qdays]
     secs = (rng.uniform(9.0, 17.0, len(all_days)) * 3600).astype(np.int64)
-    return pd.DataFrame({
-        "cust": a,
-        "t": all_days.astype(np.int64) * DAY + secs,
-        "channel": np.r_[ch, np.full(len(qdays), "meeting")],
-        "topic": np.r_[np.full(len(cdays), "check-in"), np.full(len(qdays), "qbr")],
-        "person_id": team.pid[np.r_[cp, qp].astype(np.int64)],
-    })
+    return pd.DataFrame(
+        {
+            "cust": a,
+            "t": all_days.astype(np.int64) * DAY + secs,
+            "channel": np.r_[ch, np.full(len(qdays), "meeting")],
+            "topic": np.r_[np.full(len(cdays), "check-in"), np.full(len(qdays), "qbr")],
+            "person_id": team.pid[np.r_[cp, qp].astype(np.int64)],
+        }
+    )
 
 
 def stakeholders_frame(run: Run, cid: np.ndarray, acc: Accounts) -> pd.DataFrame:
@@ -213,14 +230,16 @@ def stakeholders_frame(run: Run, cid: np.ndarray, acc: Accounts) -> pd.DataFrame
     sh = acc.people
     first = run.rng.choice(FIRST, len(sh))
     last = run.rng.choice(LAST, len(sh))
-    return pd.DataFrame({
-        "customer_id": cid[sh["cust"].to_numpy()],
-        "person_id": sh["person_id"].to_numpy(dtype=object),
-        "name": (pd.Series(first) + " " + pd.Series(last)).to_numpy(dtype=object),
-        "role": sh["role"].to_numpy(dtype=object),
-        "cadence_days": sh["role"].map(ROLE_CADENCE).to_numpy(dtype=np.int64),
-        "start_date": day_ts(run.start, sh["start"].to_numpy(dtype=np.int64)),
-        "end_date": pd.to_datetime(
-            [None if pd.isna(e) else run.start + pd.Timedelta(days=int(e)) for e in sh["end"]]
-        ).astype("datetime64[ns]"),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": cid[sh["cust"].to_numpy()],
+            "person_id": sh["person_id"].to_numpy(dtype=object),
+            "name": (pd.Series(first) + " " + pd.Series(last)).to_numpy(dtype=object),
+            "role": sh["role"].to_numpy(dtype=object),
+            "cadence_days": sh["role"].map(ROLE_CADENCE).to_numpy(dtype=np.int64),
+            "start_date": day_ts(run.start, sh["start"].to_numpy(dtype=np.int64)),
+            "end_date": pd.to_datetime(
+                [None if pd.isna(e) else run.start + pd.Timedelta(days=int(e)) for e in sh["end"]]
+            ).astype("datetime64[ns]"),
+        }
+    )

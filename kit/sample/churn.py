@@ -2,6 +2,7 @@
 
 The churn/CSAT feature ``x`` (inbound contacts per month in the feature window) is computed here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,8 @@ class Churn:
     """Churn day per customer (:data:`INF` = never) and the planted outcome model."""
 
     day: np.ndarray
-    x: np.ndarray            # feature: inbound contacts per month in the feature window
-    pop: np.ndarray          # in the churn population
+    x: np.ndarray  # feature: inbound contacts per month in the feature window
+    pop: np.ndarray  # in the churn population
     pop_churned: np.ndarray  # churned in the outcome window (population only)
     intercept: float
     log_odds: float
@@ -73,8 +74,9 @@ def _intercept(lin: np.ndarray) -> float:
     return 0.5 * (lo_a + hi_a)
 
 
-def plant_churn(run: Run, cu: Customers, hazard: np.ndarray, pr: Primaries, orders: Orders,
-                followups: tuple) -> tuple[Churn, Inbound, Orders]:
+def plant_churn(
+    run: Run, cu: Customers, hazard: np.ndarray, pr: Primaries, orders: Orders, followups: tuple
+) -> tuple[Churn, Inbound, Orders]:
     """Draw the population's churn from the feature; drop contacts and orders after churn.
 
     The population (signed up before the feature window, not churned before the cutoff) churns
@@ -85,8 +87,9 @@ def plant_churn(run: Run, cu: Customers, hazard: np.ndarray, pr: Primaries, orde
     cust = np.concatenate([pr.cust, orders.issue_cust, f_cust])
     t = np.concatenate([pr.t, orders.issue_t, f_t])
     topic = np.concatenate([pr.topic, np.full(len(orders.issue_cust), "order issue", dtype=object), f_topic])
-    kind = np.concatenate([np.zeros(len(pr.cust), np.int8), np.ones(len(orders.issue_cust), np.int8),
-                           np.full(len(f_cust), 2, np.int8)])
+    kind = np.concatenate(
+        [np.zeros(len(pr.cust), np.int8), np.ones(len(orders.issue_cust), np.int8), np.full(len(f_cust), 2, np.int8)]
+    )
     pop = (cu.signup <= run.fstart) & (hazard >= run.cutoff)
     churn = np.where(pop, INF, hazard)
     keep = _before_churn(t, churn[cust])
@@ -104,7 +107,8 @@ def plant_churn(run: Run, cu: Customers, hazard: np.ndarray, pr: Primaries, orde
     pop_churned = np.zeros(n, dtype=bool)
     pop_churned[pop_idx[y]] = True
     okeep = _before_churn(orders.t, churn[orders.cust])
-    return (Churn(day=churn, x=x, pop=pop, pop_churned=pop_churned, intercept=a, log_odds=b),
-            Inbound(cust=cust[keep], t=t[keep], topic=topic[keep], kind=kind[keep]),
-            Orders(cust=orders.cust[okeep], t=orders.t[okeep], issue_cust=orders.issue_cust,
-                   issue_t=orders.issue_t))
+    return (
+        Churn(day=churn, x=x, pop=pop, pop_churned=pop_churned, intercept=a, log_odds=b),
+        Inbound(cust=cust[keep], t=t[keep], topic=topic[keep], kind=kind[keep]),
+        Orders(cust=orders.cust[okeep], t=orders.t[okeep], issue_cust=orders.issue_cust, issue_t=orders.issue_t),
+    )

@@ -3,6 +3,7 @@
 Every constant here is either planted into the data or reported in the ground truth;
 changing one changes the sample.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -85,20 +86,119 @@ RENEWAL_UNDER_SERVED_LOG_ODDS = 1.5
 
 # --------------------------------------------------------------------------- data-quality defects
 DQ_UNPARSEABLE, DQ_DUPLICATE, DQ_UNKNOWN, DQ_CHURN_BEFORE_SIGNUP = 20, 15, 25, 2
-BAD_TIMESTAMPS = np.array([
-    "not a date", "31/02/2025 25:00", "2025-02-30 10:00:00", "2025-13-45 10:00:00",
-    "#VALUE!", "00/00/0000 00:00", "tomorrow-ish", "2025-06-31 24:61:00",
-])
+BAD_TIMESTAMPS = np.array(
+    [
+        "not a date",
+        "31/02/2025 25:00",
+        "2025-02-30 10:00:00",
+        "2025-13-45 10:00:00",
+        "#VALUE!",
+        "00/00/0000 00:00",
+        "tomorrow-ish",
+        "2025-06-31 24:61:00",
+    ]
+)
 
 # --------------------------------------------------------------------------- names
-NAME_A = np.array(["Blue", "North", "Bright", "Silver", "Rapid", "Green", "Prime", "Clear",
-                   "Summit", "Urban", "Nova", "Iron", "Swift", "Golden", "Atlas", "Cedar",
-                   "Harbor", "Polar", "Vector", "Zenith"])
-NAME_B = np.array(["River", "Peak", "Stone", "Wave", "Field", "Bridge", "Forge", "Leaf",
-                   "Cloud", "Pixel", "Signal", "Orbit", "Path", "Grid", "Spark", "Rock"])
-NAME_C = np.array(["Labs", "Systems", "Inc", "GmbH", "Ltd", "Group", "Technologies",
-                   "Solutions", "Partners", "Holdings", "Co", "Analytics"])
-FIRST = np.array(["Alex", "Maria", "Chen", "Priya", "John", "Fatima", "Lucas", "Sofia", "Kenji",
-                  "Amara", "David", "Elena", "Omar", "Hannah", "Mateo", "Aisha", "Lars", "Yuki"])
-LAST = np.array(["Smith", "Garcia", "Wang", "Patel", "Muller", "Okafor", "Silva", "Rossi",
-                 "Tanaka", "Kim", "Novak", "Berg", "Haddad", "Cohen", "Lopez", "Dubois"])
+NAME_A = np.array(
+    [
+        "Blue",
+        "North",
+        "Bright",
+        "Silver",
+        "Rapid",
+        "Green",
+        "Prime",
+        "Clear",
+        "Summit",
+        "Urban",
+        "Nova",
+        "Iron",
+        "Swift",
+        "Golden",
+        "Atlas",
+        "Cedar",
+        "Harbor",
+        "Polar",
+        "Vector",
+        "Zenith",
+    ]
+)
+NAME_B = np.array(
+    [
+        "River",
+        "Peak",
+        "Stone",
+        "Wave",
+        "Field",
+        "Bridge",
+        "Forge",
+        "Leaf",
+        "Cloud",
+        "Pixel",
+        "Signal",
+        "Orbit",
+        "Path",
+        "Grid",
+        "Spark",
+        "Rock",
+    ]
+)
+NAME_C = np.array(
+    [
+        "Labs",
+        "Systems",
+        "Inc",
+        "GmbH",
+        "Ltd",
+        "Group",
+        "Technologies",
+        "Solutions",
+        "Partners",
+        "Holdings",
+        "Co",
+        "Analytics",
+    ]
+)
+FIRST = np.array(
+    [
+        "Alex",
+        "Maria",
+        "Chen",
+        "Priya",
+        "John",
+        "Fatima",
+        "Lucas",
+        "Sofia",
+        "Kenji",
+        "Amara",
+        "David",
+        "Elena",
+        "Omar",
+        "Hannah",
+        "Mateo",
+        "Aisha",
+        "Lars",
+        "Yuki",
+    ]
+)
+LAST = np.array(
+    [
+        "Smith",
+        "Garcia",
+        "Wang",
+        "Patel",
+        "Muller",
+        "Okafor",
+        "Silva",
+        "Rossi",
+        "Tanaka",
+        "Kim",
+        "Novak",
+        "Berg",
+        "Haddad",
+        "Cohen",
+        "Lopez",
+        "Dubois",
+    ]
+)

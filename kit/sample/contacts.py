@@ -1,4 +1,5 @@
 """Inbound contacts (primaries with seasonality, onboarding and spikes; follow-ups); the contacts table."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,10 +34,10 @@ class Primaries:
     cust: np.ndarray
     t: np.ndarray
     topic: np.ndarray
-    spike_f: np.ndarray      # primary spike factor of the contact's day (1 off spike days)
+    spike_f: np.ndarray  # primary spike factor of the contact's day (1 off spike days)
     spike_primary: np.ndarray  # per spike: factor applied to primaries
-    trail: np.ndarray        # customers x months
-    trail_lo: np.ndarray     # window start (day index) per month
+    trail: np.ndarray  # customers x months
+    trail_lo: np.ndarray  # window start (day index) per month
 
 
 @dataclass
@@ -102,9 +103,15 @@ def draw_primaries(run: Run, cu: Customers, ev: Events) -> Primaries:
     share[on] = 1.0 - 1.0 / spike_primary[si[on]]
     about = on & (rng.random(len(ci)) < share)
     topic[about] = ev.spike_topic[si[about]]
-    return Primaries(cust=ci.astype(np.int64), t=t, topic=topic,
-                     spike_f=np.where(on, spike_primary[np.maximum(si, 0)], 1.0),
-                     spike_primary=spike_primary, trail=trail, trail_lo=lo_idx)
+    return Primaries(
+        cust=ci.astype(np.int64),
+        t=t,
+        topic=topic,
+        spike_f=np.where(on, spike_primary[np.maximum(si, 0)], 1.0),
+        spike_primary=spike_primary,
+        trail=trail,
+        trail_lo=lo_idx,
+    )
 
 
 def time_of_day(rng: np.random.Generator, k: int) -> np.ndarray:
@@ -125,8 +132,9 @@ def draw_followups(run: Run, pr: Primaries) -> tuple[np.ndarray, np.ndarray, np.
     return pr.cust[has][keep], ft[keep], pr.topic[has][keep]
 
 
-def contacts_frame(run: Run, cid: np.ndarray, inbound: Inbound, touch: pd.DataFrame
-                   ) -> tuple[pd.DataFrame, np.ndarray, int]:
+def contacts_frame(
+    run: Run, cid: np.ndarray, inbound: Inbound, touch: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray, int]:
     """The contacts table (inbound and CSM touchpoints, ids by time).
 
     Also returns the contact ids in input order (inbound rows first, for the surveys) and the
@@ -149,14 +157,20 @@ def contacts_frame(run: Run, cid: np.ndarray, inbound: Inbound, touch: pd.DataFr
     inv = np.empty(len(corder), dtype=np.int64)
     inv[corder] = np.arange(len(corder))
     contact_id = ids("CT", inv + 1, 7)
-    contacts = pd.DataFrame({
-        "contact_id": contact_id,
-        "customer_id": cid[cust_all],
-        "created_at": ts(run.start, t_all),
-        "channel": channel,
-        "direction": direction,
-        "topic": np.r_[inbound.topic, touch["topic"].to_numpy(dtype=object)],
-        "handle_time": handle,
-        "person_id": np.r_[np.full(n_in, "", dtype=object), touch["person_id"].to_numpy(dtype=object)],
-    }).iloc[corder].reset_index(drop=True)
+    contacts = (
+        pd.DataFrame(
+            {
+                "contact_id": contact_id,
+                "customer_id": cid[cust_all],
+                "created_at": ts(run.start, t_all),
+                "channel": channel,
+                "direction": direction,
+                "topic": np.r_[inbound.topic, touch["topic"].to_numpy(dtype=object)],
+                "handle_time": handle,
+                "person_id": np.r_[np.full(n_in, "", dtype=object), touch["person_id"].to_numpy(dtype=object)],
+            }
+        )
+        .iloc[corder]
+        .reset_index(drop=True)
+    )
     return contacts, contact_id, int(np.sum(inbound.kind == 2))

@@ -1,4 +1,5 @@
 """Customers: signup, tier, segment, region, contract, ARR, contact-rate frailty; the customers table."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,8 +67,18 @@ def draw_customers(run: Run) -> Customers:
     nm = names(rng, n)
     frailty = rng.gamma(FRAILTY_SHAPE, 1.0 / FRAILTY_SHAPE, n)
     base_rate = TIER_RATE[tier] * np.where(ecom, ECOM_RATE_MULT, 1.0)
-    return Customers(signup=signup, tier=tier, ecom=ecom, region=region, contract=contract, arr=arr,
-                     names=nm, frailty=frailty, base_rate=base_rate, rate=base_rate * frailty)
+    return Customers(
+        signup=signup,
+        tier=tier,
+        ecom=ecom,
+        region=region,
+        contract=contract,
+        arr=arr,
+        names=nm,
+        frailty=frailty,
+        base_rate=base_rate,
+        rate=base_rate * frailty,
+    )
 
 
 def customer_ids(signup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -85,8 +96,9 @@ def customer_ids(signup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ids("C", rank + 1, 6), order
 
 
-def customers_frame(run: Run, cu: Customers, cid: np.ndarray, order: np.ndarray, churn: np.ndarray,
-                    strat: np.ndarray) -> pd.DataFrame:
+def customers_frame(
+    run: Run, cu: Customers, cid: np.ndarray, order: np.ndarray, churn: np.ndarray, strat: np.ndarray
+) -> pd.DataFrame:
     """The customers table in signup order (``churn`` = day index or :data:`INF`)."""
     n = len(cid)
     strategic = np.zeros(n, dtype=bool)
@@ -94,16 +106,22 @@ def customers_frame(run: Run, cu: Customers, cid: np.ndarray, order: np.ndarray,
     csm = np.full(n, "", dtype=object)
     csm[strat] = [f"csm_{i % 8 + 1:02d}" for i in range(len(strat))]
     churn_dt = np.where(churn == INF, np.datetime64("NaT", "ns"), day_ts(run.start, np.where(churn == INF, 0, churn)))
-    return pd.DataFrame({
-        "customer_id": cid,
-        "name": cu.names,
-        "signup_date": day_ts(run.start, cu.signup),
-        "churn_date": churn_dt.astype("datetime64[ns]"),
-        "tier": TIERS[cu.tier].astype(object),
-        "region": cu.region.astype(object),
-        "industry": np.where(cu.ecom, INDUSTRY_ECOM, INDUSTRY_SAAS).astype(object),
-        "contract": cu.contract.astype(object),
-        "arr": cu.arr,
-        "strategic": strategic,
-        "csm_owner": csm,
-    }).iloc[order].reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "customer_id": cid,
+                "name": cu.names,
+                "signup_date": day_ts(run.start, cu.signup),
+                "churn_date": churn_dt.astype("datetime64[ns]"),
+                "tier": TIERS[cu.tier].astype(object),
+                "region": cu.region.astype(object),
+                "industry": np.where(cu.ecom, INDUSTRY_ECOM, INDUSTRY_SAAS).astype(object),
+                "contract": cu.contract.astype(object),
+                "arr": cu.arr,
+                "strategic": strategic,
+                "csm_owner": csm,
+            }
+        )
+        .iloc[order]
+        .reset_index(drop=True)
+    )

@@ -2,6 +2,7 @@
 
 They are drawn from a separate random stream, so the clean rows do not depend on ``data_quality``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,9 +21,11 @@ from .constants import (
 )
 from .run import Run, ids, iso_seconds, names
 
-PLACEMENT = ("inbound contacts of non-strategic customers before the churn/CSAT feature "
-             "window, never on spike dates; duplicates are exact copies of a clean row; "
-             "contacts.created_at is an ISO string column when data_quality=True")
+PLACEMENT = (
+    "inbound contacts of non-strategic customers before the churn/CSAT feature "
+    "window, never on spike dates; duplicates are exact copies of a clean row; "
+    "contacts.created_at is an ISO string column when data_quality=True"
+)
 
 
 def no_defects() -> dict:
@@ -33,10 +36,12 @@ def no_defects() -> dict:
     >>> no_defects()["customers"]
     {'churn before signup': 0}
     """
-    return {"contacts": {"unparseable created_at": 0, "duplicate contact_id": 0, "unknown customer": 0},
-            "customers": {"churn before signup": 0},
-            "contact_ids": {"unparseable created_at": [], "duplicate contact_id": [], "unknown customer": []},
-            "customer_ids": {"churn before signup": []}}
+    return {
+        "contacts": {"unparseable created_at": 0, "duplicate contact_id": 0, "unknown customer": 0},
+        "customers": {"churn before signup": 0},
+        "contact_ids": {"unparseable created_at": [], "duplicate contact_id": [], "unknown customer": []},
+        "customer_ids": {"churn before signup": []},
+    }
 
 
 def _pool(run: Run, contacts: pd.DataFrame, strat_ids: set, spike_day: np.ndarray) -> np.ndarray:
@@ -59,19 +64,26 @@ def _bad_customers(run: Run, rng) -> pd.DataFrame:
     k = DQ_CHURN_BEFORE_SIGNUP
     sd = rng.integers(0, max(run.fstart - 30, 1), k)
     cd = sd - rng.integers(1, 91, k)
-    return pd.DataFrame({
-        "customer_id": ids("C", np.arange(run.n + 1, run.n + 1 + k), 6),
-        "name": names(rng, k),
-        "signup_date": (run.start + pd.to_timedelta(sd, unit="D")).astype("datetime64[ns]"),
-        "churn_date": (run.start + pd.to_timedelta(cd, unit="D")).astype("datetime64[ns]"),
-        "tier": "basic", "region": rng.choice(REGIONS, k).astype(object), "industry": INDUSTRY_SAAS,
-        "contract": "Monthly billing", "arr": np.round(rng.uniform(3000, 9000, k), 2),
-        "strategic": False, "csm_owner": "",
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ids("C", np.arange(run.n + 1, run.n + 1 + k), 6),
+            "name": names(rng, k),
+            "signup_date": (run.start + pd.to_timedelta(sd, unit="D")).astype("datetime64[ns]"),
+            "churn_date": (run.start + pd.to_timedelta(cd, unit="D")).astype("datetime64[ns]"),
+            "tier": "basic",
+            "region": rng.choice(REGIONS, k).astype(object),
+            "industry": INDUSTRY_SAAS,
+            "contract": "Monthly billing",
+            "arr": np.round(rng.uniform(3000, 9000, k), 2),
+            "strategic": False,
+            "csm_owner": "",
+        }
+    )
 
 
-def plant_defects(run: Run, contacts: pd.DataFrame, customers: pd.DataFrame, strat_ids: set,
-                  spike_day: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def plant_defects(
+    run: Run, contacts: pd.DataFrame, customers: pd.DataFrame, strat_ids: set, spike_day: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Add the bad rows; return ``(contacts, customers, ground truth)``.
 
     ``contacts.created_at`` becomes an ISO string column so that unparseable values can exist.
@@ -83,8 +95,8 @@ def plant_defects(run: Run, contacts: pd.DataFrame, customers: pd.DataFrame, str
         raise ParameterError("generate: too few contacts to plant data-quality rows; increase customers.")
     src = rng.choice(pool, need, replace=False)
     s_dup = src[:DQ_DUPLICATE]
-    s_unp = src[DQ_DUPLICATE:DQ_DUPLICATE + DQ_UNPARSEABLE]
-    s_unk = src[DQ_DUPLICATE + DQ_UNPARSEABLE:]
+    s_unp = src[DQ_DUPLICATE : DQ_DUPLICATE + DQ_UNPARSEABLE]
+    s_unk = src[DQ_DUPLICATE + DQ_UNPARSEABLE :]
     n0 = len(contacts)
     clean = contacts.copy()
     clean["created_at"] = iso_seconds(contacts["created_at"].to_numpy())
@@ -102,12 +114,17 @@ def plant_defects(run: Run, contacts: pd.DataFrame, customers: pd.DataFrame, str
     bad_c = _bad_customers(run, rng)
     customers = pd.concat([customers, bad_c], ignore_index=True)
     gt = {
-        "contacts": {"unparseable created_at": len(unp), "duplicate contact_id": len(dup),
-                     "unknown customer": len(unk)},
+        "contacts": {
+            "unparseable created_at": len(unp),
+            "duplicate contact_id": len(dup),
+            "unknown customer": len(unk),
+        },
         "customers": {"churn before signup": len(bad_c)},
-        "contact_ids": {"unparseable created_at": unp["contact_id"].tolist(),
-                        "duplicate contact_id": dup["contact_id"].tolist(),
-                        "unknown customer": unk["contact_id"].tolist()},
+        "contact_ids": {
+            "unparseable created_at": unp["contact_id"].tolist(),
+            "duplicate contact_id": dup["contact_id"].tolist(),
+            "unknown customer": unk["contact_id"].tolist(),
+        },
         "customer_ids": {"churn before signup": bad_c["customer_id"].tolist()},
         "placement": PLACEMENT,
     }

@@ -1,4 +1,5 @@
 """Events: one-day contact spikes on release/outage dates, events without a spike; the events table."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,12 +10,19 @@ import pandas as pd
 from .constants import N_SPIKES, SPIKE_EDGE, SPIKE_FACTOR, SPIKE_MIN_GAP
 from .run import Run, day_ts
 
-_OUTAGES = [("outage: EU login", "login"), ("outage: payments API", "billing"),
-            ("outage: US-East API", "bug"), ("outage: SSO provider", "login"),
-            ("outage: email delivery", "bug"), ("outage: APAC dashboard", "bug")]
-_QUIET = [("billing change: new invoice layout", "billing"),
-          ("release 4.x maintenance patch", "release"),
-          ("billing change: annual price update", "billing")]
+_OUTAGES = [
+    ("outage: EU login", "login"),
+    ("outage: payments API", "billing"),
+    ("outage: US-East API", "bug"),
+    ("outage: SSO provider", "login"),
+    ("outage: email delivery", "bug"),
+    ("outage: APAC dashboard", "bug"),
+]
+_QUIET = [
+    ("billing change: new invoice layout", "billing"),
+    ("release 4.x maintenance patch", "release"),
+    ("billing change: annual price update", "billing"),
+]
 
 
 @dataclass
@@ -59,8 +67,14 @@ def draw_events(run: Run) -> Events:
             topics.append(top)
             out_i += 1
     spike_day = pos.astype(np.int64)
-    return Events(spike_day=spike_day, spike_factor=factors, spike_label=labels, spike_kind=list(kinds),
-                  spike_topic=np.array(topics), quiet=_quiet_events(run, spike_day))
+    return Events(
+        spike_day=spike_day,
+        spike_factor=factors,
+        spike_label=labels,
+        spike_kind=list(kinds),
+        spike_topic=np.array(topics),
+        quiet=_quiet_events(run, spike_day),
+    )
 
 
 def _quiet_events(run: Run, spike_day: np.ndarray) -> list:
@@ -78,8 +92,14 @@ def _quiet_events(run: Run, spike_day: np.ndarray) -> list:
 def events_frame(run: Run, ev: Events) -> pd.DataFrame:
     """The events table (spikes and quiet events) by date."""
     days = np.r_[ev.spike_day, [q[0] for q in ev.quiet]].astype(np.int64)
-    return pd.DataFrame({
-        "date": day_ts(run.start, days),
-        "label": ev.spike_label + [q[1] for q in ev.quiet],
-        "kind": ev.spike_kind + [q[2] for q in ev.quiet],
-    }).sort_values("date", kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "date": day_ts(run.start, days),
+                "label": ev.spike_label + [q[1] for q in ev.quiet],
+                "kind": ev.spike_kind + [q[2] for q in ev.quiet],
+            }
+        )
+        .sort_values("date", kind="stable")
+        .reset_index(drop=True)
+    )

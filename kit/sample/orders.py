@@ -1,4 +1,5 @@
 """E-commerce orders and the "order issue" contacts after a share of them; the orders table."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,8 +58,10 @@ def draw_orders(run: Run, cu: Customers) -> Orders:
 def orders_frame(run: Run, cid: np.ndarray, o: Orders) -> pd.DataFrame:
     """The orders table, ids by time."""
     oo = np.lexsort((o.cust, o.t))
-    return pd.DataFrame({
-        "order_id": ids("O", np.arange(1, len(oo) + 1), 7),
-        "customer_id": cid[o.cust[oo]],
-        "ordered_at": ts(run.start, o.t[oo]),
-    })
+    return pd.DataFrame(
+        {
+            "order_id": ids("O", np.arange(1, len(oo) + 1), 7),
+            "customer_id": cid[o.cust[oo]],
+            "ordered_at": ts(run.start, o.t[oo]),
+        }
+    )

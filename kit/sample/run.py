@@ -2,6 +2,7 @@
 
 Times inside the generator are integer seconds (or day indices) since ``Run.start``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -94,7 +95,8 @@ def validate(customers: int, months: int, seed: int, end: DateLike, flags: Mappi
         raise ParameterError(f"generate: months must be an int, got {months!r}.")
     if not 9 <= months <= 240:
         raise ParameterError(
-            f"generate: months must be between 9 and 240 (the churn design needs 180 days), got {months}.")
+            f"generate: months must be between 9 and 240 (the churn design needs 180 days), got {months}."
+        )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ParameterError(f"generate: seed must be a non-negative int, got {seed!r}.")
     for name, v in flags.items():
@@ -129,13 +131,15 @@ def ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
 def ts(base: pd.Timestamp, seconds: np.ndarray) -> np.ndarray:
     """Seconds since ``base`` -> datetime64[ns] array."""
     return np.datetime64(base, "ns") + np.asarray(seconds, dtype=np.int64).astype("timedelta64[s]").astype(
-        "timedelta64[ns]")
+        "timedelta64[ns]"
+    )
 
 
 def day_ts(base: pd.Timestamp, days: np.ndarray) -> np.ndarray:
     """Day indices since ``base`` -> datetime64[ns] array (midnights)."""
-    return (np.datetime64(base, "ns") + np.asarray(days, dtype=np.int64) * np.timedelta64(DAY * 10**9, "ns")
-            ).astype("datetime64[ns]")
+    return (np.datetime64(base, "ns") + np.asarray(days, dtype=np.int64) * np.timedelta64(DAY * 10**9, "ns")).astype(
+        "datetime64[ns]"
+    )
 
 
 def iso_seconds(values: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
 """The :class:`Sample` returned by :func:`kit.sample.generate`: six tables, the ground truth, ``write``."""
+
 from __future__ import annotations
 
 import json

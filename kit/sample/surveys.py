@@ -1,4 +1,5 @@
 """CSAT surveys after inbound contacts, scored with the planted contact-frequency effect; the surveys table."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,9 +49,15 @@ def draw_surveys(run: Run, inbound: Inbound, x: np.ndarray) -> Surveys:
 
 def surveys_frame(run: Run, cid: np.ndarray, contact_id: np.ndarray, sv: Surveys) -> pd.DataFrame:
     """The surveys table by response time (``contact_id`` in inbound-row order)."""
-    return pd.DataFrame({
-        "customer_id": cid[sv.cust],
-        "responded_at": ts(run.start, sv.t),
-        "score": sv.score.astype(np.int64),
-        "contact_id": contact_id[sv.contact_row],
-    }).sort_values(["responded_at", "contact_id"], kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "customer_id": cid[sv.cust],
+                "responded_at": ts(run.start, sv.t),
+                "score": sv.score.astype(np.int64),
+                "contact_id": contact_id[sv.contact_row],
+            }
+        )
+        .sort_values(["responded_at", "contact_id"], kind="stable")
+        .reset_index(drop=True)
+    )

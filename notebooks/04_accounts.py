@@ -177,4 +177,4 @@ else:
 cf = kit.contact_frequency(ds, freq=ctx.grain, start=ctx.period, end=ctx.period, dedup_window=ctx.dedup_window)
 placed = benchmarks.place(cf, ctx.benchmark_profile)
 display(placed.rows.drop(columns=["reason"]))
-say(placed.interpret())
+say(placed.sentences())

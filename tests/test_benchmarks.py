@@ -71,7 +71,7 @@ def test_place_a_contact_frequency_row():
     )
     p = place(FrequencyResult(df, params={"freq": "month"}), {"industry": "SaaS (B2B)"})  # the last period is placed
     assert p.value == 1.2 and p.ci == (1.1, 1.3) and p.reading == "high"
-    text = " ".join(p.interpret())
+    text = " ".join(p.sentences())
     assert "25%" in text and "0.90" in text  # repeat-contact rate and case frequency from the row
     assert "first-contact resolution" in text
     quarterly = place(FrequencyResult(df, params={"freq": "quarter"}), {"industry": "SaaS (B2B)"})
@@ -81,7 +81,7 @@ def test_place_a_contact_frequency_row():
 @pytest.mark.parametrize("value, reading", [(0.1, "low"), (0.5, "moderate"), (2.0, "high")])
 def test_interpretation_is_generated_from_the_numbers(value, reading):
     p = place(value, {"industry": "SaaS (B2B)"})
-    lines = p.interpret(onboarding_share=0.3)
+    lines = p.sentences(onboarding_share=0.3)
     text = " ".join(lines)
     assert p.reading == reading and f"Reading: {reading}" in text
     assert "industry estimates" in text  # every interpretation carries the source's label

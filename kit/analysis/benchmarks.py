@@ -13,6 +13,7 @@ interval is outside it.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,7 +24,7 @@ import pandas as pd
 
 from ..core import periods
 from ..core.results import Result, frame_of, params_of
-from ..errors import ParameterError
+from ..errors import KitDeprecationWarning, ParameterError
 from ..present.narrative import interval, join, num, pct
 
 #: Profile keys -> the ``category`` values of the table.
@@ -144,8 +145,8 @@ class Placement(Result):
             return "moderate"
         return "mixed"
 
-    def interpret(self, **context: Any) -> list[str]:
-        """Plain-language reading generated from the numbers: position, likely causes, levers.
+    def sentences(self, **context: Any) -> list[str]:
+        """Plain-language reading generated from the numbers, one sentence per item: position, causes, levers.
 
         Keyword arguments add to (and override) :attr:`context`: ``repeat_contact_rate``
         (share of contacts that are follow-ups), ``onboarding_share`` (share of contacts
@@ -155,17 +156,26 @@ class Placement(Result):
         Examples
         --------
         >>> p = place(0.95, {"industry": "SaaS (B2B)"}, ci=(0.9, 1.0))
-        >>> p.interpret(repeat_contact_rate=0.22)[0][:48]
+        >>> p.sentences(repeat_contact_rate=0.22)[0][:48]
         'At 0.95 contacts per customer per month (95% CI '
-        >>> any("industry estimates" in s for s in p.interpret())
+        >>> any("industry estimates" in s for s in p.sentences())
         True
         """
         ctx = {**self.context, **{k: v for k, v in context.items() if v is not None}}
         return _interpret(self, ctx)
 
+    def interpret(self, **context: Any) -> list[str]:
+        """Deprecated name of :meth:`sentences`."""
+        warnings.warn(
+            "Placement.interpret() is deprecated; use .sentences() (a list) or .describe() (a string)",
+            KitDeprecationWarning,
+            stacklevel=2,
+        )
+        return self.sentences(**context)
+
     def describe(self, **context: Any) -> str:
-        """:meth:`interpret` as one paragraph."""
-        return " ".join(self.interpret(**context))
+        """:meth:`sentences` as one paragraph."""
+        return " ".join(self.sentences(**context))
 
 
 def _position(lo: float, hi: float, band_lo: float, band_hi: float) -> str:

@@ -455,7 +455,7 @@ def benchmark(
         return {"available": False, "note": f"no frequency for {periods.label(start, freq)}"}
     try:
         placed = bench_mod.place(rows.iloc[0], profile or None, freq=freq)
-        text = placed.interpret()
+        text = placed.sentences()
     except KitError as exc:
         return {"available": False, "note": f"benchmark placement not available: {exc}"}
     return {

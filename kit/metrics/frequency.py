@@ -501,7 +501,9 @@ def _aggregate(
     example = ibis.cases((used, ibis.null("string")), (customer_reason, rows._cust), else_=rows._x)
     metrics.update(_ex_lo=example.min(), _ex_hi=example.max())
     if weighted:
-        metrics["_weight_sum"] = rows._w.sum(where=used)
+        # Summed as an exact decimal: a float sum depends on the engine's thread order in the last digit,
+        # and the same inputs must give the same numbers.
+        metrics["_weight_sum"] = rows._w.cast("decimal(38, 9)").sum(where=used).cast("float64")
     if recheck:  # padded ids: only those without a customer are tested (see contact_frequency)
         unmatched = rows._cid.isnull() & rows._cust.notnull()
         metrics["_recheck"] = rows.count(where=ibis.cases((unmatched, engine.is_padded(rows._cust)), else_=False))

@@ -14,7 +14,41 @@ from .core.sources import open_tables
 from .errors import KitError, KitWarning
 from .metrics.frequency import FrequencyResult, contact_frequency, poisson_ci
 
+#: The analyses, imported on first use (``kit.decompose``...), so that ``import kit`` stays light.
+_LAZY = {
+    "contacts_per_order": "kit.metrics.rates",
+    "account_frequency": "kit.metrics.accounts",
+    "coverage": "kit.metrics.coverage",
+    "customer_features": "kit.metrics.features",
+    "decompose": "kit.analysis.decompose",
+    "decompose_by": "kit.analysis.decompose",
+    "anomalies": "kit.analysis.anomalies",
+    "compare_periods": "kit.analysis.compare",
+    "forecast": "kit.analysis.forecast",
+    "backtest": "kit.analysis.forecast",
+    "churn_effect": "kit.analysis.churn",
+    "csat_effect": "kit.analysis.csat",
+    "touchpoint_effect": "kit.analysis.touchpoints",
+    "period_correlation": "kit.analysis.correlation",
+    "analyze": "kit.analysis.drivers",
+    "place": "kit.analysis.benchmarks",
+    "generate_sample": "kit.sample",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name])
+        value = getattr(module, "generate" if name == "generate_sample" else name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kit' has no attribute {name!r}")
+
+
 __all__ = [
+    *sorted(_LAZY),
     "Dataset",
     "FrequencyResult",
     "KitError",

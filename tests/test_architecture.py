@@ -104,3 +104,21 @@ def test_public_functions_have_type_hints(layer):
                 if node.returns is None or any(a.annotation is None for a in args):
                     missing.append(f"{path.name}:{node.name}")
     assert missing == []
+
+
+def test_public_api_reexports_the_layers_lazily():
+    import subprocess
+    import sys
+
+    import kit
+    from kit.analysis.decompose import decompose
+    from kit.metrics.rates import contacts_per_order
+
+    assert kit.decompose is decompose and kit.contacts_per_order is contacts_per_order
+    assert set(kit._LAZY) <= set(kit.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        kit.nonsense  # noqa: B018
+    # `import kit` must not pay for the analysis stack (statsmodels, matplotlib) until it is used
+    code = "import sys, kit; print(sorted(m for m in ('statsmodels', 'matplotlib', 'seaborn') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -6,7 +6,14 @@ The public API, re-exported from the layers (``kit.core`` -> ``kit.present`` -> 
 
 from __future__ import annotations
 
+import sys as _sys
+
 from .config import VERSION
+from .deps import exit_if_core_missing as _exit_if_core_missing
+
+if _sys.argv[:1] == ["-m"]:  # `python -m kit` (argv[0] is "-m" while the module is located): one line if deps lack
+    _exit_if_core_missing()
+
 from .core.dataset import Dataset, load
 from .core.ledger import Ledger
 from .core.results import MetricResult, Result

@@ -53,7 +53,19 @@ def _frequency(args) -> int:
     for line in result.ledger.lines() + [f"note: {n}" for n in result.notes]:
         print(line, file=sys.stderr)
     out = result.frame.copy()
+    if args.output and Path(args.output).suffix.lower() == ".parquet":  # full precision, typed columns
+        import io
+
+        from .core.io import atomic_write_bytes
+
+        buf = io.BytesIO()
+        out.to_parquet(buf, index=False)
+        atomic_write_bytes(Path(args.output), buf.getvalue())
+        print(f"wrote {len(out)} rows to {args.output}", file=sys.stderr)
+        return 0
     out["period"] = out["period"].dt.strftime("%Y-%m-%d")
+    if not args.full_precision:
+        out = round_rates(out, args.precision)
     if args.output and args.output != "-":
         from .core.io import atomic_write_text
 
@@ -62,6 +74,43 @@ def _frequency(args) -> int:
     else:
         out.to_csv(sys.stdout, index=False)
     return 0
+
+
+#: the ratio columns of ``frequency``; counts are integers and never rounded
+RATE_COLUMNS = (
+    "frequency",
+    "case_frequency",
+    "contacts_per_contacting_customer",
+    "repeat_contact_rate",
+    "frequency_ci_low",
+    "frequency_ci_high",
+    "weighted_frequency",
+)
+
+
+def round_rates(frame, digits: int = 4):
+    """``frame`` with its rate columns rounded to ``digits`` significant digits (NaN stays NaN), for display.
+
+    >>> import pandas as pd
+    >>> round_rates(pd.DataFrame({"contacts": [4], "frequency": [4 / 3], "frequency_ci_high": [3.4138628918]}))
+       contacts  frequency  frequency_ci_high
+    0         4      1.333              3.414
+    """
+    out = frame.copy()
+    for col in RATE_COLUMNS:
+        if col in out.columns:
+            out[col] = [float(f"{v:.{digits}g}") if v == v else v for v in out[col].astype(float)]
+    return out
+
+
+def _precision(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 17:
+        raise argparse.ArgumentTypeError(f"--precision takes a number of significant digits from 1 to 17, not {text!r}")
+    return n
 
 
 def _sample(args) -> int:
@@ -102,7 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--weight", help="numeric contacts column for weighted_frequency, e.g. handle_time")
     f.add_argument("--start", help="first period (date inside it)")
     f.add_argument("--end", help="last period (date inside it)")
-    f.add_argument("--output", "-o", help="CSV file to write (default: stdout)")
+    f.add_argument("--output", "-o", help="CSV file to write (default: stdout); a .parquet file keeps full precision")
+    digits = f.add_mutually_exclusive_group()
+    digits.add_argument(
+        "--precision",
+        type=_precision,
+        default=4,
+        metavar="N",
+        help="significant digits of the rate columns in CSV output (default 4)",
+    )
+    digits.add_argument("--full-precision", action="store_true", help="CSV rate columns unrounded")
     f.add_argument(
         "--backend",
         help="Ibis connection URL (postgres://user@host/db, spark://local[2], duckdb:///file.ddb); "

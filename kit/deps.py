@@ -53,3 +53,39 @@ def available(module: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+#: the modules every ``python -m kit`` command needs (the kit's core dependencies)
+CORE_MODULES = ("ibis", "duckdb", "pandas", "pyarrow", "yaml")
+
+
+def missing_core() -> str | None:
+    """The first core dependency this Python cannot import, or None when all are there (nothing is imported).
+
+    >>> missing_core() is None
+    True
+    """
+    import importlib.util
+
+    for module in CORE_MODULES:
+        if importlib.util.find_spec(module) is None:
+            return module
+    return None
+
+
+def exit_if_core_missing() -> None:
+    """End a ``python -m kit`` run with one line (exit 2) when the kit's dependencies are not installed.
+
+    A fresh shell's ``python`` is usually not the project's ``.venv``: say so instead of a traceback.
+    """
+    module = missing_core()
+    if module is None:
+        return
+    import sys
+
+    print(
+        f"error: {module} is not installed for {sys.executable}: run `make install`, then use "
+        "`.venv/bin/python -m kit ...` (or `source .venv/bin/activate` first)",
+        file=sys.stderr,
+    )
+    raise SystemExit(2)

@@ -27,6 +27,22 @@ def atomic_write_text(path: Path, text: str, *, encoding: str = "utf-8") -> Path
     return path
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` (e.g. a Parquet file's bytes) to a temp file beside ``path`` and rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, _shared_mode(0o666))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 @contextmanager
 def atomic_dir(path: Path) -> Iterator[Path]:
     """Yield a temp folder beside ``path``; on success it replaces ``path`` whole.

@@ -375,7 +375,11 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--from", dest="start", help="first period of a backfill range")
     p.add_argument("--to", dest="end", help="last period of a backfill range")
     p.add_argument("--grain", default=config.DEFAULT_FREQ, choices=["week", "month", "quarter"])
-    p.add_argument("--config", help="report.yml with data sources, mapping, tz, segments, benchmark, thresholds")
+    p.add_argument(
+        "--config",
+        help="report.yml with data sources, mapping, tz, segments, benchmark, thresholds "
+        "(default: ./report.yml when it exists)",
+    )
     p.add_argument("--out", default=str(config.REPORTS_DIR), help="reports folder (default reports/)")
     p.add_argument("--data-dir", help="folder of sample-style tables; overrides the config's data sources")
     p.add_argument("--notebooks", help="folder of NN_name.ipynb notebooks (default notebooks/)")
@@ -385,6 +389,20 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_cli)
 
 
+#: the config ``python -m kit report`` reads when no ``--config`` is given and the file exists
+DEFAULT_CONFIG = "report.yml"
+
+
+def _config_line(args) -> str:
+    """Resolve ``args.config`` (``./report.yml`` when none is given and it exists) and say which config is used."""
+    if args.config:
+        return f"config: {args.config}"
+    if Path(DEFAULT_CONFIG).is_file():
+        args.config = DEFAULT_CONFIG
+        return f"config: {DEFAULT_CONFIG} (found in the current folder; --config FILE chooses another)"
+    return f"config: none (no --config and no ./{DEFAULT_CONFIG}: the defaults, reading {config.SAMPLE_DIR})"
+
+
 def _cli(args) -> int:
     if args.period and (args.start or args.end):
         raise ParameterError("give either --period or --from/--to, not both")
@@ -392,6 +410,7 @@ def _cli(args) -> int:
     if not start:
         raise ParameterError("give --period (e.g. 2026-10) or --from and --to")
     end = args.period or args.end or args.start
+    print(_config_line(args), file=sys.stderr)  # first line: a hand-typed report never ignores the config silently
     nbs = report_notebooks(args.notebooks) if args.notebooks else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # library chatter would clutter cron mail; the kit's own warnings show

@@ -68,7 +68,7 @@ environment.yml: pyproject.toml tools/environment.py ## regenerate the conda env
 	$(PYTHON) tools/environment.py --write
 
 lab: $(STAMP) ## start JupyterLab with the kit importable and the contact-kit kernel
-	$(BIN)/jupyter lab --notebook-dir=. --ServerApp.open_browser=False $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(BIN)/jupyter lab --notebook-dir=. --config=jupyter_server_config.json --ServerApp.open_browser=False $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: $(STAMP) sample ## run the speed benchmarks (see benchmarks/README.md)
 	$(PY) benchmarks/frequency_bench.py

@@ -202,3 +202,73 @@ def test_environment_yml_agrees_with_pyproject(tmp_path):
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text((ROOT / "pyproject.toml").read_text().replace('"pyyaml>=6",', '"pyyaml>=6", "rich>=13",'))
     assert "rich>=13" in environment.requirements(pyproject) and "rich>=13" not in environment.requirements()
+
+
+# --------------------------------------------------------------------------- JupyterLab shows each notebook once
+def test_lab_shows_each_notebook_once_and_saves_both_files(tmp_path):
+    pytest.importorskip("jupyterlab")
+    import json
+    import os
+    import secrets
+    import shutil as sh
+    import socket
+    import time
+    import urllib.request
+
+    makefile = (ROOT / "Makefile").read_text()
+    assert "jupyter lab --notebook-dir=. --config=jupyter_server_config.json" in makefile  # what `make lab` runs
+    root = tmp_path / "root"
+    (root / "notebooks").mkdir(parents=True)
+    for name in ("01_overview.ipynb", "01_overview.py", "jupytext.toml"):
+        sh.copy(ROOT / "notebooks" / name, root / "notebooks" / name)
+    (root / "notes.py").write_text("x = 1\n")  # other .py files stay visible
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(16)
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"))
+    cmd = [str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
+    cmd += [
+        f"--IdentityProvider.token={token}",
+        f"--notebook-dir={root}",
+        f"--config={ROOT / 'jupyter_server_config.json'}",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = open(tmp_path / "lab.log", "w")
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/api/contents"
+
+    def api(path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"{base}/{path}", data=data, method="GET" if body is None else "PUT")
+        req.add_header("Authorization", f"token {token}")
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=20) as resp:
+            return json.load(resp)
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                listing = api("notebooks")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((tmp_path / "lab.log").read_text()[-1500:]) from None
+                time.sleep(0.5)
+        assert sorted(item["name"] for item in listing["content"]) == ["01_overview.ipynb", "jupytext.toml"]
+        assert "notes.py" in {item["name"] for item in api("")["content"]}
+
+        nb = api("notebooks/01_overview.ipynb")
+        nb["content"]["cells"][0]["source"] = "# Edited in Lab\n"
+        api("notebooks/01_overview.ipynb", {"type": "notebook", "format": "json", "content": nb["content"]})
+        assert "# # Edited in Lab" in (root / "notebooks" / "01_overview.py").read_text()  # the pair is saved too
+        assert "Edited in Lab" in (root / "notebooks" / "01_overview.ipynb").read_text()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

@@ -53,8 +53,8 @@ test: $(STAMP) ## run the test suite in parallel (doctests of kit/ included) and
 	$(PY) -m pytest -q -n auto --durations=15
 
 lint: $(STAMP) ## ruff lint and format check, mypy on kit/core and kit/metrics, notebook pairs in sync
-	$(BIN)/ruff check kit tests benchmarks tools notebooks/*.py
-	$(BIN)/ruff format --check kit tests benchmarks tools notebooks/*.py
+	$(BIN)/ruff check kit tests benchmarks tools notebooks/*.py conftest.py
+	$(BIN)/ruff format --check kit tests benchmarks tools notebooks/*.py conftest.py
 	$(BIN)/mypy
 	$(PY) tools/notebook_sync.py --check notebooks
 	$(PY) tools/environment.py --check

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import periods
-from ..core.results import Result, json_safe
+from ..core.results import GrainedResult, json_safe
 from ..core.types import TableSource
 from ..errors import ParameterError
 from ..present import narrative
@@ -24,7 +24,7 @@ __all__ = ["Anomalies", "anomalies"]
 
 
 @dataclass(frozen=True, repr=False)
-class Anomalies(Result):
+class Anomalies(GrainedResult):
     """Flagged periods of one decomposed series.
 
     Attributes
@@ -57,11 +57,6 @@ class Anomalies(Result):
     name: str = "value"
     n_periods: int = 0
     notes: tuple = ()
-
-    @property
-    def freq(self) -> str:
-        """The period grain (the kit's parameter name for it)."""
-        return self.grain
 
     @property
     def empty(self) -> bool:

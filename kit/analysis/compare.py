@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from ..core import periods
-from ..core.results import Result, frame_of, json_safe, params_of
+from ..core.results import GrainedResult, Result, frame_of, json_safe, params_of
 from ..core.types import DateLike, Grouping
 from ..errors import ParameterError
 from ..present import narrative
@@ -25,7 +25,7 @@ _NO_TEST = {"rate_ratio": math.nan, "ratio_low": math.nan, "ratio_high": math.na
 
 
 @dataclass(frozen=True, repr=False)
-class Comparison(Result):
+class Comparison(GrainedResult):
     """Changes of one period against the previous period and the same period last year.
 
     Attributes
@@ -52,11 +52,6 @@ class Comparison(Result):
     exposure: str = "active_customers"
     alpha: float = 0.05
     by: tuple = ()
-
-    @property
-    def freq(self) -> str:
-        """The period grain (the kit's parameter name for it)."""
-        return self.grain
 
     def describe(self) -> str:
         """One sentence per group: change against the previous period and last year, with the test's verdict."""

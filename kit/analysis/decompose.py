@@ -33,7 +33,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..core import periods
-from ..core.results import Result, frame_of, params_of
+from ..core.results import GrainedResult, Result, frame_of, params_of
 from ..core.types import Grouping
 from ..errors import DataError, ParameterError, SeasonalityWarning, renamed_parameters
 from ..present import narrative
@@ -79,7 +79,7 @@ _WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 
 
 @dataclass(frozen=True, repr=False)
-class Decomposition(Result):
+class Decomposition(GrainedResult):
     """Trend, seasonal components and remainder of one series.
 
     Attributes
@@ -118,11 +118,6 @@ class Decomposition(Result):
     interpolated: pd.Series
     notes: tuple = ()
     name: str = "value"
-
-    @property
-    def freq(self) -> str:
-        """The period grain (the kit's parameter name for it)."""
-        return self.grain
 
     @property
     def strength(self) -> float:

@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from ..core import periods
-from ..core.results import Result
+from ..core.results import GrainedResult, Result
 from ..errors import AnalysisError, DataError, ParameterError, SeasonalityWarning, renamed_parameters
 from ..present import narrative
 from ._series import ZERO, as_series, f, freq_hint, infer_grain, regularise, seasonal_periods, series_name, unit
@@ -33,7 +33,7 @@ MIN_FORECAST_PERIODS = 4
 
 
 @dataclass(frozen=True, repr=False)
-class Forecast(Result):
+class Forecast(GrainedResult):
     """Point forecasts with 80% and 95% prediction intervals.
 
     Attributes
@@ -58,11 +58,6 @@ class Forecast(Result):
     grain: str
     notes: tuple = ()
     name: str = "value"
-
-    @property
-    def freq(self) -> str:
-        """The period grain (the kit's parameter name for it)."""
-        return self.grain
 
     def describe(self) -> str:
         """One sentence: next period's forecast with its 80% and 95% ranges."""
@@ -119,7 +114,7 @@ class Forecast(Result):
 
 
 @dataclass(frozen=True, repr=False)
-class Backtest(Result):
+class Backtest(GrainedResult):
     """Rolling-origin evaluation of :func:`forecast` against the seasonal-naive baseline.
 
     Attributes
@@ -154,11 +149,6 @@ class Backtest(Result):
     grain: str
     notes: tuple = ()
     name: str = "value"
-
-    @property
-    def freq(self) -> str:
-        """The period grain (the kit's parameter name for it)."""
-        return self.grain
 
     def describe(self) -> str:
         """One sentence on how far to trust the forecast."""

@@ -106,6 +106,17 @@ class Result:
         return "\n".join(parts)
 
 
+class GrainedResult(Result):
+    """A result whose period grain is its ``grain`` field; ``.freq`` is the kit's parameter name for it."""
+
+    grain: str
+
+    @property
+    def freq(self) -> str:
+        """The period grain (``day``, ``week``, ``month``, ``quarter`` or ``year``)."""
+        return self.grain
+
+
 @dataclass(frozen=True, repr=False)
 class MetricResult(Result):
     """A metric's answer: the period x group ``frame``, its data-quality ``ledger``, ``notes`` and ``params``.

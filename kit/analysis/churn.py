@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.dataset import TableSource, accepts_dataset
-from ..core.results import Result
+from ..core.results import Result, frame_of
 from ..core.sources import open_tables
 from ..core.types import Backend, MappingSpec
 from ..errors import AnalysisError, KitError, ParameterError
@@ -46,7 +46,6 @@ from .effects import (
     cutoff_text,
     design,
     fit,
-    frame_of_features,
     p_text,
     plot_binned,
     wilson,
@@ -158,7 +157,7 @@ def binned_churn(
     >>> binned_churn(f)[["bucket", "customers", "churned", "churn_rate"]].to_dict("list")
     {'bucket': ['0', '1–2'], 'customers': [2, 2], 'churned': [1, 2], 'churn_rate': [0.5, 1.0]}
     """
-    frame = frame_of_features(features)
+    frame = frame_of(features)
     b = bucketize(frame[x], bins)
     g = frame.assign(bucket=b).groupby("bucket", observed=True)
     out = g.agg(

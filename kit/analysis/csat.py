@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from ..core.dataset import TableSource, accepts_dataset
+from ..core.results import frame_of
 from ..core.types import Backend, MappingSpec
 from ..errors import AnalysisError, ParameterError
 from ..metrics.features import DEFAULT_WINDOW, Features, customer_features
@@ -45,7 +46,6 @@ from .effects import (
     correlation,
     cutoff_text,
     design,
-    frame_of_features,
     p_text,
     plot_binned,
 )
@@ -109,7 +109,7 @@ def binned_csat(
     >>> binned_csat(f)[["bucket", "respondents", "surveys", "mean_score"]].to_dict("records")
     [{'bucket': '0', 'respondents': 2, 'surveys': 3, 'mean_score': 3.6666666666666665}]
     """
-    f = frame_of_features(features)
+    f = frame_of(features)
     f = f[f["surveys"] > 0]
     f = f.assign(bucket=bucketize(f[x], bins).astype(str))
     rows = []
@@ -251,7 +251,7 @@ def fit_csat(
     >>> r.ci_low < -0.3 < r.ci_high
     True
     """
-    frame = frame_of_features(features)
+    frame = frame_of(features)
     if "surveys" not in frame.columns:
         raise ParameterError("the feature table has no survey columns; pass surveys= when building it")
     feats = as_features(features, cutoffs=cutoffs, window_days=window_days, numeric_controls=numeric_controls)

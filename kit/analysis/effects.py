@@ -200,11 +200,6 @@ def _dates(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple, pd.Index, np.ndarray, pd.Series)) else [value]
 
 
-def frame_of_features(features: Features | pd.DataFrame) -> pd.DataFrame:
-    """The table of a Features, or the DataFrame itself."""
-    return features.frame if isinstance(features, Features) else features
-
-
 def design(
     features: pd.DataFrame, controls: Sequence[str], numeric: Sequence[str], outcome: str | None
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m kit {frequency,sample,report,ledger} ...``.
+"""Command line: ``python -m kit {frequency,sample,report,inspect,init} ...``.
 
 Bad input ends with a one-line message on stderr and a non-zero exit, never a traceback
 (set ``KIT_DEBUG=1`` to see one).
@@ -9,17 +9,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from . import config
-from .errors import KitError
+from .errors import KitError, KitWarning
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--contacts", required=True, help="contacts source: CSV/Parquet file, folder, glob or file.duckdb[::table]"
     )
-    p.add_argument("--customers", required=True, help="customers source (same kinds)")
+    p.add_argument(
+        "--customers",
+        help="customers source (same kinds); omitted: customers are derived from the contacts (see --active-lookback)",
+    )
     p.add_argument("--mapping", help="column mapping YAML file or preset name (zendesk, freshdesk)")
     p.add_argument("--tz", default=config.DEFAULT_TZ, help="business time zone (default UTC)")
 
@@ -32,26 +36,34 @@ def _frequency(args) -> int:
     contacts, customers = args.contacts, args.customers
     if args.backend:  # run where the data lives; --contacts/--customers name its tables
         con = backends.connect(args.backend, secret_env=args.secret_env)
-        contacts, customers = backends.table(con, contacts), backends.table(con, customers)
-    result, sql = backends.explain(
-        contact_frequency,
-        contacts,
-        customers,
-        freq=args.freq,
-        by=by,
-        tz=args.tz,
-        dedup_window=args.dedup_window,
-        same_topic=args.same_topic,
-        direction=args.direction,
-        weight=args.weight,
-        start=args.start,
-        end=args.end,
-        mapping=args.mapping,
-    )
+        contacts = backends.table(con, contacts)
+        customers = backends.table(con, customers) if customers else None
+    with warnings.catch_warnings(record=True) as caught:
+        # KitWarnings repeat a note, which is printed below as one `note:` line (not a warning with a source path).
+        warnings.simplefilter("always", KitWarning)
+        result, sql = backends.explain(
+            contact_frequency,
+            contacts,
+            customers,
+            freq=args.freq,
+            by=by,
+            tz=args.tz,
+            dedup_window=args.dedup_window,
+            active_lookback=args.active_lookback,
+            same_topic=args.same_topic,
+            direction=args.direction,
+            weight=args.weight,
+            start=args.start,
+            end=args.end,
+            mapping=args.mapping,
+        )
     if args.explain:
         print(backends.format_sql(sql), file=sys.stderr)
     for line in result.ledger.lines() + [f"note: {n}" for n in result.notes]:
         print(line, file=sys.stderr)
+    # A warning that is not already a note: one line each, still.
+    for message in dict.fromkeys(str(w.message) for w in caught if str(w.message) not in result.notes):
+        print(f"warning: {message}", file=sys.stderr)
     out = result.frame.copy()
     if args.output and Path(args.output).suffix.lower() == ".parquet":  # full precision, typed columns
         import io
@@ -130,6 +142,39 @@ def _sample(args) -> int:
     return 0
 
 
+def _inspect(args) -> int:
+    import json
+
+    from .core.profile import profile
+
+    found = []
+    for path in args.paths:
+        p = profile(path, args.customers, preset=args.preset, mapping=args.mapping, tz=args.tz)
+        found.append(p)
+        if not args.json:
+            print(p.describe() + ("\n" if len(args.paths) > 1 else ""))
+    if args.json:
+        data = [p.to_dict() for p in found]
+        print(json.dumps(data[0] if len(data) == 1 else data, indent=2))
+    return 0
+
+
+def _init(args) -> int:
+    from .report.setup import write_config
+
+    done = write_config(
+        args.contacts,
+        args.customers,
+        preset=args.preset,
+        mapping=args.mapping,
+        out=args.out,
+        force=args.force,
+        tz=args.tz,
+    )
+    print(done.describe(), file=sys.stderr)
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage mistakes end in one line, like every other error of the kit."""
 
@@ -147,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--by", help="comma-separated segment columns and/or channel, topic")
     f.add_argument("--dedup-window", default=config.DEFAULT_DEDUP_WINDOW, help="follow-up window, e.g. 48h, 24h, 0")
     f.add_argument("--same-topic", action="store_true", help="a follow-up must share the previous contact's topic")
+    f.add_argument(
+        "--active-lookback",
+        help="without --customers: a customer is active in a period with a counted contact from this long "
+        f"before its start to its end (default {config.DEFAULT_ACTIVE_LOOKBACK})",
+    )
     f.add_argument("--direction", default="inbound", choices=["inbound", "outbound", "all"])
     f.add_argument("--weight", help="numeric contacts column for weighted_frequency, e.g. handle_time")
     f.add_argument("--start", help="first period (date inside it)")
@@ -180,6 +230,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-seasonality", action="store_true")
     s.add_argument("--no-effects", action="store_true", help="no planted churn/CSAT effects (null model)")
     s.set_defaults(func=_sample)
+
+    i = sub.add_parser("inspect", help="profile an export: columns, preset, timestamp formats, coverage, exclusions")
+    i.add_argument("paths", nargs="+", metavar="PATH", help="contacts export(s): CSV/Parquet file, folder or glob")
+    i.add_argument("--customers", help="customers table; omitted: customers are derived from the contacts")
+    i.add_argument("--preset", help="use this preset instead of guessing one")
+    i.add_argument("--mapping", help="column mapping YAML file (instead of a preset)")
+    i.add_argument("--tz", default=config.DEFAULT_TZ, help="business time zone (default UTC)")
+    i.add_argument("--json", action="store_true", help="print JSON instead of text")
+    i.set_defaults(func=_inspect)
+
+    n = sub.add_parser("init", help="write a report.yml for your own export (then: kit report --config report.yml)")
+    n.add_argument("--contacts", required=True, help="contacts export: CSV/Parquet file, folder or glob")
+    n.add_argument("--customers", help="customers table; omitted: customers are derived from the contacts")
+    n.add_argument("--preset", help="column mapping preset (default: the one the export's columns match)")
+    n.add_argument("--mapping", help="column mapping YAML file (instead of a preset)")
+    n.add_argument("--tz", default=config.DEFAULT_TZ, help="business time zone (default UTC)")
+    n.add_argument("--out", default="report.yml", help="file to write (default report.yml)")
+    n.add_argument("--force", action="store_true", help="overwrite an existing file")
+    n.set_defaults(func=_init)
 
     from .report import render  # the report command lives with the report pipeline
 

@@ -20,7 +20,15 @@ DAYS_PER_MONTH = 365.25 / 12
 
 DEFAULT_TZ = "UTC"
 DEFAULT_DEDUP_WINDOW = "48h"
+#: Without a customers table, a customer is active in a period when they have a counted contact
+#: between this long before the period start and the period end.
+DEFAULT_ACTIVE_LOOKBACK = "365D"
 DEFAULT_FREQ = "month"
+#: A customer is "new" in a period when they signed up less than this before the period start
+#: (the ``new_vs_existing`` grouping).
+DEFAULT_NEW_WINDOW = "90D"
+#: Edges of the ``tenure`` bands in months at the period start: 0-3 months, 3-12 months, 1-2 years, 2+ years.
+DEFAULT_TENURE_BANDS = (3, 12, 24)
 DEFAULT_SEED = 42
 #: The sample ends here so that the example report period 2026-10 is complete.
 SAMPLE_END = "2026-10-31"

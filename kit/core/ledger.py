@@ -19,6 +19,9 @@ class TableAccount:
     used: int = 0
     excluded: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    #: data-quality warnings about rows that were kept and counted (rows per warning), with examples
+    warnings: dict[str, int] = field(default_factory=dict)
+    warning_examples: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -37,6 +40,9 @@ class Ledger:
     True
     >>> led.frame()[["table", "reason", "rows"]].to_dict("records")[-1]
     {'table': 'contacts', 'reason': 'unknown customer', 'rows': 2}
+    >>> led.warn("contacts", "contact_id reused by different customers", 2, examples=["17"])
+    >>> led.lines()[-1]
+    '  ! warning: contact_id reused by different customers: 2 rows, kept and counted (e.g. 17)'
     """
 
     def __init__(self) -> None:
@@ -61,8 +67,24 @@ class Ledger:
             {k: int(v) for k, v in excluded.items() if v},
             {k: list(v) for k, v in (examples or {}).items() if k in excluded and excluded[k]},
         )
+        old = self.tables.get(table)
+        if old is not None:  # warnings recorded before the counts stay
+            account.warnings, account.warning_examples = old.warnings, old.warning_examples
         self.tables[table] = account
         return account
+
+    def warn(self, table: str, warning: str, rows: int, *, examples: Sequence[str] = ()) -> None:
+        """Record a data-quality warning: ``rows`` rows of ``table`` look wrong but were kept and counted.
+
+        Unlike an exclusion it changes no count; it says where the numbers may need a second look.
+        Zero rows records nothing.
+        """
+        if not rows:
+            return
+        account = self.tables.get(table) or self.tables.setdefault(table, TableAccount(table, table))
+        account.warnings[warning] = int(rows)
+        if examples:
+            account.warning_examples[warning] = [str(e) for e in examples]
 
     @property
     def balanced(self) -> bool:
@@ -72,7 +94,8 @@ class Ledger:
         return dict(self.tables[table].excluded) if table in self.tables else {}
 
     def frame(self) -> pd.DataFrame:
-        """One row per table and outcome: ``read``, ``used`` and each exclusion reason."""
+        """One row per table and outcome: ``read``, ``used``, each exclusion reason (``kind`` quality or
+        scope) and each warning about rows that were kept (``kind`` warning)."""
         rows = []
         for a in self.tables.values():
             rows.append(dict(table=a.table, source=a.source, reason="read", kind="read", rows=a.read, examples=""))
@@ -89,10 +112,15 @@ class Ledger:
                         examples=", ".join(map(str, a.examples.get(reason, []))),
                     )
                 )
+            for warning, n in a.warnings.items():
+                examples = ", ".join(a.warning_examples.get(warning, []))
+                rows.append(
+                    dict(table=a.table, source=a.source, reason=warning, kind="warning", rows=n, examples=examples)
+                )
         return pd.DataFrame(rows, columns=["table", "source", "reason", "kind", "rows", "examples"])
 
     def lines(self) -> list[str]:
-        """Human-readable lines, one per table plus one per exclusion reason."""
+        """Human-readable lines, one per table plus one per exclusion reason and per warning (``!``)."""
         out = []
         for a in self.tables.values():
             status = "balanced" if a.balanced else "NOT BALANCED"
@@ -103,6 +131,11 @@ class Ledger:
             for reason, n in sorted(a.excluded.items(), key=lambda kv: (-kv[1], kv[0])):
                 ex = a.examples.get(reason)
                 out.append(f"  - {reason}: {n:,}" + (f" (e.g. {', '.join(map(str, ex))})" if ex else ""))
+            for warning, n in a.warnings.items():
+                ex = a.warning_examples.get(warning)
+                out.append(
+                    f"  ! warning: {warning}: {n:,} rows, kept and counted" + (f" (e.g. {', '.join(ex)})" if ex else "")
+                )
         return out
 
     def __str__(self) -> str:

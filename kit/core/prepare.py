@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -17,16 +17,18 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from ..errors import ParameterError
-from . import engine
+from . import engine, periods
 from .ledger import SCOPE_PREFIX, Ledger
 from .sources import Source, Tables, open_tables
 
 if TYPE_CHECKING:
     from .dataset import TableSource
-    from .types import MappingSpec
+    from .types import DateLike, MappingSpec
 
 MISSING_SEGMENT = "(missing)"
 REASON = "_reason"
+#: Rows dated after the ``as_of`` day: not read by a metric computed as of that day.
+AFTER_AS_OF = f"{SCOPE_PREFIX}after as_of"
 EXAMPLES_PER_REASON = 3
 
 
@@ -35,7 +37,7 @@ class Start:
     """What every contacts-and-customers metric starts from: bound tables, validated customers, a ledger."""
 
     tables: Tables
-    customers: ir.Table  # classify_customers() output, every row with its _reason
+    customers: ir.Table | None  # classify_customers() output, every row with its _reason; None: no customers table
     ledger: Ledger
     notes: list[str] = field(default_factory=list)
     padded: frozenset[str] = frozenset()  # customers' text columns that need trimming (engine.padded_columns)
@@ -48,7 +50,7 @@ class Start:
 
 def start(
     contacts: TableSource,
-    customers: TableSource,
+    customers: TableSource | None,
     *,
     tz: str,
     direction: str = "all",
@@ -58,6 +60,7 @@ def start(
     count_customers: bool = True,
     padded: frozenset[str] | None = None,
     unique_ids: bool = False,
+    timestamp_format: Any = None,
 ) -> Start:
     """Open both tables on one backend, set its time zone, validate customers into a new ledger.
 
@@ -65,18 +68,23 @@ def start(
     every contact is counted as ``counted_as`` (default: the direction itself).
     ``count_customers=False`` leaves the customers' ledger entry to the caller, which can then
     fold the counts into a query of its own (see :func:`kit.metrics.frequency.contact_frequency`).
+    ``customers=None``: contacts only; ``Start.customers`` is None and the caller derives the customers.
     ``padded``: the customers' text columns to trim, when the caller knows or assumes them
     (None: :func:`kit.core.engine.padded_columns` looks, with one scan). ``unique_ids``: see
-    :func:`classify_customers`.
+    :func:`classify_customers`. ``timestamp_format``: see :func:`kit.core.sources.open_tables`.
     """
     if direction not in ("inbound", "outbound", "all"):
         raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
-    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con)
+    tables = open_tables(
+        contacts=contacts, customers=customers, mapping=mapping, con=con, timestamp_format=timestamp_format
+    )
     engine.set_session_tz(tables.con, tz)
     notes = []
     if direction != "all" and "direction" not in tables["contacts"].columns:
         notes.append(f"contacts have no direction column, so every contact is counted as {counted_as or direction}")
     ledger = Ledger()
+    if "customers" not in tables:  # contacts only: the caller derives the customers from the contacts
+        return Start(tables, None, ledger, notes, frozenset())
     if padded is None:
         padded = engine.padded_columns(tables["customers"].table)
     cust = classify_customers(tables["customers"], padded=padded, unique_ids=unique_ids)
@@ -148,19 +156,34 @@ def segment_label(col: ir.Value, *, padded: bool | None = True) -> ir.StringValu
     return engine.clean_key(col, padded=padded).fill_null(MISSING_SEGMENT)
 
 
-def row_checks(src: Source, *, direction: str, padded_ids: bool | None = None) -> ir.Table:
+def row_checks(src: Source, *, direction: str, padded_ids: bool | None = None, as_of: DateLike = None) -> ir.Table:
     """The row-level tests alone: ``_cust``, ``_contact``, ``instant``, ``_missing_ts``, ``_unparseable``,
     ``_wrong_direction`` and ``_row_ok`` (the row itself is usable), plus ``_raw_ts`` for text times.
 
     ``padded_ids``: whether ``customer_id`` needs trimming, when the caller knows or assumes it
     (see :func:`kit.core.engine.clean_key`; None: check). One projection (fewer nodes compile faster).
     """
-    return src.table.mutate(**row_tests(src, direction=direction, padded_ids=padded_ids))
+    return src.table.mutate(**row_tests(src, direction=direction, padded_ids=padded_ids, as_of=as_of))
 
 
-def row_tests(src: Source, *, direction: str, padded_ids: bool | None = None) -> dict[str, ir.Value]:
+def after_as_of(col: ir.Value, instant: ir.TimestampValue, as_of: DateLike) -> ir.BooleanValue:
+    """Whether a time column is later than the end of the ``as_of`` day in the business time zone
+    (the session's). Missing and unparseable times are not (they keep their own reason)."""
+    cutoff = periods.parse_date(as_of).normalize() + pd.Timedelta(days=1)  # local midnight after as_of
+    typ = col.type()
+    if typ.is_date():
+        return (col >= cutoff.date()).fill_null(False)
+    if typ.is_timestamp() and typ.timezone is None:  # naive: already the local wall-clock time
+        return (col >= cutoff.to_pydatetime()).fill_null(False)
+    return (engine.local_time(instant) >= cutoff.to_pydatetime()).fill_null(False)
+
+
+def row_tests(
+    src: Source, *, direction: str, padded_ids: bool | None = None, as_of: DateLike = None
+) -> dict[str, ir.Value]:
     """The columns of :func:`row_checks` as expressions on ``src.table``, for callers that filter
-    or aggregate the table directly instead of projecting it first."""
+    or aggregate the table directly instead of projecting it first. With ``as_of``, also
+    ``_after_as_of`` (see :func:`after_as_of`), and such rows are not ``_row_ok``."""
     t = src.table
     typed_ts = not t.created_at.type().is_string()
     cols = dict(
@@ -186,6 +209,9 @@ def row_tests(src: Source, *, direction: str, padded_ids: bool | None = None) ->
                 (raw == direction, False), else_=cols["direction"].isnull() | (cols["direction"] != direction)
             ).fill_null(True)
     cols["_row_ok"] = cols["_cust"].notnull() & ~cols["_missing_ts"] & ~cols["_unparseable"] & ~cols["_wrong_direction"]
+    if as_of is not None:
+        cols["_after_as_of"] = after_as_of(t.created_at, cols["instant"], as_of)
+        cols["_row_ok"] = cols["_row_ok"] & ~cols["_after_as_of"]
     return cols
 
 
@@ -194,8 +220,13 @@ def row_reasons(cols: ir.Table | Mapping[str, ir.Value], direction: str) -> list
     defects, then out of scope. They come before any customer-level reason: a row out of scope is
     never a data-quality problem of this metric, whoever its customer is. ``cols``: a
     :func:`row_checks` table or a :func:`row_tests` dict.
+
+    A row dated after ``as_of`` (when the tests have ``_after_as_of``) is out of scope before
+    anything else: data after the as-of day is not read, so its defects are not this metric's.
     """
-    return [
+    names = cols.columns if isinstance(cols, ir.Table) else cols
+    first = [(cols["_after_as_of"], AFTER_AS_OF)] if "_after_as_of" in names else []
+    return first + [
         (cols["_cust"].isnull(), "missing customer_id"),
         (cols["_missing_ts"], "missing created_at"),
         (cols["_unparseable"], "unparseable created_at"),
@@ -204,12 +235,18 @@ def row_reasons(cols: ir.Table | Mapping[str, ir.Value], direction: str) -> list
 
 
 def _contact_base(
-    src: Source, *, direction: str, weight: str | None, tz: str | None, padded_ids: bool | None = None
+    src: Source,
+    *,
+    direction: str,
+    weight: str | None,
+    tz: str | None,
+    padded_ids: bool | None = None,
+    as_of: DateLike = None,
 ) -> ir.Table:
     """Row-level typing of contacts, before any join: :func:`row_checks` plus the labelled
     ``channel`` and ``topic``, ``_weight``, ``local_ts`` and ``_clock``.
     """
-    t = row_checks(src, direction=direction, padded_ids=padded_ids)
+    t = row_checks(src, direction=direction, padded_ids=padded_ids, as_of=as_of)
     typ = src.table.created_at.type()
     cols = {"channel": segment_label(t.channel)}
     if "topic" in t.columns:
@@ -287,8 +324,12 @@ def classify_contacts(
     same_topic: bool = False,
     weight: str | None = None,
     tz: str | None = None,
+    as_of: DateLike = None,
 ) -> ir.Table:
     """Contacts with typed time columns, customer attributes, ``follow_up`` and ``_reason``.
+
+    With ``as_of``, rows dated after the end of that day (business time zone) get the reason
+    ``"out of scope: after as_of"`` and take no part in the follow-up window.
 
     A follow-up is a counted contact whose customer (and topic, with
     ``same_topic``) had a previous counted contact less than ``dedup_seconds``
@@ -300,7 +341,7 @@ def classify_contacts(
     # The window runs on the contacts alone (a slim sort), before the customer join. Partitioning
     # by customer and row-level usability equals partitioning by full eligibility, because the
     # customer-level reasons (unknown, excluded) are the same for every row of a customer.
-    t = _contact_base(src, direction=direction, weight=weight, tz=tz)
+    t = _contact_base(src, direction=direction, weight=weight, tz=tz, as_of=as_of)
     t = mark_follow_ups(t, dedup_seconds=dedup_seconds, same_topic=same_topic, partition=[t._row_ok])
     t = _attach_customers(t, lookup, direction)
     duplicate = t._pre.isnull() & t._duplicate

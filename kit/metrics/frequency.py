@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import operator
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_TZ
+from ..config import DEFAULT_ACTIVE_LOOKBACK, DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ, DEFAULT_NEW_WINDOW, DEFAULT_TZ
 from ..core import engine, periods
 from ..core.dataset import accepts_dataset
 from ..core.ledger import SCOPE_PREFIX
@@ -39,9 +40,10 @@ from ..core.prepare import (
 from ..core.prepare import start as start_tables
 from ..core.results import MetricResult
 from ..core.schema import CONTACT_ATTRIBUTES, TABLES
-from ..core.types import Backend, DateLike, Grouping, MappingSpec, TableSource, Window
+from ..core.types import Backend, DateLike, Grouping, MappingSpec, TableSource, TimestampFormatSpec, Window
 from ..errors import KitWarning, ParameterError
 from ..present import narrative
+from . import timesegments
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -59,21 +61,53 @@ COLUMNS = [
     "repeat_contact_rate",
     "frequency_ci_low",
     "frequency_ci_high",
+    "dispersion",
 ]
 OUT_OF_RANGE = f"{SCOPE_PREFIX}outside the requested periods"
+SIGNED_UP_LATER = f"{SCOPE_PREFIX}signed up after as_of"
+#: The ledger's warning for contact ids that several customers' rows carry (the rows are all counted).
+REUSED_CONTACT_ID = "contact_id reused by different customers"
 
 
-def poisson_ci(counts: ArrayLike, exposure: ArrayLike, *, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Garwood) Poisson interval for ``counts``, divided by ``exposure``.
+def _proxy_words(lookback: pd.Timedelta) -> str:
+    """The contacts-only denominator in words (notes, ledger, report pages)."""
+    return f"active = a counted contact from {_span(lookback)} before the period start to the period end"
+
+
+def _span(td: pd.Timedelta) -> str:
+    days, rest = divmod(td, pd.Timedelta(days=1))
+    if not rest:
+        return f"{days} days" if days != 1 else "1 day"
+    return str(td)
+
+
+def poisson_ci(
+    counts: ArrayLike, exposure: ArrayLike, *, level: float = 0.95, dispersion: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood) Poisson interval for ``counts``, divided by ``exposure``; widened for dispersion.
+
+    With ``dispersion`` (the between-customer variance of contacts over its Poisson value, see
+    :func:`dispersion`), the interval is the Garwood interval of the *effective* count
+    ``counts / d`` over the effective exposure ``exposure / d`` with ``d = max(dispersion, 1)``:
+    a quasi-Poisson interval whose variance is the customers' observed variance (a ratio-estimator
+    variance), and never narrower than the exact Poisson interval, which stays the floor for
+    small or Poisson-like counts.
 
     Examples
     --------
     >>> lo, hi = poisson_ci(np.array([2400]), np.array([1000]))
     >>> round(float(lo[0]), 3), round(float(hi[0]), 3)
     (2.305, 2.498)
+    >>> lo, hi = poisson_ci(np.array([2400]), np.array([1000]), dispersion=np.array([4.0]))
+    >>> round(float(lo[0]), 3), round(float(hi[0]), 3)
+    (2.212, 2.6)
     """
     counts = np.asarray(counts, dtype=float)
     exposure = np.asarray(exposure, dtype=float)
+    if dispersion is not None:
+        d = np.asarray(dispersion, dtype=float)
+        d = np.where(np.isfinite(d) & (d > 1.0), d, 1.0)
+        counts, exposure = counts / d, exposure / d
     alpha = 1 - level
     lo = np.where(counts > 0, stats.chi2.ppf(alpha / 2, 2 * counts) / 2, 0.0)
     hi = stats.chi2.ppf(1 - alpha / 2, 2 * counts + 2) / 2
@@ -133,19 +167,27 @@ def _split_by(by, contact_cols, customer_cols) -> tuple[list[str], list[str], li
     """Order-preserving split of ``by`` into contact attributes and customer segments."""
     if by is None:
         return [], [], []
+    customer_side_cols = customer_cols or []
     by = [by] if isinstance(by, str) else list(by)
     by = [b.strip() for item in by for b in str(item).split(",") if b.strip()]
     contact_side, customer_side = [], []
     for col in by:
-        if col in CONTACT_ATTRIBUTES and col in contact_cols:
+        if col in timesegments.DERIVED:  # new_vs_existing, tenure: per period, from signup (own denominator)
+            customer_side.append(col)
+        elif col in CONTACT_ATTRIBUTES and col in contact_cols:
             contact_side.append(col)
-        elif col in customer_cols and col not in TABLES["customers"].required + TABLES["customers"].optional:
+        elif col in customer_side_cols and col not in TABLES["customers"].required + TABLES["customers"].optional:
             customer_side.append(col)
         elif col in contact_cols and col not in TABLES["contacts"].required[:3]:
             contact_side.append(col)
         else:
-            segments = [c for c in customer_cols if c not in ("customer_id", "signup_date", "churn_date")]
             attributes = [c for c in CONTACT_ATTRIBUTES if c in contact_cols]
+            if customer_cols is None:
+                raise ParameterError(
+                    f"cannot group by {col!r}: without a customers table only contact attributes "
+                    f"({', '.join(attributes)}) or contact columns can group; give a customers table for segments"
+                )
+            segments = [c for c in customer_cols if c not in ("customer_id", "signup_date", "churn_date")]
             raise ParameterError(
                 f"cannot group by {col!r}: it is neither a contact attribute ({', '.join(attributes)}) "
                 f"nor a customer segment column ({', '.join(segments) or 'none'})"
@@ -156,19 +198,24 @@ def _split_by(by, contact_cols, customer_cols) -> tuple[list[str], list[str], li
 @accepts_dataset
 def contact_frequency(
     contacts: TableSource,
-    customers: TableSource,
+    customers: TableSource = None,
     *,
     freq: str = DEFAULT_FREQ,
     by: Grouping = None,
+    new_window: Window = DEFAULT_NEW_WINDOW,
+    tenure_bands: Sequence[int] | None = None,
     tz: str | None = None,
     dedup_window: Window = DEFAULT_DEDUP_WINDOW,
+    active_lookback: Window | None = None,
     same_topic: bool = False,
     direction: str = "inbound",
     weight: str | None = None,
     start: DateLike = None,
     end: DateLike = None,
+    as_of: DateLike = None,
     mapping: MappingSpec = None,
     con: Backend = None,
+    timestamp_format: TimestampFormatSpec = None,
 ) -> FrequencyResult:
     """Customer Contact Frequency per period (and group): contacts / active customers.
 
@@ -176,13 +223,22 @@ def contact_frequency(
     ----------
     contacts, customers
         Any source accepted by :func:`kit.core.sources.open_tables` (DataFrame, CSV/Parquet path,
-        folder or glob, DuckDB file, Ibis table or connection).
+        folder or glob, DuckDB file, Ibis table or connection). ``customers=None``: no customers
+        table; the customers are derived from the contacts (see ``active_lookback``).
     freq : {"day", "week", "month", "quarter", "year"}
         Period grain, cut in ``tz``. Weeks are ISO weeks starting on Monday.
     by : str or list of str, optional
         Segment columns of ``customers`` (denominator: active customers of that segment)
         and/or contact attributes such as ``channel`` or ``topic`` (denominator: all
-        active customers, so per-channel frequencies add up to the total).
+        active customers, so per-channel frequencies add up to the total). Also the derived
+        groupings ``new_vs_existing`` and ``tenure`` (one of them), read per period from the
+        signup date (see :mod:`kit.metrics.timesegments`); each divides by its own active customers.
+    new_window : str
+        For ``new_vs_existing``: a customer is new in period P when ``signup_date > P.start -
+        new_window`` (default ``"90D"``); contacts before signup are new.
+    tenure_bands : list of int, optional
+        For ``tenure``: band edges in months of tenure at the period start (default ``[3, 12, 24]``:
+        ``0–3 months``, ``3–12 months``, ``1–2 years``, ``2+ years``).
     tz : str
         Business time zone. Naive timestamps are read in it; offsets are converted.
     dedup_window : str
@@ -190,6 +246,12 @@ def contact_frequency(
         follow-ups; ``cases = contacts - follow_ups``. ``0`` disables.
     same_topic : bool
         Only a previous contact with the same topic makes a follow-up.
+    active_lookback : str, optional
+        Only without a customers table (default ``"365D"``): a customer is active in a period when
+        they have a counted contact from this long before the period start to the period end.
+        Counted contacts are those the metric counts (after exclusions, in the ``direction`` asked
+        for), including those before ``start``. This denominator is a proxy: customers who never
+        contact are invisible, so the frequency is higher than over a real customer table.
     direction : {"inbound", "outbound", "all"}
         Which contacts count (when the column exists; otherwise all do).
     weight : str, optional
@@ -197,8 +259,16 @@ def contact_frequency(
     start, end : date-like, optional
         First and last period to report (each taken whole). Default: the periods
         spanned by the counted contacts.
+    as_of : date-like, optional
+        Compute as of the end of this day (business time zone): contacts dated later are not
+        counted (the ledger gives them the reason ``"out of scope: after as_of"``), customers
+        who sign up later are not active (the customers' ledger says so) and churn dates after
+        it are not known yet. The data's coverage then ends on this day.
     mapping : dict or path, optional
         Column mapping for help-desk exports (see :func:`kit.core.schema.load_mapping`).
+    timestamp_format : str or dict, optional
+        Format of text timestamps in strftime syntax (``"%d/%m/%Y %H:%M"``), for every date column
+        or per table/column; default: detected from the data (see :func:`kit.core.sources.open_tables`).
 
     Returns
     -------
@@ -207,7 +277,12 @@ def contact_frequency(
         ``contacts, follow_ups, cases, active_customers, contacting_customers,
         frequency, case_frequency, contacts_per_contacting_customer,
         repeat_contact_rate, frequency_ci_low, frequency_ci_high`` and
-        ``weighted_frequency`` when ``weight`` is given. ``.ledger`` holds the
+        ``weighted_frequency`` when ``weight`` is given, then ``complete``: True when the
+        period lies wholly inside the data's coverage, from the day of the first counted
+        contact to the day of the last one (to ``as_of`` when given). The coverage is the
+        whole table's, not each group's (a group without contacts in a complete month is a
+        real zero), and contacts outside ``start``/``end`` still count for it. Seasonality,
+        anomalies, comparisons and forecasts leave partial periods out. ``.ledger`` holds the
         data-quality :class:`~kit.core.ledger.Ledger`, ``.notes`` the caveats and
         ``.params`` the options used (``freq``, ``tz``, ``by``, ``direction``...).
 
@@ -229,6 +304,8 @@ def contact_frequency(
     grain = periods.check_grain(freq)
     unit = periods.GRAINS[grain][0]
     window = periods.parse_window(dedup_window)
+    contacts_only = customers is None
+    lookback = periods.parse_window(DEFAULT_ACTIVE_LOOKBACK if active_lookback is None else active_lookback)
     params = dict(
         freq=grain,
         tz=tz,
@@ -238,6 +315,9 @@ def contact_frequency(
         weight=weight,
         start=start,
         end=end,
+        as_of=None if as_of is None else periods.parse_date(as_of).strftime("%Y-%m-%d"),
+        customers="derived from contacts" if contacts_only else "table",
+        active_lookback=str(active_lookback or DEFAULT_ACTIVE_LOOKBACK) if contacts_only else None,
     )
     first = periods.truncate(start, grain) if start is not None else None
     last = periods.truncate(end, grain) if end is not None else None
@@ -256,22 +336,28 @@ def contact_frequency(
             direction=direction,
             mapping=mapping,
             con=con,
+            timestamp_format=timestamp_format,
             count_customers=False,
             padded=None if trim else frozenset(),
             unique_ids=not rank,
         )
         ledger, notes = begun.ledger, begun.notes
-        csrc, usrc = begun.tables["contacts"], begun.tables["customers"]
+        csrc, usrc = begun.tables["contacts"], begun.tables.get("customers")
         if weight is not None and weight not in csrc.columns:
             raise ParameterError(
                 f"weight column {weight!r} is not in the contacts table ({csrc.label}); "
                 f"columns: {', '.join(csrc.columns)}"
             )
-        cols, contact_by, segment_by = _split_by(by, csrc.columns, usrc.columns)
-        lookup = functools.partial(_lookup, begun, segment_by, unit, own_read=not rank)
+        cols, contact_by, segment_by = _split_by(by, csrc.columns, None if contacts_only else usrc.columns)
+        # A derived grouping (new_vs_existing, tenure) is a customer-side group whose value depends on the period.
+        derived = timesegments.derived_in(segment_by)
+        spec = timesegments.bands(derived[0], new_window=new_window, tenure_bands=tenure_bands) if derived else None
+        static_by = [s for s in segment_by if s not in derived]
+        lookup = functools.partial(_lookup, begun, static_by, unit, own_read=not rank, spec=spec)
         rows = _classified_rows(
             csrc,
-            lookup=lookup(),
+            lookup=None if contacts_only else lookup(),
+            lookback_seconds=lookback.total_seconds(),
             unit=unit,
             direction=direction,
             weight=weight,
@@ -282,15 +368,22 @@ def contact_frequency(
             first=first,
             last=last,
             padded_ids=trim,
+            as_of=as_of,
+            spec=spec,
         )
         agg = _aggregate(
             rows, cols, contact_by=contact_by, same_topic=same_topic, weighted=weight is not None, recheck=first_try
         )
         rejected = [
             p.mutate(_part=ibis.literal("contacts"))
-            for p in _rejected_counts(csrc, direction=direction, padded_ids=trim)
+            for p in _rejected_counts(csrc, direction=direction, padded_ids=trim, as_of=as_of)
         ]
-        parts = _customer_parts(begun, lookup, segment_by, recheck=first_try)
+        if contacts_only:
+            parts = _derived_customer_parts(rows)
+        else:
+            parts = _customer_parts(begun, lookup, segment_by, recheck=first_try, as_of=as_of, spec=spec)
+        parts.append(_reused_contact_ids(csrc, padded_ids=trim))
+        parts.append(_sum_of_squares(rows, cols))
         result = engine.fetch(begun.con, _one_query(agg, rejected + parts))
         if not first_try:
             break
@@ -301,17 +394,44 @@ def contact_frequency(
             break
     con = begun.con
     part = result.pop("_part")
-    steps = result[part.isin(["start", "end"])].rename(columns={"contacts": "n"})
-    steps = steps.assign(_step=part[part.isin(["start", "end"])])[["_step", "period", *segment_by, "n"]]
-    record_ledger(ledger, usrc, result[part == "customers"].rename(columns={"contacts": "n"}))
+    step_parts = part.isin(["start", "after", "end"])  # "after": a derived band's piece (see timesegments)
+    steps = result[step_parts].rename(columns={"contacts": "n"})
+    steps = steps.assign(_step=part[step_parts])[["_step", "period", *segment_by, "n"]]
+    if spec is not None:
+        params.update(new_window=str(new_window)) if spec.name == "new_vs_existing" else params.update(
+            tenure_bands=[n for _, n in spec.edges]
+        )
+        notes.append(spec.describe())
+    if contacts_only:
+        derived = int(result.loc[part == "derived", "contacts"].sum())
+        ledger.record("customers", f"derived from {csrc.label}: {_proxy_words(lookback)}", read=derived, used=derived)
+        notes.append(
+            f"no customers table: the {derived:,} customers are derived from the contacts, and active customers "
+            f"(the denominator) are a proxy: {_proxy_words(lookback)}; customers who never contact are not counted, "
+            "so the frequency is higher than over a real customer table"
+        )
+    else:
+        record_ledger(ledger, usrc, result[part == "customers"].rename(columns={"contacts": "n"}))
+        if active_lookback is not None:
+            notes.append("active_lookback applies only without a customers table; it was ignored")
     agg = result[part == "contacts"]
     record_ledger(ledger, csrc, agg.rename(columns={"contacts": "n"}))
-    agg = agg[agg[REASON].isna()].drop(columns=[REASON, "_ex_lo", "_ex_hi", "_recheck"], errors="ignore")
+    reused = result[part == "reused"]
+    if len(reused) and reused["contacts"].sum() > 0:
+        examples = sorted({v for c in ("_ex_lo", "_ex_hi") for v in reused[c] if isinstance(v, str)})
+        ledger.warn("contacts", REUSED_CONTACT_ID, int(reused["contacts"].sum()), examples=examples)
+    coverage = _coverage(agg, as_of)
+    agg = agg[agg[REASON].isna()].drop(
+        columns=[REASON, "_ex_lo", "_ex_hi", "_recheck", "_t_lo", "_t_hi"], errors="ignore"
+    )
     agg["period"] = pd.to_datetime(agg["period"])
+    # Sum of squared per-customer counts per period and group: the between-customer variance.
+    sumsq = result.loc[part == "sumsq", ["period", *cols, "contacts"]].rename(columns={"contacts": "_sumsq"})
+    agg = agg.merge(sumsq.assign(period=pd.to_datetime(sumsq["period"])), on=["period", *cols], how="left")
 
     if agg.empty and (first is None or last is None):
         notes.append("no contacts remain after exclusions and filters; see the ledger")
-        out = pd.DataFrame(columns=["period", *cols, *COLUMNS])
+        out = pd.DataFrame(columns=["period", *cols, *COLUMNS, "complete"]).astype({"complete": bool})
         return FrequencyResult(out, ledger, tuple(notes), dict(params, by=cols))
     first = first if first is not None else agg["period"].min()
     last = last if last is not None else agg["period"].max()
@@ -334,12 +454,17 @@ def contact_frequency(
 
     # Every period x group is a row: no contacts -> 0, not a gap.
     levels = [spine] + [_levels(active if col in segment_by else agg, col) for col in cols]
+    if spec is not None:  # every band, in band order
+        levels[1 + cols.index(spec.name)] = list(spec.labels)
     grid = pd.MultiIndex.from_product(levels, names=["period", *cols]).to_frame(index=False)
     out = grid.merge(agg.drop(columns="_extra_active"), on=["period", *cols], how="left")
     out = out.merge(active, on=["period", *segment_by], how="left")
     for col in ("contacts", "follow_ups", "contacting_customers", "active_customers"):
         out[col] = out[col].fillna(0).astype("int64")
     out = _derive(out, weight is not None)
+    out["complete"] = periods.complete(out["period"], grain, *coverage)
+    if not out["complete"].all():
+        notes.append(_partial_note(out, grain, coverage))
     empty = out[out["active_customers"] == 0]
     if len(empty):
         groups = empty[cols].drop_duplicates().astype(str).agg("/".join, axis=1).tolist() if cols else ["all customers"]
@@ -347,13 +472,13 @@ def contact_frequency(
             f"{len(empty)} period-group row(s) have no active customers, so their frequency is NaN "
             f"(e.g. {', '.join(groups[:3])})"
         )
-    out = out.sort_values(["period", *cols], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["period", *cols], kind="stable", key=timesegments.sort_key(spec)).reset_index(drop=True)
     for note in notes:
         warnings.warn(note, KitWarning, stacklevel=3) if "NaN" in note else None
     return FrequencyResult(out, ledger, tuple(notes), dict(params, by=cols))
 
 
-def _lookup(begun, segment_by, unit, *, own_read: bool) -> ir.Table:
+def _lookup(begun, segment_by, unit, *, own_read: bool, spec=None) -> ir.Table:
     """:func:`kit.core.prepare.customer_lookup` with each customer's first and last active period
     (``_sp``, ``_cp``), computed once per customer, not per contact.
 
@@ -367,11 +492,29 @@ def _lookup(begun, segment_by, unit, *, own_read: bool) -> ir.Table:
         usrc = begun.tables["customers"]
         classified = classify_customers(replace(usrc, table=usrc.table.view()), padded=begun.padded, unique_ids=True)
     lookup = customer_lookup(classified, segment_by, padded=begun.padded)
-    return lookup.mutate(_sp=engine.period_start(lookup._signup, unit), _cp=engine.period_start(lookup._churn, unit))
+    bounds = spec.boundaries(lookup._signup, unit) if spec is not None else {}  # _b1.._bk: see timesegments
+    return lookup.mutate(
+        _sp=engine.period_start(lookup._signup, unit), _cp=engine.period_start(lookup._churn, unit), **bounds
+    )
 
 
 def _classified_rows(
-    csrc, *, padded_ids: bool, lookup, unit, direction, weight, tz, same_topic, dedup_seconds, contact_by, first, last
+    csrc,
+    *,
+    padded_ids: bool,
+    lookup,
+    unit,
+    direction,
+    weight,
+    tz,
+    same_topic,
+    dedup_seconds,
+    contact_by,
+    first,
+    last,
+    lookback_seconds: float = 0,
+    as_of=None,
+    spec=None,
 ) -> ir.Table:
     """The contact rows that pass the row-level checks, with their customer's segments and their
     exclusion reason (NULL: counted).
@@ -381,8 +524,12 @@ def _classified_rows(
     row-level check are counted apart (:func:`_rejected_counts`). Columns: ``_reason, period,
     *contact_by, <segments>, _cust, _cid, follow_up, _first, _outside``, ``_x`` (a duplicate's
     contact id, its example in the ledger) and ``_w`` (the weight, if any).
+
+    ``lookup=None``: no customers table. Every counted contact's customer exists (no customer-level
+    reason, no lifetime to fall outside), and ``_until`` is the last period the contact keeps its
+    customer active: the one holding the contact's local time plus ``lookback_seconds``.
     """
-    c = _contact_base(csrc, direction=direction, weight=weight, tz=tz, padded_ids=padded_ids)
+    c = _contact_base(csrc, direction=direction, weight=weight, tz=tz, padded_ids=padded_ids, as_of=as_of)
     # The period is cut after the window when the clock is the local time (less to sort).
     local_clock = clock_is_local(csrc, tz)
     if not local_clock:
@@ -392,11 +539,19 @@ def _classified_rows(
         *(["_weight"] if weight is not None else []),
         *(["topic"] if same_topic and "topic" in c.columns and "topic" not in contact_by else []),
     ]
-    ok = c.filter(c._row_ok).select("_cust", "_clock", "_contact", *([] if local_clock else ["period"]), *extra_cols)
+    until = {}
+    if lookup is None:  # period p starts at or before t + lookback  <=>  p <= the period holding t + lookback
+        until["_until"] = engine.period_start(c.local_ts + ibis.interval(seconds=round(lookback_seconds)), unit)
+    ok = c.filter(c._row_ok).select(
+        "_cust", "_clock", "_contact", *([] if local_clock else ["period"]), *extra_cols, **until
+    )
     # With contact attributes as groups, the copy of an exact duplicate that counts is the one with
     # the smallest attribute values (a defined choice rather than the engine's row order).
     ok = mark_follow_ups(ok, dedup_seconds=dedup_seconds, same_topic=same_topic, tiebreak=contact_by, period_unit=unit)
-    j = ok.left_join(lookup, ok._cust == lookup._cid)
+    if lookup is None:
+        j = ok.mutate(_cid=ok._cust, _cust_ok=ibis.literal(True), _sp=ok.period, _cp=ibis.null("date"))
+    else:
+        j = ok.left_join(lookup, ok._cust == lookup._cid)
     in_range = ibis.literal(True)
     if first is not None:
         in_range &= j.period >= first.date()
@@ -412,23 +567,32 @@ def _classified_rows(
         else_=ibis.null("string"),
     )
     outside = ((j.period < j._sp) | (j._cp.notnull() & (j.period > j._cp))).fill_null(False)
-    segments = [col for col in lookup.columns if col not in ("_cid", "_cust_ok", "_signup", "_churn", "_sp", "_cp")]
+    segments = [
+        col
+        for col in (lookup.columns if lookup is not None else [])
+        if col not in ("_cid", "_cust_ok", "_signup", "_churn", "_sp", "_cp") and not col.startswith("_b")
+    ]
+    if spec is not None:  # the contact's band in its own period (before signup: the first band, "new")
+        derived_label = {spec.name: spec.label(j.period, j)}
     return j.select(
         reason.name(REASON),
         "period",
         *contact_by,
         *segments,
-        "_cust",
-        "_cid",
-        "follow_up",
-        "_first",
+        **(derived_label if spec is not None else {}),
+        _cust=j._cust,
+        _cid=j._cid,
+        follow_up=j.follow_up,
+        _first=j._first,
         **({"_w": j._weight} if weight is not None else {}),
+        _clock=j._clock,  # the data's coverage (see _aggregate)
         _outside=outside,
         _x=ibis.ifelse(j._duplicate, j._contact.cast("string"), ibis.null("string")),
+        **({"_until": j._until} if lookup is None else {}),
     )
 
 
-def _rejected_counts(csrc, *, direction: str, padded_ids: bool) -> list[ir.Table]:
+def _rejected_counts(csrc, *, direction: str, padded_ids: bool, as_of=None) -> list[ir.Table]:
     """Counts (``contacts``) and examples of the contact rows that fail a row-level check, by
     ``_reason``: missing customer_id or created_at, unparseable created_at and, out of scope, the
     wrong direction. They need no customer: a row's own defect or scope comes before its customer's.
@@ -439,7 +603,7 @@ def _rejected_counts(csrc, *, direction: str, padded_ids: bool) -> list[ir.Table
     read once, every rejected row getting the first reason that applies.
     """
     t = csrc.table.view()
-    tests = row_tests(replace(csrc, table=t), direction=direction, padded_ids=padded_ids)
+    tests = row_tests(replace(csrc, table=t), direction=direction, padded_ids=padded_ids, as_of=as_of)
     checks = [(r, test) for test, r in row_reasons(tests, direction)]
     example_of = {r: tests[col] for r, col in EXAMPLE_COLUMNS["contacts"].items() if col in tests and col != "_cust"}
 
@@ -462,7 +626,7 @@ def _rejected_counts(csrc, *, direction: str, padded_ids: bool) -> list[ir.Table
         (r, test)
         for r, test in checks
         if r != "unparseable created_at"
-        and not (r.startswith(SCOPE_PREFIX) and (direction == "all" or "direction" not in t.columns))
+        and not (r.startswith(f"{SCOPE_PREFIX}direction") and (direction == "all" or "direction" not in t.columns))
     ]
     return [
         counted(
@@ -500,6 +664,13 @@ def _aggregate(
     customer_reason = rows[REASON].isin(["unknown customer", "customer excluded"])
     example = ibis.cases((used, ibis.null("string")), (customer_reason, rows._cust), else_=rows._x)
     metrics.update(_ex_lo=example.min(), _ex_hi=example.max())
+    # The data's coverage: first and last local time of a contact that counts or would count but for
+    # start/end (see _coverage). An instant is turned into local time once per group, not per row.
+    covered = used | (rows[REASON] == OUT_OF_RANGE)
+    lo, hi = rows._clock.min(where=covered), rows._clock.max(where=covered)
+    if rows._clock.type().is_timestamp() and rows._clock.type().timezone is not None:
+        lo, hi = engine.local_time(lo), engine.local_time(hi)
+    metrics.update(_t_lo=lo, _t_hi=hi)
     if weighted:
         # Summed as an exact decimal: a float sum depends on the engine's thread order in the last digit,
         # and the same inputs must give the same numbers.
@@ -510,26 +681,64 @@ def _aggregate(
     return rows.group_by([REASON, "period", *by]).aggregate(**metrics)
 
 
+def _coverage(agg: pd.DataFrame, as_of) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The data's coverage, first and last day, from the contacts' aggregate rows (:func:`_aggregate`):
+    the days of the first and last contact that counts or would count but for ``start``/``end``;
+    with ``as_of``, the last day is ``as_of``. ``(None, None)`` when no contact counts.
+    """
+    lo, hi = pd.to_datetime(agg["_t_lo"]).min(), pd.to_datetime(agg["_t_hi"]).max()
+    if pd.isna(lo):
+        return None, None
+    last = periods.parse_date(as_of).normalize() if as_of is not None else pd.Timestamp(hi).normalize()
+    return pd.Timestamp(lo).normalize(), last
+
+
+def _partial_note(out: pd.DataFrame, grain: str, coverage) -> str:
+    """Which periods are partial and why, in one line."""
+    partial = sorted(out.loc[~out["complete"], "period"].unique())
+    shown = ", ".join(periods.label(p, grain) for p in partial[:4]) + (", ..." if len(partial) > 4 else "")
+    lo, hi = coverage
+    span = "no counted contacts" if lo is None else f"the data covers {lo:%Y-%m-%d} to {hi:%Y-%m-%d}"
+    return (
+        f"{len(partial)} partial {grain}(s) ({shown}): {span}, so they are marked complete=False and "
+        "left out of seasonality, anomalies, comparisons and forecasts"
+    )
+
+
 def _levels(frame: pd.DataFrame, col: str) -> list:
     return sorted(frame[col].dropna().unique().tolist(), key=str)
 
 
-def _customer_parts(begun, lookup, segment_by, *, recheck: bool = False) -> list[ir.Table]:
+def _customer_parts(begun, lookup, segment_by, *, recheck: bool = False, as_of=None, spec=None) -> list[ir.Table]:
     """Aggregates over the customers that ride along in the contacts query (one round trip):
     the steps of the active-customer count (usable customers by first period and by churn period)
     and the customers' counts by reason for the ledger. Columns as in :func:`_one_query`.
     ``lookup``: a callable returning the :func:`_lookup` expression.
     ``recheck``: also count (in ``_recheck``; see :func:`contact_frequency`) the customers whose
     id or segment value is padded text (``_part`` "padded") and the repeated customer ids
-    ("repeated"), as stored.
+    ("repeated"), as stored. ``as_of``: customers who sign up later are not active (their reason in
+    the ledger says so) and later churn dates are not known yet.
     """
     classified, src = begun.customers, begun.tables["customers"]
     ok = lookup().filter(ibis._._cust_ok)
     gone = lookup().filter(ibis._._cust_ok & ibis._._cp.notnull())
+    if as_of is not None:
+        day = periods.parse_date(as_of).date()
+        ok = ok.filter(ok._signup <= day)
+        gone = gone.filter((gone._signup <= day) & (gone._churn <= day))
+        late = classified[REASON].isnull() & (classified.signup > day)
+        classified = classified.mutate(**{REASON: ibis.ifelse(late, ibis.literal(SIGNED_UP_LATER), classified[REASON])})
+    static = [s for s in segment_by if spec is None or s != spec.name]
+    if spec is not None:
+        # A derived band changes over a customer's lifetime: count each lifetime's pieces, one per band.
+        if as_of is not None:  # churn after the as_of day is not known yet
+            ok = ok.mutate(_cp=ibis.ifelse(ok._churn <= day, ok._cp, ibis.null("date")))
+        ok = timesegments.band_pieces(ok, spec, static)
+        gone = ok.filter(ok._cp.notnull())
     parts = [
-        ok.group_by(["_sp", *segment_by])
+        ok.group_by(["_sp", *segment_by, *(["_kind"] if spec is not None else [])])
         .aggregate(contacts=ok.count())
-        .mutate(_part=ibis.literal("start"), period=ibis._._sp),
+        .mutate(_part=ibis._._kind if spec is not None else ibis.literal("start"), period=ibis._._sp),
         gone.group_by(["_cp", *segment_by])
         .aggregate(contacts=gone.count())
         .mutate(_part=ibis.literal("end"), period=ibis._._cp),
@@ -539,7 +748,7 @@ def _customer_parts(begun, lookup, segment_by, *, recheck: bool = False) -> list
     ]
     if recheck:
         t = src.table.view()
-        text = [c for c in ["customer_id", *segment_by] if t[c].type().is_string()]
+        text = [c for c in ["customer_id", *static] if t[c].type().is_string()]
         padded = functools.reduce(operator.or_, [engine.is_padded(t[c]) for c in text], ibis.literal(False))
         ids = src.table.view()
         ids = ids.filter(ids.customer_id.notnull()).group_by("customer_id").aggregate(n=ibis._.count())
@@ -550,6 +759,78 @@ def _customer_parts(begun, lookup, segment_by, *, recheck: bool = False) -> list
             ids.filter(ids.n > 1).aggregate(_recheck=ibis._.count()).mutate(_part=ibis.literal("repeated")),
         ]
     return parts
+
+
+def _derived_customer_parts(rows: ir.Table) -> list[ir.Table]:
+    """Without a customers table: the steps of the active-customer count and the number of customers.
+
+    Each counted contact keeps its customer active from its own period to ``_until`` (see
+    :func:`_classified_rows`); contacts outside the requested periods count too, since a contact
+    before ``start`` makes its customer active in the lookback. Both ends grow with the contact's
+    time, so in each customer's time order a run of overlapping windows opens where a contact's
+    period lies after the previous contact's ``_until``, and closes where the next contact's
+    period lies after its own ``_until``: one step per run (``_part`` "start" and "end", as
+    :func:`_active_customers` reads them), not one per contact and period. ``_part`` "derived":
+    the number of customers (one first run each).
+    """
+    counted = rows.filter(rows[REASON].isnull() | (rows[REASON] == OUT_OF_RANGE))
+    spans = counted.select("_cust", "period", "_until").distinct()
+    w = ibis.window(group_by=spans._cust, order_by=[spans.period, spans._until])
+    s = spans.mutate(_prev=spans._until.lag().over(w), _next=spans.period.lead().over(w))
+    opens = s.filter(s._prev.isnull() | (s.period > s._prev))
+    closes = s.filter(s._next.isnull() | (s._next > s._until))
+    return [
+        opens.group_by("period").aggregate(contacts=ibis._.count()).mutate(_part=ibis.literal("start")),
+        closes.group_by(period=closes._until).aggregate(contacts=ibis._.count()).mutate(_part=ibis.literal("end")),
+        opens.filter(opens._prev.isnull()).aggregate(contacts=ibis._.count()).mutate(_part=ibis.literal("derived")),
+    ]
+
+
+def _reused_contact_ids(csrc, *, padded_ids: bool) -> ir.Table:
+    """The rows whose contact_id other customers' rows carry too (``_part`` "reused"), with two example ids.
+
+    Such rows are all counted (each is a contact of its own customer); the ledger warns about them.
+    Two customers' ids differ when the smallest and largest of a contact id's customers do (cheaper
+    than a distinct count).
+    """
+    t = csrc.table.view()
+    t = t.select(_id=t.contact_id, _c=engine.clean_key(t.customer_id, padded=padded_ids))
+    t = t.filter(t._id.notnull() & t._c.notnull())
+    ids = t.group_by("_id").aggregate(_lo=t._c.min(), _hi=t._c.max(), _n=t.count())
+    ids = ids.filter(ids._lo != ids._hi)
+    example = ids._id.cast("string")
+    return ids.aggregate(contacts=ids._n.sum(), _ex_lo=example.min(), _ex_hi=example.max()).mutate(
+        _part=ibis.literal("reused")
+    )
+
+
+def _sum_of_squares(rows: ir.Table, by: list[str]) -> ir.Table:
+    """Sum over customers of (counted contacts)^2 per period and group, in ``contacts`` (``_part`` "sumsq").
+
+    With the counts and the active customers it gives the variance between customers, on
+    which :func:`dispersion` and the intervals rest (customers differ and contact in bursts,
+    so the Poisson variance alone is too small).
+    """
+    used = rows.filter(rows[REASON].isnull())
+    per = used.group_by(["period", *by, "_cust"]).aggregate(_n=used.count())
+    return per.group_by(["period", *by]).aggregate(contacts=(per._n * per._n).sum()).mutate(_part=ibis.literal("sumsq"))
+
+
+def dispersion(counts: ArrayLike, sumsq: ArrayLike, customers: ArrayLike) -> np.ndarray:
+    """Variance of contacts between customers over its Poisson value (1: Poisson; NaN: undefined).
+
+    ``s^2 = (sumsq - counts^2 / N) / (N - 1)`` is the sample variance of the per-customer counts
+    (customers without a contact count as 0); the dispersion is ``s^2 / (counts / N)``.
+
+    Examples
+    --------
+    >>> dispersion([4], [6], [4]).round(3).tolist()  # counts 2, 1, 1, 0: variance 2/3, mean 1
+    [0.667]
+    """
+    c, q, n = (np.asarray(v, dtype=float) for v in (counts, sumsq, customers))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = (q - c**2 / n) / (n - 1)
+        return np.where((n > 1) & (c > 0), np.maximum(var, 0.0) / (c / n), np.nan)
 
 
 def _one_query(agg: ir.Table, parts: list[ir.Table]) -> ir.Table:
@@ -568,11 +849,15 @@ def _active_customers(steps: pd.DataFrame, segment_by, unit, spine) -> pd.DataFr
     A customer is active in period p when signup <= end(p) and (no churn or churn >= start(p)),
     i.e. trunc(signup) <= p <= trunc(churn). ``steps`` comes from :func:`_customer_steps`.
     """
-    starts = steps[steps["_step"] == "start"].drop(columns="_step").reset_index(drop=True)
+    starts = steps[steps["_step"] != "end"].reset_index(drop=True)
     ends = steps[steps["_step"] == "end"].drop(columns="_step").reset_index(drop=True)
     step = periods.GRAINS[[g for g, v in periods.GRAINS.items() if v[0] == unit][0]][1]
     offset = pd.tseries.frequencies.to_offset(step)
     starts["period"] = pd.to_datetime(starts["period"])
+    # "after": a derived band's piece starts in the period after the one given (see timesegments.band_pieces)
+    after = (starts["_step"] == "after").to_numpy()
+    starts.loc[after, "period"] = starts.loc[after, "period"] + offset
+    starts = starts.drop(columns="_step")
     ends["period"] = pd.to_datetime(ends["period"]) + offset  # churned customers leave after their churn period
     keys = segment_by or ["_all"]
     for frame in (starts, ends):
@@ -609,7 +894,13 @@ def _derive(out: pd.DataFrame, weighted: bool) -> pd.DataFrame:
     contacting = out["contacting_customers"].astype(float).where(out["contacting_customers"] > 0)
     out["contacts_per_contacting_customer"] = out["contacts"] / contacting
     out["repeat_contact_rate"] = out["follow_ups"] / out["contacts"].astype(float).where(out["contacts"] > 0)
-    out["frequency_ci_low"], out["frequency_ci_high"] = poisson_ci(out["contacts"], out["active_customers"])
+    if "_sumsq" in out.columns:
+        out["dispersion"] = dispersion(out["contacts"], out["_sumsq"].fillna(0), out["active_customers"])
+    else:
+        out["dispersion"] = np.nan
+    out["frequency_ci_low"], out["frequency_ci_high"] = poisson_ci(
+        out["contacts"], out["active_customers"], dispersion=out["dispersion"]
+    )
     keep = [c for c in out.columns if c not in COLUMNS and not c.startswith("_")]
     cols = keep + COLUMNS
     if weighted:

@@ -36,6 +36,24 @@ class MissingColumnError(SchemaError):
         )
 
 
+class AmbiguousTimestampError(SchemaError):
+    """A date column reads both as day-first and as month-first (no day above 12); the format must be given.
+
+    ``day_first`` and ``month_first`` hold both candidate formats (``kit.core.timeformats.TimestampFormat``).
+    """
+
+    def __init__(self, where: str, column: str, examples: list[str], *, day_first: Any, month_first: Any) -> None:
+        self.where, self.column, self.examples = where, column, examples
+        self.day_first, self.month_first = day_first, month_first
+        shown = ", ".join(repr(e) for e in examples[:3])
+        pattern = getattr(day_first, "strftime", "%d/%m/%Y")
+        super().__init__(
+            f"{where}: column {column or '?'} reads both as day-first and as month-first dates (e.g. {shown}; "
+            f"no day above 12); pass --timestamp-format '{pattern}' (timestamp_format='{pattern}' in Python, "
+            f"or timestamp_format in the mapping YAML), or the month-first pattern, to say which"
+        )
+
+
 class ParameterError(KitError):
     """An option has an impossible value (unknown grain, bad window, unknown column...)."""
 
@@ -66,6 +84,10 @@ class KitDeprecationWarning(KitWarning, FutureWarning):
 
 class SeasonalityWarning(KitWarning):
     """The series is too short or too sparse for a reliable seasonal decomposition."""
+
+
+class PartialPeriodWarning(KitWarning):
+    """Partial first or last periods (the data covers only part of them) were left out of an analysis."""
 
 
 def renamed_parameters(**old_to_new: str) -> Callable[[_F], _F]:

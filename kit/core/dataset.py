@@ -23,7 +23,7 @@ from .schema import TABLES
 from .sources import Source, Tables, find_tables, open_tables
 
 if TYPE_CHECKING:
-    from .types import MappingSpec
+    from .types import MappingSpec, TimestampFormatSpec
 
 #: Anything a table argument accepts: a DataFrame, a CSV/Parquet path, folder or glob, a DuckDB
 #: file (``file.duckdb::table``), an Ibis table, an Ibis connection (its table of the canonical name),
@@ -46,6 +46,9 @@ class Dataset:
         Business time zone: periods are cut and naive timestamps read in it.
     mapping : dict, str or None
         The column mapping the tables were loaded with.
+    timestamp_format : str, dict or None
+        The explicit timestamp format(s) the tables were loaded with (None: detected; the format
+        of each text date column is in ``ds.contacts.formats``...).
 
     Examples
     --------
@@ -57,6 +60,7 @@ class Dataset:
     tables: Tables
     tz: str = DEFAULT_TZ
     mapping: Any = None
+    timestamp_format: Any = None
 
     @property
     def con(self) -> BaseBackend:
@@ -95,6 +99,7 @@ def load(
     tz: str = DEFAULT_TZ,
     mapping: MappingSpec = None,
     con: BaseBackend | None = None,
+    timestamp_format: TimestampFormatSpec = None,
 ) -> Dataset:
     """Open a folder (or a dict of table sources) once, as a :class:`Dataset`.
 
@@ -109,6 +114,9 @@ def load(
         Column mapping for help-desk exports (see :func:`kit.core.schema.load_mapping`).
     con : Ibis backend, optional
         Where to run (default: the backend of any Ibis input, else an embedded DuckDB).
+    timestamp_format : str or dict, optional
+        Format of text timestamps in strftime syntax (``"%d/%m/%Y %H:%M"``), for every date column
+        or per table/column (``{"contacts": {"created_at": ...}}``); default: detected from the data.
 
     Examples
     --------
@@ -134,8 +142,8 @@ def load(
         label = str(folder)
     if "contacts" not in given:
         raise SourceError(f"{label} has no contacts table (contacts.parquet, contacts.csv or contacts/)")
-    tables = open_tables(mapping=mapping, con=con, tz=tz, **given)
-    return Dataset(tables, tz=tz, mapping=mapping)
+    tables = open_tables(mapping=mapping, con=con, tz=tz, timestamp_format=timestamp_format, **given)
+    return Dataset(tables, tz=tz, mapping=mapping, timestamp_format=timestamp_format)
 
 
 def accepts_dataset(func: F) -> F:

@@ -11,18 +11,19 @@ from __future__ import annotations
 import glob as globlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
 from ..errors import MissingColumnError, SourceError
-from . import engine
-from .schema import TABLES, load_mapping
+from . import engine, timeformats
+from .schema import TABLES, load_mapping, mapping_timestamp_format
 
 if TYPE_CHECKING:
     from .dataset import TableSource
@@ -35,11 +36,18 @@ DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 
 @dataclass(frozen=True)
 class Source:
-    """A loaded table: the Ibis expression, the canonical table name and a label for messages."""
+    """A loaded table: the Ibis expression, the canonical table name and a label for messages.
+
+    ``formats`` names the timestamp format of each text (or epoch/Excel number) date column, as
+    detected or given (``{"created_at": "day-first (%d/%m/%Y %H:%M)"}``); ``timestamp_formats``
+    holds the same as :class:`kit.core.timeformats.TimestampFormat` objects.
+    """
 
     name: str
     table: ir.Table
     label: str
+    formats: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    timestamp_formats: dict[str, timeformats.TimestampFormat] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def columns(self) -> list[str]:
@@ -201,18 +209,34 @@ def _apply_mapping(t: ir.Table, table: str, mapping: Mapping[str, str]) -> ir.Ta
 
 
 def _arrow_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Object columns mixing types (e.g. 7.5 and "7.5") become text; the caller's frame is not touched."""
+    """Object columns mixing types (e.g. 7.5 and "7.5") become text, and nanosecond timestamps and
+    durations are truncated to microseconds (the engine's precision; Arrow refuses to drop the
+    nanoseconds itself). The caller's frame is not touched."""
     mixed = [
         c
         for c in df.columns
         if df[c].dtype == object and pd.api.types.infer_dtype(df[c], skipna=True).startswith("mixed")
     ]
-    if not mixed:
+    nanos = [c for c in df.columns if _unit(df[c].dtype) == "ns"]
+    if not mixed and not nanos:
         return df
-    out = df.copy()
+    out = df.copy(deep=False)  # new columns are assigned, never written into
     for c in mixed:
         out[c] = out[c].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))
+    for c in nanos:
+        dtype = out[c].dtype
+        tz = getattr(dtype, "tz", None)
+        base = "timedelta64" if dtype.kind == "m" else "datetime64"
+        out[c] = out[c].astype(f"{base}[us, {tz}]" if tz is not None else f"{base}[us]")  # truncates
     return out
+
+
+def _unit(dtype) -> str | None:
+    """The resolution of a datetime or timedelta dtype (numpy or tz-aware), else None."""
+    if dtype.kind not in "mM":
+        return None
+    unit = getattr(dtype, "unit", None)  # pandas' DatetimeTZDtype
+    return unit if unit is not None else np.datetime_data(dtype)[0]
 
 
 def _to_table(obj, con, table: str) -> tuple[ir.Table, str]:
@@ -240,11 +264,83 @@ def _to_table(obj, con, table: str) -> tuple[ir.Table, str]:
     )
 
 
+#: Detected formats of file-backed columns, keyed by connection and column expression (files are cached too).
+_FORMAT_CACHE: dict[tuple, timeformats.TimestampFormat] = {}
+
+
+def _sample_values(t: ir.Table, col: str, con: BaseBackend, frame: pd.DataFrame | None) -> list:
+    """Up to :data:`timeformats.SAMPLE_ROWS` non-null values of ``col`` (from the frame itself when there is one)."""
+    if frame is not None and len(frame.columns) == len(t.columns):
+        # _apply_mapping only renames, in place: the frame's column at the same position is the source
+        s = frame.iloc[:, list(t.columns).index(col)]
+        head = s.iloc[: 2 * timeformats.SAMPLE_ROWS].dropna()
+        if len(head) < timeformats.SAMPLE_ROWS:
+            head = s.dropna()
+        return list(dict.fromkeys(head.iloc[: timeformats.SAMPLE_ROWS].tolist()))
+    expr = t.select(_v=t[col]).filter(ibis._._v.notnull()).limit(timeformats.SAMPLE_ROWS)
+    # not engine.fetch: a look at the data, not a metric query (it stays out of --explain)
+    return list(dict.fromkeys(con.execute(expr)["_v"].tolist()))
+
+
+def _detect(t: ir.Table, col: str, con: BaseBackend, frame: pd.DataFrame | None, where: str):
+    values = _sample_values(t, col, con, frame)
+    try:
+        return timeformats.detect_format(values, where=where, column=col)
+    except timeformats.AmbiguousTimestampError as err:
+        # The sample cannot tell; one pass over the whole column looks for a day above 12.
+        first = t[col].cast("string").re_extract(timeformats.DAY_MONTH_FIELDS, 1).try_cast("int32")
+        second = t[col].cast("string").re_extract(timeformats.DAY_MONTH_FIELDS, 2).try_cast("int32")
+        counts = con.execute(t.aggregate(a=(first > 12).fill_null(False).sum(), b=(second > 12).fill_null(False).sum()))
+        return timeformats.settle_day_month(int(counts["a"].iloc[0] or 0), int(counts["b"].iloc[0] or 0), err)
+
+
+def parse_dates(
+    t: ir.Table,
+    name: str,
+    label: str,
+    con: BaseBackend,
+    *,
+    spec: Any = None,
+    frame: pd.DataFrame | None = None,
+    cache: bool = False,
+) -> tuple[ir.Table, dict[str, timeformats.TimestampFormat]]:
+    """Detect (or take from ``spec``) the format of each text or numeric date column of table ``name``.
+
+    Returns the table with non-ISO columns rewritten (see :func:`kit.core.timeformats.rewrite`) and
+    the format of every text/numeric date column. Typed timestamp and date columns are left alone.
+    """
+    found: dict[str, timeformats.TimestampFormat] = {}
+    changes = {}
+    where = f"{name} table ({label})"
+    backend = engine.backend_name(t)
+    for col in timeformats.DATE_COLUMNS.get(name, ()):
+        if col not in t.columns:
+            continue
+        typ = t[col].type()
+        if not (typ.is_string() or typ.is_numeric()) or engine.is_all_null(t[col]):
+            continue
+        given = timeformats.override_for(spec, name, col)
+        if given is not None:
+            fmt = timeformats.strftime_format(given)
+        else:
+            key = (id(con), t[col].op())
+            fmt = _FORMAT_CACHE.get(key) if cache else None
+            if fmt is None:
+                fmt = _detect(t, col, con, frame, where)
+                if cache:
+                    _FORMAT_CACHE[key] = fmt
+        found[col] = fmt
+        if fmt.needs_parsing:
+            changes[col] = timeformats.rewrite(t[col], fmt, backend=backend, where=where, column=col)
+    return (t.mutate(**changes) if changes else t), found
+
+
 def open_tables(
     *,
     mapping: MappingSpec = None,
     con: BaseBackend | Tables | None = None,
     tz: str | None = None,
+    timestamp_format: Any = None,
     **tables: TableSource,
 ) -> Tables:
     """Load each named source and bind them all to one backend.
@@ -259,6 +355,13 @@ def open_tables(
     tz : str, optional
         Business time zone; when given, the engine's session time zone is set to it here
         (the one place that does so), so results never depend on the machine's ``TZ``.
+    timestamp_format : str or dict, optional
+        The format of text date columns, in strftime syntax (``"%d/%m/%Y %H:%M"``) or one of
+        ``iso``, ``epoch_s``, ``epoch_ms``, ``excel``: one for every column, or per table
+        (``{"contacts": "%d/%m/%Y %H:%M"}``) or per column (``{"contacts": {"created_at": ...}}``).
+        It wins over the mapping's ``timestamp_format``, which wins over detection. Without
+        either, each text date column's format is detected from a sample of its values
+        (:func:`kit.core.timeformats.detect_format`) and recorded in ``Source.formats``.
     **tables
         ``contacts=...``, ``customers=...`` and any other canonical table.
         ``None`` values are skipped.
@@ -269,6 +372,8 @@ def open_tables(
     >>> t = open_tables(customers=pd.DataFrame({"customer_id": [1], "signup_date": ["2026-01-01"]}))
     >>> t["customers"].columns
     ['customer_id', 'signup_date']
+    >>> t["customers"].formats
+    {'signup_date': 'ISO 8601'}
     """
     given = {k: v for k, v in tables.items() if v is not None}
     if isinstance(con, Tables):
@@ -279,6 +384,7 @@ def open_tables(
             raise SourceError("the tables live on different connections; put them on one backend or pass con=")
         con = next(iter(backends.values())) if backends else _default_con()
     maps = load_mapping(mapping)
+    spec = timeformats.merge_specs(mapping_timestamp_format(mapping), timestamp_format)
     loaded = {}
     for name, obj in given.items():
         if name not in TABLES:
@@ -291,7 +397,9 @@ def open_tables(
         missing = [c for c in TABLES[name].required if c not in t.columns]
         if missing:
             raise MissingColumnError(name, label, missing, list(t.columns))
-        loaded[name] = Source(name, t, label)
+        frame = obj if isinstance(obj, pd.DataFrame) else None
+        t, found = parse_dates(t, name, label, con, spec=spec, frame=frame, cache=isinstance(obj, (str, Path)))
+        loaded[name] = Source(name, t, label, {c: f.name for c, f in found.items()}, found)
     if tz is not None:
         engine.set_session_tz(con, tz)
     return Tables(con, loaded)

@@ -19,7 +19,10 @@ DateLike: TypeAlias = str | pd.Timestamp | dt.date | None
 Window: TypeAlias = str | int | float | pd.Timedelta | dt.timedelta
 #: A column mapping: a dict, a YAML path or a preset name.
 MappingSpec: TypeAlias = Mapping[str, Any] | str | Path | None
+#: Timestamp formats: one strftime pattern (or iso/epoch_s/epoch_ms/excel), ``{table: pattern}`` or
+#: ``{table: {column: pattern}}`` (see :func:`kit.core.timeformats.override_for`).
+TimestampFormatSpec: TypeAlias = str | Mapping[str, Any] | None
 #: An Ibis backend connection (DuckDB, PostgreSQL, Spark...).
 Backend: TypeAlias = Any
 
-__all__ = ["Backend", "DateLike", "Grouping", "MappingSpec", "TableSource", "Window"]
+__all__ = ["Backend", "DateLike", "Grouping", "MappingSpec", "TableSource", "TimestampFormatSpec", "Window"]

@@ -144,8 +144,9 @@ class FrequencyResult(MetricResult):
         )
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
-        """Frequency per period with its 95% interval, one line per group."""
-        from ..present.plots import new_axes
+        """Frequency per period with its 95% interval, one line per group; partial periods
+        (``complete`` False) are hollow points, with a note."""
+        from ..present.plots import mark_partial, new_axes
 
         _, ax = new_axes(ax)
         df = self.frame
@@ -153,6 +154,7 @@ class FrequencyResult(MetricResult):
         for key, g in groups:
             label = "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
             line = ax.plot(g["period"], g["frequency"], marker="o", ms=3, label=label)[0]
+            mark_partial(ax, line, g.get("complete"))  # partial periods hollow, with a note
             ax.fill_between(
                 g["period"], g["frequency_ci_low"], g["frequency_ci_high"], alpha=0.15, color=line.get_color()
             )

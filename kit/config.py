@@ -30,6 +30,15 @@ DEFAULT_NEW_WINDOW = "90D"
 #: Edges of the ``tenure`` bands in months at the period start: 0-3 months, 3-12 months, 1-2 years, 2+ years.
 DEFAULT_TENURE_BANDS = (3, 12, 24)
 DEFAULT_SEED = 42
+#: Contact times outside [PLAUSIBLE_FROM, today + PLAUSIBLE_YEARS_AHEAD years] are excluded as
+#: "implausible created_at" (9999-12-31 placeholders, 1900-01-01, two-digit years read as 0026, "epoch").
+#: The environment variables KIT_PLAUSIBLE_FROM / KIT_PLAUSIBLE_UNTIL (YYYY-MM-DD) override both
+#: (read at each call, see kit.core.engine.plausible_range).
+PLAUSIBLE_FROM = "1990-01-01"
+PLAUSIBLE_YEARS_AHEAD = 1
+#: Period-change and year-over-year sentences are left out when the base period has fewer contacts
+#: than this: a "75% fall" from four contacts to one is noise, not news.
+MIN_CHANGE_BASE = 20
 #: The sample ends here so that the example report period 2026-10 is complete.
 SAMPLE_END = "2026-10-31"
 

@@ -245,7 +245,11 @@ def _to_table(obj, con, table: str) -> tuple[ir.Table, str]:
     if isinstance(obj, (str, Path)):
         return _read_path(con, str(obj), table)
     if isinstance(obj, ir.Table):
-        return obj, f"Ibis table {obj.get_name() if hasattr(obj, 'get_name') else ''}".strip()
+        try:  # a derived expression (filter, select...) has no name
+            name = obj.get_name()
+        except (AttributeError, TypeError, NotImplementedError):
+            name = ""
+        return obj, f"Ibis table {name}".strip()
     if isinstance(obj, BaseBackend):
         try:
             return obj.table(table), f"{obj.name} table {table}"

@@ -26,6 +26,12 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--mapping", help="column mapping YAML file or preset name (zendesk, freshdesk)")
     p.add_argument("--tz", default=config.DEFAULT_TZ, help="business time zone (default UTC)")
+    p.add_argument(
+        "--timestamp-format",
+        metavar="FORMAT",
+        help="format of text timestamps in strftime syntax, e.g. '%%d/%%m/%%Y %%H:%%M' (or iso, epoch_s, epoch_ms, "
+        "excel); default: detected per column from the data",
+    )
 
 
 def _frequency(args) -> int:
@@ -56,6 +62,7 @@ def _frequency(args) -> int:
             start=args.start,
             end=args.end,
             mapping=args.mapping,
+            timestamp_format=args.timestamp_format,
         )
     if args.explain:
         print(backends.format_sql(sql), file=sys.stderr)

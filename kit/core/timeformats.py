@@ -93,11 +93,11 @@ EXCEL = TimestampFormat("Excel serial date", "excel")
 
 _TIME = r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})([.,]\d+)?)?(?:\s*([AaPp][Mm]))?)?"
 _ISO_RE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$")
-_ISO_SPACE_OFFSET_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ])\d{2}:\d{2}(:\d{2})?(\.\d+)? ([+-]\d{2}:?\d{2}|Z|UTC|GMT)$")
+_ISO_SPACE_OFFSET_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ])\d{2}:\d{2}(:\d{2})?(\.\d+)? ([+-]\d{2}:?\d{2}|UTC|GMT)$")
 _YMD_RE = re.compile(r"^(\d{4})([/.])(\d{1,2})\2(\d{1,2})" + _TIME + "$")
 _DMY_RE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})" + _TIME + "$")
 _RFC2822_RE = re.compile(
-    r"^(?:[A-Za-z]{3},\s*)?\d{1,2} [A-Za-z]{3} \d{4} \d{1,2}:\d{2}(?::\d{2})? (?:[+-]\d{4}|GMT|UTC?)$"
+    r"^(?:[A-Za-z]{3},\s*)?\d{1,2} [A-Za-z]{3} \d{4} \d{1,2}:\d{2}(?::\d{2})? (?:[+-]\d{4}|GMT|UTC)$"
 )
 _TWITTER_RE = re.compile(r"^[A-Za-z]{3} [A-Za-z]{3} \d{1,2} \d{1,2}:\d{2}:\d{2} [+-]\d{4} \d{4}$")
 _NUMBER_RE = re.compile(r"^[+-]?\d+(?:\.\d*)?$")
@@ -107,7 +107,7 @@ RFC2822_PATTERNS = tuple(
     f"{day}%d %b %Y %H:%M{sec} {zone}"
     for day in ("%a, ", "")
     for sec in (":%S", "")
-    for zone in ("%z", "GMT", "UTC", "UT")
+    for zone in ("%z", "%Z")  # %Z reads GMT and UTC (a literal "GMT" would take the previous row's offset)
 )
 TWITTER_PATTERN = "%a %b %d %H:%M:%S %z %Y"
 
@@ -261,9 +261,7 @@ def detect_format(values: Iterable[Any], *, where: str = "values", column: str =
         date = f"%Y-%m-%d{t}"
         main = date + "%H:%M:%S" + (".%f" if frac else "") + " %z"
         patterns = tuple(
-            date + time + " " + zone
-            for time in ("%H:%M:%S.%f", "%H:%M:%S", "%H:%M")
-            for zone in ("%z", "UTC", "GMT", "Z")
+            date + time + " " + zone for time in ("%H:%M:%S.%f", "%H:%M:%S", "%H:%M") for zone in ("%z", "%Z")
         )
         return TimestampFormat("YYYY-MM-DD HH:MM:SS ±HHMM", "strftime", main, patterns, has_offset=True, share=share)
     if best == "rfc":

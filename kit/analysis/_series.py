@@ -3,10 +3,17 @@
 Turns what a caller passes (a Series indexed by period start, a frame with a ``period``
 column, or a metric result) into one float Series on a full period spine, and reads the
 period grain. Private to :mod:`kit.analysis`; the public functions document the conventions.
+
+This is the one place that leaves partial periods out: a frame or result with a ``complete``
+column (every metric's) loses its partial first and last periods here, with one
+:class:`~kit.errors.PartialPeriodWarning` that names them, so seasonality, anomalies,
+forecasts and backtests all see complete periods only. A bare Series carries no such column
+and is taken as it is. :func:`partial_periods` gives the same periods to the comparisons.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -15,7 +22,7 @@ import pandas as pd
 
 from ..core import periods
 from ..core.results import Result, frame_of, params_of
-from ..errors import AnalysisError, DataError, ParameterError
+from ..errors import AnalysisError, DataError, ParameterError, PartialPeriodWarning
 
 #: Default seasonal periods per grain (daily data: weekly and yearly).
 DEFAULT_PERIODS = {"day": (7, 365), "week": (52,), "month": (12,), "quarter": (4,), "year": ()}
@@ -41,8 +48,71 @@ def component_name(period: int, grain: str | None) -> str:
     return f"period_{period}"
 
 
+def partial_periods(frame: pd.DataFrame | Result) -> pd.DatetimeIndex:
+    """The partial periods at either end of a result frame (``complete`` False), oldest first.
+
+    The data's coverage is one unbroken span, so partial periods sit at the ends; one in the
+    middle (a hand-made frame) is kept, since leaving it out would open a gap. A frame without
+    a ``complete`` column has none. With groups, a period is partial when any of its rows is.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"period": pd.to_datetime(["2025-10-01", "2026-01-01", "2026-04-01"]),
+    ...                    "complete": [False, True, False]})
+    >>> [p.strftime("%Y-%m-%d") for p in partial_periods(df)]
+    ['2025-10-01', '2026-04-01']
+    """
+    frame = frame_of(frame)
+    if not isinstance(frame, pd.DataFrame) or "complete" not in frame.columns:
+        return pd.DatetimeIndex([], name="period")
+    by_period = frame.reset_index() if "period" not in frame.columns else frame
+    if "period" not in by_period.columns:
+        return pd.DatetimeIndex([], name="period")
+    flags = by_period["complete"].fillna(False).astype(bool).to_numpy()
+    done = pd.Series(flags, index=pd.to_datetime(by_period["period"])).groupby(level=0).all().sort_index()
+    ok = done.to_numpy()
+    if ok.all():
+        return pd.DatetimeIndex([], name="period")
+    if not ok.any():
+        return pd.DatetimeIndex(done.index, name="period")
+    first, last = ok.argmax(), len(ok) - 1 - ok[::-1].argmax()
+    edges = done.index[:first].append(done.index[last + 1 :])
+    return pd.DatetimeIndex(edges, name="period")
+
+
+def complete_only(frame: pd.DataFrame | Result, *, freq: str | None = None) -> pd.DataFrame:
+    """The rows of ``frame`` without its partial edge periods (see :func:`partial_periods`),
+    warning once with the periods it left out; a frame with no complete period is an error."""
+    source = frame_of(frame)
+    partial = partial_periods(source)
+    if not len(partial):
+        return source
+    periods_col = pd.to_datetime(source["period"]) if "period" in source.columns else pd.to_datetime(source.index)
+    keep = ~pd.Series(periods_col, index=source.index).isin(partial).to_numpy()
+    grain = freq or params_of(frame).get("freq")
+    labels = [periods.label(p, grain) if grain else p.strftime("%Y-%m-%d") for p in partial]
+    if not keep.any():
+        raise DataError(
+            f"every period is partial ({', '.join(labels[:4])}{', ...' if len(labels) > 4 else ''}): the data "
+            "covers only part of each, so there is no complete period to analyse; use a finer grain (freq=)"
+        )
+    warnings.warn(
+        f"left out {len(labels)} partial period(s) ({', '.join(labels)}): the data covers only part of "
+        "them, so seasonality, anomalies, comparisons and forecasts use complete periods only",
+        PartialPeriodWarning,
+        stacklevel=3,
+    )
+    return source[keep]
+
+
 def as_series(series: pd.Series | pd.DataFrame | Result, value: str | None = None) -> pd.Series:
-    """A float Series on a sorted, naive DatetimeIndex; never the caller's object."""
+    """A float Series on a sorted, naive DatetimeIndex; never the caller's object.
+
+    A frame or result with a ``complete`` column loses its partial edge periods
+    (:func:`complete_only`, which warns once).
+    """
+    if isinstance(series, (Result, pd.DataFrame)) and "complete" in frame_of(series).columns:
+        series = complete_only(series)
     if isinstance(series, Result):
         series = frame_of(series)
     if isinstance(series, pd.DataFrame):

@@ -1,4 +1,4 @@
-"""A period against the previous one and the same period last year, with an exact Poisson test.
+"""A period against the previous one and the same period last year, with a test that allows for customers differing.
 
 :func:`compare_periods` takes a :func:`kit.contact_frequency` result (or its frame) and returns
 a :class:`Comparison`; :func:`poisson_rate_test` is the test behind it.
@@ -14,10 +14,11 @@ from scipy import stats
 
 from ..core import periods
 from ..core.results import GrainedResult, Result, frame_of, json_safe, params_of
+from ..config import MIN_CHANGE_BASE
 from ..core.types import DateLike, Grouping
 from ..errors import ParameterError
 from ..present import narrative
-from ._series import infer_grain
+from ._series import infer_grain, partial_periods
 
 __all__ = ["Comparison", "compare_periods", "poisson_rate_test"]
 
@@ -34,8 +35,10 @@ class Comparison(GrainedResult):
         One row per group and comparison (``"previous period"``, ``"same period last
         year"``): group columns, ``comparison, period, base_period, count, exposure, rate,
         base_count, base_exposure, base_rate, change`` (relative), ``rate_ratio, ratio_low,
-        ratio_high, p_value, significant``. Rows whose base period is not in the data have
-        NaN tests.
+        ratio_high, p_value, significant, partial``, ``dispersion`` (the larger of the two
+        periods'; 1 when unknown). Rows whose base period is not in the data have NaN tests,
+        and so do rows where either period is partial (``partial`` True: a metric's
+        ``complete`` column says the data covers only part of it).
     grain : str
         Period grain (``.freq`` is the same value).
     value, exposure : str
@@ -44,6 +47,8 @@ class Comparison(GrainedResult):
         Significance level of ``significant``.
     by : tuple of str
         Group columns.
+    min_base : int
+        Comparisons whose base period has fewer contacts are not put in words.
     """
 
     frame: pd.DataFrame
@@ -52,6 +57,7 @@ class Comparison(GrainedResult):
     exposure: str = "active_customers"
     alpha: float = 0.05
     by: tuple = ()
+    min_base: int = 0
 
     def describe(self) -> str:
         """One sentence per group: change against the previous period and last year, with the test's verdict."""
@@ -64,7 +70,15 @@ class Comparison(GrainedResult):
                 if pd.isna(r["change"]):
                     bits.append(f"no {r['comparison']} to compare with")
                     continue
-                verdict = "beyond Poisson noise" if r["significant"] else "within Poisson noise"
+                if r["base_count"] < self.min_base:
+                    # A fall "of 75%" against one or two contacts says nothing.
+                    bits.append(
+                        f"is not compared with the {r['comparison']} ({periods.label(r['base_period'], self.grain)}: "
+                        f"only {int(r['base_count'])} contact{'s' if r['base_count'] != 1 else ''}, below the minimum "
+                        f"base of {self.min_base})"
+                    )
+                    continue
+                verdict = "beyond random variation" if r["significant"] else "within random variation"
                 bits.append(
                     f"{narrative.change_word(r['change'])} {narrative.pct(abs(r['change']))} against the "
                     f"{r['comparison']} ({periods.label(r['base_period'], self.grain)}, "
@@ -95,12 +109,20 @@ def _p(p) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def poisson_rate_test(n1: int, e1: float, n2: int, e2: float, *, level: float = 0.95) -> dict:
-    """Exact conditional test that two Poisson rates ``n1/e1`` and ``n2/e2`` are equal.
+def poisson_rate_test(
+    n1: int, e1: float, n2: int, e2: float, *, level: float = 0.95, d1: float = 1.0, d2: float = 1.0
+) -> dict:
+    """Test that two contact rates ``n1/e1`` and ``n2/e2`` are equal, allowing for overdispersion.
 
-    Conditional on ``n1 + n2``, ``n1 ~ Binomial(n1 + n2, e1 / (e1 + e2))`` under H0
-    (Przyborowski and Wilenski); the p-value is scipy's exact two-sided binomial test.
-    The rate-ratio interval maps the Clopper-Pearson interval of the binomial share.
+    The floor is the exact conditional Poisson test: conditional on ``n1 + n2``,
+    ``n1 ~ Binomial(n1 + n2, e1 / (e1 + e2))`` under H0 (Przyborowski and Wilenski), with
+    scipy's exact two-sided binomial p-value and the Clopper-Pearson interval mapped to the
+    rate ratio. Customers differ and contact in bursts, so the variance of a period's rate is
+    larger than Poisson by the dispersion ``d`` (between-customer variance over its Poisson
+    value, the ``dispersion`` column of :func:`kit.contact_frequency`). With ``d1`` or ``d2``
+    above 1, a Wald test on the log rate ratio uses ``Var = d1/n1 + d2/n2`` (a quasi-Poisson,
+    ratio-estimator variance); the p-value is the larger of the two tests and the interval the
+    union of the two, so the result is never more confident than the Poisson test.
 
     Parameters
     ----------
@@ -121,6 +143,9 @@ def poisson_rate_test(n1: int, e1: float, n2: int, e2: float, *, level: float = 
     >>> r = poisson_rate_test(10, 100, 2, 100)
     >>> round(r["rate_ratio"], 1), round(r["p_value"], 4)
     (5.0, 0.0386)
+    >>> r = poisson_rate_test(1100, 1000, 1000, 1000, d1=4, d2=4)  # z = log(1.1) / sqrt(4/1100 + 4/1000)
+    >>> round(r["p_value"], 3)
+    0.275
     """
     n1, n2 = int(n1), int(n2)
     if n1 < 0 or n2 < 0:
@@ -135,12 +160,16 @@ def poisson_rate_test(n1: int, e1: float, n2: int, e2: float, *, level: float = 
     ci = res.proportion_ci(confidence_level=level, method="exact")
     to_ratio = lambda q: (q / (1 - q)) * (e2 / e1) if q < 1 else math.inf  # noqa: E731
     ratio = (n1 / e1) / (n2 / e2) if n2 > 0 else math.inf
-    return {
-        "rate_ratio": float(ratio),
-        "ratio_low": float(to_ratio(ci.low)),
-        "ratio_high": float(to_ratio(ci.high)),
-        "p_value": float(res.pvalue),
-    }
+    p_value, low, high = float(res.pvalue), float(to_ratio(ci.low)), float(to_ratio(ci.high))
+    d1 = max(float(d1), 1.0) if d1 == d1 else 1.0
+    d2 = max(float(d2), 1.0) if d2 == d2 else 1.0
+    if (d1 > 1 or d2 > 1) and n1 > 0 and n2 > 0:
+        se = math.sqrt(d1 / n1 + d2 / n2)
+        log_ratio = math.log(ratio)
+        q = stats.norm.isf((1 - level) / 2)
+        p_value = max(p_value, float(2 * stats.norm.sf(abs(log_ratio) / se)))
+        low, high = min(low, math.exp(log_ratio - q * se)), max(high, math.exp(log_ratio + q * se))
+    return {"rate_ratio": float(ratio), "ratio_low": low, "ratio_high": high, "p_value": p_value}
 
 
 def compare_periods(
@@ -151,12 +180,17 @@ def compare_periods(
     value: str = "contacts",
     exposure: str = "active_customers",
     alpha: float = 0.05,
+    min_base: int | None = None,
 ) -> Comparison:
     """Change of a period against the previous period and the same period last year.
 
-    Each comparison carries an exact conditional test of two Poisson rates
-    (contacts with active customers as exposures, see :func:`poisson_rate_test`), so
-    a small segment's noisy swing is not called a change.
+    Each comparison carries a test of two rates (contacts with active customers as
+    exposures, see :func:`poisson_rate_test`): the exact Poisson test, widened by the
+    frame's ``dispersion`` column (the variance between customers) when it has one, so
+    neither a small segment's noisy swing nor customers' bursts are called a change.
+    On simulated null data (1,000 customers; rates redrawn each month, 50% turnover, or
+    follow-up bursts) it calls 4-6% of changes significant at 5%, where the Poisson test
+    alone called 17-33% (``benchmarks/calibration.py``).
 
     Parameters
     ----------
@@ -170,6 +204,9 @@ def compare_periods(
         Count column and exposure column (rate = value / exposure).
     alpha : float
         Significance level for the ``significant`` column.
+    min_base : int, optional
+        ``describe()`` leaves out a change whose base period has fewer contacts (default
+        :data:`kit.config.MIN_CHANGE_BASE`).
 
     Returns
     -------
@@ -212,14 +249,29 @@ def compare_periods(
         "previous period": periods.shift(current, grain, -1),
         "same period last year": periods.truncate(current - pd.DateOffset(years=1), grain),
     }
-    keyed = df.groupby(["period", *by], dropna=False)[[value, exposure]].sum(min_count=1)
+    if "dispersion" not in df.columns:
+        df["dispersion"] = 1.0
+    # Summed over rows (a frame with extra columns): the largest row's dispersion is kept.
+    keyed = df.groupby(["period", *by], dropna=False).agg(
+        **{value: (value, lambda v: v.sum(min_count=1)), exposure: (exposure, lambda v: v.sum(min_count=1))},
+        dispersion=("dispersion", "max"),
+    )
+    # Partial periods (the metric's complete column) are no basis for a change: no test there.
+    partial = set(partial_periods(df))
+    if partial:
+        keyed = keyed.astype(float)
+        keyed.loc[keyed.index.get_level_values(0).isin(list(partial))] = math.nan
     groups = [()] if not by else sorted(df[by].drop_duplicates().itertuples(index=False, name=None), key=str)
     rows = []
     for g in groups:
         cur = _lookup(keyed, current, g)
         for comp, base in bases.items():
             rows.append(_row(dict(zip(by, g)), comp, current, base, cur, _lookup(keyed, base, g), alpha))
-    return Comparison(frame=pd.DataFrame(rows), grain=grain, value=value, exposure=exposure, alpha=alpha, by=tuple(by))
+            rows[-1]["partial"] = current in partial or base in partial
+    base = MIN_CHANGE_BASE if min_base is None else int(min_base)
+    return Comparison(
+        frame=pd.DataFrame(rows), grain=grain, value=value, exposure=exposure, alpha=alpha, by=tuple(by), min_base=base
+    )
 
 
 def _row(row: dict, comp: str, current, base, cur: tuple, prev: tuple, alpha: float) -> dict:
@@ -229,17 +281,18 @@ def _row(row: dict, comp: str, current, base, cur: tuple, prev: tuple, alpha: fl
         base_period=base,
         count=cur[0],
         exposure=cur[1],
-        rate=_rate(*cur),
+        rate=_rate(*cur[:2]),
         base_count=prev[0],
         base_exposure=prev[1],
-        base_rate=_rate(*prev),
+        base_rate=_rate(*prev[:2]),
     )
     row["change"] = row["rate"] / row["base_rate"] - 1 if row["base_rate"] and row["base_rate"] > 0 else math.nan
-    if any(pd.isna(v) for v in (*cur, *prev)):
+    if any(pd.isna(v) for v in (*cur[:2], *prev[:2])):
         test = dict(_NO_TEST)
     else:
-        test = poisson_rate_test(cur[0], cur[1], prev[0], prev[1], level=1 - alpha)
+        test = poisson_rate_test(cur[0], cur[1], prev[0], prev[1], level=1 - alpha, d1=cur[2], d2=prev[2])
     row.update(test)
+    row["dispersion"] = max(v for v in (cur[2], prev[2], 1.0) if not pd.isna(v))
     row["significant"] = bool(test["p_value"] < alpha) if not math.isnan(test["p_value"]) else False
     return row
 
@@ -249,10 +302,10 @@ def _lookup(keyed: pd.DataFrame, period, group: tuple):
     try:
         row = keyed.loc[key if len(key) > 1 else period]
     except KeyError:
-        return (math.nan, math.nan)
+        return (math.nan, math.nan, 1.0)
     if isinstance(row, pd.DataFrame):
         row = row.iloc[0]
-    return (float(row.iloc[0]), float(row.iloc[1]))
+    return (float(row.iloc[0]), float(row.iloc[1]), float(row.iloc[2]))
 
 
 def _rate(count, exposure) -> float:

@@ -112,19 +112,74 @@ def label(period: DateLike, freq: str) -> str:
     return p.strftime("%Y-%m-%d")
 
 
+#: A window's number and unit: ``48h``, ``2d``, ``30min``, ``1.5 hours``, ``90D``, ``2w``.
+_WINDOW = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([a-z]+)")
+#: Unit words -> the unit pandas reads without a deprecation (upper-case D is deprecated-free).
+_WINDOW_UNITS = {
+    **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), "W"),
+    **dict.fromkeys(("d", "day", "days"), "D"),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "h"),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), "min"),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "s"),
+}
+
+
+def _pandas_window(text: str) -> pd.Timedelta | None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            td = pd.Timedelta(text)
+        except (ValueError, TypeError, OverflowError):
+            return None
+    return None if td is pd.NaT else td
+
+
 def parse_window(window: Window | None) -> pd.Timedelta:
-    """'48h', '2d', '90min', 0 or a Timedelta as elapsed time."""
-    if isinstance(window, pd.Timedelta):
-        td = window
-    elif window in (0, "0", None):
+    """'48h', '2d', '90min', '90D', '1 day 2h', 0 or a Timedelta as elapsed time.
+
+    A bare number is refused (``48`` could be hours, days or pandas' nanoseconds); so are
+    negative, NaN and empty windows. ``0`` (or ``"0"``) means no window.
+
+    Examples
+    --------
+    >>> parse_window("90D"), parse_window("1 day 2h"), parse_window(0)
+    (Timedelta('90 days 00:00:00'), Timedelta('1 days 02:00:00'), Timedelta('0 days 00:00:00'))
+    >>> parse_window(48)
+    Traceback (most recent call last):
+    ...
+    kit.errors.ParameterError: time window 48 has no unit; write it with one, e.g. '48h', '2d' or '30min'
+    """
+    if isinstance(window, pd.Timedelta) or (hasattr(window, "total_seconds") and not isinstance(window, str)):
+        td = pd.Timedelta(window)
+        if td is pd.NaT:
+            raise ParameterError("time window is NaT; use e.g. '48h', '2d' or '30min' (0 for none)")
+    elif window is None or (isinstance(window, (int, float)) and not isinstance(window, bool) and window == 0):
         td = pd.Timedelta(0)
     else:
-        try:
-            td = pd.Timedelta(str(window).strip().lower().replace(" ", ""))
-        except ValueError:
-            raise ParameterError(f"cannot read time window {window!r}; use e.g. '48h', '24h' or '2d'") from None
+        text = str(window).strip().lower()
+        if text in ("0", "0.0"):
+            return pd.Timedelta(0)
+        hint = "use e.g. '48h', '2d' or '30min' (0 for none)"
+        if not text:
+            raise ParameterError(f"time window is empty; {hint}")
+        if text.startswith("-"):
+            raise ParameterError(f"time window {window!r} is negative; {hint}")
+        if re.fullmatch(r"[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(e[+-]?[0-9]+)?", text):
+            raise ParameterError(
+                f"time window {window!r} has no unit; write it with one, e.g. '{text}h', '2d' or '30min'"
+            )
+        parts = _WINDOW.findall(text)
+        rebuilt = "".join(n + u for n, u in parts)
+        if parts and rebuilt == re.sub(r"\s+", "", text) and all(u in _WINDOW_UNITS for _, u in parts):
+            td = sum((pd.Timedelta(float(n), unit=_WINDOW_UNITS[u]) for n, u in parts), pd.Timedelta(0))
+        else:  # pandas' own spellings ('1 days 02:00:00', 'P2D'), read without its lower-case-unit deprecation
+            td = _pandas_window(str(window).strip())
+            if td is None:
+                raise ParameterError(f"cannot read time window {window!r}; {hint}")
     if td < pd.Timedelta(0):
-        raise ParameterError(f"time window {window!r} is negative")
+        raise ParameterError(f"time window {window!r} is negative; use e.g. '48h', '2d' or '30min' (0 for none)")
     return td
 
 
@@ -148,3 +203,24 @@ def parse_period(period: DateLike, grain: str) -> pd.Timestamp:
             raise ParameterError(f"{text!r} is not an ISO week; use e.g. 2026-W43") from None
         return truncate(day, grain)
     return truncate(text, grain)
+
+
+def complete(starts: pd.Series | pd.DatetimeIndex, freq: str, first: DateLike, last: DateLike) -> pd.Series:
+    """Whether each period (by its start) lies wholly inside the days ``first`` to ``last``
+    (inclusive): the data's coverage. A period that begins before ``first`` or ends after
+    ``last`` is partial, and so is every period when the coverage is unknown (None).
+
+    Examples
+    --------
+    >>> starts = pd.to_datetime(["2025-10-01", "2026-01-01"])
+    >>> complete(starts, "quarter", "2025-11-03", "2026-03-31").tolist()
+    [False, True]
+    """
+    grain = check_grain(freq)
+    starts = pd.Series(pd.to_datetime(starts))
+    if first is None or last is None or len(starts) == 0:
+        return pd.Series(False, index=starts.index, dtype=bool)
+    lo, hi = parse_date(first).normalize(), parse_date(last).normalize()
+    # One period_end per distinct period: a day-grain frame has many groups per period.
+    ends = starts.map({p: period_end(p, grain) for p in starts.dropna().unique()})
+    return ((starts >= lo) & (ends <= hi)).fillna(False).astype(bool)

@@ -30,6 +30,8 @@ REASON = "_reason"
 #: Rows dated after the ``as_of`` day: not read by a metric computed as of that day.
 AFTER_AS_OF = f"{SCOPE_PREFIX}after as_of"
 EXAMPLES_PER_REASON = 3
+#: Contact times outside the plausible range (see :func:`kit.core.engine.plausible_range`).
+IMPLAUSIBLE = "implausible created_at"
 
 
 @dataclass
@@ -113,12 +115,14 @@ def classify_customers(src: Source, *, padded: frozenset[str] | None = None, uni
     cid = engine.clean_key(t.customer_id, padded=None if padded is None else "customer_id" in padded)
     signup = engine.local_date(t.signup_date)
     has_churn = "churn_date" in t.columns
-    churn = engine.local_date(t.churn_date) if has_churn else ibis.null(dt.date)
+    # PostgreSQL's open-ended `infinity` churn date means "not churned": no date, not a bad one.
+    churn_raw = engine.open_ended(t.churn_date) if has_churn else None
+    churn = engine.local_date(churn_raw) if churn_raw is not None else ibis.null(dt.date)
     pre = _first_reason(
-        (cid.isnull(), "missing customer_id"),
+        (cid.isnull() | engine.is_blank(t.customer_id), "missing customer_id"),
         (engine.blank_to_null(t.signup_date).isnull(), "missing signup_date"),
         (signup.isnull(), "unparseable signup_date"),
-        *([(engine.is_unparseable(t.churn_date, churn), "unparseable churn_date")] if has_churn else []),
+        *([(engine.is_unparseable(churn_raw, churn), "unparseable churn_date")] if churn_raw is not None else []),
         (churn < signup, "churn before signup"),
     )
     t = t.mutate(cid=cid, signup=signup, churn=churn, _pre=pre)  # one projection (compiles faster)
@@ -193,12 +197,16 @@ def row_tests(
         _cust=engine.clean_key(t.customer_id, padded=padded_ids),
         instant=engine.parse_instant(t.created_at),
     )
-    if not typed_ts:  # only text can be unparseable; keep it for the ledger's examples
-        cols["_raw_ts"] = t.created_at
+    # the stored value, for the ledger's examples (unparseable text, implausible times)
+    cols["_raw_ts"] = t.created_at
+    # a blank id is missing whether or not this run trims ids (engine.is_blank: no TRIM for clean values)
+    cols["_missing_cust"] = cols["_cust"].isnull() | engine.is_blank(t.customer_id)
     # IS NULL is never NULL itself: plain tests, which the engine can push into its scan.
     cols["_missing_ts"] = engine.blank_to_null(t.created_at).isnull() if not typed_ts else t.created_at.isnull()
     # A typed timestamp is never unparseable; testing the parsed value would cost a conversion per row.
     cols["_unparseable"] = cols["instant"].isnull() if not typed_ts else ibis.literal(False)
+    # 9999-12-31 placeholders, 1900-01-01, years read as 0026, "epoch": not contacts (engine.plausible_range)
+    cols["_implausible"] = engine.is_implausible(t.created_at, cols["instant"])
     cols["_wrong_direction"] = ibis.literal(False)
     if "direction" in t.columns:
         raw = t.direction.cast(dt.string)
@@ -208,7 +216,13 @@ def row_tests(
             cols["_wrong_direction"] = ibis.cases(
                 (raw == direction, False), else_=cols["direction"].isnull() | (cols["direction"] != direction)
             ).fill_null(True)
-    cols["_row_ok"] = cols["_cust"].notnull() & ~cols["_missing_ts"] & ~cols["_unparseable"] & ~cols["_wrong_direction"]
+    cols["_row_ok"] = (
+        ~cols["_missing_cust"]
+        & ~cols["_missing_ts"]
+        & ~cols["_unparseable"]
+        & ~cols["_implausible"]
+        & ~cols["_wrong_direction"]
+    )
     if as_of is not None:
         cols["_after_as_of"] = after_as_of(t.created_at, cols["instant"], as_of)
         cols["_row_ok"] = cols["_row_ok"] & ~cols["_after_as_of"]
@@ -227,9 +241,10 @@ def row_reasons(cols: ir.Table | Mapping[str, ir.Value], direction: str) -> list
     names = cols.columns if isinstance(cols, ir.Table) else cols
     first = [(cols["_after_as_of"], AFTER_AS_OF)] if "_after_as_of" in names else []
     return first + [
-        (cols["_cust"].isnull(), "missing customer_id"),
+        (cols["_missing_cust"], "missing customer_id"),
         (cols["_missing_ts"], "missing created_at"),
         (cols["_unparseable"], "unparseable created_at"),
+        (cols["_implausible"], IMPLAUSIBLE),
         (cols["_wrong_direction"], f"{SCOPE_PREFIX}direction is not {direction}"),
     ]
 
@@ -355,6 +370,7 @@ def classify_contacts(
 EXAMPLE_COLUMNS = {
     "contacts": {
         "unparseable created_at": "_raw_ts",
+        "implausible created_at": "_raw_ts",
         "unknown customer": "_cust",
         "customer excluded": "_cust",
         "duplicate contact_id": "_contact",

@@ -25,8 +25,10 @@ from ..core import engine, periods
 from ..core.dataset import accepts_dataset
 from ..core.ledger import SCOPE_PREFIX, Ledger
 from ..core.prepare import (
+    AFTER_AS_OF,
     REASON,
     _first_reason,
+    after_as_of,
     classify_contacts,
     classify_customers,
     count_reasons,
@@ -59,6 +61,7 @@ COLUMNS = [
     "orders_with_contact",
     "orders_with_contact_pct",
     "follow_up_window_complete",
+    "complete",
 ]
 
 
@@ -203,6 +206,7 @@ def contacts_per_order(
     topics: Sequence[str] | None = None,
     start: DateLike = None,
     end: DateLike = None,
+    as_of: DateLike = None,
     tz: str | None = None,
     mapping: MappingSpec = None,
     con: Backend = None,
@@ -232,6 +236,10 @@ def contacts_per_order(
         are then detected within the same topic.
     start, end : date-like, optional
         First and last period.
+    as_of : date-like, optional
+        Compute as of the end of this day (business time zone): contacts and orders dated
+        later are not counted (reason ``"out of scope: after as_of"`` in the ledger), and the
+        follow-up window of ``orders_with_contact`` ends there.
     tz : str, optional
         Business time zone (default: the Dataset's, else UTC).
     mapping, con
@@ -245,7 +253,10 @@ def contacts_per_order(
         ``net_contacts_per_order_pct`` (cases / orders x 100), its exact Poisson
         interval ``contacts_per_order_ci_low/high``, ``orders_with_contact``,
         ``orders_with_contact_pct`` and ``follow_up_window_complete`` (False when
-        orders of the period had less than ``within_days`` of data after them).
+        orders of the period had less than ``within_days`` of data after them) and
+        ``complete`` (the period lies wholly inside the data's coverage: the days that both
+        the counted contacts and the counted orders span, up to ``as_of`` when given; see
+        :func:`kit.contact_frequency`).
         Rows without orders have NaN rates and a note in ``.notes``; ``.ledger``
         has the data-quality ledger, ``.params`` the options; ``.total()`` sums the
         whole range and ``.plot()`` draws one period.
@@ -283,6 +294,7 @@ def contacts_per_order(
         "dedup_window": str(dedup_window),
         "topics": topics,
         "direction": direction,
+        "as_of": None if as_of is None else periods.parse_date(as_of).strftime("%Y-%m-%d"),
     }
     ledger = Ledger()
     lookup = _lookup(con, ledger, csrc, osrc, usrc, by)
@@ -292,10 +304,12 @@ def contacts_per_order(
 
     o = _classify_orders(osrc, lookup, known_only=usrc is not None)
     o_period = engine.period_start(o._olocal, unit)
+    late = [] if as_of is None else [(after_as_of(o.ordered_at, o._oinstant, as_of), ibis.literal(AFTER_AS_OF))]
     o = o.mutate(
         period=o_period,
         **{
             REASON: ibis.cases(
+                *late,
                 (o[REASON].notnull(), o[REASON]),
                 (~in_range(o_period), ibis.literal(OUT_OF_RANGE)),
                 else_=ibis.null(dt.string),
@@ -312,18 +326,29 @@ def contacts_per_order(
         direction=direction,
         dedup_seconds=window.total_seconds(),
         topics=topics,
+        as_of=as_of,
     )
 
     cagg = engine.fetch(
         con,
         c.group_by([REASON, "period", *by]).aggregate(
-            n=c.count(), follow_ups=c.follow_up.cast("int64").sum(), **example_metrics(c, "contacts")
+            n=c.count(),
+            follow_ups=c.follow_up.cast("int64").sum(),
+            _t_lo=c.local_ts.min(),
+            _t_hi=c.local_ts.max(),
+            **example_metrics(c, "contacts"),
         ),
     )
     record_ledger(ledger, csrc, cagg)
-    oagg = engine.fetch(con, o.group_by([REASON, "period", *by]).aggregate(n=o.count()))
+    oagg = engine.fetch(
+        con, o.group_by([REASON, "period", *by]).aggregate(n=o.count(), _t_lo=o._olocal.min(), _t_hi=o._olocal.max())
+    )
     record_ledger(ledger, osrc, oagg)
+    coverage = _coverage(cagg, oagg, as_of)
     hit, data_end = _followed_by_contact(con, csrc, c, used_orders, by, within)
+    if as_of is not None:  # the follow-up window ends with the as-of day
+        cutoff = periods.parse_date(as_of).normalize() + pd.Timedelta(days=1)
+        data_end = cutoff if data_end is None or pd.isna(data_end) else min(pd.Timestamp(data_end), cutoff)
 
     cagg = cagg[cagg[REASON].isna()].rename(columns={"n": "contacts"})[["period", *by, "contacts", "follow_ups"]]
     oagg = oagg[oagg[REASON].isna()].rename(columns={"n": "orders"})[["period", *by, "orders"]]
@@ -344,11 +369,27 @@ def contacts_per_order(
         else None
     )
     out = _rate_table(periods.spine(lo, hi, grain), by, cagg, oagg, hit, seg, data_end, grain, within)
+    out["complete"] = periods.complete(out["period"], grain, *coverage)
     for note in _table_notes(out, by, grain, within):
         notes.append(note)
         if "no orders" in note:
             warnings.warn(note, KitWarning, stacklevel=3)
     return OrderRates(frame=out, ledger=ledger, notes=tuple(notes), params=params)
+
+
+def _coverage(cagg: pd.DataFrame, oagg: pd.DataFrame, as_of) -> tuple:
+    """The data's coverage, first and last day: the days both the counted contacts and the counted
+    orders span (each counting rows outside ``start``/``end`` too), ending on ``as_of`` when given.
+    ``(None, None)`` when either has none."""
+    spans = []
+    for agg in (cagg, oagg):
+        used = agg[agg[REASON].isna() | (agg[REASON] == OUT_OF_RANGE)]
+        lo, hi = pd.to_datetime(used["_t_lo"]).min(), pd.to_datetime(used["_t_hi"]).max()
+        if pd.isna(lo):
+            return None, None
+        spans.append((pd.Timestamp(lo).normalize(), pd.Timestamp(hi).normalize()))
+    last = periods.parse_date(as_of).normalize() if as_of is not None else min(hi for _, hi in spans)
+    return max(lo for lo, _ in spans), last
 
 
 def _check_options(direction, within_days) -> int:
@@ -411,10 +452,12 @@ def _range_test(first, last):
     return in_range
 
 
-def _scoped_contacts(csrc, lookup, used_orders, unit, in_range, *, direction, dedup_seconds, topics):
+def _scoped_contacts(csrc, lookup, used_orders, unit, in_range, *, direction, dedup_seconds, topics, as_of=None):
     """Classified contacts with period and reason: only ordering customers, topics and periods in scope."""
     ordering = used_orders.select(_ocid=used_orders._ocust).distinct()
-    c = classify_contacts(csrc, lookup, direction=direction, dedup_seconds=dedup_seconds, same_topic=topics is not None)
+    c = classify_contacts(
+        csrc, lookup, direction=direction, dedup_seconds=dedup_seconds, same_topic=topics is not None, as_of=as_of
+    )
     c = c.left_join(ordering, c._cust == ordering._ocid)
     c_period = engine.period_start(c.local_ts, unit)
     scope = [(c._ocid.isnull(), ibis.literal(f"{SCOPE_PREFIX}customer placed no order"))]
@@ -474,6 +517,7 @@ def _rate_table(spine, by, cagg, oagg, hit, seg, data_end, grain, within) -> pd.
     data_end = pd.Timestamp(data_end) if data_end is not None and pd.notna(data_end) else None
     ends = out["period"].map(lambda p: periods.period_end(p, grain))
     out["follow_up_window_complete"] = (ends + pd.Timedelta(days=within) <= data_end) if data_end is not None else False
+    out["complete"] = False  # set by the caller, which knows the data's coverage
     return out[["period", *by, *COLUMNS]].sort_values(["period", *by], kind="stable").reset_index(drop=True)
 
 

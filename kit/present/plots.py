@@ -11,11 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 import seaborn as sns
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure, SubFigure
+    from matplotlib.lines import Line2D
 
 PALETTE = "colorblind"
 #: Consistent colours for categorical outcomes across reports.
@@ -54,6 +57,56 @@ def new_axes(ax: Axes | None = None, *, figsize: tuple[float, float] = (9, 4)) -
         return ax.figure, ax
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     return fig, ax
+
+
+#: The note a chart carries when it shows partial periods.
+PARTIAL_NOTE = "hollow points: partial periods (the data covers only part of them)"
+
+
+def mark_partial(ax: Axes, line: Line2D, complete) -> bool:
+    """Draw the partial periods of ``line`` hollow, with one note and legend entry per Axes.
+
+    ``complete`` holds one flag per point of the line (a metric's ``complete`` column; None:
+    all complete). Complete points keep the line's filled markers; partial ones get an
+    unfilled marker (a scatter with facecolor ``"none"`` and gid ``"partial"``). Returns
+    whether any point is partial.
+    """
+    if complete is None:
+        return False
+    done = pd.Series(complete).fillna(False).astype(bool).to_numpy()
+    if done.all():
+        return False
+    if line.get_marker() in (None, "None", "none", "", " "):
+        line.set_marker("o")
+    if done.any():
+        line.set_markevery(np.flatnonzero(done).tolist())
+    else:
+        line.set_marker("None")
+    first = not any(c.get_gid() == "partial" for c in ax.collections)
+    size = max(float(line.get_markersize()), 4.0) + 2
+    ax.scatter(
+        np.asarray(line.get_xdata())[~done],
+        np.asarray(line.get_ydata())[~done],
+        s=size**2,
+        facecolors="none",
+        edgecolors=line.get_color(),
+        linewidths=1.3,
+        zorder=3,
+        gid="partial",
+        label="partial period" if first else "_nolegend_",
+    )
+    if first:
+        ax.annotate(
+            PARTIAL_NOTE,
+            xy=(0.99, 0.01),
+            xycoords="axes fraction",
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="0.35",
+            gid="partial-note",
+        )
+    return True
 
 
 def show(fig: Figure) -> None:

@@ -49,6 +49,7 @@ KNOWN_KEYS = (
     "thresholds",
     "redact",
     "dedup_window",
+    "period",  # the default period of `kit report` (written by `kit init`); --period overrides it
 )
 #: Keys of ``data``, ``benchmark`` and ``bands`` in report.yml.
 DATA_KEYS = ("dir", "tables", "connection")
@@ -266,6 +267,8 @@ def load(
         _check_keys(fields["tables"], TABLES, "data.tables")
     if data.get("connection"):
         fields["connection"] = _connection(data["connection"])
+    if fields["period"] is None and raw.get("period") is not None:  # the file's default period
+        fields["period"] = str(raw["period"])
     for key in ("title", "tz", "dedup_window"):
         if raw.get(key) is not None:
             fields[key] = str(raw[key])

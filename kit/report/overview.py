@@ -23,6 +23,7 @@ from ..analysis import benchmarks as bench_mod
 from ..analysis import compare as compare_mod
 from ..analysis import decompose as decompose_mod
 from ..analysis import forecast as forecast_mod
+from ..analysis._series import partial_periods
 from ..config import DEFAULT_DEDUP_WINDOW, DEFAULT_FREQ
 from ..core import engine, periods
 from ..core.dataset import TableSource, accepts_dataset
@@ -33,7 +34,7 @@ from ..core.sources import open_tables
 from ..errors import DataError, KitError, renamed_parameters
 from ..metrics.frequency import contact_frequency
 from ..present import narrative
-from ..present.plots import new_axes
+from ..present.plots import mark_partial, new_axes
 from .onboarding import ONBOARDING_WEEKS, OnboardingCurve, onboarding_curve  # noqa: F401 - the notebooks' facade
 from .rankings import Rankings, rankings  # noqa: F401 - the notebooks' facade
 
@@ -74,7 +75,8 @@ class Trend(MetricResult):
         df = self.frame.tail(periods_shown or self.periods_shown)
         _, ax = new_axes(ax)
         ax.fill_between(df["period"], df["frequency_ci_low"], df["frequency_ci_high"], alpha=0.25, label="95% CI")
-        ax.plot(df["period"], df["frequency"], marker="o", lw=1.8, label="contacts per active customer")
+        line = ax.plot(df["period"], df["frequency"], marker="o", lw=1.8, label="contacts per active customer")[0]
+        mark_partial(ax, line, df.get("complete"))  # partial periods hollow, with a note
         if events is not None and len(events):
             ev = events[
                 (events["date"] >= df["period"].min()) & (events["date"] <= df["period"].max() + pd.Timedelta(days=31))
@@ -323,11 +325,21 @@ def headline(trend_result: MetricResult | pd.DataFrame, *, period: DateLike, fre
     end = periods.period_end(start, freq)
     data_end = getattr(trend_result, "data_end", None)
     complete = data_end is None or pd.Timestamp(data_end) >= end
+    # The metric's complete column also knows a period the data starts after (and as_of).
+    complete = bool(row["complete"]) if "complete" in rows.columns else complete
     notes = list(getattr(trend_result, "notes", ()))
-    if not complete:
+    data_start = getattr(trend_result, "data_start", None)
+    if not complete and data_start is not None and pd.Timestamp(data_start) > start:
         notes.insert(
             0,
-            f"the data ends on {data_end}, before {periods.label(start, freq)} ends on "
+            f"the data starts on {data_start}, after {periods.label(start, freq)} begins on "
+            f"{start:%Y-%m-%d}: the period is incomplete, so its frequency is understated",
+        )
+    elif not complete:
+        until = f"ends on {data_end}" if data_end is not None else "does not cover it all"
+        notes.insert(
+            0,
+            f"the data {until}, before {periods.label(start, freq)} ends on "
             f"{end:%Y-%m-%d}: the period is incomplete, so its frequency is understated",
         )
     return Headline(
@@ -375,9 +387,15 @@ def comparisons(
         tested = frame_of(compare_mod.compare_periods(trend_result, start, by=[])).set_index("comparison")
     except KitError:
         tested = None
+    partial = set(partial_periods(frame))  # a partial reference period is no basis for a change
     out = []
     for name, ref in refs.items():
-        if ref not in rows.index or not rows.loc[ref, "active_customers"] or not rows.loc[ref, "contacts"]:
+        if (
+            ref not in rows.index
+            or ref in partial
+            or not rows.loc[ref, "active_customers"]
+            or not rows.loc[ref, "contacts"]
+        ):
             out.append(None)
             continue
         base = float(rows.loc[ref, "frequency"])
@@ -491,15 +509,15 @@ def anomalies(
     size, z, explanation), ``latest_flagged`` (whether the last period is one), or a note.
     """
     grain = getattr(trend_result, "freq", None) or DEFAULT_FREQ
-    series = frame_of(trend_result).set_index("period")["frequency"]
+    frame = frame_of(trend_result)
+    series = frame.set_index("period")["frequency"]
+    # The frame (with its complete column), not the bare series: partial periods are left out.
+    used = frame[["period", "frequency", *(["complete"] if "complete" in frame.columns else [])]]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            flagged = frame_of(
-                anomaly_mod.anomalies(
-                    decompose_mod.decompose(series, freq=grain), threshold=threshold, events=events, tz=tz or "UTC"
-                )
-            )
+            dec = decompose_mod.decompose(used, value="frequency", freq=grain)
+            flagged = frame_of(anomaly_mod.anomalies(dec, threshold=threshold, events=events, tz=tz or "UTC"))
     except KitError as exc:
         return {"available": False, "note": f"anomaly detection not available: {exc}"}
     items = [
@@ -516,7 +534,8 @@ def anomalies(
     return {
         "available": True,
         "threshold": float(threshold),
-        "periods_checked": int(len(series)),
+        "periods_checked": int(len(dec.observed)),
+        "partial_left_out": [periods.label(p, grain) for p in partial_periods(frame)],
         "flagged": items,
         "latest_flagged": any(i["period"] == last for i in items),
     }
@@ -528,9 +547,9 @@ def forecast(trend_result: MetricResult | pd.DataFrame, *, horizon: int = 3) -> 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fc = forecast_mod.forecast(
-                frame_of(trend_result).set_index("period")["frequency"], horizon=horizon, freq=grain
-            )
+            frame = frame_of(trend_result)  # with its complete column: partial periods are left out
+            used = frame[["period", "frequency", *(["complete"] if "complete" in frame.columns else [])]]
+            fc = forecast_mod.forecast(used, value="frequency", horizon=horizon, freq=grain)
     except KitError as exc:
         return {"available": False, "note": f"forecast not available: {exc}"}
     return {"available": True, **fc.to_dict()}

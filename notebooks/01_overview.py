@@ -53,7 +53,8 @@ from kit.report import overview as ov
 plots.theme()
 warnings.filterwarnings("ignore", category=FutureWarning)
 
-# the render's report context again: the same sources, mapping, dedup window, thresholds as summary.json
+# the render's report context again: the same sources, mapping, dedup window, thresholds as summary.json;
+# ctx.dataset() reads only the data known at the end of the period (ctx.as_of), so a past report never changes
 ctx = context.from_parameters(
     config_path=config_path,
     data_dir=data_dir,
@@ -86,7 +87,7 @@ ranked = ov.rankings(
     dedup_window=ctx.dedup_window,
 )
 bench = ov.benchmark(trend, period=ctx.period, freq=ctx.grain, profile=ctx.benchmark_profile)
-onboarding = ov.onboarding_curve(ds)
+onboarding = ov.onboarding_curve(ds, as_of=ctx.as_of)  # signups and contacts up to the period's end only
 
 # %% [markdown]
 # ## Summary

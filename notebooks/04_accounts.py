@@ -85,7 +85,7 @@ ctx = context.from_parameters(
     redact=redact,
 )
 ds = ctx.dataset()
-as_of = periods.period_end(ctx.period, ctx.grain)
+as_of = ctx.as_of  # the last day of the period: ctx.dataset() holds nothing later
 freq = accounts.account_frequency(
     ds.contacts,
     ds.customers,

@@ -26,7 +26,7 @@ import pandas as pd
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result, frame_of
 from ..core.sources import open_tables
-from ..core.types import Backend, MappingSpec
+from ..core.types import Backend, DateLike, MappingSpec
 from ..errors import AnalysisError, KitError, ParameterError
 from ..metrics.features import DEFAULT_WINDOW, Features, customer_features, default_controls
 from ..present import narrative as nv
@@ -293,6 +293,7 @@ def churn_effect(
     controls: str | Sequence[str] | None = None,
     bins: Sequence[float] = DEFAULT_BINS,
     tz: str | None = None,
+    as_of: DateLike = None,
     mapping: MappingSpec = None,
     con: Backend = None,
 ) -> ChurnEffect:
@@ -311,6 +312,9 @@ def churn_effect(
         a control.
     tz : str, optional
         Business time zone (default: the Dataset's, else UTC).
+    as_of : date-like, optional
+        Read only the data known at the end of this day (see :func:`kit.core.asof.known_by`); the
+        default cutoff then leaves its whole outcome window by ``as_of``.
 
     Returns
     -------
@@ -327,7 +331,15 @@ def churn_effect(
     (True, ('tier', 'tenure'))
     """
     f = customer_features(
-        contacts, customers, window=window, cutoff=cutoff, controls=controls, tz=tz, mapping=mapping, con=con
+        contacts,
+        customers,
+        window=window,
+        cutoff=cutoff,
+        controls=controls,
+        tz=tz,
+        as_of=as_of,
+        mapping=mapping,
+        con=con,
     )
     return fit_churn(f, bins=bins)
 
@@ -342,6 +354,7 @@ def churn_effect_by(
     cutoff: Any = None,
     controls: str | Sequence[str] | None = None,
     tz: str | None = None,
+    as_of: DateLike = None,
     mapping: MappingSpec = None,
     con: Backend = None,
     features: Features | pd.DataFrame | None = None,
@@ -369,6 +382,7 @@ def churn_effect_by(
             cutoff=cutoff,
             controls=list(dict.fromkeys(base + [by])),
             tz=tz,
+            as_of=as_of,
             con=tables.con,
         )
     feats = as_features(features)

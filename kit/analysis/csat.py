@@ -26,7 +26,7 @@ from scipy import stats
 
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import frame_of
-from ..core.types import Backend, MappingSpec
+from ..core.types import Backend, DateLike, MappingSpec
 from ..errors import AnalysisError, ParameterError
 from ..metrics.features import DEFAULT_WINDOW, Features, customer_features
 from ..present import narrative as nv
@@ -312,6 +312,7 @@ def csat_effect(
     controls: str | Sequence[str] | None = None,
     bins: Sequence[float] = DEFAULT_BINS,
     tz: str | None = None,
+    as_of: DateLike = None,
     mapping: MappingSpec = None,
     con: Backend = None,
 ) -> CsatEffect:
@@ -325,6 +326,9 @@ def csat_effect(
         As for :func:`kit.analysis.churn.churn_effect`.
     tz : str, optional
         Business time zone (default: the Dataset's, else UTC).
+    as_of : date-like, optional
+        Read only the data known at the end of this day (see :func:`kit.core.asof.known_by`); the
+        default cutoff then leaves its whole outcome window by ``as_of``.
 
     Returns
     -------
@@ -348,6 +352,7 @@ def csat_effect(
         cutoff=cutoff,
         controls=controls,
         tz=tz,
+        as_of=as_of,
         mapping=mapping,
         con=con,
     )

@@ -21,10 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.asof import known_by
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result
 from ..core.sources import open_tables
-from ..core.types import Backend, MappingSpec
+from ..core.types import Backend, DateLike, MappingSpec
 from ..errors import KitError, renamed_parameters
 from ..metrics.features import DEFAULT_WINDOW, customer_features
 from .churn import ChurnBySegment, ChurnEffect, churn_effect_by, fit_churn
@@ -89,6 +90,7 @@ def analyze(
     freq: str = "month",
     strategic: str = "strategic",
     tz: str | None = None,
+    as_of: DateLike = None,
     mapping: MappingSpec = None,
     con: Backend = None,
 ) -> DriverReport:
@@ -108,6 +110,10 @@ def analyze(
         Boolean-like customers column marking strategic accounts.
     tz : str, optional
         Business time zone (default: the Dataset's, else UTC).
+    as_of : date-like, optional
+        Read only the data known at the end of this day (see :func:`kit.core.asof.known_by`), for
+        every part: the default cutoff leaves its whole outcome window by ``as_of`` (a report for a
+        past period gives the same answer whatever data arrived since).
 
     Examples
     --------
@@ -118,6 +124,7 @@ def analyze(
     True
     """
     tables = open_tables(contacts=contacts, customers=customers, surveys=surveys, mapping=mapping, con=con, tz=tz)
+    tables = known_by(tables, as_of)  # once, for every part below
     c, u, s, con = tables["contacts"], tables["customers"], tables.get("surveys"), tables.con
     problems: dict[str, str] = {}
     ctrl = as_list(controls) if controls is not None else None

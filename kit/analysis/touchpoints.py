@@ -15,7 +15,7 @@ import pandas as pd
 from ..config import ACCOUNT_BANDS
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result
-from ..core.types import Backend, MappingSpec
+from ..core.types import Backend, DateLike, MappingSpec
 from ..errors import AnalysisError, KitError
 from ..metrics.features import DEFAULT_WINDOW, customer_features
 from ..present import narrative as nv
@@ -127,6 +127,7 @@ def touchpoint_effect(
     window: str | pd.Timedelta = DEFAULT_WINDOW,
     cutoff: Any = None,
     tz: str | None = None,
+    as_of: DateLike = None,
     mapping: MappingSpec = None,
     con: Backend = None,
 ) -> TouchpointEffect:
@@ -142,6 +143,9 @@ def touchpoint_effect(
         As for :func:`kit.analysis.churn.churn_effect`.
     tz : str, optional
         Business time zone (default: the Dataset's, else UTC).
+    as_of : date-like, optional
+        Read only the data known at the end of this day (see :func:`kit.core.asof.known_by`); the
+        default cutoff then leaves its whole outcome window by ``as_of``.
 
     Returns
     -------
@@ -166,6 +170,7 @@ def touchpoint_effect(
         controls=[strategic],
         direction="outbound",
         tz=tz,
+        as_of=as_of,
         mapping=mapping,
         con=con,
     )

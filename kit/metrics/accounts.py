@@ -23,12 +23,14 @@ import pandas as pd
 
 from ..config import ACCOUNT_BANDS, DEFAULT_FREQ, DEFAULT_TZ
 from ..core import engine, periods
+from ..core.asof import cut_source
 from ..core.dataset import accepts_dataset
 from ..core.ledger import SCOPE_PREFIX, Ledger
 from ..core.prepare import REASON, classify_contacts, customer_lookup, example_metrics, record_ledger
 from ..core.prepare import start as start_tables
 from ..core.redact import redact_frame
 from ..core.results import Result
+from ..core.sources import open_tables
 from ..core.types import Backend, DateLike, MappingSpec, TableSource
 from ..errors import DataError, ParameterError
 from ..present.narrative import join, num
@@ -392,7 +394,9 @@ def account_frequency(
         An account with no touch in the last ``quiet_days`` days (including
         ``as_of``) is quiet.
     as_of : date-like, optional
-        Default: the last day of data (the latest contact date, any direction).
+        Default: the last day of data (the latest contact date, any direction). When given,
+        customers who signed up after it are not accounts yet and later churn dates are not
+        known (see :func:`kit.core.asof.known_by`); later contacts are out of scope in the ledger.
     start : date-like, optional
         First period shown in ``table`` (the flags do not depend on it).
     owner : str
@@ -433,6 +437,10 @@ def account_frequency(
     if int(quiet_days) < 1:
         raise ParameterError(f"quiet_days must be at least 1, not {quiet_days!r}")
     n_periods, quiet_days = int(n_periods), int(quiet_days)
+    if as_of is not None:  # the accounts as known on the as-of day (a strategic rule such as top N too)
+        opened = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con)
+        contacts, customers = opened["contacts"], cut_source(opened["customers"], as_of)
+        con, mapping = opened.con, None
     begun = start_tables(
         contacts,
         customers,

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import engine
+from ..core.asof import cut_source
 from ..core.dataset import accepts_dataset
 from ..core.ledger import SCOPE_PREFIX, Ledger
 from ..core.prepare import REASON, classify_contacts, classify_customers, count_reasons, customer_lookup
@@ -297,7 +298,9 @@ def coverage(
         :class:`kit.core.dataset.Dataset` as the first argument. ``customers`` is
         optional; it supplies account names and the ``owner`` column.
     as_of : date-like, optional
-        Default: the last day of data (latest contact date, any direction).
+        Default: the last day of data (latest contact date, any direction). When given, people
+        and customers that start later are left out and later end dates are not known yet (see
+        :func:`kit.core.asof.known_by`); later touches are out of scope in the ledger.
     owner : str
         Customers column holding the CSM owner, for portfolio coverage.
     direction : {"outbound", "inbound", "all"}
@@ -341,6 +344,9 @@ def coverage(
     )
     con = tables.con
     csrc, ssrc, usrc = tables["contacts"], tables["stakeholders"], tables.get("customers")
+    if as_of is not None:  # people who start later, later departures and later customers are not known yet
+        ssrc = cut_source(ssrc, as_of)
+        usrc = cut_source(usrc, as_of) if usrc is not None else None
     if "person_id" not in csrc.columns:
         raise ParameterError(
             f"contacts ({csrc.label}) have no person_id column; coverage needs the person each "

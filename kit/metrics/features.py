@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..config import DAYS_PER_MONTH, DEFAULT_DEDUP_WINDOW, DEFAULT_TZ
 from ..core import engine, periods
+from ..core.asof import known_by
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.ledger import SCOPE_PREFIX, Ledger
 from ..core.prepare import (
@@ -44,6 +45,7 @@ from ..core.prepare import (
 )
 from ..core.results import Result
 from ..core.sources import open_tables
+from ..core.types import DateLike
 from ..errors import DataError, ParameterError
 
 DEFAULT_WINDOW = "90D"
@@ -202,6 +204,7 @@ def customer_features(
     direction: str = "inbound",
     tz: str | None = None,
     dedup_window: str | pd.Timedelta | int = DEFAULT_DEDUP_WINDOW,
+    as_of: DateLike = None,
     mapping: Any = None,
     con: Any = None,
 ) -> Features:
@@ -226,6 +229,9 @@ def customer_features(
         Which contacts are counted (``"outbound"`` for CSM touchpoints).
     tz : str, optional
         Business time zone (default: the Dataset's, else UTC).
+    as_of : date-like, optional
+        Read only the data known at the end of this day (see :func:`kit.core.asof.known_by`): the
+        default cutoff then has its outcome window end by ``as_of``, and a later cutoff is an error.
 
     Returns
     -------
@@ -256,6 +262,7 @@ def customer_features(
     width = parse_model_window(window)
     dedup = periods.parse_window(dedup_window)
     tables = open_tables(contacts=contacts, customers=customers, surveys=surveys, mapping=mapping, con=con, tz=tz)
+    tables = known_by(tables, as_of)  # nothing after as_of: not even the data span that sets the default cutoff
     con = tables.con
     csrc, usrc, ssrc = tables["contacts"], tables["customers"], tables.get("surveys")
     controls = _check_controls(controls, usrc.columns)

@@ -27,13 +27,15 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .. import config
+from ..core import periods
 from ..core.backends import SECRET_PLACEHOLDER, Connection
-from ..core.periods import check_grain
+from ..core.periods import check_grain, parse_period
 from ..core.schema import TABLES
 from ..core.sources import find_tables
 from ..errors import ParameterError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from ibis.backends import BaseBackend
 
     from ..core.dataset import Dataset
@@ -137,11 +139,23 @@ class ReportContext:
             return out
         return _folder_sources(self.data_dir or config.SAMPLE_DIR)
 
-    def dataset(self, *, con: BaseBackend | None = None) -> Dataset:
-        """The report's tables as one :class:`kit.core.dataset.Dataset` (time zone and mapping bound)."""
+    @property
+    def as_of(self) -> pd.Timestamp | None:
+        """The last day of the period (None without one): the report reads no data after it."""
+        return periods.period_end(parse_period(self.period, self.grain), self.grain) if self.period else None
+
+    def dataset(self, *, con: BaseBackend | None = None, cut: bool = True) -> Dataset:
+        """The report's tables as one :class:`kit.core.dataset.Dataset` (time zone and mapping bound).
+
+        With a period, every table is cut at :attr:`as_of` (see :func:`kit.core.asof.known_by`): the
+        report of a past period is the report rendered on the day it ended, whatever arrived since.
+        ``cut=False`` gives the whole data (to say where it ends).
+        """
+        from ..core.asof import known_by
         from ..core.dataset import load as load_dataset
 
-        return load_dataset(self.sources(), tz=self.tz, mapping=self.mapping, con=con)
+        ds = load_dataset(self.sources(), tz=self.tz, mapping=self.mapping, con=con)
+        return known_by(ds, self.as_of) if cut else ds
 
     def parameters(self) -> dict[str, Any]:
         """Notebook parameters: plain values only, never a secret (connections stay in ``config_path``)."""

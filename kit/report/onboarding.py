@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import engine
+from ..core.asof import known_by
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.prepare import REASON, classify_contacts, classify_customers, customer_lookup
 from ..core.results import MetricResult
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from ibis.backends import BaseBackend
     from matplotlib.axes import Axes
 
-    from ..core.types import MappingSpec
+    from ..core.types import DateLike, MappingSpec
 
 
 ONBOARDING_WEEKS = 12
@@ -88,6 +89,7 @@ def onboarding_curve(
     weeks: int = ONBOARDING_WEEKS,
     tz: str | None = None,
     direction: str = "inbound",
+    as_of: DateLike = None,
     mapping: MappingSpec = None,
     con: BaseBackend | None = None,
 ) -> OnboardingCurve:
@@ -97,7 +99,9 @@ def onboarding_curve(
     denominator of week ``w`` only when the whole week is observed: it ends on or
     before the last contact date of the data and before the customer's churn date;
     contacts in partly observed weeks are left out too, so every week is a fair rate.
-    Everything runs on the engine; only one row per week comes back.
+    Everything runs on the engine; only one row per week comes back. With ``as_of``, only the
+    data known at the end of that day is read (:func:`kit.core.asof.known_by`): signups, contacts
+    and churn dates after it do not exist yet, so the data ends on or before ``as_of``.
 
     Returns
     -------
@@ -114,7 +118,7 @@ def onboarding_curve(
     """
     if int(weeks) < 2:
         raise ParameterError("weeks must be at least 2 to compare the first two weeks with later ones")
-    tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con, tz=tz)
+    tables = known_by(open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con, tz=tz), as_of)
     con = tables.con
     lookup = customer_lookup(classify_customers(tables["customers"]), [])
     c = classify_contacts(tables["contacts"], lookup, direction=direction, dedup_seconds=0)

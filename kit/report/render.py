@@ -406,11 +406,14 @@ def _config_line(args) -> str:
 def _cli(args) -> int:
     if args.period and (args.start or args.end):
         raise ParameterError("give either --period or --from/--to, not both")
+    line = _config_line(args)
+    if not (args.period or args.start):  # report.yml's `period:` (written by `kit init`) is the default
+        args.period = context.load(args.config).period if args.config else None
     start = args.period or args.start
     if not start:
-        raise ParameterError("give --period (e.g. 2026-10) or --from and --to")
+        raise ParameterError("give --period (e.g. 2026-10) or --from and --to, or set period: in report.yml")
     end = args.period or args.end or args.start
-    print(_config_line(args), file=sys.stderr)  # first line: a hand-typed report never ignores the config silently
+    print(line, file=sys.stderr)  # first line: a hand-typed report never ignores the config silently
     nbs = report_notebooks(args.notebooks) if args.notebooks else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # library chatter would clutter cron mail; the kit's own warnings show

@@ -27,6 +27,7 @@ _LAZY = {
     "account_frequency": "kit.metrics.accounts",
     "coverage": "kit.metrics.coverage",
     "customer_features": "kit.metrics.features",
+    "cohorts": "kit.metrics.cohorts",
     "decompose": "kit.analysis.decompose",
     "decompose_by": "kit.analysis.decompose",
     "anomalies": "kit.analysis.anomalies",

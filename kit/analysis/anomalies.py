@@ -1,7 +1,8 @@
 """Periods that stand out from the seasonal pattern, matched to known events.
 
 :func:`anomalies` flags periods whose remainder (from :func:`kit.analysis.decompose.decompose`)
-has a robust z-score above a threshold, and names the release or outage next to each one.
+has a calibrated z-score above a threshold (low counts: a Poisson tail probability), and names
+the release or outage next to each one.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..core import periods
 from ..core.results import GrainedResult, json_safe
@@ -17,8 +19,36 @@ from ..core.types import TableSource
 from ..errors import ParameterError
 from ..present import narrative
 from ._series import ZERO, f, unit
-from .decompose import Decomposition, robust_z
+from .decompose import Decomposition, remainder
 from .events import read_events
+
+#: Below this typical expected count, a count series is scored by its Poisson tail probability.
+LOW_COUNT = 20.0
+#: Per-period false-flag rate on noise that the default threshold (3.5) is calibrated to.
+NOISE_RATE = 0.005
+_DEFAULT_Z = 3.5
+#: Calibrated cuts, from :func:`_simulate_cut`: (seasonal periods fitted, robust) -> [(length, cut)].
+#: Each cut is the 99.5th percentile of the score ``|r - median(r)| / (MAD(r0) / 0.6745)`` over
+#: iid Gaussian noise series of that length, ``r`` the remainder of the fit :func:`decompose` makes
+#: and ``r0`` that of the same fit without robustness weights (``benchmarks/calibration.py
+#: --anomaly-table`` regenerates them). Between lengths the cut is interpolated in log length.
+_CUTS: dict[tuple[tuple[int, ...], bool], list[tuple[int, float]]] = {
+    ((12,), True): [(24, 6.736), (30, 5.547), (36, 4.953), (48, 4.566), (60, 4.261), (84, 5.218), (120, 5.019)],
+    ((4,), True): [(8, 6.534), (12, 6.28), (16, 5.683), (24, 5.237), (40, 5.636)],
+    ((52,), True): [(104, 5.649), (156, 4.345), (260, 3.616)],
+    ((7,), True): [
+        (14, 8.122),
+        (21, 5.722),
+        (28, 5.144),
+        (42, 4.742),
+        (60, 5.139),
+        (92, 5.011),
+        (180, 4.715),
+        (365, 4.533),
+        (729, 4.572),
+    ],
+    ((7, 365), True): [(730, 3.003), (1095, 3.057)],
+}
 
 __all__ = ["Anomalies", "anomalies"]
 
@@ -34,11 +64,13 @@ class Anomalies(GrainedResult):
         z, direction ("spike"/"dip"), size`` (observed / expected - 1), ``event, kind,
         event_date, explanation`` ("explained by: release 4.2" or "unexplained").
     threshold : float
-        Periods with ``|robust z| > threshold`` are flagged.
+        Periods with ``|z| > threshold`` are flagged (``z`` calibrated on noise, see
+        :func:`anomalies`).
     tolerance : int
         An event explains a flag at most this many periods away.
     scale : str
-        ``"poisson"`` or ``"none"``: how the remainder was scaled before the robust z.
+        ``"poisson"``, ``"none"`` or ``"counts"`` (low counts scored by a Poisson tail
+        probability): how the remainder was scored.
     grain : str
         Period grain (``.freq`` is the same value).
     name : str
@@ -74,7 +106,7 @@ class Anomalies(GrainedResult):
             return (
                 f"No {word} stands out from the expected pattern"
                 f"{f' in {self.n_periods} {word}s' if self.n_periods else ''} "
-                f"(robust z above {narrative.num(self.threshold, 1)})."
+                f"(calibrated z above {narrative.num(self.threshold, 1)})."
             )
         explained = int(table["event"].notna().sum())
         top = table.iloc[0]
@@ -134,8 +166,8 @@ def anomalies(
     result : Decomposition
         From :func:`kit.analysis.decompose.decompose`.
     threshold : float
-        Flag periods with ``|robust z| > threshold`` (robust z of the remainder,
-        median/MAD; 3.5 is Iglewicz and Hoaglin's recommendation).
+        Flag periods with ``|z| > threshold``. ``z`` is calibrated so that the default 3.5
+        flags about 0.5 periods per 100 on pure noise whatever the series' length (see Notes).
     events : source, optional
         Releases, outages and other dated events (columns ``date, label[, kind]``):
         a DataFrame, CSV/Parquet path, a Dataset's ``.events`` or anything
@@ -145,8 +177,10 @@ def anomalies(
         Default: 1 for daily data (an evening release shows up the next day), else 0.
     scale : {"auto", "poisson", "none"}
         ``"poisson"`` divides each remainder by the square root of its expected value
-        before the robust z (counts and rates spread with their level); ``"auto"`` does
-        so when the series is non-negative with a positive expected value everywhere.
+        before scoring (counts and rates spread with their level); ``"auto"`` does so when
+        the series is non-negative, mostly non-zero, with a positive expected value
+        everywhere, and scores a low count series (whole numbers, typical expected count
+        below :data:`LOW_COUNT`) by its Poisson tail probability instead.
     tz : str, optional
         Business time zone used to read event timestamps (default UTC).
 
@@ -155,6 +189,22 @@ def anomalies(
     Anomalies
         ``.frame`` has one row per flagged period, largest first; interpolated periods
         are never flagged.
+
+    Notes
+    -----
+    How the threshold is calibrated. The expected values come from the (robust) STL fit,
+    so a spike stays in the remainder instead of bending the seasonal pattern. The spread,
+    however, is the MAD of the remainder of the same fit *without* robustness weights: on a
+    short series the robust fit hugs most points and its remainder's MAD shrinks (36 months
+    of iid noise gave 9.6 flags per 100 periods at robust z > 3.5). Even so the robust
+    remainder has heavier tails than a normal one, so the score is divided by a cut found
+    by simulation: for each seasonal set-up (12 months, 4 quarters, 52 weeks, 7 days, 7 and
+    365 days, none) and series length, the 99.5th percentile of the score over thousands of
+    iid Gaussian noise series (:data:`_CUTS`; ``benchmarks/calibration.py --anomaly-table``).
+    ``z = 3.5 * score / cut``, so ``|z| > 3.5`` flags 0.5% of noise periods. Low counts are
+    scored by the one-sided Poisson tail probability of the observed count given its
+    expected value (floored at a quarter of the series' mean), mapped to a normal z: a
+    mostly-zero series has no spread to divide by.
 
     Examples
     --------
@@ -170,21 +220,15 @@ def anomalies(
     if not isinstance(result, Decomposition):
         raise ParameterError("anomalies() takes the result of decompose(); call decompose(series) first")
     if not (isinstance(threshold, (int, float)) and threshold > 0):
-        raise ParameterError(f"threshold must be a positive number of robust standard deviations, not {threshold!r}")
+        raise ParameterError(f"threshold must be a positive number of standard deviations, not {threshold!r}")
     if scale not in ("auto", "poisson", "none"):
         raise ParameterError(f"scale must be 'auto', 'poisson' or 'none', not {scale!r}")
     expected = result.observed - result.resid
-    if scale == "auto":
-        scale = "poisson" if (result.observed.min() >= 0 and expected.to_numpy().min() > ZERO) else "none"
     tol = (1 if result.grain == "day" else 0) if tolerance is None else int(tolerance)
     if tol < 0:
         raise ParameterError("tolerance must be >= 0 periods")
-    resid = result.resid.to_numpy()
-    if scale == "poisson":
-        # Counts and rates vary with their level (Poisson: sd ~ sqrt(mean)), so a quiet
-        # Sunday and a busy Monday are put on one scale before the robust z.
-        resid = resid / np.sqrt(np.maximum(expected.to_numpy(), ZERO))
-    z = pd.Series(robust_z(resid), index=result.resid.index)
+    z_values, scale, notes = _scores(result, expected, scale)
+    z = pd.Series(z_values, index=result.resid.index)
     z[result.interpolated.to_numpy()] = 0.0
     hit = z.abs() > threshold
     out = pd.DataFrame(
@@ -202,7 +246,7 @@ def anomalies(
     ev, bad = read_events(events, tz=tz) if events is not None else (None, 0)
     out = _explain(out, ev, result.grain, tol)
     out = out.reindex(out["z"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
-    notes = (f"{bad} event row(s) without a usable date were ignored",) if bad else ()
+    notes = tuple(notes) + ((f"{bad} event row(s) without a usable date were ignored",) if bad else ())
     return Anomalies(
         frame=out,
         threshold=threshold,
@@ -213,6 +257,85 @@ def anomalies(
         n_periods=len(result.observed),
         notes=notes,
     )
+
+
+def _scores(result: Decomposition, expected: pd.Series, scale: str) -> tuple[np.ndarray, str, list[str]]:
+    """Calibrated z per period, the scale used, and notes (see :func:`anomalies`, Notes)."""
+    obs = result.observed.to_numpy(dtype=float)
+    exp = expected.to_numpy(dtype=float)
+    notes: list[str] = []
+    if np.ptp(obs) <= ZERO:
+        return np.zeros(len(obs)), "none" if scale == "auto" else scale, notes
+    counts = bool(obs.min() >= 0 and np.allclose(obs, np.round(obs)))
+    mostly_zero = float(np.mean(obs <= ZERO)) > 0.3
+    if scale == "auto" and counts and float(np.median(np.maximum(exp, 0))) < LOW_COUNT:
+        return _count_z(obs, exp), "counts", ["low counts: scored by their Poisson tail probability"]
+    if scale == "auto":
+        scale = "poisson" if (obs.min() >= 0 and exp.min() > ZERO and not mostly_zero) else "none"
+    fitted = tuple(sorted(result.periods.values()))
+    r = result.resid.to_numpy(dtype=float)
+    r0 = r if not result.robust else remainder(obs, fitted, robust=False, fallback=_fallback(result))
+    if scale == "poisson":
+        # Counts and rates vary with their level (Poisson: sd ~ sqrt(mean)), so a quiet
+        # Sunday and a busy Monday are put on one scale before scoring.
+        root = np.sqrt(np.maximum(exp, ZERO))
+        r, r0 = r / root, r0 / root
+    spread = float(np.median(np.abs(r0 - np.median(r0)))) / 0.6745
+    level = float(np.mean(np.abs(obs))) or 1.0
+    if spread <= 1e-6 * (level if scale == "none" else np.sqrt(level)):
+        # More than half the periods sit exactly on the fit (a mostly-zero series): the MAD is no
+        # basis for a z score; the standard deviation bounds the score by sqrt(n).
+        spread = float(np.std(r0))
+        notes.append("most periods equal their expected value; scores use the standard deviation")
+        if spread <= 1e-9 * level:
+            return np.zeros(len(obs)), scale, notes
+        return (r - np.median(r)) / spread, scale, notes
+    cut = calibrated_cut(fitted if result.robust else (), result.robust, len(obs))
+    return _DEFAULT_Z * (r - np.median(r)) / spread / cut, scale, notes
+
+
+def _fallback(result: Decomposition) -> int:
+    """The moving-average window :func:`decompose` uses when no seasonal period is fitted."""
+    wanted = [p for p in result.seasonal.columns]
+    lengths = {"weekly": 7, "yearly": {"day": 365, "week": 52, "month": 12, "quarter": 4}.get(result.grain, 3)}
+    return max([lengths.get(c, 3) for c in wanted] or [3])
+
+
+def _count_z(obs: np.ndarray, exp: np.ndarray) -> np.ndarray:
+    """Signed normal z of the one-sided Poisson tail probability of each count."""
+    mu = np.maximum(exp, 0.25 * max(float(obs.mean()), ZERO))
+    upper = stats.poisson.sf(obs - 1, mu)  # P(X >= obs)
+    lower = stats.poisson.cdf(obs, mu)  # P(X <= obs)
+    z_up = stats.norm.isf(np.clip(upper, 1e-300, 1.0))
+    z_down = stats.norm.ppf(np.clip(lower, 1e-300, 1.0))
+    z = np.where(obs > mu, np.maximum(z_up, 0.0), np.where(obs < mu, np.minimum(z_down, 0.0), 0.0))
+    return np.clip(z, -8.0, 8.0)
+
+
+def calibrated_cut(fitted: tuple[int, ...], robust: bool, n: int) -> float:
+    """The simulated 99.5th-percentile score on noise for this set-up and length (see :data:`_CUTS`).
+
+    A non-robust fit, or a set-up without a table, uses the normal quantile (2.81).
+    """
+    table = _CUTS.get((tuple(fitted), bool(robust)))
+    if not table:
+        return float(stats.norm.isf(NOISE_RATE / 2))
+    lengths = np.log([t[0] for t in table])
+    return float(np.interp(np.log(max(n, 2)), lengths, [t[1] for t in table]))
+
+
+def _simulate_cut(fitted: tuple[int, ...], robust: bool, n: int, *, reps: int, seed: int = 0) -> float:
+    """99.5th percentile of the anomaly score on ``reps`` iid Gaussian series of length ``n``."""
+    rng = np.random.default_rng(seed)
+    fallback = max(fitted) if fitted else 12
+    out = []
+    for _ in range(reps):
+        v = rng.normal(size=n)
+        r = remainder(v, fitted, robust=robust, fallback=fallback)
+        r0 = r if not robust else remainder(v, fitted, robust=False, fallback=fallback)
+        spread = np.median(np.abs(r0 - np.median(r0))) / 0.6745
+        out.append(np.abs(r - np.median(r)) / spread)
+    return float(np.quantile(np.concatenate(out), 1 - NOISE_RATE))
 
 
 def _explain(out: pd.DataFrame, ev: pd.DataFrame | None, grain: str, tol: int) -> pd.DataFrame:

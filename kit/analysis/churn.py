@@ -9,7 +9,7 @@ Examples
 --------
 >>> from kit.sample import generate
 >>> s = generate(customers=3000, months=12)
->>> r = churn_effect(s.contacts, s.customers)
+>>> r = churn_effect(s.contacts, s.customers, gap=0)  # the sample plants 1.35 in the no-gap design
 >>> r.ci_low < 1.35 < r.ci_high
 True
 """
@@ -28,7 +28,7 @@ from ..core.results import Result, frame_of
 from ..core.sources import open_tables
 from ..core.types import Backend, DateLike, MappingSpec
 from ..errors import AnalysisError, KitError, ParameterError
-from ..metrics.features import DEFAULT_WINDOW, Features, customer_features, default_controls
+from ..metrics.features import DEFAULT_GAP, DEFAULT_WINDOW, Features, customer_features, default_controls
 from ..present import narrative as nv
 from .effects import (
     DEFAULT_BINS,
@@ -66,20 +66,36 @@ class ChurnEffect(Effect):
     odds_ratio: float
     n_churned: int = 0
     feature: str = "inbound contact per month"
+    gap_days: int = 0
+    left_out_in_gap: int = 0
 
     def describe(self) -> str:
         """A plain-language sentence with the effect, its interval and the controls (never causal)."""
         change = self.odds_ratio - 1
         direction = "higher" if change >= 0 else "lower"
+        later = (
+            f"in the {self.window_days} days starting {self.gap_days} days later"
+            if self.gap_days
+            else f"in the following {self.window_days} days"
+        )
         text = (
             f"Among {self.n_customers:,} customers ({self.n_churned:,} churned), each additional {self.feature} "
             f"in the {self.window_days} days before {cutoff_text(self.cutoffs)} is associated with "
-            f"{nv.pct(abs(change))} {direction} odds of churning in the following {self.window_days} days "
+            f"{nv.pct(abs(change))} {direction} odds of churning {later} "
             f"(odds ratio {nv.num(self.odds_ratio)}, {ci_text(self.ci_low, self.ci_high)}, "
             f"{p_text(self.p_value)}), controlling for {controls_text(self.controls)}."
         )
+        if self.gap_days:
+            text += (
+                f" The {self.gap_days}-day gap keeps the contacts customers make while leaving out of the features "
+                f"({self.left_out_in_gap:,} customer(s) who churned inside it were left out)."
+            )
         if self.ci_low <= 1 <= self.ci_high:
             text += " The interval includes 1, so the data are consistent with no association."
+        text += (
+            f" One {self.window_days}-day window is a noisy measure of a customer's usual contact rate, so the odds "
+            "ratio understates the underlying association (in simulations a true 1.2 reads about 1.13)."
+        )
         return text + " This is an association, not proof that contacts cause churn."
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
@@ -278,6 +294,8 @@ def fit_churn(
         window_days=int(feats.window_days),
         controls=tuple(used),
         feature=f"{feats.direction} contact per month",
+        gap_days=int(getattr(feats, "gap_days", 0)),
+        left_out_in_gap=int(getattr(feats, "left_out_in_gap", 0)),
         notes=tuple(list(feats.notes) + notes),
         features=feats,
     )
@@ -294,6 +312,7 @@ def churn_effect(
     bins: Sequence[float] = DEFAULT_BINS,
     tz: str | None = None,
     as_of: DateLike = None,
+    gap: str | pd.Timedelta | int = DEFAULT_GAP,
     mapping: MappingSpec = None,
     con: Backend = None,
 ) -> ChurnEffect:
@@ -315,6 +334,12 @@ def churn_effect(
     as_of : date-like, optional
         Read only the data known at the end of this day (see :func:`kit.core.asof.known_by`); the
         default cutoff then leaves its whole outcome window by ``as_of``.
+    gap : str
+        Days between the feature window's end (the cutoff) and the outcome window's start
+        (default ``"30D"``; ``0`` for none). Customers about to churn contact support in their
+        last weeks; without a gap those contacts predict the churn they come from (25% false
+        positives at 5% in a simulation with no effect; 4-8% with the gap, see
+        ``benchmarks/calibration.py``). Customers who churn inside the gap are left out and counted.
 
     Returns
     -------
@@ -326,7 +351,7 @@ def churn_effect(
     --------
     >>> from kit.sample import generate
     >>> s = generate(customers=3000, months=12)
-    >>> r = churn_effect(s.contacts, s.customers)
+    >>> r = churn_effect(s.contacts, s.customers, gap=0)
     >>> r.odds_ratio > 1, r.controls
     (True, ('tier', 'tenure'))
     """
@@ -338,6 +363,7 @@ def churn_effect(
         controls=controls,
         tz=tz,
         as_of=as_of,
+        gap=gap,
         mapping=mapping,
         con=con,
     )
@@ -355,6 +381,7 @@ def churn_effect_by(
     controls: str | Sequence[str] | None = None,
     tz: str | None = None,
     as_of: DateLike = None,
+    gap: str | pd.Timedelta | int = DEFAULT_GAP,
     mapping: MappingSpec = None,
     con: Backend = None,
     features: Features | pd.DataFrame | None = None,
@@ -383,6 +410,7 @@ def churn_effect_by(
             controls=list(dict.fromkeys(base + [by])),
             tz=tz,
             as_of=as_of,
+            gap=gap,
             con=tables.con,
         )
     feats = as_features(features)

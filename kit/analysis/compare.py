@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
+from ..config import MIN_CHANGE_BASE
 from ..core import periods
 from ..core.results import GrainedResult, Result, frame_of, json_safe, params_of
-from ..config import MIN_CHANGE_BASE
 from ..core.types import DateLike, Grouping
 from ..errors import ParameterError
 from ..present import narrative

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import stats
 
 from ..core import periods
 from ..core.results import GrainedResult, Result, frame_of, params_of
@@ -61,6 +62,11 @@ _MAD_K = 0.6745
 _MEANAD_K = 1.253314
 #: With fewer cycles than this a changing seasonal pattern cannot be told from noise.
 PERIODIC_BELOW_CYCLES = 7
+#: A seasonal pattern is described only when a one-way F test of the detrended series by position
+#: in the cycle rejects "no pattern" at this level (36 months of noise: about 1% of series).
+SEASONAL_ALPHA = 0.01
+#: Below this share of strength the pattern is called weak even when it is significant.
+MIN_STRENGTH = 0.3
 _MONTHS = [
     "January",
     "February",
@@ -103,6 +109,8 @@ class Decomposition(GrainedResult):
         Caveats, including the too-few-seasons warning.
     name : str
         What the series measures (``"frequency"``).
+    robust : bool
+        Whether STL was fitted robustly.
     """
 
     observed: pd.Series
@@ -118,6 +126,7 @@ class Decomposition(GrainedResult):
     interpolated: pd.Series
     notes: tuple = ()
     name: str = "value"
+    robust: bool = True
 
     @property
     def strength(self) -> float:
@@ -182,15 +191,41 @@ class Decomposition(GrainedResult):
         text = "; ".join(parts)
         return text[0].upper() + text[1:] + "."
 
+    def seasonal_p_value(self, component: str | None = None) -> float:
+        """p-value of a one-way F test that the detrended series has no pattern by cycle position.
+
+        The detrended series (observed minus trend, on the log scale when the series is
+        positive) is grouped by position in the cycle (month, weekday, ...). NaN when the
+        component was not fitted.
+        """
+        component = component or self.main_component
+        if component is None or component not in self.periods:
+            return math.nan
+        y = self.observed.to_numpy(dtype=float)
+        trend = self.trend.to_numpy()
+        others = [c for c in self.periods if c != component]
+        detrended = y - trend - (self.seasonal[others].sum(axis=1).to_numpy() if others else 0.0)
+        if trend.min() > 0:
+            detrended = detrended / trend  # relative: the swing grows with the level
+        key = np.arange(len(y)) % self.periods[component]
+        groups = [detrended[key == k] for k in np.unique(key)]
+        if min(len(g) for g in groups) < 2 or np.ptp(detrended) <= ZERO:
+            return math.nan if np.ptp(detrended) > ZERO else 1.0
+        return float(stats.f_oneway(*groups).pvalue)
+
     def _peak_clause(self) -> str | None:
         level = float(self.observed.mean())
         # Daily data: the weekday pattern is what a reader can act on; the yearly one shows in the monthly view.
         comp = "weekly" if self.grain == "day" and "weekly" in self.periods else self.main_component
         prof = self.profile(comp)
-        if comp and not prof.empty and abs(level) > ZERO and not math.isnan(self.strength):
+        strength = self.seasonal_strength.get(comp, math.nan) if comp else math.nan
+        if comp and not prof.empty and abs(level) > ZERO and not math.isnan(strength):
             word = {"yearly": "yearly", "weekly": "weekly"}.get(comp, "cycle")
-            strength = self.seasonal_strength.get(comp, self.strength)
-            if strength < 0.3:
+            p = self.seasonal_p_value(comp)
+            if not p < SEASONAL_ALPHA:
+                # Three cycles of noise look seasonal one time in four by strength alone.
+                return f"no {word} pattern stands out from the noise (strength {narrative.num(strength)})"
+            if strength < MIN_STRENGTH:
                 return f"there is little {word} seasonality (strength {narrative.num(strength)})"
             peak = prof.idxmax()
             name = _WEEKDAYS[int(peak)] if comp == "weekly" else self._position_name(peak)
@@ -199,14 +234,84 @@ class Decomposition(GrainedResult):
             return "the series is too short to estimate seasonality"
         return None
 
-    def _change_clause(self, lead: str) -> str | None:
+    def _year_back(self) -> int | None:
         back = {"day": 365, "week": 52, "month": 12, "quarter": 4}.get(self.grain)
         adj = self.adjusted
         if self.grain == "day" and len(adj) > 1:
             # Same calendar date last year (365 or 366 days back).
             before = adj.index[-1] - pd.DateOffset(years=1)
             back = len(adj) - 1 - int(adj.index.searchsorted(before)) if before >= adj.index[0] else None
-        if back and len(adj) > back and abs(adj.iloc[-1 - back]) > ZERO:
+        return back if back and len(adj) > back else None
+
+    def yoy(self, *, level: float = 0.95) -> dict | None:
+        """Seasonally adjusted year-over-year change of the last period, with its interval.
+
+        Rates and counts move multiplicatively, so the change is measured on the log scale:
+        STL (the same periods and robustness) on ``log(observed)``, and the change is
+        ``exp(a_t - a_{t-year}) - 1`` for the log-adjusted series ``a``. On a noiseless
+        multiplicative series with trend this is exact; an additive fit was off by up to 3
+        points, by the month the series ended in. The interval takes the two periods'
+        remainders as independent with the spread (1.4826 MAD) of the non-robust log
+        remainder; the seasonal estimate is the same for both and cancels. ``None`` when
+        there is no period a year back, no seasonal fit, or a zero value (no log scale).
+
+        Returns
+        -------
+        dict or None
+            ``change, low, high, period, base_period``.
+        """
+        back = self._year_back()
+        y = self.observed.to_numpy(dtype=float)
+        fitted = sorted(self.periods.values())
+        if back is None or not fitted or y.min() <= 0:
+            return None
+        z = np.log(y)
+        if np.ptp(z) <= ZERO:
+            a, spread = z, 0.0
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                trend, seas = _stl(z, fitted, self.robust)
+                r0 = remainder(z, fitted, robust=False)
+            a = z - seas.sum(axis=1)
+            spread = 1.4826 * float(np.median(np.abs(r0 - np.median(r0))))
+        d = float(a[-1] - a[-1 - back])
+        q = float(stats.norm.isf((1 - level) / 2)) * spread * math.sqrt(2)
+        idx = self.observed.index
+        return {
+            "change": math.expm1(d),
+            "low": math.expm1(d - q),
+            "high": math.expm1(d + q),
+            "period": idx[-1],
+            "base_period": idx[-1 - back],
+        }
+
+    def _change_clause(self, lead: str) -> str | None:
+        adj = self.adjusted
+        back = self._year_back()
+        obs = self.observed.to_numpy(dtype=float)
+        if back and float(np.mean(obs <= ZERO)) > 0.3:
+            return f"{lead}{self.name} is too sparse (mostly zero periods) to state a year-over-year change"
+        found = self.yoy()
+        if found is not None:
+            change, lo, hi = found["change"], found["low"], found["high"]
+            when = f"{periods.label(found['period'], self.grain)} vs {periods.label(found['base_period'], self.grain)}"
+            span = (
+                ""
+                if hi - lo < 1e-9
+                else f", 95% interval {narrative.pct(lo, signed=True)} to {narrative.pct(hi, signed=True)}"
+            )
+            if lo <= 0 <= hi and hi - lo >= 1e-9:
+                return (
+                    f"{lead}{self.name} shows no clear change year over year "
+                    f"({narrative.pct(change, signed=True)}{span}; {when})"
+                )
+            return (
+                f"{lead}{self.name} {narrative.change_word(change)}"
+                f"{'' if abs(change) < 0.005 else ' ' + narrative.pct(abs(change))} year over year "
+                f"({when}{span})"
+            )
+        if back and abs(adj.iloc[-1 - back]) > ZERO and adj.iloc[-1 - back] > 0 and obs.min() > 0:
             change = adj.iloc[-1] / adj.iloc[-1 - back] - 1
             return (
                 f"{lead}{self.name} {narrative.change_word(change)}"
@@ -411,7 +516,20 @@ def decompose(
         interpolated=interpolated,
         notes=tuple(notes),
         name=name,
+        robust=robust,
     )
+
+
+def remainder(values: np.ndarray, fitted: Sequence[int], *, robust: bool, fallback: int = 3) -> np.ndarray:
+    """The remainder of the same STL fit as :func:`decompose` (``fitted`` periods, ascending), or of
+    the moving-average trend when no period is fitted; used to calibrate anomaly scores."""
+    values = np.asarray(values, dtype=float)
+    if np.ptp(values) <= ZERO:
+        return np.zeros_like(values)
+    if not fitted:
+        return values - _moving_trend(values, fallback)
+    trend, seas = _stl(values, sorted(fitted), robust)
+    return values - trend - seas.sum(axis=1)
 
 
 def _short_notes(short: list[int], n: int, grain: str) -> list[str]:

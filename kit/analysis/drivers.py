@@ -27,7 +27,7 @@ from ..core.results import Result
 from ..core.sources import open_tables
 from ..core.types import Backend, DateLike, MappingSpec
 from ..errors import KitError, renamed_parameters
-from ..metrics.features import DEFAULT_WINDOW, customer_features
+from ..metrics.features import DEFAULT_GAP, DEFAULT_WINDOW, customer_features
 from .churn import ChurnBySegment, ChurnEffect, churn_effect_by, fit_churn
 from .correlation import PeriodCorrelation, period_correlation
 from .csat import CsatEffect, fit_csat
@@ -91,6 +91,7 @@ def analyze(
     strategic: str = "strategic",
     tz: str | None = None,
     as_of: DateLike = None,
+    gap: str | pd.Timedelta | int = DEFAULT_GAP,
     mapping: MappingSpec = None,
     con: Backend = None,
 ) -> DriverReport:
@@ -100,8 +101,8 @@ def analyze(
     ----------
     contacts, customers, surveys
         Any source accepted by :func:`kit.core.sources.open_tables`, or a Dataset first.
-    window, cutoff, controls
-        As for :func:`kit.analysis.churn.churn_effect`.
+    window, cutoff, controls, gap
+        As for :func:`kit.analysis.churn.churn_effect` (the gap applies to the CSAT outcome window too).
     segment : str or None
         Customers column for the per-segment odds ratios (None: skip).
     freq : str
@@ -138,7 +139,9 @@ def analyze(
             wanted = list(dict.fromkeys(model_controls + [segment]))
     feats = churn = csat = by = per = touch = None
     try:
-        feats = customer_features(c, u, surveys=s, window=window, cutoff=cutoff, controls=wanted, tz=tz, con=con)
+        feats = customer_features(
+            c, u, surveys=s, window=window, cutoff=cutoff, controls=wanted, tz=tz, gap=gap, con=con
+        )
     except KitError as exc:
         problems["features"] = str(exc)
     if feats is not None:

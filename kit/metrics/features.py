@@ -12,7 +12,9 @@ The design (shared with :mod:`kit.sample`, which plants its effects in exactly t
   (follow-ups included), cases (contacts minus 48h follow-ups), the repeat-contact rate,
   the channel mix, tenure and segments. Nothing on or after the cutoff is read, so
   contacts after a churn can never leak into a feature.
-* Outcomes come only from ``[cutoff, cutoff + window)``: churn, and CSAT responses.
+* Outcomes come only from ``[cutoff + gap, cutoff + gap + window)``: churn, and CSAT responses.
+  The ``gap`` (default 0 here; ``churn_effect`` uses 30 days) keeps the contacts customers make
+  while leaving out of the features: customers who churn inside the gap are left out (noted).
 
 All row-level work runs on the engine; only the per-customer table is fetched.
 """
@@ -49,6 +51,9 @@ from ..core.types import DateLike
 from ..errors import DataError, ParameterError
 
 DEFAULT_WINDOW = "90D"
+#: Churn models leave this many days between the feature window and the outcome window.
+DEFAULT_GAP = "30D"
+_NO_GAP = pd.Timedelta(0)
 #: Customer columns that are never offered as controls.
 NOT_CONTROLS = ("customer_id", "signup_date", "churn_date", "name")
 #: Rolling cutoffs stop when the feature window would start before the data.
@@ -67,6 +72,10 @@ class Features(Result):
         The cutoff(s), midnight in the business time zone.
     window_days : int
         Length of the feature window and of the outcome window.
+    gap_days : int
+        Days between the end of the feature window (the cutoff) and the outcome window.
+    left_out_in_gap : int
+        Customers left out because they churned inside the gap.
     obs_end, first_day : pandas.Timestamp
         The day after the last day with any data, and the first day with a usable contact.
     controls, numeric_controls : tuple of str
@@ -92,6 +101,8 @@ class Features(Result):
     notes: tuple = ()
     direction: str = "inbound"
     tz: str = DEFAULT_TZ
+    gap_days: int = 0
+    left_out_in_gap: int = 0
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -205,6 +216,7 @@ def customer_features(
     tz: str | None = None,
     dedup_window: str | pd.Timedelta | int = DEFAULT_DEDUP_WINDOW,
     as_of: DateLike = None,
+    gap: str | pd.Timedelta | int = 0,
     mapping: Any = None,
     con: Any = None,
 ) -> Features:
@@ -229,6 +241,9 @@ def customer_features(
         Which contacts are counted (``"outbound"`` for CSM touchpoints).
     tz : str, optional
         Business time zone (default: the Dataset's, else UTC).
+    gap : str, optional
+        Days between the cutoff and the start of the outcome window (default 0). Customers who
+        churn inside the gap are left out (``.left_out_in_gap``, and a note).
     as_of : date-like, optional
         Read only the data known at the end of this day (see :func:`kit.core.asof.known_by`): the
         default cutoff then has its outcome window end by ``as_of``, and a later cutoff is an error.
@@ -289,7 +304,9 @@ def customer_features(
     surv = _classify_surveys(ssrc) if ssrc is not None else None
 
     first_day, obs_end = _observed_span(con, summary, cust_summary, surv)
-    cutoffs = _resolve_cutoffs(cutoff, width, first_day, obs_end)
+    gap_td = _parse_gap(gap)
+    # The outcome window starts a gap after the cutoff, so it must end by obs_end - gap.
+    cutoffs = _resolve_cutoffs(cutoff, width, first_day, obs_end - gap_td)
     if cutoffs[0] - width < first_day:
         notes.append(
             f"the feature window before {cutoffs[0]:%Y-%m-%d} starts before the first contact "
@@ -304,8 +321,14 @@ def customer_features(
         _churn=first.churn,
         **{col: (first[col].cast(dt.float64) if col in numeric else segment_label(first[col])) for col in controls},
     )
-    frames = [_features_at(con, base, c, surv, cut, width, controls) for cut in cutoffs]
+    frames = [_features_at(con, base, c, surv, cut, width, controls, gap=gap_td) for cut in cutoffs]
+    in_gap = int(sum(f.attrs.get("left_out_in_gap", 0) for f in frames))
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if gap_td:
+        notes.append(
+            f"outcomes start {gap_td.days} days after the cutoff, so contacts made while leaving do not count as "
+            f"features; {in_gap:,} customer(s) who churned inside that gap were left out"
+        )
     if out.empty:
         raise DataError(
             f"no customer is in the population at cutoff {cutoffs[0]:%Y-%m-%d} (signed up by "
@@ -324,7 +347,19 @@ def customer_features(
         notes=tuple(notes),
         direction=direction,
         tz=tz or DEFAULT_TZ,
+        gap_days=gap_td.days,
+        left_out_in_gap=in_gap,
     )
+
+
+def _parse_gap(gap: str | pd.Timedelta | int) -> pd.Timedelta:
+    """The gap between feature and outcome windows as whole days (0 allowed)."""
+    if gap is None or (isinstance(gap, (int, np.integer)) and not isinstance(gap, bool) and gap == 0):
+        return pd.Timedelta(0)
+    td = periods.parse_window(gap)
+    if td < pd.Timedelta(0) or td != pd.Timedelta(days=td.days):
+        raise ParameterError(f"gap {gap!r} must be a whole number of days, 0 or more (e.g. '30D')")
+    return td
 
 
 def _is_numeric(col) -> bool:
@@ -382,11 +417,21 @@ def _resolve_cutoffs(cutoff, width, first_day, obs_end) -> list[pd.Timestamp]:
     return cuts
 
 
-def _features_at(con, base, c, surv, cutoff: pd.Timestamp, width: pd.Timedelta, controls) -> pd.DataFrame:
-    start, stop = cutoff - width, cutoff + width
+def _features_at(
+    con, base, c, surv, cutoff: pd.Timestamp, width: pd.Timedelta, controls, *, gap: pd.Timedelta = _NO_GAP
+) -> pd.DataFrame:
+    start, begin, stop = cutoff - width, cutoff + gap, cutoff + gap + width
     pop = base.filter((base._signup <= start.date()) & (base._churn.isnull() | (base._churn >= cutoff.date())))
     pop = pop.mutate(churned=(pop._churn.notnull() & (pop._churn < stop.date())))
     people = engine.fetch(con, pop)
+    in_gap = 0
+    if gap:
+        # Churned inside the gap: neither a clean stayer nor an outcome-window churner.
+        churn = pd.to_datetime(people["_churn"])
+        leaving = (churn < begin).fillna(False).to_numpy(dtype=bool)
+        in_gap = int(leaving.sum())
+        people = people[~leaving].reset_index(drop=True)
+        pop = pop.filter(pop._churn.isnull() | (pop._churn >= begin.date()))
     if people.empty:
         return pd.DataFrame()
     # Only rows strictly before the cutoff: this is the no-leakage line.
@@ -417,7 +462,7 @@ def _features_at(con, base, c, surv, cutoff: pd.Timestamp, width: pd.Timedelta, 
         mix.columns = [f"channel_{_safe_name(ch)}" for ch in mix.columns]
         out = out.merge(mix, left_on="customer_id", right_index=True, how="left")
     if surv is not None:
-        s = surv.filter((surv._local >= cutoff.to_pydatetime()) & (surv._local < stop.to_pydatetime()))
+        s = surv.filter((surv._local >= begin.to_pydatetime()) & (surv._local < stop.to_pydatetime()))
         s = s.semi_join(pop, s._cust == pop.customer_id)
         agg = engine.fetch(
             con,
@@ -430,4 +475,6 @@ def _features_at(con, base, c, surv, cutoff: pd.Timestamp, width: pd.Timedelta, 
         out[["csat_sum", "csat_sumsq"]] = out[["csat_sum", "csat_sumsq"]].fillna(0.0)
         out["csat_mean"] = out["csat_sum"] / out["surveys"].where(out["surveys"] > 0)
     out["churned"] = out["churned"].astype(bool)
-    return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    out = out.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    out.attrs["left_out_in_gap"] = in_gap
+    return out

@@ -64,6 +64,7 @@ DEFAULT_THRESHOLDS = MappingProxyType(
         "alert_change": 0.10,  # relative change vs the same period last year (else the previous one) that alerts
         "min_customers": 30,  # smaller segments are listed but not ranked
         "trend_periods": 24,  # periods shown in the trend chart
+        "churn_gap": 30,  # days between the churn model's feature window and its outcome window
     }
 )
 DEFAULT_SEGMENTS = ("tier", "region", "industry")

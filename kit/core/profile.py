@@ -174,11 +174,15 @@ class Profile:
         )
         for reason, n in sorted(self.excluded.items(), key=lambda kv: (-kv[1], kv[0])):
             ex = self.examples.get(reason)
-            lines.append(
-                f"  - {reason}: {n:,} ({self.share(reason):.1%})" + (f", e.g. {', '.join(ex)}" if ex else "")
-            )
+            lines.append(f"  - {reason}: {n:,} ({self.share(reason):.1%})" + (f", e.g. {', '.join(ex)}" if ex else ""))
         if self.customers_label is None:
             lines.append("customers: none given, so customers would be derived from the contacts (contacts-only mode)")
+        elif self.ledger is not None and "customers" in self.ledger.tables:
+            c = self.ledger.tables["customers"]
+            lines.append(
+                f"customers: {c.source}: {c.read:,} read, {c.used:,} used, {sum(c.excluded.values()):,} excluded"
+                + "".join(f"; {r}: {n:,}" for r, n in sorted(c.excluded.items()))
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:

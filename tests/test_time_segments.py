@@ -257,3 +257,46 @@ def test_sample_onboarding_effect_recovered_through_new_vs_existing():
     from kit.metrics.cohorts import rate_ratio
 
     assert rate_ratio(c1, e1, c2, e2) == pytest.approx((ratio, lo, hi))
+
+
+# ------------------------------------------------------------------ the same on Spark and PostgreSQL
+# The engines and the small sample loaded into them come from tests/test_backends.py (markers spark/postgres).
+from test_backends import (  # noqa: E402, F401 - fixtures
+    assert_same,
+    duckdb_tables,
+    engine_tables,
+    postgres,
+    postgres_tables,
+    spark,
+    spark_tables,
+)
+
+ENGINE_CASES = {
+    "new_by_tier": dict(freq="month", by=["new_vs_existing", "tier"], start="2025-06", end="2026-03"),
+    "tenure_by_channel_weeks": dict(
+        freq="week", tz="Europe/Berlin", by=["tenure", "channel"], start="2025-09-01", end="2025-12-31"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ENGINE_CASES))
+def test_time_segments_match_duckdb(engine_tables, duckdb_tables, case):
+    name, tables = engine_tables
+    kwargs = ENGINE_CASES[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = contact_frequency(duckdb_tables["contacts"], duckdb_tables["customers"], **kwargs)
+        got = contact_frequency(tables["contacts"], tables["customers"], **kwargs)
+    assert got.notes == want.notes
+    assert_same(got.frame, want.frame, ["period", *want.by])
+
+
+def test_cohorts_match_duckdb(engine_tables, duckdb_tables):
+    from kit.metrics.cohorts import cohorts
+
+    name, tables = engine_tables
+    want = cohorts(duckdb_tables["contacts"], duckdb_tables["customers"], periods=8)
+    got = cohorts(tables["contacts"], tables["customers"], periods=8)
+    assert np.isfinite(want.ratio) and want.ratio > 1  # the sample's onboarding shows in the early months
+    assert_same(got.cells, want.cells, ["cohort", "age"])
+    assert (got.ratio, got.ci_low, got.ci_high) == pytest.approx((want.ratio, want.ci_low, want.ci_high), rel=1e-12)

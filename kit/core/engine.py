@@ -5,7 +5,9 @@ Metric code builds Ibis expressions; only this module knows backend quirks.
 
 from __future__ import annotations
 
+import datetime
 import math
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -161,12 +163,97 @@ def parse_instant(col: ir.Value) -> ir.TimestampValue:
     if typ.is_string():
         if backend_name(col) != "duckdb":
             return _try_instant_iso(blank_to_null(col).strip())
-        return blank_to_null(col).try_cast(TZ_UTC)
+        return in_calendar(blank_to_null(col).try_cast(TZ_UTC))
     if typ.is_timestamp():
         return col if typ.timezone is not None else col.cast(TZ_UTC)
     if typ.is_date():
         return col.cast(dt.timestamp).cast(TZ_UTC)
     raise ParameterError(f"column {col.get_name()!r} has type {typ}, which is not a date or timestamp")
+
+
+#: Instants any engine, pandas and Python can hold (years 1 to 9999).
+_CALENDAR = (
+    datetime.datetime(1, 1, 1, tzinfo=datetime.UTC),
+    datetime.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=datetime.UTC),
+)
+#: Local dates kept by :func:`local_date`: a day's margin, so that no time-zone shift leaves years 1 to 9999.
+_DATES = (datetime.date(1, 1, 2), datetime.date(9999, 12, 30))
+
+
+def in_calendar(instant: ir.TimestampValue) -> ir.TimestampValue:
+    """``instant``, or NULL for text the engine read as an impossible date: ``infinity``, a six-digit year.
+
+    Such values would overflow every date type downstream; the callers count them as unparseable.
+    """
+    lo, hi = (ibis.literal(v, TZ_UTC) for v in _CALENDAR)
+    return ibis.cases((instant.between(lo, hi), instant), else_=ibis.null(TZ_UTC))
+
+
+def open_ended(col: ir.Value) -> ir.Value:
+    """A date column in which ``infinity`` (PostgreSQL's open-ended date) means "no date": those values as NULL.
+
+    For an end date such as ``churn_date``; typed columns holding infinity (or dates past year 9999) too.
+    """
+    typ = col.type()
+    if typ.is_string():
+        text = col.strip().lower()
+        return ibis.cases((text.isin(["infinity", "+infinity", "inf"]), ibis.null(dt.string)), else_=col)
+    if typ.is_timestamp():
+        zoned = typ.timezone is not None
+        hi = ibis.literal(
+            _CALENDAR[1] if zoned else _CALENDAR[1].replace(tzinfo=None), TZ_UTC if zoned else dt.timestamp
+        )
+        return ibis.cases((col > hi, ibis.null(typ)), else_=col)
+    if typ.is_date():
+        return ibis.cases((col > ibis.literal(_DATES[1]), ibis.null(dt.date)), else_=col)
+    return col
+
+
+def plausible_range() -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The contact times the kit believes: from :data:`kit.config.PLAUSIBLE_FROM` to
+    :data:`kit.config.PLAUSIBLE_YEARS_AHEAD` years after today, or ``KIT_PLAUSIBLE_FROM`` /
+    ``KIT_PLAUSIBLE_UNTIL`` from the environment (read at each call).
+
+    Examples
+    --------
+    >>> lo, hi = plausible_range()
+    >>> str(lo.date()) if not os.environ.get("KIT_PLAUSIBLE_FROM") else "1990-01-01"
+    '1990-01-01'
+    """
+    text_lo = os.environ.get("KIT_PLAUSIBLE_FROM", "").strip() or config.PLAUSIBLE_FROM
+    text_hi = os.environ.get("KIT_PLAUSIBLE_UNTIL", "").strip()
+    try:
+        lo = pd.Timestamp(text_lo)
+        hi = (
+            pd.Timestamp(text_hi)
+            if text_hi
+            else pd.Timestamp.now().normalize() + pd.DateOffset(years=config.PLAUSIBLE_YEARS_AHEAD)
+        )
+    except (ValueError, TypeError):
+        raise ParameterError(
+            f"KIT_PLAUSIBLE_FROM/KIT_PLAUSIBLE_UNTIL ({text_lo!r}, {text_hi!r}) are not dates; use YYYY-MM-DD"
+        ) from None
+    if lo is pd.NaT or hi is pd.NaT or lo >= hi:
+        raise ParameterError(f"the plausible range {text_lo}..{text_hi} is empty; KIT_PLAUSIBLE_FROM must come first")
+    return lo.tz_localize(None) if lo.tzinfo else lo, hi.tz_localize(None) if hi.tzinfo else hi
+
+
+def is_implausible(col: ir.Value, instant: ir.TimestampValue) -> ir.BooleanValue:
+    """Whether a parsed time lies outside :func:`plausible_range` (never NULL: missing is not implausible).
+
+    Typed naive timestamps and dates are compared as stored (no conversion per row).
+    """
+    lo, hi = plausible_range()
+    typ = col.type()
+    if typ.is_date():
+        value, lo_v, hi_v = col, ibis.literal(lo.date()), ibis.literal(hi.date())
+    elif typ.is_timestamp() and typ.timezone is None:
+        value, lo_v, hi_v = col, ibis.literal(lo.to_pydatetime()), ibis.literal(hi.to_pydatetime())
+    else:
+        value = instant
+        lo_v = ibis.literal(lo.tz_localize("UTC").to_pydatetime(), TZ_UTC)
+        hi_v = ibis.literal(hi.tz_localize("UTC").to_pydatetime(), TZ_UTC)
+    return ((value < lo_v) | (value > hi_v)).fill_null(False)
 
 
 def local_time(instant: ir.TimestampValue) -> ir.TimestampValue:
@@ -176,11 +263,11 @@ def local_time(instant: ir.TimestampValue) -> ir.TimestampValue:
 
 def local_date(col: ir.Value) -> ir.DateValue:
     """A date-like column as a calendar date in the business time zone."""
-    if col.type().is_date():
-        return col
     if is_all_null(col):
         return ibis.null(dt.date)
-    return local_time(parse_instant(col)).date()
+    day = col if col.type().is_date() else local_time(parse_instant(col)).date()
+    # infinity or a year past 9999 (typed, or shifted by the time zone) is no date any reader can hold
+    return ibis.cases((day.between(*map(ibis.literal, _DATES)), day), else_=ibis.null(dt.date))
 
 
 def period_start(col: ir.Value, unit: str) -> ir.DateValue:
@@ -268,6 +355,37 @@ def within(later: ir.TimestampValue, earlier: ir.TimestampValue, seconds: float)
     return elapsed_seconds(later, earlier) < seconds
 
 
+def parse_number(col: ir.Value) -> ir.FloatingValue:
+    """A numeric column (or text holding numbers) as float64; unreadable text, NaN and infinities
+    (``1e400`` overflows to one) as NULL. See :func:`bad_number` for the values this drops."""
+    typ = col.type()
+    if is_all_null(col):
+        return ibis.null(dt.float64)
+    value = (blank_to_null(col) if typ.is_string() else col).try_cast(dt.float64)
+    if typ.is_integer() or typ.is_decimal() or typ.is_boolean():
+        return value
+    return ibis.cases((value.isnan() | value.isinf(), ibis.null(dt.float64)), else_=value)
+
+
+def bad_number(col: ir.Value, parsed: ir.FloatingValue) -> ir.StringValue:
+    """The stored value as text where :func:`parse_number` dropped it (given, but not a finite number), else NULL."""
+    given = blank_to_null(col) if col.type().is_string() else col
+    return ibis.cases((given.notnull() & parsed.isnull(), given.cast(dt.string)), else_=ibis.null(dt.string))
+
+
+def decimal_comma(con: BaseBackend, col: ir.Value) -> bool:
+    """Whether a text column writes its decimals with a comma, consistently: some ``12,5``, no ``12.5``
+    (nor ``1,234.5``). One scan; numeric columns never do."""
+    if not col.type().is_string() or is_all_null(col):
+        return False
+    text = col.strip()
+    comma = text.re_search(r"^[-+]?[0-9]*,[0-9]+$")
+    dot = text.re_search(r"^[-+]?[0-9]*\.[0-9]+$") | text.re_search(r"[0-9],[0-9]{3}\.")
+    expr = col.as_table().aggregate(comma=col.count(where=comma), dot=col.count(where=dot))
+    counts = fetch(con, expr)
+    return bool(counts["comma"].iloc[0] > 0 and counts["dot"].iloc[0] == 0)
+
+
 def is_unparseable(raw: ir.Value, parsed: ir.Value) -> ir.BooleanValue:
     return blank_to_null(raw).notnull() & parsed.isnull()
 
@@ -321,6 +439,16 @@ def key_is_clean(col: ir.Value) -> bool:
     if not col.type().is_string():
         return True
     return backend_name(col) == "duckdb" and not _needs_cleaning(col)
+
+
+def is_blank(col: ir.Value) -> ir.BooleanValue:
+    """Whether an identifier is empty or only blanks (a missing id however the rest of the column looks).
+
+    Only values that start or end with a blank are trimmed (LIKE first: no TRIM for clean values).
+    """
+    if not col.type().is_string():
+        return ibis.literal(False)
+    return ibis.cases((is_padded(col), col.strip() == ""), else_=False)
 
 
 def is_padded(col: ir.StringValue) -> ir.BooleanValue:

@@ -267,7 +267,9 @@ def _contact_base(
     if "topic" in t.columns:
         cols["topic"] = segment_label(t.topic)
     if weight is not None:
-        cols["_weight"] = t[weight].try_cast(dt.float64)
+        # non-numeric, NaN and infinite weights: the contact counts, its weight does not (``_wbad``: the value)
+        cols["_weight"] = engine.parse_number(t[weight])
+        cols["_wbad"] = engine.bad_number(t[weight], cols["_weight"])
     # Naive timestamps and dates already are wall-clock times in the business time zone.
     naive = (typ.is_timestamp() and typ.timezone is None) or typ.is_date()
     cols["local_ts"] = (

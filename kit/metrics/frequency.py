@@ -67,11 +67,29 @@ OUT_OF_RANGE = f"{SCOPE_PREFIX}outside the requested periods"
 SIGNED_UP_LATER = f"{SCOPE_PREFIX}signed up after as_of"
 #: The ledger's warning for contact ids that several customers' rows carry (the rows are all counted).
 REUSED_CONTACT_ID = "contact_id reused by different customers"
+#: The ledger's warning for counted contacts whose weight is not a number (the contact counts, its weight not).
+BAD_WEIGHT = "counted without weight: not a number in"
 
 
 def _proxy_words(lookback: pd.Timedelta) -> str:
     """The contacts-only denominator in words (notes, ledger, report pages)."""
     return f"active = a counted contact from {_span(lookback)} before the period start to the period end"
+
+
+def proxy_note(active_lookback: Window | None = None) -> str:
+    """What the denominator means without a customers table, in one sentence (notes and report pages).
+
+    Examples
+    --------
+    >>> proxy_note("90D")[:80]
+    'no customers table: customers are derived from the contacts, and active customers'
+    """
+    lookback = periods.parse_window(DEFAULT_ACTIVE_LOOKBACK if active_lookback is None else active_lookback)
+    return (
+        "no customers table: customers are derived from the contacts, and active customers (the denominator) are "
+        f"a proxy: {_proxy_words(lookback)}; customers who never contact are not counted, so the frequency is "
+        "higher than over a real customer table"
+    )
 
 
 def _span(td: pd.Timedelta) -> str:
@@ -172,6 +190,7 @@ def _split_by(by, contact_cols, customer_cols) -> tuple[list[str], list[str], li
     customer_side_cols = customer_cols or []
     by = [by] if isinstance(by, str) else list(by)
     by = [b.strip() for item in by for b in str(item).split(",") if b.strip()]
+    by = list(dict.fromkeys(by))  # each column once: "tier,tier" groups by tier
     contact_side, customer_side = [], []
     for col in by:
         if col in timesegments.DERIVED:  # new_vs_existing, tenure: per period, from signup (own denominator)
@@ -323,6 +342,8 @@ def contact_frequency(
     )
     first = periods.truncate(start, grain) if start is not None else None
     last = periods.truncate(end, grain) if end is not None else None
+    if first is not None and last is not None and first > last:
+        raise ParameterError(f"start ({start}) is after end ({end}); give the earlier period as start")
     # The first query takes ids and segment labels as stored (trimming every value costs about a
     # third of the query) and customer ids as unique (ranking repeated ids costs about a tenth). It
     # also counts the exceptions (``_recheck``): values that trimming would change (padded customer
@@ -349,6 +370,14 @@ def contact_frequency(
             raise ParameterError(
                 f"weight column {weight!r} is not in the contacts table ({csrc.label}); "
                 f"columns: {', '.join(csrc.columns)}"
+            )
+        if weight is not None and engine.decimal_comma(begun.con, csrc.table[weight]):  # "12,5" means 12.5
+            csrc = replace(csrc, table=csrc.table.mutate(**{weight: csrc.table[weight].replace(",", ".")}))
+            notes.append(f"{weight} uses a decimal comma (e.g. 12,5), read as 12.5")
+        if same_topic and "topic" not in csrc.columns:
+            raise ParameterError(
+                f"same_topic needs a topic column, and the contacts table ({csrc.label}) has none; "
+                "map one (--mapping) or drop --same-topic"
             )
         cols, contact_by, segment_by = _split_by(by, csrc.columns, None if contacts_only else usrc.columns)
         # A derived grouping (new_vs_existing, tenure) is a customer-side group whose value depends on the period.
@@ -385,6 +414,8 @@ def contact_frequency(
         else:
             parts = _customer_parts(begun, lookup, segment_by, recheck=first_try, as_of=as_of, spec=spec)
         parts.append(_reused_contact_ids(csrc, padded_ids=trim))
+        if weight is not None:
+            parts.append(_bad_weights(rows))
         parts.append(_sum_of_squares(rows, cols))
         result = engine.fetch(begun.con, _one_query(agg, rejected + parts))
         if not first_try:
@@ -407,11 +438,7 @@ def contact_frequency(
     if contacts_only:
         derived = int(result.loc[part == "derived", "contacts"].sum())
         ledger.record("customers", f"derived from {csrc.label}: {_proxy_words(lookback)}", read=derived, used=derived)
-        notes.append(
-            f"no customers table: the {derived:,} customers are derived from the contacts, and active customers "
-            f"(the denominator) are a proxy: {_proxy_words(lookback)}; customers who never contact are not counted, "
-            "so the frequency is higher than over a real customer table"
-        )
+        notes.append(proxy_note(lookback).replace("customers are derived", f"the {derived:,} customers are derived"))
     else:
         record_ledger(ledger, usrc, result[part == "customers"].rename(columns={"contacts": "n"}))
         if active_lookback is not None:
@@ -422,6 +449,10 @@ def contact_frequency(
     if len(reused) and reused["contacts"].sum() > 0:
         examples = sorted({v for c in ("_ex_lo", "_ex_hi") for v in reused[c] if isinstance(v, str)})
         ledger.warn("contacts", REUSED_CONTACT_ID, int(reused["contacts"].sum()), examples=examples)
+    bad = result[part == "badweight"]
+    if len(bad) and bad["contacts"].sum() > 0:
+        examples = sorted({v for c in ("_ex_lo", "_ex_hi") for v in bad[c] if isinstance(v, str)})
+        ledger.warn("contacts", f"{BAD_WEIGHT} {weight}", int(bad["contacts"].sum()), examples=examples)
     coverage = _coverage(agg, as_of)
     agg = agg[agg[REASON].isna()].drop(
         columns=[REASON, "_ex_lo", "_ex_hi", "_recheck", "_t_lo", "_t_hi"], errors="ignore"
@@ -538,7 +569,7 @@ def _classified_rows(
         c = c.mutate(period=engine.period_start(c.local_ts, unit))
     extra_cols = [
         *contact_by,
-        *(["_weight"] if weight is not None else []),
+        *(["_weight", "_wbad"] if weight is not None else []),
         *(["topic"] if same_topic and "topic" in c.columns and "topic" not in contact_by else []),
     ]
     until = {}
@@ -586,11 +617,19 @@ def _classified_rows(
         _cid=j._cid,
         follow_up=j.follow_up,
         _first=j._first,
-        **({"_w": j._weight} if weight is not None else {}),
+        **({"_w": j._weight, "_wbad": j._wbad} if weight is not None else {}),
         _clock=j._clock,  # the data's coverage (see _aggregate)
         _outside=outside,
         _x=ibis.ifelse(j._duplicate, j._contact.cast("string"), ibis.null("string")),
         **({"_until": j._until} if lookup is None else {}),
+    )
+
+
+def _bad_weights(rows: ir.Table) -> ir.Table:
+    """Counted contacts whose weight is not a finite number (``_part`` "badweight"), with two examples."""
+    bad = rows.filter(rows[REASON].isnull() & rows._wbad.notnull())
+    return bad.aggregate(contacts=bad.count(), _ex_lo=bad._wbad.min(), _ex_hi=bad._wbad.max()).mutate(
+        _part=ibis.literal("badweight")
     )
 
 

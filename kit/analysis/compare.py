@@ -68,7 +68,8 @@ class Comparison(GrainedResult):
             bits = []
             for _, r in part.iterrows():
                 if pd.isna(r["change"]):
-                    bits.append(f"no {r['comparison']} to compare with")
+                    partial = bool(r.get("partial", False))  # partial periods are not compared (issue 14)
+                    bits.append(f"no {r['comparison']} to compare with" + (" (a partial period)" if partial else ""))
                     continue
                 if r["base_count"] < self.min_base:
                     # A fall "of 75%" against one or two contacts says nothing.

@@ -69,8 +69,10 @@ ctx = context.from_parameters(
 )
 ds = ctx.dataset()
 contacts, customers, events = ds.contacts, ds.customers, ds.events
-frame = contact_frequency(contacts, customers, freq=grain, tz=tz, end=period)
-daily = contact_frequency(contacts, customers, freq="day", tz=tz, end=period_end(period, grain))
+frame = contact_frequency(contacts, customers, freq=grain, tz=tz, end=period, dedup_window=ctx.dedup_window)
+daily = contact_frequency(
+    contacts, customers, freq="day", tz=tz, end=period_end(period, grain), dedup_window=ctx.dedup_window
+)
 
 # %% [markdown]
 # ## Decomposition per grain
@@ -87,7 +89,9 @@ daily_result.plot_components(title="Daily contact frequency: weekly and yearly p
 
 # %%
 if by:
-    by_frame = contact_frequency(contacts, customers, freq=grain, tz=tz, by=by, end=period)
+    by_frame = contact_frequency(
+        contacts, customers, freq=grain, tz=tz, by=by, end=period, dedup_window=ctx.dedup_window
+    )
     display(markdown([f"{key}: {result.describe()}" for key, result in decompose_by(by_frame).items()]))
 
 # %% [markdown]

@@ -72,6 +72,7 @@ report = drivers.analyze(
     tz=tz,
     gap=f"{int(ctx.threshold('churn_gap'))}D",  # report.yml thresholds.churn_gap: contacts made while leaving stay out
     as_of=ctx.as_of,  # the default cutoff's outcome window ends by the period's end, not at the data's end
+    dedup_window=ctx.dedup_window,
 )
 
 # %% [markdown]

@@ -86,23 +86,31 @@ ctx = context.from_parameters(
 )
 ds = ctx.dataset()
 as_of = ctx.as_of  # the last day of the period: ctx.dataset() holds nothing later
-freq = accounts.account_frequency(
-    ds.contacts,
-    ds.customers,
-    strategic=strategic,
-    freq=ctx.grain,
-    tz=ctx.tz,
-    bands=ctx.account_bands,
-    n_periods=n_periods,
-    quiet_days=quiet_days,
-    as_of=as_of,
+# an export without a strategic-account flag (a help-desk export, `kit init`) has no accounts section
+no_flag = ds.customers is None or (
+    isinstance(strategic, str) and " " not in strategic and strategic not in ds.customers.columns
+)
+freq = (
+    None
+    if no_flag
+    else accounts.account_frequency(
+        ds.contacts,
+        ds.customers,
+        strategic=strategic,
+        freq=ctx.grain,
+        tz=ctx.tz,
+        bands=ctx.account_bands,
+        n_periods=n_periods,
+        quiet_days=quiet_days,
+        as_of=as_of,
+    )
 )
 cov = (
     coverage.coverage(ds.contacts, ds.stakeholders, ds.customers, as_of=as_of, tz=ctx.tz)
     if ds.stakeholders is not None
     else None
 )
-if ctx.redact:
+if ctx.redact and freq is not None:
     freq = freq.redact()
     cov = cov.redact() if cov is not None else None
 
@@ -113,11 +121,15 @@ if ctx.redact:
 # accounts (at risk over the recent window, or quiet) are listed first.
 
 # %%
-say(freq.sentences() + list(freq.notes))
-ax = freq.plot()
+if freq is None:
+    display(Markdown(f"The customers have no `{strategic}` column, so no accounts are strategic (set `strategic`)."))
+else:
+    say(freq.sentences() + list(freq.notes))
+    ax = freq.plot()
 
 # %%
-display(freq.accounts.drop(columns=["arr"], errors="ignore").round(2))
+if freq is not None:
+    display(freq.accounts.drop(columns=["arr"], errors="ignore").round(2))
 
 # %% [markdown]
 # ## CSM contact coverage
@@ -159,6 +171,7 @@ if ds.orders is not None:
         by=order_segments or None,
         freq=ctx.grain,
         within_days=within_days,
+        dedup_window=ctx.dedup_window,
         tz=ctx.tz,
         end=ctx.period,
     )

@@ -21,11 +21,12 @@ from typing import Any
 
 import pandas as pd
 
+from ..config import DEFAULT_DEDUP_WINDOW
 from ..core.asof import known_by
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result
 from ..core.sources import open_tables
-from ..core.types import Backend, DateLike, MappingSpec
+from ..core.types import Backend, DateLike, MappingSpec, Window
 from ..errors import KitError, renamed_parameters
 from ..metrics.features import DEFAULT_GAP, DEFAULT_WINDOW, customer_features
 from .churn import ChurnBySegment, ChurnEffect, churn_effect_by, fit_churn
@@ -92,6 +93,7 @@ def analyze(
     tz: str | None = None,
     as_of: DateLike = None,
     gap: str | pd.Timedelta | int = DEFAULT_GAP,
+    dedup_window: Window = DEFAULT_DEDUP_WINDOW,
     mapping: MappingSpec = None,
     con: Backend = None,
 ) -> DriverReport:
@@ -115,6 +117,8 @@ def analyze(
         Read only the data known at the end of this day (see :func:`kit.core.asof.known_by`), for
         every part: the default cutoff leaves its whole outcome window by ``as_of`` (a report for a
         past period gives the same answer whatever data arrived since).
+    dedup_window : str
+        Follow-up window of the customer features' cases and repeat-contact rate (default ``"48h"``).
 
     Examples
     --------
@@ -140,7 +144,16 @@ def analyze(
     feats = churn = csat = by = per = touch = None
     try:
         feats = customer_features(
-            c, u, surveys=s, window=window, cutoff=cutoff, controls=wanted, tz=tz, gap=gap, con=con
+            c,
+            u,
+            surveys=s,
+            window=window,
+            cutoff=cutoff,
+            controls=wanted,
+            tz=tz,
+            gap=gap,
+            dedup_window=dedup_window,
+            con=con,
         )
     except KitError as exc:
         problems["features"] = str(exc)

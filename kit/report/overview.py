@@ -311,6 +311,17 @@ def headline(trend_result: MetricResult | pd.DataFrame, *, period: DateLike, fre
     frame = frame_of(trend_result)
     start = parse_period(period, freq)
     rows = frame.set_index("period")
+    data_start, data_end = getattr(trend_result, "data_start", None), getattr(trend_result, "data_end", None)
+    if data_end is not None and start > pd.Timestamp(data_end):  # far past the data: say where it ends
+        raise DataError(
+            f"no data for {periods.label(start, freq)}: the data ends on {data_end}; choose a period up to "
+            f"{periods.label(data_end, freq)} (or load newer data)"
+        )
+    if data_start is not None and periods.period_end(start, freq) < pd.Timestamp(data_start):
+        raise DataError(
+            f"no data for {periods.label(start, freq)}: the data starts on {data_start}; choose a period from "
+            f"{periods.label(data_start, freq)}"
+        )
     if start not in rows.index:
         raise DataError(
             f"period {periods.label(start, freq)} is not in the computed trend; pass the same period to trend()"
@@ -323,12 +334,10 @@ def headline(trend_result: MetricResult | pd.DataFrame, *, period: DateLike, fre
         )
     previous, last_year = comparisons(trend_result, period=start, freq=freq)
     end = periods.period_end(start, freq)
-    data_end = getattr(trend_result, "data_end", None)
     complete = data_end is None or pd.Timestamp(data_end) >= end
     # The metric's complete column also knows a period the data starts after (and as_of).
     complete = bool(row["complete"]) if "complete" in rows.columns else complete
     notes = list(getattr(trend_result, "notes", ()))
-    data_start = getattr(trend_result, "data_start", None)
     if not complete and data_start is not None and pd.Timestamp(data_start) > start:
         notes.insert(
             0,

@@ -6,6 +6,18 @@ temporary folder beside ``reports/<period>`` that replaces it only when every no
 succeeded, so a failed run never damages the previous report; the failed executed
 notebook is kept in ``reports/<period>.failed/`` for debugging.
 
+A report for a period reads only the data known at the end of that period (the context's
+dataset is cut at :attr:`~kit.report.context.ReportContext.as_of`), so a backfilled report does
+not change as later data arrives.
+
+Faults: one render at a time per period and output folder (an advisory lock,
+``<out>/.<period>.lock``; a second render waits, saying so, then replaces the folder); hidden
+temporary folders left by a killed render are removed at the start of the next render; paths
+are made absolute first and no notebook changes the process's working directory (papermill's
+``cwd`` is process-wide while notebooks run in threads; each kernel starts in the notebooks'
+folder instead); kernels are not sent an interrupt when they shut down (it printed
+``[IPKernelApp] ERROR | KeyboardInterrupt`` lines into cron mail).
+
 Every notebook gets ``ctx.parameters()`` (period, grain, mapping, dedup window, time zone,
 segments, thresholds, bands, redaction) and rebuilds the same context with
 :func:`kit.report.context.from_parameters`. Secrets never travel as notebook parameters: a
@@ -22,12 +34,16 @@ import os
 import re
 import shutil
 import sys
+import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from .. import config
 from ..config import VERSION as __version__
@@ -35,7 +51,7 @@ from ..core import periods
 from ..core.io import atomic_dir, atomic_write_text
 from ..core.periods import parse_period
 from ..deps import require
-from ..errors import KitError, ParameterError, ReportError, renamed_parameters
+from ..errors import DataError, KitError, ParameterError, ReportError, renamed_parameters
 from . import context
 from .html import FAILED_SUFFIX, period_index, to_html, write_top_index
 from .summary import dumps_summary, summary
@@ -50,12 +66,16 @@ NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
 CELL_TIMEOUT = 900
 #: Set in every notebook kernel's environment (not in this process): no debugger noise in the logs.
 KERNEL_ENV = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+#: Seconds a render waits for another render of the same period into the same folder (``KIT_REPORT_LOCK_WAIT``).
+LOCK_WAIT = 3600.0
+#: Hidden debris of a render of one period: its temporary folder, its replaced copy and its lock file.
+_DEBRIS = re.compile(r"^\.(?P<label>.+?)\.(?:[A-Za-z0-9_]+\.tmp|old-\d+|lock)$")
 
 
 # --------------------------------------------------------------------------- notebooks and kernel
 def report_notebooks(folder: str | Path | None = None) -> list[Path]:
     """Every ``NN_name.ipynb`` in ``folder`` (default ``notebooks/``), in order."""
-    folder = Path(folder or config.NOTEBOOKS_DIR)
+    folder = Path(folder or config.NOTEBOOKS_DIR).expanduser().resolve()
     found = sorted(p for p in folder.glob("*.ipynb") if NOTEBOOK_PATTERN.match(p.name))
     if not found:
         raise ParameterError(f"no report notebooks (NN_name.ipynb) in {folder}")
@@ -88,6 +108,15 @@ def _kernel_manager():
         async def _async_pre_start_kernel(self, **kw):
             kw["env"] = {**(kw.get("env") or os.environ), **KERNEL_ENV}
             return await super()._async_pre_start_kernel(**kw)
+
+        async def _async_interrupt_kernel(self):
+            # jupyter_client interrupts (SIGINT) every kernel it shuts down; a kernel that is still
+            # answering a message then logs "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel"
+            # on our stderr. A finished notebook has nothing to interrupt, and the shutdown request
+            # (then SIGTERM/SIGKILL) stops the kernel all the same.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
 
     return KitKernelManager
 
@@ -145,7 +174,9 @@ def _execute(src: Path, dst: Path, params: dict, kernel: str, failed_dir: Path) 
             kernel_name=kernel,
             progress_bar=False,
             log_output=False,
-            cwd=str(src.parent),
+            # no cwd=: papermill would os.chdir the whole process while other notebooks run in threads;
+            # nbclient starts the kernel itself in the notebook's folder instead
+            resources={"metadata": {"path": str(src.parent)}},
             execution_timeout=CELL_TIMEOUT,
             kernel_manager_class=_kernel_manager(),
             # kernel start-up chatter (TCP notice) would clutter cron mail
@@ -231,12 +262,20 @@ def render_range(
     compute ``summary.json`` with kit, write ``index.html``, then swap the folder into
     ``out/<period>`` in one rename. Afterwards ``out/index.html`` lists every period.
 
+    One render of a period into ``out`` runs at a time: a second one waits for the first
+    (up to :func:`lock_wait` seconds, saying so on stderr) and then renders. Hidden temporary
+    folders left in ``out`` by a killed render are removed first.
+
     Raises
     ------
     ReportError
         A notebook failed: the message names the notebook and the cell; the previous
         report of that period is untouched and the failed executed notebook is kept in
-        ``out/<period>.failed/``.
+        ``out/<period>.failed/``. Also: another render of the period still held the lock
+        after :func:`lock_wait` seconds.
+    DataError
+        A period lies wholly after the last contact or before the first one: the message
+        says where the data ends (or starts).
 
     Examples
     --------
@@ -252,9 +291,12 @@ def render_range(
         raise ParameterError(f"--to {end} is before --from {start}")
     span = list(periods.spine(first, last, grain))
     ctx = context.load(config_path, grain=grain, data_dir=data_dir)  # once: report.yml plus the command line
-    nbs = [Path(p) for p in notebooks] if notebooks else report_notebooks()
-    out = Path(out or config.REPORTS_DIR)
+    # absolute paths first: nothing below may depend on the working directory
+    nbs = [Path(p).expanduser().resolve() for p in notebooks] if notebooks else report_notebooks()
+    out = Path(out or config.REPORTS_DIR).expanduser().resolve()
+    check_data_covers(ctx, span)
     out.mkdir(parents=True, exist_ok=True)
+    sweep(out)
     kernel = kernel_name()
     jobs = int(jobs) if jobs else default_jobs()
     show = sys.stderr.isatty() if progress is None else progress
@@ -262,11 +304,159 @@ def render_range(
     bar = tqdm(total=len(span) * len(nbs), file=sys.stderr, disable=not show, unit="notebook")
     try:
         for p in span:
-            results.append(_render_one(ctx.for_period(periods.label(p, grain)), nbs, out, kernel, bar, jobs))
+            label = periods.label(p, grain)
+            with period_lock(out, label):
+                _clean(out, label)  # what a killed render of this period left
+                results.append(_render_one(ctx.for_period(label), nbs, out, kernel, bar, jobs))
             write_top_index(out, title=ctx.title)
     finally:
         bar.close()
     return results
+
+
+def check_data_covers(ctx: context.ReportContext, span: Sequence[pd.Timestamp]) -> None:
+    """Refuse, before any notebook runs, a period that lies wholly outside the contacts' dates.
+
+    Raises :class:`~kit.errors.DataError` saying where the data ends (or starts), e.g.
+    ``no data for 2030-01: the data ends on 2026-10-31 ...``.
+    """
+    from .overview import data_range
+
+    grain = ctx.grain
+    first, last = data_range(ctx.dataset(cut=False))  # the whole data: where it really ends
+    if last is None:
+        raise DataError("the contacts have no readable created_at, so there is nothing to report; see `kit inspect`")
+    for p in span:
+        label, end = periods.label(p, grain), periods.period_end(p, grain)
+        if p > pd.Timestamp(last):
+            raise DataError(
+                f"no data for {label}: the data ends on {last}; choose a period up to "
+                f"{periods.label(last, grain)} (or load newer data)"
+            )
+        if end < pd.Timestamp(first):
+            raise DataError(
+                f"no data for {label}: the data starts on {first}; choose a period from {periods.label(first, grain)}"
+            )
+
+
+def lock_wait() -> float:
+    """Seconds to wait for another render of the same period: ``KIT_REPORT_LOCK_WAIT``, else :data:`LOCK_WAIT`."""
+    env = os.environ.get("KIT_REPORT_LOCK_WAIT")
+    if env:
+        try:
+            return max(0.0, float(env))
+        except ValueError:
+            raise ParameterError(f"KIT_REPORT_LOCK_WAIT must be a number of seconds, not {env!r}") from None
+    return LOCK_WAIT
+
+
+def _lock_path(out: Path, label: str) -> Path:
+    return out / f".{label}.lock"
+
+
+def _try_lock(path: Path) -> int | None:
+    """An open descriptor holding the exclusive lock on ``path``, or None when another process holds it."""
+    import fcntl
+
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:  # the previous holder removes the file as it lets go: then lock the new file instead
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _unlock(path: Path, fd: int) -> None:
+    try:
+        path.unlink()  # before letting go: a waiter then sees a new file, never a removed one
+    except FileNotFoundError:
+        pass
+    os.close(fd)  # closing releases the lock
+
+
+@contextmanager
+def period_lock(out: Path, label: str, *, wait: float | None = None) -> Iterator[None]:
+    """Hold the lock of one period's output folder, ``out/.<label>.lock``, for one render.
+
+    Another render of the same period into the same folder waits (saying so once on stderr)
+    for up to ``wait`` seconds (default :func:`lock_wait`), then fails with a
+    :class:`~kit.errors.ReportError` that names the render holding the lock. The lock is an
+    advisory ``flock``: the system releases it when its process dies, even by SIGKILL. Without
+    ``fcntl`` (Windows) there is no lock.
+    """
+    try:
+        import fcntl  # noqa: F401 - POSIX only
+    except ImportError:
+        yield
+        return
+    path = _lock_path(out, label)
+    wait = lock_wait() if wait is None else float(wait)
+    deadline = time.monotonic() + wait
+    told = False
+    while (fd := _try_lock(path)) is None:
+        holder = _holder(path)
+        if time.monotonic() >= deadline:
+            raise ReportError(
+                f"another render of {label} into {out} is still running ({holder}); let it finish (or stop it) "
+                f"and run again, or set KIT_REPORT_LOCK_WAIT to wait longer than {wait:g} s"
+            )
+        if not told:
+            print(
+                f"another render of {label} into {out} is running ({holder}); waiting for it to finish", file=sys.stderr
+            )
+            told = True
+        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+    try:
+        os.ftruncate(fd, 0)  # a killed render's lock file may still name it
+        os.write(fd, f"pid {os.getpid()}, started {_dt.datetime.now().isoformat(timespec='seconds')}".encode())
+        yield
+    finally:
+        _unlock(path, fd)
+
+
+def _holder(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip() or "starting"
+    except OSError:
+        return "finishing"
+
+
+def sweep(out: Path) -> list[Path]:
+    """Remove the hidden debris of killed renders in ``out`` (temporary folders, replaced copies, lock files)
+    of every period no render is working on now; returns what was removed."""
+    labels = sorted({m["label"] for p in out.iterdir() if (m := _DEBRIS.match(p.name))})
+    removed = []
+    for label in labels:
+        try:
+            import fcntl  # noqa: F401 - POSIX only
+        except ImportError:
+            break  # without a lock there is no telling a killed render from a running one
+        fd = _try_lock(_lock_path(out, label))
+        if fd is None:
+            continue  # a render of this period is running: its folders are not debris
+        try:
+            removed += _clean(out, label)
+        finally:
+            _unlock(_lock_path(out, label), fd)
+    return removed
+
+
+def _clean(out: Path, label: str) -> list[Path]:
+    """Remove one period's temporary folders and replaced copies (call it holding the period's lock)."""
+    removed = []
+    for p in out.iterdir():
+        m = _DEBRIS.match(p.name)
+        if m and m["label"] == label and not p.name.endswith(".lock"):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
 
 
 def _render_one(ctx: context.ReportContext, nbs, out, kernel, bar, jobs) -> Rendered:
@@ -400,7 +590,8 @@ def _config_line(args) -> str:
     if Path(DEFAULT_CONFIG).is_file():
         args.config = DEFAULT_CONFIG
         return f"config: {DEFAULT_CONFIG} (found in the current folder; --config FILE chooses another)"
-    return f"config: none (no --config and no ./{DEFAULT_CONFIG}: the defaults, reading {config.SAMPLE_DIR})"
+    data = args.data_dir or config.SAMPLE_DIR
+    return f"config: none (no --config and no ./{DEFAULT_CONFIG}: the defaults, reading {data})"
 
 
 def _cli(args) -> int:

@@ -51,6 +51,7 @@ KNOWN_KEYS = (
     "thresholds",
     "redact",
     "dedup_window",
+    "active_lookback",  # without a customers table: how far back a contact keeps its customer active
     "period",  # the default period of `kit report` (written by `kit init`); --period overrides it
 )
 #: Keys of ``data``, ``benchmark`` and ``bands`` in report.yml.
@@ -85,6 +86,9 @@ class ReportContext:
         ``week``, ``month`` or ``quarter`` (the ``--grain`` of ``kit report``).
     mapping, dedup_window, tz, segments, benchmark_profile, bands, thresholds, redact
         The report.yml settings every notebook and summary.json use.
+    active_lookback : str
+        Without a customers table, a customer is active in a period when they have a counted contact
+        from this long before its start to its end (see :func:`kit.contact_frequency`).
     """
 
     period: str | None = None
@@ -97,6 +101,7 @@ class ReportContext:
     mapping: Any = None
     tz: str = config.DEFAULT_TZ
     dedup_window: str = config.DEFAULT_DEDUP_WINDOW
+    active_lookback: str = config.DEFAULT_ACTIVE_LOOKBACK
     segments: tuple[str, ...] = DEFAULT_SEGMENTS
     benchmark_profile: Mapping[str, Any] | None = None
     bands: Mapping[str, Any] = field(default_factory=dict)
@@ -126,7 +131,7 @@ class ReportContext:
                 try:  # probing each table works on every backend (list_tables differs between versions)
                     con.table(name)
                 except Exception:  # noqa: BLE001 - backend-specific "no such table" errors
-                    if t in ("contacts", "customers") or t in self.connection.tables:
+                    if t == "contacts" or t in self.connection.tables:
                         raise ParameterError(
                             f"the {con.name} connection has no table {name!r} for {t}; "
                             f"set data.connection.tables.{t} in report.yml"
@@ -171,6 +176,7 @@ class ReportContext:
             "tz": self.tz,
             "mapping": plain(self.mapping),
             "dedup_window": str(self.dedup_window),
+            "active_lookback": str(self.active_lookback),
             "segments": list(self.segments),
             "benchmark_profile": plain(self.benchmark_profile) if self.benchmark_profile else None,
             "bands": plain(self.bands),
@@ -194,7 +200,7 @@ def _folder_sources(folder: Path, *, required: bool = True) -> dict[str, str]:
         raise ParameterError(f"data folder {folder} does not exist; run `make sample` or set data.dir in report.yml")
     out = {table: str(path) for table, path in find_tables(folder).items()}
     if required:
-        missing = [t for t in ("contacts", "customers") if t not in out]
+        missing = [t for t in ("contacts",) if t not in out]  # no customers: derived from the contacts
         if missing:
             raise ParameterError(
                 f"data folder {folder} has no {' or '.join(missing)} table "
@@ -284,7 +290,7 @@ def load(
         fields["connection"] = _connection(data["connection"])
     if fields["period"] is None and raw.get("period") is not None:  # the file's default period
         fields["period"] = str(raw["period"])
-    for key in ("title", "tz", "dedup_window"):
+    for key in ("title", "tz", "dedup_window", "active_lookback"):
         if raw.get(key) is not None:
             fields[key] = str(raw[key])
     if raw.get("mapping") is not None:

@@ -24,7 +24,10 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
         "--customers",
         help="customers source (same kinds); omitted: customers are derived from the contacts (see --active-lookback)",
     )
-    p.add_argument("--mapping", help="column mapping YAML file or preset name (zendesk, freshdesk)")
+    p.add_argument(
+        "--mapping",
+        help="column mapping YAML file or preset name (zendesk, freshdesk, intercom, hubspot, salesforce, servicenow)",
+    )
     p.add_argument("--tz", default=config.DEFAULT_TZ, help="business time zone (default UTC)")
     p.add_argument(
         "--timestamp-format",
@@ -56,6 +59,8 @@ def _frequency(args) -> int:
             tz=args.tz,
             dedup_window=args.dedup_window,
             active_lookback=args.active_lookback,
+            new_window=args.new_window,
+            tenure_bands=args.tenure_bands,
             same_topic=args.same_topic,
             direction=args.direction,
             weight=args.weight,
@@ -196,7 +201,22 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("frequency", help="contacts per active customer per period, as CSV")
     _add_source_args(f)
     f.add_argument("--freq", default=config.DEFAULT_FREQ, choices=["day", "week", "month", "quarter", "year"])
-    f.add_argument("--by", help="comma-separated segment columns and/or channel, topic")
+    f.add_argument(
+        "--by",
+        help="comma-separated segment columns and/or channel, topic; or new_vs_existing or tenure (per period, "
+        "from signup)",
+    )
+    f.add_argument(
+        "--new-window",
+        default=config.DEFAULT_NEW_WINDOW,
+        help=f"with --by new_vs_existing: a customer is new in a period when they signed up less than this before "
+        f"its start (default {config.DEFAULT_NEW_WINDOW})",
+    )
+    f.add_argument(
+        "--tenure-bands",
+        type=lambda text: [e for e in text.replace(" ", "").split(",") if e],
+        help="with --by tenure: band edges in months, e.g. 3,12,24 (the default)",
+    )
     f.add_argument("--dedup-window", default=config.DEFAULT_DEDUP_WINDOW, help="follow-up window, e.g. 48h, 24h, 0")
     f.add_argument("--same-topic", action="store_true", help="a follow-up must share the previous contact's topic")
     f.add_argument(

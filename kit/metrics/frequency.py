@@ -87,8 +87,9 @@ def proxy_note(active_lookback: Window | None = None) -> str:
     lookback = periods.parse_window(DEFAULT_ACTIVE_LOOKBACK if active_lookback is None else active_lookback)
     return (
         "no customers table: customers are derived from the contacts, and active customers (the denominator) are "
-        f"a proxy: {_proxy_words(lookback)}; customers who never contact are not counted, so the frequency is "
-        "higher than over a real customer table"
+        f"a proxy: {_proxy_words(lookback)}; customers who never contact are not counted (frequency biased up) and "
+        "customers who left count until the lookback runs out (biased down), so compare it only with figures under "
+        "the same lookback"
     )
 
 
@@ -272,7 +273,8 @@ def contact_frequency(
         they have a counted contact from this long before the period start to the period end.
         Counted contacts are those the metric counts (after exclusions, in the ``direction`` asked
         for), including those before ``start``. This denominator is a proxy: customers who never
-        contact are invisible, so the frequency is higher than over a real customer table.
+        contact are invisible (the frequency is biased up), customers who left count until the
+        lookback runs out (biased down), and the lookback moves the number.
     direction : {"inbound", "outbound", "all"}
         Which contacts count (when the column exists; otherwise all do).
     weight : str, optional

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from . import config
-from .errors import KitError, KitWarning
+from .errors import KitError, KitWarning, ParameterError
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
@@ -42,6 +42,10 @@ def _frequency(args) -> int:
     from .metrics.frequency import contact_frequency
 
     by = [b for b in (args.by or "").split(",") if b.strip()] or None
+    if args.output and args.output != "-" and Path(args.output).is_dir():  # say so before the work, not after
+        raise ParameterError(
+            f"--output {args.output} is a folder; give a file name, e.g. {Path(args.output) / 'frequency.csv'}"
+        )
     contacts, customers = args.contacts, args.customers
     if args.backend:  # run where the data lives; --contacts/--customers name its tables
         con = backends.connect(args.backend, secret_env=args.secret_env)
@@ -76,6 +80,8 @@ def _frequency(args) -> int:
     # A warning that is not already a note: one line each, still.
     for message in dict.fromkeys(str(w.message) for w in caught if str(w.message) not in result.notes):
         print(f"warning: {message}", file=sys.stderr)
+    if result.frame.empty or not result.frame["contacts"].sum():
+        print(f"note: {nothing_counted(result.ledger)}", file=sys.stderr)
     out = result.frame.copy()
     if args.output and Path(args.output).suffix.lower() == ".parquet":  # full precision, typed columns
         import io
@@ -87,7 +93,9 @@ def _frequency(args) -> int:
         atomic_write_bytes(Path(args.output), buf.getvalue())
         print(f"wrote {len(out)} rows to {args.output}", file=sys.stderr)
         return 0
-    out["period"] = out["period"].dt.strftime("%Y-%m-%d")
+    import pandas as pd
+
+    out["period"] = pd.to_datetime(out["period"]).dt.strftime("%Y-%m-%d")  # an empty result has no dtype
     if not args.full_precision:
         out = round_rates(out, args.precision)
     if args.output and args.output != "-":
@@ -98,6 +106,39 @@ def _frequency(args) -> int:
     else:
         out.to_csv(sys.stdout, index=False)
     return 0
+
+
+def nothing_counted(ledger) -> str:
+    """Why a result counted no contact, in one sentence, from its ledger (an empty result is an answer).
+
+    >>> from kit.core.ledger import Ledger
+    >>> led = Ledger()
+    >>> _ = led.record("contacts", "c.csv", read=3, used=0, excluded={"unparseable created_at": 3})
+    >>> nothing_counted(led)  # doctest: +ELLIPSIS
+    "nothing was counted: all 3 contacts were excluded (unparseable created_at: 3); give the times' format with ..."
+    """
+    contacts, customers = ledger.tables.get("contacts"), ledger.tables.get("customers")
+    if contacts is None or contacts.read == 0:
+        return f"nothing was counted: the contacts table ({contacts.source if contacts else '?'}) has no rows"
+    if contacts.used:
+        return f"nothing was counted in the requested periods: the {contacts.used:,} usable contacts lie outside them"
+    top = sorted(contacts.excluded.items(), key=lambda kv: -kv[1])
+    why = ", ".join(f"{reason}: {n:,}" for reason, n in top[:3])
+    text = f"nothing was counted: all {contacts.read:,} contacts were excluded ({why})"
+    first = top[0][0] if top else ""
+    if customers is not None and customers.read == 0:
+        text += f"; the customers table ({customers.source}) has no rows"
+    elif customers is not None and customers.used == 0:
+        text += "; no customer row is usable (see the customers' exclusions above)"
+    elif first == "unknown customer":
+        text += "; check that the customer ids match between the two tables"
+    elif first == "unparseable created_at":
+        text += "; give the times' format with --timestamp-format (e.g. '%d/%m/%Y %H:%M')"
+    elif first.startswith("out of scope: outside"):
+        text += "; check --start and --end against the data's dates"
+    elif first.startswith("out of scope: direction"):
+        text += "; try --direction all"
+    return text
 
 
 #: the ratio columns of ``frequency``; counts are integers and never rounded

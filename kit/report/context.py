@@ -52,6 +52,7 @@ KNOWN_KEYS = (
     "redact",
     "dedup_window",
     "active_lookback",  # without a customers table: how far back a contact keeps its customer active
+    "new_window",  # a customer is new in a period when they signed up less than this before its start
     "period",  # the default period of `kit report` (written by `kit init`); --period overrides it
 )
 #: Keys of ``data``, ``benchmark`` and ``bands`` in report.yml.
@@ -86,6 +87,9 @@ class ReportContext:
         ``week``, ``month`` or ``quarter`` (the ``--grain`` of ``kit report``).
     mapping, dedup_window, tz, segments, benchmark_profile, bands, thresholds, redact
         The report.yml settings every notebook and summary.json use.
+    new_window : str
+        A customer is new in a period when they signed up less than this before its start
+        (the ``new_vs_existing`` grouping of :func:`kit.contact_frequency`; default ``90D``).
     active_lookback : str
         Without a customers table, a customer is active in a period when they have a counted contact
         from this long before its start to its end (see :func:`kit.contact_frequency`).
@@ -102,6 +106,7 @@ class ReportContext:
     tz: str = config.DEFAULT_TZ
     dedup_window: str = config.DEFAULT_DEDUP_WINDOW
     active_lookback: str = config.DEFAULT_ACTIVE_LOOKBACK
+    new_window: str = config.DEFAULT_NEW_WINDOW
     segments: tuple[str, ...] = DEFAULT_SEGMENTS
     benchmark_profile: Mapping[str, Any] | None = None
     bands: Mapping[str, Any] = field(default_factory=dict)
@@ -177,6 +182,7 @@ class ReportContext:
             "mapping": plain(self.mapping),
             "dedup_window": str(self.dedup_window),
             "active_lookback": str(self.active_lookback),
+            "new_window": str(self.new_window),
             "segments": list(self.segments),
             "benchmark_profile": plain(self.benchmark_profile) if self.benchmark_profile else None,
             "bands": plain(self.bands),
@@ -290,7 +296,7 @@ def load(
         fields["connection"] = _connection(data["connection"])
     if fields["period"] is None and raw.get("period") is not None:  # the file's default period
         fields["period"] = str(raw["period"])
-    for key in ("title", "tz", "dedup_window", "active_lookback"):
+    for key in ("title", "tz", "dedup_window", "active_lookback", "new_window"):
         if raw.get(key) is not None:
             fields[key] = str(raw[key])
     if raw.get("mapping") is not None:

@@ -137,11 +137,16 @@ def _main_pattern(date: str, shapes: Counter) -> str:
     return date + f" {hour}:%M" + (":%S" if sec else "") + (".%f" if frac else "") + (" %p" if ampm else "")
 
 
+def _main_first(main: str, patterns: Iterable[str]) -> tuple[str, ...]:
+    """The main pattern first: DuckDB tries a list in order, so most rows then parse at the first try."""
+    return (main, *[p for p in patterns if p != main])
+
+
 def _dmy_format(order: str, sep: str, year4: bool, shapes: Counter, share: float) -> TimestampFormat:
     year = "%Y" if year4 else "%y"
     date = f"%d{sep}%m{sep}{year}" if order == "day" else f"%m{sep}%d{sep}{year}"
     main = _main_pattern(date, shapes)
-    patterns = tuple(date + t for t in _time_patterns(shapes))
+    patterns = _main_first(main, (date + t for t in _time_patterns(shapes)))
     return TimestampFormat(f"{order}-first ({main})", "strftime", main, patterns, share=share)
 
 
@@ -263,6 +268,7 @@ def detect_format(values: Iterable[Any], *, where: str = "values", column: str =
         patterns = tuple(
             date + time + " " + zone for time in ("%H:%M:%S.%f", "%H:%M:%S", "%H:%M") for zone in ("%z", "%Z")
         )
+        patterns = _main_first(main, patterns)
         return TimestampFormat("YYYY-MM-DD HH:MM:SS ±HHMM", "strftime", main, patterns, has_offset=True, share=share)
     if best == "rfc":
         return TimestampFormat(
@@ -277,7 +283,7 @@ def detect_format(values: Iterable[Any], *, where: str = "values", column: str =
         shapes = Counter(_shape(m, 5) for m in found)
         date = f"%Y{sep}%m{sep}%d"
         main = _main_pattern(date, shapes)
-        patterns = tuple(date + t for t in _time_patterns(shapes))
+        patterns = _main_first(main, (date + t for t in _time_patterns(shapes)))
         return TimestampFormat(f"year-first ({main})", "strftime", main, patterns, share=share)
     # day-first or month-first
     sep = Counter(m.group(2) for m in found).most_common(1)[0][0]

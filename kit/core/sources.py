@@ -140,7 +140,7 @@ def _read_path(con, path_text: str, table: str) -> tuple[ir.Table, str]:
             raise SourceError(f"{table} table: no file matches {label}; check the path or glob")
         if all(m.lower().endswith(CSV_SUFFIXES) for m in matches):
             return _read_csv(con, matches, label), label
-        return con.read_parquet(str(path)), label
+        return _read_parquet(con, str(path), table, label), label
     if not path.exists():
         raise SourceError(
             f"{table} table: file {label} not found; check the path (run `make sample` for the sample data)"
@@ -149,7 +149,7 @@ def _read_path(con, path_text: str, table: str) -> tuple[ir.Table, str]:
         parquet = sorted(globlib.glob(str(path / "**" / "*.parquet"), recursive=True))
         csv = sorted(str(p) for p in path.rglob("*") if p.name.lower().endswith(CSV_SUFFIXES))
         if parquet:
-            return con.read_parquet(str(path / "**" / "*.parquet")), label
+            return _read_parquet(con, str(path / "**" / "*.parquet"), table, label), label
         if csv:
             return _read_csv(con, csv, label), label
         raise SourceError(f"{table} table: folder {label} holds no .parquet or .csv files")
@@ -157,14 +157,19 @@ def _read_path(con, path_text: str, table: str) -> tuple[ir.Table, str]:
     if lower.endswith(CSV_SUFFIXES):
         return _read_csv(con, [str(path)], label), label
     if lower.endswith(PARQUET_SUFFIXES):
-        return con.read_parquet(str(path)), label
+        return _read_parquet(con, str(path), table, label), label
     if lower.endswith(DUCKDB_SUFFIXES):
         if con.name != "duckdb":
             raise SourceError(f"{table} table: DuckDB file {label} can only be read on a DuckDB connection")
         alias = "db_" + re.sub(r"\W", "_", path.stem)
         attached = {r[0] for r in con.raw_sql("SELECT database_name FROM duckdb_databases()").fetchall()}
         if alias not in attached:
-            con.attach(str(path), name=alias, read_only=True)
+            try:
+                con.attach(str(path), name=alias, read_only=True)
+            except Exception as exc:  # noqa: BLE001 - DuckDB's IOException: not a database file
+                raise SourceError(
+                    f"{table} table: cannot open {label} as a DuckDB database ({_first_line(exc)})"
+                ) from None
         name = table_name or table
         try:
             return con.table(name, database=alias), f"{label}::{name}"
@@ -176,17 +181,136 @@ def _read_path(con, path_text: str, table: str) -> tuple[ir.Table, str]:
     )
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _read_parquet(con, path: str, table: str, label: str) -> ir.Table:
+    """A Parquet file, folder or glob; a file that is empty, cut off or not Parquet is one SourceError."""
+    try:
+        return con.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - DuckDB's InvalidInputException/IOException
+        raise SourceError(
+            f"{table} table: cannot read {label} as Parquet ({_first_line(exc)}); the file may be empty, cut off "
+            "by an interrupted copy, or not Parquet at all: write or copy it again"
+        ) from None
+
+
+def _encoding(paths: list[str]) -> str | None:
+    """``None`` for UTF-8 (DuckDB's default), else the encoding to read with: UTF-16 by its byte-order
+    mark, Latin-1 (which reads any byte) when the bytes are not UTF-8."""
+    for p in paths:
+        with open(p, "rb") as fh:
+            head = fh.read(1 << 22)  # 4 MiB: enough to meet a non-UTF-8 byte in any real export
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return "utf-16"
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 3:  # not a multi-byte character cut at the 4 MiB edge
+                return "latin-1"
+    return None
+
+
+def ragged_rows(path: str, *, limit: int = 100_000) -> str | None:
+    """Why a CSV file is not a table, when some row has a different number of fields than the header
+    (in the first ``limit`` rows); None when every row has the header's width.
+
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+    ...     _ = f.write("a,b,c\\n1,2,3\\n4,5\\n")
+    >>> ragged_rows(f.name)
+    'the header has 3 fields but line 3 has 2'
+    >>> os.unlink(f.name)
+    """
+    import csv
+
+    try:
+        with open(path, newline="", encoding=_encoding([path]) or "utf-8", errors="replace") as fh:
+            sample = fh.read(1 << 16)
+            fh.seek(0)
+            try:
+                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+            except csv.Error:
+                dialect = csv.excel
+            reader = csv.reader(fh, dialect)
+            header = next(reader, None)
+            if not header:
+                return None
+            odd = []
+            for i, row in enumerate(reader, start=2):
+                if row and len(row) != len(header):
+                    odd.append(f"line {reader.line_num} has {len(row)}")
+                    if len(odd) == 3:
+                        break
+                if i > limit:
+                    break
+    except (OSError, csv.Error):
+        return None
+    return f"the header has {len(header)} fields but {', '.join(odd)}" if odd else None
+
+
 def _read_csv(con, paths: list[str], label: str) -> ir.Table:
-    """CSV is read as text so that one bad value can never abort the read; typed parsing comes later."""
+    """CSV is read as text so that one bad value can never abort the read; typed parsing comes later.
+
+    A file that is not UTF-8 is read as UTF-16 (byte-order mark) or Latin-1, with a warning that says so.
+    """
     key = (id(con), tuple((p, Path(p).stat().st_mtime_ns, Path(p).stat().st_size) for p in paths))
     if key not in _CSV_CACHE:
+        encoding = _encoding(paths)
         try:
-            raw = con.read_csv(paths if len(paths) > 1 else paths[0], all_varchar=True)
+            options = {"encoding": encoding} if encoding else {}
+            raw = con.read_csv(paths if len(paths) > 1 else paths[0], all_varchar=True, **options)
             _CSV_CACHE[key] = con.create_table(ibis.util.gen_name("kit_csv"), raw, temp=True)
         except Exception as exc:  # noqa: BLE001 - report the reader's complaint in one line
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise SourceError(f"cannot read CSV {label}: {first}") from None
+            ragged = next((r for r in map(ragged_rows, paths) if r), None)
+            if ragged:
+                raise SourceError(f"CSV {label} is not a table: {ragged}; {_RAGGED_FIX}") from None
+            raise SourceError(f"cannot read CSV {label}: {_first_line(exc)}") from None
+        if encoding:
+            import warnings
+
+            from ..errors import KitWarning
+
+            warnings.warn(
+                f"{label} is not UTF-8; read it as {encoding.upper()} (check accented text; re-save the file as "
+                "UTF-8 to be sure, e.g. iconv -f latin1 -t utf-8)",
+                KitWarning,
+                stacklevel=2,
+            )
     return _CSV_CACHE[key]
+
+
+_RAGGED_FIX = (
+    "every row needs as many fields as the header (a value holding the delimiter without quotes, or a line cut off "
+    "or run together?); fix or re-export the file"
+)
+
+
+def _integral_ids(t: ir.Table, con) -> ir.Table:
+    """``customer_id`` written as floats (``1.0``, as pandas writes an integer column with gaps) as integers
+    (``1``), so that they match ``1`` in the other table. Floats that are not whole stay as they are; a
+    text column is rewritten only when every value looks like ``123.0`` (one early-stopping check)."""
+    if "customer_id" not in t.columns:
+        return t
+    col = t.customer_id
+    typ = col.type()
+    if typ.is_floating():
+        whole = (col == col.floor()) & (col.abs() < 2**53)
+        return t.mutate(customer_id=ibis.cases((whole, col.cast("int64").cast("string")), else_=col.cast("string")))
+    if not typ.is_string() or engine.backend_name(col) != "duckdb":
+        return t
+    floaty = col.re_search(r"^\s*-?[0-9]+\.0+\s*$")
+    try:
+        given = t.filter(col.notnull() & (col.strip() != ""))
+        # the usual ids ("C-17", "42") stop the first scan at once
+        if len(con.execute(given.filter(~floaty).select(col).limit(1))):
+            return t
+        if not len(con.execute(given.filter(floaty).select(col).limit(1))):
+            return t
+    except Exception:  # noqa: BLE001 - ids stay as they are
+        return t
+    return t.mutate(customer_id=col.re_replace(r"^\s*(-?[0-9]+)\.0+\s*$", r"\1"))
 
 
 def _normalise_name(name: str) -> str:
@@ -400,7 +524,11 @@ def open_tables(
         t = _apply_mapping(t, name, maps.get(name, {}))
         missing = [c for c in TABLES[name].required if c not in t.columns]
         if missing:
+            ragged = ragged_rows(str(obj)) if isinstance(obj, (str, Path)) and Path(obj).is_file() else None
+            if ragged:  # the reader took a data row for the header: the columns are not really missing
+                raise SourceError(f"{name} table: CSV {label} is not a table: {ragged}; {_RAGGED_FIX}")
             raise MissingColumnError(name, label, missing, list(t.columns))
+        t = _integral_ids(t, con)
         frame = obj if isinstance(obj, pd.DataFrame) else None
         t, found = parse_dates(t, name, label, con, spec=spec, frame=frame, cache=isinstance(obj, (str, Path)))
         loaded[name] = Source(name, t, label, {c: f.name for c, f in found.items()}, found)

@@ -68,7 +68,7 @@ SIGNED_UP_LATER = f"{SCOPE_PREFIX}signed up after as_of"
 #: The ledger's warning for contact ids that several customers' rows carry (the rows are all counted).
 REUSED_CONTACT_ID = "contact_id reused by different customers"
 #: The ledger's warning for counted contacts whose weight is not a number (the contact counts, its weight not).
-BAD_WEIGHT = "counted without weight: not a number in"
+BAD_WEIGHT = "not a finite number (weight left out) in"
 
 
 def _proxy_words(lookback: pd.Timedelta) -> str:
@@ -195,6 +195,11 @@ def _split_by(by, contact_cols, customer_cols) -> tuple[list[str], list[str], li
     contact_side, customer_side = [], []
     for col in by:
         if col in timesegments.DERIVED:  # new_vs_existing, tenure: per period, from signup (own denominator)
+            if customer_cols is None:  # a first-contact signup would make every new customer a contacting one
+                raise ParameterError(
+                    f"cannot group by {col!r} without a customers table: it needs signup dates, and taking the "
+                    "first contact as signup would give every customer a contact in their first period by construction"
+                )
             customer_side.append(col)
         elif col in CONTACT_ATTRIBUTES and col in contact_cols:
             contact_side.append(col)

@@ -32,6 +32,8 @@ grain = "month"
 tz = "UTC"
 mapping = None  # column mapping of a help-desk export: a preset name, a YAML file or a dict
 dedup_window = "48h"
+active_lookback = "365D"  # without a customers table: a contact keeps its customer active this long
+new_window = "90D"  # a customer is new in a period when they signed up less than this before its start
 segments = ["tier", "region", "industry"]
 benchmark_profile = {"industry": "SaaS (B2B)"}
 thresholds = {}
@@ -41,11 +43,14 @@ redact = False
 # %%
 import warnings
 
+import matplotlib.pyplot as plt
 from IPython.display import display
 
+import kit
 from kit.present import plots
 from kit.present.display import markdown, table
 from kit.report import context
+from kit.report import denominator as den
 from kit.report import overview as ov
 
 # %matplotlib inline
@@ -63,6 +68,8 @@ ctx = context.from_parameters(
     tz=tz,
     mapping=mapping,
     dedup_window=dedup_window,
+    active_lookback=active_lookback,
+    new_window=new_window,
     segments=segments,
     benchmark_profile=benchmark_profile,
     thresholds=thresholds,
@@ -70,12 +77,14 @@ ctx = context.from_parameters(
     redact=redact,
 )
 ds = ctx.dataset()
+proxy_note = den.page_note(ds, active_lookback=ctx.active_lookback)  # None with a customers table
 trend = ov.trend(
     ds,
     period=ctx.period,
     freq=ctx.grain,
     periods_shown=int(ctx.threshold("trend_periods")),
     dedup_window=ctx.dedup_window,
+    active_lookback=den.lookback(ds, ctx.active_lookback),
 )
 head = ov.headline(trend, period=ctx.period, freq=ctx.grain)
 ranked = ov.rankings(
@@ -85,15 +94,24 @@ ranked = ov.rankings(
     segments=ctx.segments,
     min_customers=int(ctx.threshold("min_customers")),
     dedup_window=ctx.dedup_window,
+    active_lookback=den.lookback(ds, ctx.active_lookback),
 )
 bench = ov.benchmark(trend, period=ctx.period, freq=ctx.grain, profile=ctx.benchmark_profile)
 onboarding = ov.onboarding_curve(ds, as_of=ctx.as_of)  # signups and contacts up to the period's end only
+new = ov.new_vs_existing(
+    ds, period=ctx.period, freq=ctx.grain, new_window=ctx.new_window, dedup_window=ctx.dedup_window
+)
+cohort_table = (  # signup cohorts need signup dates: none without a customers table
+    kit.cohorts(ds, freq="month", periods=12, dedup_window=ctx.dedup_window) if den.has_customers(ds) else None
+)
 
 # %% [markdown]
 # ## Summary
 
 # %%
-display(markdown(ov.describe_period(head, ranked=ranked, bench=bench, onboarding=onboarding)))
+if proxy_note:  # without a customers table every page says what the denominator is
+    display(markdown(proxy_note, bullets=False))
+display(markdown(ov.describe_period(head, ranked=ranked, bench=bench, onboarding=onboarding, new=new)))
 
 # %% [markdown]
 # ## Headline
@@ -132,13 +150,34 @@ ax = trend.plot_cases()
 display(table(trend.cases_table(periods_shown=6), percent=["repeat_contact_rate"]))
 
 # %% [markdown]
-# ## Onboarding load
-# Contacts per customer in each week after signup, for customers who signed up inside the data.
-# A high start shows how much of the support load new customers bring.
+# ## New customers and the onboarding load
+# Left: contacts per active customer of new customers (signed up less than `new_window` before the
+# period start) and existing ones, with 95% intervals, this period beside the same period last year;
+# each group is measured against its own active customers. Right: contacts per customer in each
+# week after signup, for customers who signed up inside the data.
 
 # %%
-ax = onboarding.plot()
-display(markdown(onboarding.describe(), bullets=False))
+if not den.has_customers(ds):  # both read signup dates; a first-contact signup would show only the proxy
+    what = "new vs existing split and no onboarding load"
+    display(markdown(den.needs_customers(what, "a customers table with signup dates"), bullets=False))
+else:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), width_ratios=[2, 3], layout="constrained")
+    new.plot(ax=left)
+    onboarding.plot(ax=right)
+    plots.show(fig)
+    display(markdown([new.describe(), onboarding.describe()]))
+
+# %% [markdown]
+# ## Signup cohorts
+# Contacts per active member of each signup month's cohort, in the months since signup
+# (month 0 is the signup month; contacts before signup count there).
+
+# %%
+if cohort_table is None:
+    display(markdown(den.needs_customers("signup cohorts", "a customers table with signup dates"), bullets=False))
+else:
+    ax = cohort_table.plot()
+    display(markdown(cohort_table.describe(), bullets=False))
 
 # %% [markdown]
 # ## Benchmark placement

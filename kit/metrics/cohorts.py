@@ -104,7 +104,7 @@ class Cohorts(Result):
         return (
             f"Across {len(self.frame)} signup cohorts, customers contact {narrative.num(self.ratio)} times as often in "
             f"their first three {unit} (0-2 after signup) as from {self.freq} {LATE_FROM} on "
-            f"(95% CI {narrative.interval(self.ci_low, self.ci_high)})."
+            f"{narrative.interval(self.ci_low, self.ci_high)}."
         )
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
@@ -194,6 +194,8 @@ def cohorts(
         raise ParameterError(f"periods must be a whole number of periods, at least 1, not {periods!r}")
     grain = freq
     unit = _unit(grain)
+    if customers is None:  # contacts only: no signup dates (a first-contact signup puts a contact in every age 0)
+        raise ParameterError("signup cohorts need a customers table with signup dates; this data has only contacts")
     tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con)
     engine.set_session_tz(tables.con, tz or DEFAULT_TZ)
     src = tables["customers"]

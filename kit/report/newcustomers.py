@@ -58,6 +58,10 @@ class NewVsExisting(Result):
 
     def describe(self) -> str:
         """How much of the period's contacts came from new customers, against last year, and how often they write."""
+        return " ".join(t for t in (self.share_sentence(), self.ratio_sentence()) if t)
+
+    def share_sentence(self) -> str:
+        """New customers' share of the period's contacts, and how it moved against the same period last year."""
         if not np.isfinite(self.share):
             return f"No contacts in {self.period}, so there is no new vs existing split."
         now = self.frame[self.frame["period"] == self.frame["period"].max()].set_index("new_vs_existing")
@@ -70,13 +74,16 @@ class NewVsExisting(Result):
             points = 100 * (self.share - self.share_last_year)
             move = "the same share as" if abs(points) < 0.5 else f"{'up' if points > 0 else 'down'} from"
             text += f", {move} {narrative.pct(self.share_last_year)} in {self.last_year}"
-        text += "."
-        if np.isfinite(self.ratio):
-            text += (
-                f" They contacted support {narrative.num(self.ratio)} times as often per customer as existing "
-                f"customers (95% CI {narrative.interval(self.ci_low, self.ci_high)})."
-            )
-        return text
+        return text + "."
+
+    def ratio_sentence(self) -> str:
+        """New customers' frequency against existing customers', with its interval ("" when unknown)."""
+        if not np.isfinite(self.ratio):
+            return ""
+        return (
+            f"They contacted support {narrative.num(self.ratio)} times as often per customer as existing "
+            f"customers {narrative.interval(self.ci_low, self.ci_high)}."
+        )
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Frequency of new and existing customers with 95% intervals, this period beside last year's."""

@@ -35,6 +35,7 @@ from ..errors import DataError, KitError, renamed_parameters
 from ..metrics.frequency import contact_frequency
 from ..present import narrative
 from ..present.plots import mark_partial, new_axes
+from .newcustomers import NewVsExisting, new_vs_existing  # noqa: F401 - the notebooks' facade
 from .onboarding import ONBOARDING_WEEKS, OnboardingCurve, onboarding_curve  # noqa: F401 - the notebooks' facade
 from .rankings import Rankings, rankings  # noqa: F401 - the notebooks' facade
 
@@ -138,6 +139,7 @@ def trend(
     tz: str | None = None,
     periods_shown: int = 24,
     dedup_window: Window = DEFAULT_DEDUP_WINDOW,
+    active_lookback: Window | None = None,
     mapping: MappingSpec = None,
     con: BaseBackend | None = None,
 ) -> Trend:
@@ -145,7 +147,8 @@ def trend(
 
     Covers ``periods_shown`` periods, or a year and one period when that is longer, so
     that the same period last year is always included. Periods before the first
-    contact are dropped (they are not "zero contacts").
+    contact are dropped (they are not "zero contacts"). Without a customers table
+    (``customers=None``) the denominator is derived from the contacts with ``active_lookback``.
 
     Examples
     --------
@@ -167,6 +170,7 @@ def trend(
             start=periods.shift(end, freq, -back),
             end=end,
             dedup_window=dedup_window,
+            active_lookback=active_lookback if customers is None else None,
             mapping=mapping,
             con=con,
         )
@@ -614,11 +618,13 @@ def describe_period(
     ranked: Rankings | None = None,
     bench: dict | None = None,
     onboarding: OnboardingCurve | None = None,
+    new: NewVsExisting | None = None,
 ) -> list[str]:
-    """Three to five plain sentences that summarise the period (plain text; escape for display).
+    """Three to six plain sentences that summarise the period (plain text; escape for display).
 
     The headline and its comparisons, the top segment and channel, the repeat contacts,
-    then the benchmark reading (or, without one, the onboarding load).
+    then the benchmark reading (or, without one, the onboarding load); with ``new``, first the
+    new customers' share of the contacts against last year.
     """
     own = _headline_sentences(head)
     out = own[:-1]
@@ -635,6 +641,8 @@ def describe_period(
             f"New customers contact support {narrative.num(onboarding.onboarding_ratio, 1)} times as "
             "often in their first two weeks as later on."
         )
+    if new is not None and np.isfinite(new.share):  # its own sentence: the share of contacts, not the rate
+        return [*out[:4], new.share_sentence(), *out[4:5]]
     return out[:5]
 
 

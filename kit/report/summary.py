@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..core.results import json_safe
 from ..errors import ParameterError
-from . import overview
+from . import denominator, overview
 from .context import ReportContext
 
 if TYPE_CHECKING:
@@ -23,9 +23,9 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
     """The headline metrics of ``ctx.period``, computed by kit (not scraped from notebooks).
 
     Keys: ``period, grain, start, end, tz, complete, frequency, ci, contacts, active_customers,
-    cases, follow_ups, contacting_customers, case_frequency, repeat_contact_rate, previous,
+    cases, follow_ups, contacting_customers, case_frequency, repeat_contact_rate, denominator, previous,
     last_year, alert, alert_reasons, benchmark, anomalies, forecast, highest, sentences,
-    data_quality, notes``. Analyses that cannot run give ``{"available": false, "note": ...}``
+    new_customers, data_quality, notes``. Analyses that cannot run give ``{"available": false, "note": ...}``
     instead of failing the report.
 
     Examples
@@ -40,7 +40,10 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
     ds = ctx.dataset(con=con)
     freq, period = ctx.grain, ctx.period
     shown = max(int(ctx.threshold("trend_periods")), 3 * overview.PERIODS_PER_YEAR.get(freq, 12))
-    trend = overview.trend(ds, period=period, freq=freq, periods_shown=shown, dedup_window=ctx.dedup_window)
+    lookback = denominator.lookback(ds, ctx.active_lookback)  # None with a customers table
+    trend = overview.trend(
+        ds, period=period, freq=freq, periods_shown=shown, dedup_window=ctx.dedup_window, active_lookback=lookback
+    )
     head = overview.headline(trend, period=period, freq=freq)
     bench = overview.benchmark(trend, period=period, freq=freq, profile=ctx.benchmark_profile)
     found = overview.anomalies(trend, events=ds.events, threshold=ctx.threshold("anomaly_z"), tz=ctx.tz)
@@ -52,8 +55,12 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
         segments=ctx.segments,
         min_customers=int(ctx.threshold("min_customers")),
         dedup_window=ctx.dedup_window,
+        active_lookback=lookback,
     )
     top = ranked.frame[ranked.frame["rank"] == 1]
+    new = overview.new_vs_existing(
+        ds, period=period, freq=freq, new_window=ctx.new_window, dedup_window=ctx.dedup_window
+    )
     quality = {
         t: {
             "read": a.read,
@@ -81,6 +88,8 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
         "case_frequency": head.case_frequency,
         "repeat_contact_rate": head.repeat_contact_rate,
         "dedup_window": str(ctx.dedup_window),
+        # what active customers are: a customers table, or derived from the contacts with a lookback (a proxy)
+        "denominator": denominator.denominator(ds, active_lookback=ctx.active_lookback),
         "previous": d["previous"],
         "last_year": d["last_year"],
         "alert": bool(reasons),
@@ -92,7 +101,15 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
             r["dimension"]: {"group": r["group"], "frequency": r["frequency"], "ci": [r["ci_low"], r["ci_high"]]}
             for _, r in top.iterrows()
         },
-        "sentences": overview.describe_period(head, ranked=ranked, bench=bench),
+        "sentences": overview.describe_period(head, ranked=ranked, bench=bench, new=new),
+        "new_customers": {
+            "new_window": new.new_window,
+            "share_of_contacts": new.share,
+            "share_last_year": new.share_last_year,
+            "frequency_ratio": new.ratio,
+            "ci": [new.ci_low, new.ci_high],
+            "groups": new.frame,
+        },
         "data_quality": quality,
         "notes": list(head.notes),
     }

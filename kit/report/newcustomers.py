@@ -21,6 +21,7 @@ from ..core.results import Result
 from ..errors import KitError, KitWarning
 from ..metrics.cohorts import rate_ratio
 from ..metrics.frequency import contact_frequency
+from ..metrics.timesegments import bands
 from ..present import narrative
 
 if TYPE_CHECKING:
@@ -56,6 +57,12 @@ class NewVsExisting(Result):
     ci_high: float = float("nan")
     notes: tuple[str, ...] = ()
 
+    @property
+    def window_words(self) -> str:
+        """``new_window`` in days, as the grouping reads it (``"90D"`` -> ``"90 days"``)."""
+        days = bands("new_vs_existing", new_window=self.new_window).edges[0][1]
+        return f"{days} day" + ("s" if days != 1 else "")
+
     def describe(self) -> str:
         """How much of the period's contacts came from new customers, against last year, and how often they write."""
         return " ".join(t for t in (self.share_sentence(), self.ratio_sentence()) if t)
@@ -67,7 +74,7 @@ class NewVsExisting(Result):
         now = self.frame[self.frame["period"] == self.frame["period"].max()].set_index("new_vs_existing")
         n_new, n_all = int(now.loc["new", "contacts"]), int(now["contacts"].sum())
         text = (
-            f"New customers (signed up less than {self.new_window} before the {self.grain} began) made "
+            f"New customers (signed up less than {self.window_words} before the {self.grain} began) made "
             f"{narrative.pct(self.share)} of the contacts in {self.period} ({n_new:,} of {n_all:,})"
         )
         if np.isfinite(self.share_last_year):
@@ -103,7 +110,7 @@ class NewVsExisting(Result):
             alpha = 1.0 if p == shown[-1] else 0.45
             ax.bar(x, rows["frequency"], width, yerr=err, capsize=4, alpha=alpha, label=label)
         ax.set_xticks(range(len(groups)))
-        ax.set_xticklabels([f"new (< {self.new_window})", "existing"])
+        ax.set_xticklabels([f"new (< {self.window_words})", "existing"])
         ax.set_ylabel("contacts per active customer")
         ax.legend(fontsize="small")
         return ax

@@ -127,17 +127,6 @@ def test_hidden_folders_are_never_listed_in_an_index(tmp_path):
     assert "2026-10" not in page and ".tmp" not in page and "old-" not in page
 
 
-@pytest.mark.slow
-def test_render_after_a_killed_render_cleans_up(tmp_path, tiny):
-    out = tmp_path / "reports"
-    debris(out, "2026-02")
-    debris(out, "2026-01")  # another period's debris: swept too, as no render holds it
-    run = cli("--period", "2026-02", "--data-dir", str(EXAMPLES), "--out", str(out), "--notebooks", str(tiny))
-    assert run.returncode == 0, run.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["2026-02", "index.html"]
-    assert "k3x_9abq" not in (out / "index.html").read_text()
-
-
 # --------------------------------------------------------------------------- two renders of one period
 def test_second_render_waits_for_the_lock_and_says_so(tmp_path, capsys):
     out = tmp_path / "reports"
@@ -220,15 +209,20 @@ def test_relative_notebooks_folder_is_resolved(tmp_path, tiny, monkeypatch):
 
 
 @pytest.mark.slow
-def test_relative_out_and_notebooks_with_notebooks_in_threads(tmp_path, tiny):
+def test_relative_out_and_notebooks_with_notebooks_in_threads_after_a_killed_render(tmp_path, tiny):
     # papermill's cwd= is an os.chdir of the whole process: with two notebooks at once the other
     # thread wrote "reports/.2026-02.x.tmp/02_b.ipynb" relative to the notebooks' folder and failed
+    out = tmp_path / "reports"
+    debris(out, "2026-02")  # a killed render of this period
+    debris(out, "2026-01")  # and of another one: swept too, as no render holds it
     run = cli(
         "--period", "2026-02", "--data-dir", str(EXAMPLES), "--out", "reports", "--notebooks", "nbs", "--jobs", "3",
         cwd=tmp_path,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    folder = tmp_path / "reports" / "2026-02"
+    assert sorted(p.name for p in out.iterdir()) == ["2026-02", "index.html"]
+    assert "k3x_9abq" not in (out / "index.html").read_text()
+    folder = out / "2026-02"
     assert sorted(p.name for p in folder.glob("*.html")) == ["01_a.html", "02_b.html", "03_c.html", "index.html"]
     for nb in folder.glob("*.ipynb"):  # every kernel ran in the notebooks' folder
         assert f"cwd={tiny.resolve()}" in nb.read_text()

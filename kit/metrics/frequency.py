@@ -417,7 +417,7 @@ def contact_frequency(
             for p in _rejected_counts(csrc, direction=direction, padded_ids=trim, as_of=as_of)
         ]
         if contacts_only:
-            parts = _derived_customer_parts(rows)
+            parts = _derived_customer_parts(rows, spec=spec)
         else:
             parts = _customer_parts(begun, lookup, segment_by, recheck=first_try, as_of=as_of, spec=spec)
         parts.append(_reused_contact_ids(csrc, padded_ids=trim))
@@ -442,6 +442,8 @@ def contact_frequency(
             tenure_bands=[n for _, n in spec.edges]
         )
         notes.append(spec.describe())
+        if contacts_only:
+            notes.append(f"no customers table: for {spec.name}, each customer's signup is their first contact")
     if contacts_only:
         derived = int(result.loc[part == "derived", "contacts"].sum())
         ledger.record("customers", f"derived from {csrc.label}: {_proxy_words(lookback)}", read=derived, used=derived)
@@ -582,6 +584,8 @@ def _classified_rows(
     until = {}
     if lookup is None:  # period p starts at or before t + lookback  <=>  p <= the period holding t + lookback
         until["_until"] = engine.period_start(c.local_ts + ibis.interval(seconds=round(lookback_seconds)), unit)
+        if spec is not None:  # a derived grouping reads signup as the customer's first contact (its day)
+            until["_day"] = c.local_ts.date()
     ok = c.filter(c._row_ok).select(
         "_cust", "_clock", "_contact", *([] if local_clock else ["period"]), *extra_cols, **until
     )
@@ -590,6 +594,9 @@ def _classified_rows(
     ok = mark_follow_ups(ok, dedup_seconds=dedup_seconds, same_topic=same_topic, tiebreak=contact_by, period_unit=unit)
     if lookup is None:
         j = ok.mutate(_cid=ok._cust, _cust_ok=ibis.literal(True), _sp=ok.period, _cp=ibis.null("date"))
+        if spec is not None:
+            j = j.mutate(_signup=j._day.min().over(ibis.window(group_by=j._cust)))
+            j = j.mutate(**spec.boundaries(j._signup, unit))
     else:
         j = ok.left_join(lookup, ok._cust == lookup._cid)
     in_range = ibis.literal(True)
@@ -629,6 +636,7 @@ def _classified_rows(
         _outside=outside,
         _x=ibis.ifelse(j._duplicate, j._contact.cast("string"), ibis.null("string")),
         **({"_until": j._until} if lookup is None else {}),
+        **({f"_b{i}": j[f"_b{i}"] for i in range(1, len(spec.edges) + 1)} if lookup is None and spec else {}),
     )
 
 
@@ -809,7 +817,7 @@ def _customer_parts(begun, lookup, segment_by, *, recheck: bool = False, as_of=N
     return parts
 
 
-def _derived_customer_parts(rows: ir.Table) -> list[ir.Table]:
+def _derived_customer_parts(rows: ir.Table, *, spec=None) -> list[ir.Table]:
     """Without a customers table: the steps of the active-customer count and the number of customers.
 
     Each counted contact keeps its customer active from its own period to ``_until`` (see
@@ -819,14 +827,31 @@ def _derived_customer_parts(rows: ir.Table) -> list[ir.Table]:
     period lies after the previous contact's ``_until``, and closes where the next contact's
     period lies after its own ``_until``: one step per run (``_part`` "start" and "end", as
     :func:`_active_customers` reads them), not one per contact and period. ``_part`` "derived":
-    the number of customers (one first run each).
+    the number of customers (one first run each). With a derived grouping (``spec``), each run is
+    cut into one piece per band (:func:`kit.metrics.timesegments.run_pieces`).
     """
     counted = rows.filter(rows[REASON].isnull() | (rows[REASON] == OUT_OF_RANGE))
-    spans = counted.select("_cust", "period", "_until").distinct()
+    bounds = [c for c in rows.columns if c.startswith("_b")] if spec is not None else []
+    spans = counted.select("_cust", "period", "_until", *bounds).distinct()
     w = ibis.window(group_by=spans._cust, order_by=[spans.period, spans._until])
     s = spans.mutate(_prev=spans._until.lag().over(w), _next=spans.period.lead().over(w))
     opens = s.filter(s._prev.isnull() | (s.period > s._prev))
     closes = s.filter(s._next.isnull() | (s._next > s._until))
+    if spec is not None:
+        # Runs numbered by their opening contact, then each run's first period and last active period.
+        s = s.mutate(_open=ibis.ifelse(s._prev.isnull() | (s.period > s._prev), 1, 0))
+        s = s.mutate(_run=s._open.sum().over(ibis.cumulative_window(group_by=s._cust, order_by=[s.period, s._until])))
+        runs = s.group_by(["_cust", "_run", *bounds]).aggregate(_lo=s.period.min(), _hi=s._until.max())
+        p = timesegments.run_pieces(runs, spec)
+        return [
+            p.group_by(["_sp", "_kind", spec.name])
+            .aggregate(contacts=ibis._.count())
+            .mutate(_part=ibis._._kind, period=ibis._._sp),
+            p.group_by(["_cp", spec.name])
+            .aggregate(contacts=ibis._.count())
+            .mutate(_part=ibis.literal("end"), period=ibis._._cp),
+            opens.filter(opens._prev.isnull()).aggregate(contacts=ibis._.count()).mutate(_part=ibis.literal("derived")),
+        ]
     return [
         opens.group_by("period").aggregate(contacts=ibis._.count()).mutate(_part=ibis.literal("start")),
         closes.group_by(period=closes._until).aggregate(contacts=ibis._.count()).mutate(_part=ibis.literal("end")),

@@ -196,3 +196,30 @@ def sort_key(spec: Bands | None):
         return col
 
     return key
+
+
+def run_pieces(runs: ir.Table, spec: Bands) -> ir.Table:
+    """Without a customers table: each run of active periods (``_lo`` to ``_hi``, from the contacts'
+    lookback windows) cut into one piece per band, as :func:`band_pieces` cuts a lifetime.
+
+    ``runs`` holds the customer's ``_b*`` columns (from the first contact, the signup there). A band
+    after the first starts in the period after its ``_b`` (``_kind`` "after") unless the run starts
+    later, then with the run (``_kind`` "start").
+    """
+    k = len(spec.edges)
+    parts = []
+    lo, hi = runs._lo, runs._hi
+    for i in range(k + 1):
+        end = hi if i == k else ibis.ifelse(runs[f"_b{i + 1}"] < hi, runs[f"_b{i + 1}"], hi)
+        if i == 0:
+            start, kind, exists = lo, ibis.literal("start"), lo <= end
+        else:
+            b = runs[f"_b{i}"]
+            later = lo > b
+            start = ibis.ifelse(later, lo, b)
+            kind = ibis.ifelse(later, ibis.literal("start"), ibis.literal("after"))
+            exists = ibis.ifelse(later, lo <= end, b < end)
+        parts.append(
+            runs.filter(exists).select(_sp=start, _kind=kind, _cp=end, **{spec.name: ibis.literal(spec.labels[i])})
+        )
+    return ibis.union(*parts, distinct=False)

@@ -36,6 +36,7 @@ horizon = 3
 folds = 8
 mapping = None  # column mapping of a help-desk export: a preset name, a YAML file or a dict
 dedup_window = "48h"
+active_lookback = "365D"  # without a customers table: a contact keeps its customer active this long
 thresholds = {}  # anomaly_z: robust z-score that flags a day (default 3.5)
 
 # %%
@@ -51,6 +52,7 @@ from kit.metrics.frequency import contact_frequency
 from kit.present import plots
 from kit.present.display import markdown, table
 from kit.report import context
+from kit.report import denominator as den
 
 # %matplotlib inline
 # %config InlineBackend.figure_formats = ["png"]
@@ -65,14 +67,29 @@ ctx = context.from_parameters(
     tz=tz,
     mapping=mapping,
     dedup_window=dedup_window,
+    active_lookback=active_lookback,
     thresholds=thresholds,
 )
 ds = ctx.dataset()
 contacts, customers, events = ds.contacts, ds.customers, ds.events
-frame = contact_frequency(contacts, customers, freq=grain, tz=tz, end=period, dedup_window=ctx.dedup_window)
-daily = contact_frequency(
-    contacts, customers, freq="day", tz=tz, end=period_end(period, grain), dedup_window=ctx.dedup_window
+lookback = den.lookback(ds, ctx.active_lookback)  # None with a customers table
+frame = contact_frequency(
+    contacts, customers, freq=grain, tz=tz, end=period, dedup_window=ctx.dedup_window, active_lookback=lookback
 )
+daily = contact_frequency(
+    contacts,
+    customers,
+    freq="day",
+    tz=tz,
+    end=period_end(period, grain),
+    dedup_window=ctx.dedup_window,
+    active_lookback=lookback,
+)
+
+# %%
+proxy_note = den.page_note(ds, active_lookback=ctx.active_lookback)
+if proxy_note:  # without a customers table every page says what the denominator is
+    display(markdown(proxy_note, bullets=False))
 
 # %% [markdown]
 # ## Decomposition per grain
@@ -90,7 +107,14 @@ daily_result.plot_components(title="Daily contact frequency: weekly and yearly p
 # %%
 if by:
     by_frame = contact_frequency(
-        contacts, customers, freq=grain, tz=tz, by=by, end=period, dedup_window=ctx.dedup_window
+        contacts,
+        customers,
+        freq=grain,
+        tz=tz,
+        by=by,
+        end=period,
+        dedup_window=ctx.dedup_window,
+        active_lookback=lookback,
     )
     display(markdown([f"{key}: {result.describe()}" for key, result in decompose_by(by_frame).items()]))
 

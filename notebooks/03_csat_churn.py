@@ -36,6 +36,7 @@ controls = None  # None: tier (when present) plus tenure
 segment = "tier"
 mapping = None  # column mapping of a help-desk export: a preset name, a YAML file or a dict
 dedup_window = "48h"
+active_lookback = "365D"  # without a customers table: a contact keeps its customer active this long
 
 # %%
 from IPython.display import Markdown, display
@@ -44,6 +45,7 @@ from kit.analysis import drivers
 from kit.present import plots
 from kit.present.display import escape_markdown, markdown
 from kit.report import context
+from kit.report import denominator as den
 
 # %matplotlib inline
 # %config InlineBackend.figure_formats = ["png"]
@@ -58,8 +60,10 @@ ctx = context.from_parameters(
     tz=tz,
     mapping=mapping,
     dedup_window=dedup_window,
+    active_lookback=active_lookback,
 )
 ds = ctx.dataset()
+proxy_note = den.page_note(ds, active_lookback=ctx.active_lookback)  # None with a customers table
 report = drivers.analyze(
     ds.contacts,
     ds.customers,
@@ -79,6 +83,8 @@ report = drivers.analyze(
 # ## Summary
 
 # %%
+if proxy_note:  # without a customers table every page says what the denominator is
+    display(markdown(proxy_note, bullets=False))
 display(markdown(report.sentences()))
 
 # %% [markdown]
@@ -90,6 +96,8 @@ if report.churn is not None:
     display(report.churn.table.round(4))
     for note in report.churn.notes:
         display(Markdown(f"*Note: {escape_markdown(note)}*"))
+elif not den.has_customers(ds):
+    display(markdown(den.needs_customers("churn analysis", "a customers table with churn dates"), bullets=False))
 
 # %% [markdown]
 # ## CSAT by contact frequency
@@ -106,6 +114,8 @@ if report.csat is not None:
 if report.by_segment is not None:
     plots.show(report.by_segment.plot().figure)
     display(report.by_segment.frame.round(4))
+elif not den.has_customers(ds):
+    display(markdown(den.needs_customers("segments", "a customers table"), bullets=False))
 
 # %% [markdown]
 # ## Period-level lagged correlation (adjusted series, never raw levels)
@@ -115,6 +125,8 @@ if report.periods is not None:
     plots.show(report.periods.plot().figure)
     for note in report.periods.notes:
         display(Markdown(f"*Note: {escape_markdown(note)}*"))
+elif not den.has_customers(ds):
+    display(markdown(den.needs_customers("period-level churn rate", "a customers table"), bullets=False))
 
 # %% [markdown]
 # ## Strategic accounts: CSM touchpoints and renewal
@@ -124,3 +136,5 @@ if report.touchpoints is not None:
     plots.show(report.touchpoints.plot().figure)
     display(report.touchpoints.by_band.round(3))
     display(markdown(report.touchpoints.describe(), bullets=False))
+elif not den.has_customers(ds):
+    display(markdown(den.needs_customers("strategic accounts", "a customers table that flags them"), bullets=False))

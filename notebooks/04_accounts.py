@@ -35,6 +35,7 @@ grain = "month"
 tz = "UTC"
 mapping = None  # column mapping of a help-desk export: a preset name, a YAML file or a dict
 dedup_window = "48h"
+active_lookback = "365D"  # without a customers table: a contact keeps its customer active this long
 segments = ["tier", "region", "industry"]
 benchmark_profile = {"industry": "SaaS (B2B)", "model": "B2B Enterprise"}
 thresholds = {}
@@ -58,6 +59,7 @@ from kit.metrics import accounts, coverage, rates
 from kit.present import plots
 from kit.present.display import markdown
 from kit.report import context
+from kit.report import denominator as den
 
 # %matplotlib inline
 plots.theme()
@@ -78,6 +80,7 @@ ctx = context.from_parameters(
     tz=tz,
     mapping=mapping,
     dedup_window=dedup_window,
+    active_lookback=active_lookback,
     segments=segments,
     benchmark_profile=benchmark_profile,
     thresholds=thresholds,
@@ -85,6 +88,7 @@ ctx = context.from_parameters(
     redact=redact,
 )
 ds = ctx.dataset()
+proxy_note = den.page_note(ds, active_lookback=ctx.active_lookback)  # None with a customers table
 as_of = ctx.as_of  # the last day of the period: ctx.dataset() holds nothing later
 # an export without a strategic-account flag (a help-desk export, `kit init`) has no accounts section
 no_flag = ds.customers is None or (
@@ -107,12 +111,16 @@ freq = (
 )
 cov = (
     coverage.coverage(ds.contacts, ds.stakeholders, ds.customers, as_of=as_of, tz=ctx.tz)
-    if ds.stakeholders is not None
+    if ds.stakeholders is not None and den.has_customers(ds)
     else None
 )
 if ctx.redact and freq is not None:
     freq = freq.redact()
     cov = cov.redact() if cov is not None else None
+
+# %%
+if proxy_note:  # without a customers table every page says what the denominator is
+    display(markdown(proxy_note, bullets=False))
 
 # %% [markdown]
 # ## Strategic account contact frequency
@@ -121,7 +129,9 @@ if ctx.redact and freq is not None:
 # accounts (at risk over the recent window, or quiet) are listed first.
 
 # %%
-if freq is None:
+if not den.has_customers(ds):
+    display(markdown(den.needs_customers("strategic accounts", "a customers table that flags them"), bullets=False))
+elif freq is None:
     display(Markdown(f"The customers have no `{strategic}` column, so no accounts are strategic (set `strategic`)."))
 else:
     say(freq.sentences() + list(freq.notes))
@@ -137,7 +147,9 @@ if freq is not None:
 # was touched within their cadence. Vacant roles and the material's warning cases come first.
 
 # %%
-if cov is None:
+if not den.has_customers(ds):
+    display(markdown(den.needs_customers("CSM coverage", "a customers table and a stakeholders table"), bullets=False))
+elif cov is None:
     display(Markdown("No stakeholders table was found, so coverage cannot be computed."))
 else:
     say(cov.sentences() + list(cov.notes))
@@ -168,7 +180,7 @@ if ds.orders is not None:
         ds.contacts,
         ds.orders,
         ds.customers,
-        by=order_segments or None,
+        by=(order_segments or None) if den.has_customers(ds) else None,  # segments are customer columns
         freq=ctx.grain,
         within_days=within_days,
         dedup_window=ctx.dedup_window,
@@ -187,7 +199,14 @@ else:
 # bands for the profile. "Within" means the 95% interval overlaps the band.
 
 # %%
-cf = kit.contact_frequency(ds, freq=ctx.grain, start=ctx.period, end=ctx.period, dedup_window=ctx.dedup_window)
+cf = kit.contact_frequency(
+    ds,
+    freq=ctx.grain,
+    start=ctx.period,
+    end=ctx.period,
+    dedup_window=ctx.dedup_window,
+    active_lookback=den.lookback(ds, ctx.active_lookback),
+)
 placed = benchmarks.place(cf, ctx.benchmark_profile)
 display(placed.rows.drop(columns=["reason"]))
 say(placed.sentences())

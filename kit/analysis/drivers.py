@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from ..config import DEFAULT_DEDUP_WINDOW
+from ..core import engine
 from ..core.asof import known_by
 from ..core.dataset import TableSource, accepts_dataset
 from ..core.results import Result
@@ -103,6 +104,9 @@ def analyze(
     ----------
     contacts, customers, surveys
         Any source accepted by :func:`kit.core.sources.open_tables`, or a Dataset first.
+        ``customers=None`` (contacts only): churn, segments, strategic accounts and the period-level
+        correlation need a customers table and are listed in ``problems``; the CSAT analysis runs on
+        customers derived from the contacts (signup = first contact, tenure counted from it).
     window, cutoff, controls, gap
         As for :func:`kit.analysis.churn.churn_effect` (the gap applies to the CSAT outcome window too).
     segment : str or None
@@ -130,8 +134,12 @@ def analyze(
     """
     tables = open_tables(contacts=contacts, customers=customers, surveys=surveys, mapping=mapping, con=con, tz=tz)
     tables = known_by(tables, as_of)  # once, for every part below
-    c, u, s, con = tables["contacts"], tables["customers"], tables.get("surveys"), tables.con
+    c, u, s, con = tables["contacts"], tables.get("customers"), tables.get("surveys"), tables.con
     problems: dict[str, str] = {}
+    contacts_only = u is None
+    if contacts_only:  # one plain line per part that needs customer data; CSAT runs on derived customers
+        problems["churn"] = f"it needs a customers table with churn dates; {_ONLY_CONTACTS}"
+        u, segment = _derived_customers(c), None
     ctrl = as_list(controls) if controls is not None else None
     model_controls = ctrl if ctrl is not None else (["tier"] if "tier" in u.columns else [])
     wanted = ctrl
@@ -157,11 +165,12 @@ def analyze(
         )
     except KitError as exc:
         problems["features"] = str(exc)
-    if feats is not None:
+    if feats is not None and not contacts_only:
         try:
             churn = fit_churn(feats, controls=model_controls)
         except KitError as exc:
             problems["churn"] = str(exc)
+    if feats is not None:
         if s is not None:
             try:
                 csat = fit_csat(feats, controls=model_controls)
@@ -171,11 +180,16 @@ def analyze(
             problems["csat"] = "no surveys table was given"
         if segment:
             by = churn_effect_by(None, None, by=segment, controls=model_controls, features=feats)
-    try:
-        per = period_correlation(c, u, s, freq=freq, tz=tz, con=con)
-    except KitError as exc:
-        problems["periods"] = str(exc)
-    if strategic in u.columns:
+    if contacts_only:
+        problems["periods"] = f"it needs a customers table (churn rate per period); {_ONLY_CONTACTS}"
+    else:
+        try:
+            per = period_correlation(c, u, s, freq=freq, tz=tz, con=con)
+        except KitError as exc:
+            problems["periods"] = str(exc)
+    if contacts_only:
+        problems["touchpoints"] = f"it needs a customers table that flags strategic accounts; {_ONLY_CONTACTS}"
+    elif strategic in u.columns:
         try:
             touch = touchpoint_effect(c, u, strategic=strategic, window=window, cutoff=cutoff, tz=tz, con=con)
         except KitError as exc:
@@ -183,3 +197,14 @@ def analyze(
     else:
         problems["touchpoints"] = f"customers have no {strategic!r} column marking strategic accounts"
     return DriverReport(churn=churn, csat=csat, by_segment=by, periods=per, touchpoints=touch, problems=problems)
+
+
+_ONLY_CONTACTS = "this data has only contacts"
+
+
+def _derived_customers(contacts):
+    """Customers derived from the contacts: one per customer id, signed up at their first contact, never churned."""
+    t = contacts.table
+    t = t.mutate(_at=engine.parse_instant(t.created_at))
+    t = t.filter(t.customer_id.notnull() & t._at.notnull())
+    return t.group_by("customer_id").aggregate(signup_date=t._at.min())

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
 
 ONBOARDING_WEEKS = 12
+#: The onboarding section's one line without a customers table.
+NO_SIGNUPS = (
+    "The onboarding load needs a customers table with signup dates; this data has only contacts, and taking "
+    "each customer's first contact as their signup would put a contact in every customer's first week by construction."
+)
 
 
 # --------------------------------------------------------------------------- onboarding
@@ -43,15 +48,25 @@ class OnboardingCurve(MetricResult):
         Customers who signed up inside the data and were observed at least one whole week.
     data_start, data_end : str
         The usable contacts' date range.
+    unavailable : str
+        Why there is no curve ("" when there is one): without a customers table there are no signup dates.
     """
 
     onboarding_ratio: float = float("nan")
     new_customers: int = 0
     data_start: str | None = None
     data_end: str | None = None
+    unavailable: str = ""
+
+    @property
+    def available(self) -> bool:
+        """False when the data cannot give a curve (see ``unavailable``)."""
+        return not self.unavailable
 
     def describe(self) -> str:
         """One sentence on the onboarding load."""
+        if self.unavailable:
+            return self.unavailable
         if not np.isfinite(self.onboarding_ratio):
             return "Too few new customers in the data to measure the onboarding load."
         return (
@@ -103,6 +118,11 @@ def onboarding_curve(
     data known at the end of that day is read (:func:`kit.core.asof.known_by`): signups, contacts
     and churn dates after it do not exist yet, so the data ends on or before ``as_of``.
 
+    Without a customers table (``customers=None``) there is no curve (``.available`` False,
+    ``.describe()`` says why): a signup date taken from the first contact would put that contact
+    in week 0 of every customer by construction, so the curve would show an onboarding load that
+    is only an artefact of the proxy.
+
     Returns
     -------
     OnboardingCurve
@@ -118,6 +138,12 @@ def onboarding_curve(
     """
     if int(weeks) < 2:
         raise ParameterError("weeks must be at least 2 to compare the first two weeks with later ones")
+    if customers is None:
+        return OnboardingCurve(
+            frame=pd.DataFrame(columns=["week", "contacts", "customers", "contacts_per_customer", "ci_low", "ci_high"]),
+            params={"weeks": int(weeks), "tz": tz, "direction": direction},
+            unavailable=NO_SIGNUPS,
+        )
     tables = known_by(open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con, tz=tz), as_of)
     con = tables.con
     lookup = customer_lookup(classify_customers(tables["customers"]), [])

@@ -84,6 +84,7 @@ def rankings(
     channel: bool = True,
     min_customers: int = 30,
     dedup_window: Window = DEFAULT_DEDUP_WINDOW,
+    active_lookback: Window | None = None,
     mapping: MappingSpec = None,
     con: BaseBackend | None = None,
 ) -> Rankings:
@@ -94,6 +95,10 @@ def rankings(
     total. Groups with fewer than ``min_customers`` active customers are listed but
     not ranked (``ranked`` False). Segment columns absent from the data are skipped
     with a note in ``.notes``.
+
+    Without a customers table (``customers=None``) there are no segments: the contact
+    attributes ``channel`` and ``topic`` (those present) are ranked over the customers derived
+    from the contacts (``active_lookback``, see :func:`kit.contact_frequency`), with one note.
 
     Returns
     -------
@@ -112,23 +117,38 @@ def rankings(
     start = parse_period(period, grain)
     tables = open_tables(contacts=contacts, customers=customers, mapping=mapping, con=con, tz=tz)
     con = tables.con
-    cust_cols = tables["customers"].columns
-    notes = [
-        f"segment column {seg!r} is not in the customers table; skipped"
-        for seg in (segments or [])
-        if seg and seg not in cust_cols
-    ]
-    segs = list(dict.fromkeys(s for s in (segments or []) if s and s in cust_cols))
-    dims = segs + (["channel"] if channel else [])
+    contact_cols = tables["contacts"].columns
+    if tables.get("customers") is None:  # contacts only: no segments; contact attributes share the proxy denominator
+        asked = [s for s in (segments or []) if s]
+        segs: list[str] = []
+        contact_dims = [d for d in (["channel"] if channel else []) + ["topic"] if d in contact_cols]
+        notes = [
+            "no customers table, so no segments"
+            + (f" ({', '.join(asked)})" if asked else "")
+            + f"; ranked by contact attributes ({', '.join(contact_dims) or 'none in the contacts'}) instead"
+        ]
+    else:
+        cust_cols = tables["customers"].columns
+        notes = [
+            f"segment column {seg!r} is not in the customers table; skipped"
+            for seg in (segments or [])
+            if seg and seg not in cust_cols
+        ]
+        segs = list(dict.fromkeys(s for s in (segments or []) if s and s in cust_cols))
+        contact_dims = ["channel"] if channel else []
+    dims = segs + contact_dims
+    lookback = active_lookback if tables.get("customers") is None else None
     if not dims:
         by_dim = {}
-    elif _cells(con, tables["customers"].table, segs) <= MAX_CROSS_CELLS:
+    elif not segs or _cells(con, tables["customers"].table, segs) <= MAX_CROSS_CELLS:
         # one engine pass for every dimension: segments partition the customers, so counts add up
-        cross = _frequency_at(tables, start, grain, tz, dims, dedup_window)
-        by_dim = {dim: _collapse(cross, dim, segs) for dim in dims}
+        cross = _frequency_at(tables, start, grain, tz, dims, dedup_window, lookback)
+        by_dim = {dim: _collapse(cross, dim, segs, contact_dims) for dim in dims}
     else:  # many segment levels: one pass per dimension keeps the grid small
         by_dim = {
-            dim: _frequency_at(tables, start, grain, tz, [dim], dedup_window)[[dim, "contacts", "active_customers"]]
+            dim: _frequency_at(tables, start, grain, tz, [dim], dedup_window, lookback)[
+                [dim, "contacts", "active_customers"]
+            ]
             for dim in dims
         }
     frames = []
@@ -165,7 +185,7 @@ def rankings(
         out = pd.DataFrame(columns=cols)
     else:
         out = pd.concat(frames, ignore_index=True)
-        out["ranked"] = (out["active_customers"] >= min_customers) | (out["dimension"] == "channel")
+        out["ranked"] = (out["active_customers"] >= min_customers) | out["dimension"].isin(contact_dims)
         out = out.sort_values(["dimension", "ranked", "frequency"], ascending=[True, False, False], kind="stable")
         out["rank"] = out.groupby("dimension").cumcount() + 1
         out.loc[~out["ranked"], "rank"] = np.nan
@@ -182,6 +202,7 @@ def rankings(
             "segments": list(segs),
             "min_customers": int(min_customers),
             "dedup_window": dedup_window,
+            **({"active_lookback": str(lookback)} if tables.get("customers") is None else {}),
         },
         period=periods.label(start, grain),
     )
@@ -198,12 +219,13 @@ def _cells(con, customers, segs) -> int:
     return int(np.prod([max(int(v), 1) + 1 for v in n.iloc[0]]))  # +1: a "(missing)" level
 
 
-def _frequency_at(tables, start, grain, tz, by, dedup_window) -> pd.DataFrame:
+def _frequency_at(tables, start, grain, tz, by, dedup_window, active_lookback=None) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # empty groups have NaN frequency; they are shown as such
         return contact_frequency(
             tables["contacts"],
-            tables["customers"],
+            tables.get("customers"),
+            active_lookback=active_lookback,
             freq=grain,
             tz=tz,
             by=by,
@@ -214,12 +236,12 @@ def _frequency_at(tables, start, grain, tz, by, dedup_window) -> pd.DataFrame:
         ).frame
 
 
-def _collapse(cross: pd.DataFrame, dim: str, segs: list[str]) -> pd.DataFrame:
-    """Contacts and active customers of one dimension from a segments x channel frame."""
+def _collapse(cross: pd.DataFrame, dim: str, segs: list[str], contact_dims: list[str]) -> pd.DataFrame:
+    """Contacts and active customers of one dimension from a segments x contact attributes frame."""
     contacts = cross.groupby(dim, sort=True)["contacts"].sum()
     # active customers repeat on every channel row of a segment combination: count each combination once
     per_combo = cross.drop_duplicates(segs) if segs else cross.head(1)
-    if dim == "channel":
+    if dim in contact_dims:  # a contact attribute: the all-customer denominator of its segment combination
         active = pd.Series(per_combo["active_customers"].sum(), index=contacts.index)
     else:
         active = per_combo.groupby(dim, sort=True)["active_customers"].sum()

@@ -261,15 +261,17 @@ def test_sample_onboarding_effect_recovered_through_new_vs_existing():
 
 # ------------------------------------------------------------------ the same on Spark and PostgreSQL
 # The engines and the small sample loaded into them come from tests/test_backends.py (markers spark/postgres).
-from test_backends import (  # noqa: E402, F401 - fixtures
-    assert_same,
-    duckdb_tables,
-    engine_tables,
-    postgres,
-    postgres_tables,
-    spark,
-    spark_tables,
+import test_backends as _backends  # noqa: E402
+
+assert_same = _backends.assert_same
+# pytest finds fixtures by module attribute: the engines' fixtures, shared with tests/test_backends.py
+spark, postgres = _backends.spark, _backends.postgres
+spark_tables, postgres_tables, duckdb_tables = (
+    _backends.spark_tables,
+    _backends.postgres_tables,
+    _backends.duckdb_tables,
 )
+engine_tables = _backends.engine_tables
 
 ENGINE_CASES = {
     "new_by_tier": dict(freq="month", by=["new_vs_existing", "tier"], start="2025-06", end="2026-03"),
@@ -300,3 +302,20 @@ def test_cohorts_match_duckdb(engine_tables, duckdb_tables):
     assert np.isfinite(want.ratio) and want.ratio > 1  # the sample's onboarding shows in the early months
     assert_same(got.cells, want.cells, ["cohort", "age"])
     assert (got.ratio, got.ci_low, got.ci_high) == pytest.approx((want.ratio, want.ci_low, want.ci_high), rel=1e-12)
+
+
+def test_command_line_by_new_vs_existing_with_new_window(tmp_path, capsys):
+    from kit.cli import main
+
+    EDGE_CONTACTS.to_csv(tmp_path / "contacts.csv", index=False)
+    EDGE_CUSTOMERS.to_csv(tmp_path / "customers.csv", index=False)
+    args = ["frequency", "--contacts", tmp_path / "contacts.csv", "--customers", tmp_path / "customers.csv"]
+    args += ["--by", "new_vs_existing", "--new-window", "91D", "--dedup-window", "0", "--start", "2026-04"]
+    args += ["--end", "2026-04"]
+    assert main([str(a) for a in args]) == 0
+    out = capsys.readouterr()
+    rows = [line.split(",") for line in out.out.strip().splitlines()]
+    col = {name: i for i, name in enumerate(rows[0])}
+    got = {r[col["new_vs_existing"]]: int(r[col["active_customers"]]) for r in rows[1:]}
+    assert got == {"new": 4, "existing": 1}  # 91 days: a (signed up Jan 1) is new in April too
+    assert "new_vs_existing: a customer is new" in out.err

@@ -202,7 +202,14 @@ def _inspect(args) -> int:
 
     found = []
     for path in args.paths:
-        p = profile(path, args.customers, preset=args.preset, mapping=args.mapping, tz=args.tz)
+        p = profile(
+            path,
+            args.customers,
+            preset=args.preset,
+            mapping=args.mapping,
+            tz=args.tz,
+            timestamp_format=args.timestamp_format,
+        )
         found.append(p)
         if not args.json:
             print(p.describe() + ("\n" if len(args.paths) > 1 else ""))
@@ -223,6 +230,7 @@ def _init(args) -> int:
         out=args.out,
         force=args.force,
         tz=args.tz,
+        timestamp_format=args.timestamp_format,
     )
     print(done.describe(), file=sys.stderr)
     return 0
@@ -305,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--preset", help="use this preset instead of guessing one")
     i.add_argument("--mapping", help="column mapping YAML file (instead of a preset)")
     i.add_argument("--tz", default=config.DEFAULT_TZ, help="business time zone (default UTC)")
+    i.add_argument("--timestamp-format", help="strftime pattern of the times, when detection cannot decide")
     i.add_argument("--json", action="store_true", help="print JSON instead of text")
     i.set_defaults(func=_inspect)
 
@@ -315,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--mapping", help="column mapping YAML file (instead of a preset)")
     n.add_argument("--tz", default=config.DEFAULT_TZ, help="business time zone (default UTC)")
     n.add_argument("--out", default="report.yml", help="file to write (default report.yml)")
+    n.add_argument("--timestamp-format", help="strftime pattern of the times, when detection cannot decide")
     n.add_argument("--force", action="store_true", help="overwrite an existing file")
     n.set_defaults(func=_init)
 

@@ -190,3 +190,19 @@ def test_inspect_init_report_end_to_end(tmp_path):
     summary = json.loads((folder / "summary.json").read_text())
     assert (summary["contacts"], summary["active_customers"]) == (len(october), active)
     assert summary["frequency"] == pytest.approx(len(october) / active)
+
+
+def test_an_ambiguous_day_month_order_asks_for_the_format_and_init_keeps_it(tmp_path, capsys):
+    export = tmp_path / "tickets.csv"  # no day above 12: 1 Feb or 2 Jan?
+    export.write_text(
+        "Ticket ID,Contact ID,Created time,Source\n1,a,01/02/2016 01:16,Email\n2,b,03/03/2016 10:00,Phone\n"
+    )
+    assert cli.main(["inspect", str(export)]) == 2
+    assert "--timestamp-format" in capsys.readouterr().err
+    p = profile(export, timestamp_format="%d/%m/%Y %H:%M")
+    assert (p.first, p.last) == (pd.Timestamp("2016-02-01 01:16"), pd.Timestamp("2016-03-03 10:00"))
+    assert str(p.last_complete_month()) == "2016-02"  # 1 Feb to 3 Mar covers February
+    out = tmp_path / "report.yml"
+    write_config(export, out=out, timestamp_format="%d/%m/%Y %H:%M")
+    ctx = context.load(out)
+    assert ctx.mapping == {"preset": "freshdesk", "timestamp_format": "%d/%m/%Y %H:%M"} and ctx.period == "2016-02"

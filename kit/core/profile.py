@@ -19,8 +19,9 @@ from ..config import DEFAULT_TZ
 from . import engine
 from .ledger import Ledger
 from .prepare import REASON, classify_contacts, classify_customers, count_reasons, customer_lookup, row_checks
-from .schema import TABLES, load_mapping, presets
+from .schema import TABLES, load_mapping, mapping_timestamp_format, presets
 from .sources import Source, _default_con, _normalise_name, _to_table, open_tables
+from .timeformats import detect_format
 
 if TYPE_CHECKING:
     from .dataset import TableSource
@@ -238,25 +239,13 @@ def guess_mapping(columns: list[str], preset: str | None = None, mapping: Mappin
 def _detect_formats(src: Source, con) -> dict[str, str]:
     """Timestamp formats of the text date columns: the loader's own (``Source.formats``), else detected here."""
     found = dict(getattr(src, "formats", None) or {})
-    if found:
-        return found
-    try:
-        from .timeformats import detect_format  # noqa: PLC0415 - added by the timestamp-format work
-    except ImportError:
-        detect_format = None
     t = src.table
-    for col in ("created_at",):
-        if col not in t.columns or not t[col].type().is_string():
-            continue
-        values = engine.blank_to_null(t[col]).strip()
-        sample = con.execute(t.filter(values.notnull()).select(v=values).limit(FORMAT_SAMPLE)).v.tolist()
-        if not sample:
-            continue
-        if detect_format is not None:
-            fmt = detect_format(sample)
-            found[col] = getattr(fmt, "name", str(fmt))
-        else:
-            found[col] = "read by the engine's own parser (ISO 8601 and close variants)"
+    if "created_at" in found or not t.created_at.type().is_string():
+        return found
+    values = engine.blank_to_null(t.created_at).strip()
+    sample = con.execute(t.filter(values.notnull()).select(v=values).limit(FORMAT_SAMPLE)).v.tolist()
+    if sample:
+        found["created_at"] = detect_format(sample).name
     return found
 
 
@@ -269,6 +258,7 @@ def profile(
     tz: str = DEFAULT_TZ,
     direction: str = "inbound",
     dedup_window_seconds: float = 48 * 3600,
+    timestamp_format: Any = None,
 ) -> Profile:
     """Profile a contacts export (and, optionally, a customers table) without computing any metric.
 
@@ -285,6 +275,8 @@ def profile(
         Business time zone for the coverage dates.
     direction : str
         As in :func:`kit.contact_frequency`: rows of another direction are out of scope.
+    timestamp_format : str or dict, optional
+        The times' strftime pattern, when detection cannot decide (day-first or month-first).
 
     Examples
     --------
@@ -305,9 +297,13 @@ def profile(
     prof = Profile(label, columns, chosen if mapping is None else None, matches, contact_map, missing, tz=tz)
     if missing:
         return prof
-    full = load_mapping(mapping if mapping is not None else chosen)
+    full: dict[str, Any] = load_mapping(mapping if mapping is not None else chosen)
     full["contacts"] = contact_map
-    tables = open_tables(contacts=contacts, customers=customers, mapping=full, con=con)
+    if timestamp_format is None and mapping is not None:  # a mapping YAML's own timestamp_format
+        timestamp_format = mapping_timestamp_format(mapping)
+    tables = open_tables(
+        contacts=contacts, customers=customers, mapping=full, con=con, timestamp_format=timestamp_format
+    )
     engine.set_session_tz(tables.con, tz)
     src = tables["contacts"]
     prof.formats = _detect_formats(src, tables.con)

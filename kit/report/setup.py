@@ -87,6 +87,7 @@ def write_config(
     force: bool = False,
     tz: str = config.DEFAULT_TZ,
     title: str | None = None,
+    timestamp_format: str | None = None,
 ) -> Setup:
     """Write a ``report.yml`` for a contacts export (and optionally a customers table).
 
@@ -101,6 +102,8 @@ def write_config(
         The file to write. An existing file is kept unless ``force``.
     tz : str
         Business time zone written to the file.
+    timestamp_format : str, optional
+        The times' strftime pattern when detection cannot decide; written into the file's mapping.
 
     Raises
     ------
@@ -119,7 +122,7 @@ def write_config(
     out = Path(out).expanduser()
     if out.exists() and not force:
         raise ParameterError(f"{out} exists; pass --force to overwrite it, or --out another file")
-    prof = profile(contacts, customers, mapping=mapping, preset=preset, tz=tz)
+    prof = profile(contacts, customers, mapping=mapping, preset=preset, tz=tz, timestamp_format=timestamp_format)
     if prof.missing:
         raise ParameterError(
             f"{prof.label}: no column maps to {', '.join(prof.missing)}; run `python -m kit inspect {contacts}` "
@@ -134,6 +137,12 @@ def write_config(
     else:  # only what the loader would not recognise by itself
         entries = {src: dst for src, dst in prof.mapping.items() if _normalise_name(src) != dst}
         mapping_value = {"contacts": entries} if entries else None
+    if timestamp_format is not None:  # the mapping carries it, so that the report reads the times the same way
+        if mapping_value is None:
+            mapping_value = {}
+        elif not isinstance(mapping_value, dict):
+            mapping_value = {"preset": mapping_value} if prof.preset else load_mapping(mapping_value)
+        mapping_value = {**mapping_value, "timestamp_format": timestamp_format}
     month = prof.last_complete_month()
     tables = {"contacts": _relative(str(contacts), out.parent)}
     if customers is not None:

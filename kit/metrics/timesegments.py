@@ -19,7 +19,7 @@ group divides by its own active customers and the groups add up to the total.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -186,7 +186,7 @@ def band_pieces(lookup: ir.Table, spec: Bands, keep: Sequence[str]) -> ir.Table:
     return ibis.union(*parts, distinct=False)
 
 
-def sort_key(spec: Bands | None):
+def sort_key(spec: Bands | None) -> Callable[[pd.Series], pd.Series]:
     """A ``sort_values`` key that puts ``spec``'s labels in band order (other columns as they are)."""
     order = spec.order() if spec is not None else {}
 

@@ -342,9 +342,13 @@ def _arrow_safe(df: pd.DataFrame) -> pd.DataFrame:
         if df[c].dtype == object and pd.api.types.infer_dtype(df[c], skipna=True).startswith("mixed")
     ]
     nanos = [c for c in df.columns if _unit(df[c].dtype) == "ns"]
-    if not mixed and not nanos:
+    # an empty column pandas typed float (read_csv of a blank churn_date): no values, not numbers
+    empty = [c for c in df.columns if df[c].dtype.kind == "f" and len(df) and df[c].isna().all()]
+    if not mixed and not nanos and not empty:
         return df
     out = df.copy(deep=False)  # new columns are assigned, never written into
+    for c in empty:
+        out[c] = pd.Series([None] * len(df), index=df.index, dtype=object)
     for c in mixed:
         out[c] = out[c].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))
     for c in nanos:

@@ -144,15 +144,21 @@ table(flagged.frame[["period", "direction", "observed", "expected", "size", "z",
 # ## Forecast
 
 # %%
-fc = forecast(frame, value="frequency", horizon=horizon)
-display(markdown(fc.describe(), bullets=False))
-try:  # a short history cannot be backtested; say so instead of failing the report
-    display(markdown(backtest(frame, value="frequency", horizon=horizon, folds=folds).describe(), bullets=False))
+try:  # a new export may hold only a few complete periods; say so instead of failing the report
+    fc = forecast(frame, value="frequency", horizon=horizon)
 except KitError as exc:
-    display(markdown(f"No backtest of this forecast: {exc}.", bullets=False))
-fc.plot(title="Contact frequency forecast (80% and 95% ranges)")
+    fc = None
+    display(markdown(f"No forecast: {exc}.", bullets=False))
+if fc is not None:
+    display(markdown(fc.describe(), bullets=False))
+    try:  # a short history cannot be backtested; say so instead of failing the report
+        display(markdown(backtest(frame, value="frequency", horizon=horizon, folds=folds).describe(), bullets=False))
+    except KitError as exc:
+        display(markdown(f"No backtest of this forecast: {exc}.", bullets=False))
+    fc.plot(title="Contact frequency forecast (80% and 95% ranges)")
 
 # %%
-fc_volume = forecast(frame, value="contacts", horizon=horizon)
-display(markdown(fc_volume.describe(), bullets=False))
-fc_volume.plot(title="Contact volume forecast (80% and 95% ranges)")
+if fc is not None:  # the volume forecast needs the same history as the frequency forecast
+    fc_volume = forecast(frame, value="contacts", horizon=horizon)
+    display(markdown(fc_volume.describe(), bullets=False))
+    fc_volume.plot(title="Contact volume forecast (80% and 95% ranges)")

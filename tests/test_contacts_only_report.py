@@ -97,7 +97,7 @@ def _html_text(path) -> str:
 
 @pytest.mark.slow
 def test_contacts_only_report_renders_with_the_proxy_on_every_page(small_sample_dir, tmp_path):
-    from kit import report
+    from kit.report import render as report
 
     data = tmp_path / "contacts_only"
     data.mkdir()

@@ -201,11 +201,13 @@ def anomalies(
     by simulation: for each seasonal set-up (12 months, 4 quarters, 52 weeks, 7 days, 7 and
     365 days, none) and series length, the 99.2th percentile of the score over thousands of
     iid Gaussian noise series (:data:`_CUTS`; ``benchmarks/calibration.py --anomaly-table``).
-    ``z = 3.5 * score / cut``, so ``|z| > 3.5`` flags at most 0.8% of noise periods (see
+    ``z = 3.5 * score / cut``, so ``|z| > 3.5`` flags at most 0.8% of noise periods (on
+    series longer than 125 periods, one period per series: 1/n), see
     ``benchmarks/calibration.py`` for the measured rates on monthly and daily noise of 24 to 60
-    periods, and the recall of planted spikes). Low counts are scored by the one-sided Poisson tail probability of the observed count given its
-    expected value (floored at a quarter of the series' mean), mapped to a normal z: a
-    mostly-zero series has no spread to divide by.
+    periods, and the recall of planted spikes). Low counts are scored by the one-sided
+    Poisson tail probability of the observed count given its expected value (floored at a
+    quarter of the series' mean), mapped to a normal z: a mostly-zero series has no spread to
+    divide by.
 
     Examples
     --------
@@ -316,13 +318,17 @@ def _count_z(obs: np.ndarray, exp: np.ndarray) -> np.ndarray:
 def calibrated_cut(fitted: tuple[int, ...], robust: bool, n: int) -> float:
     """The simulated 99.2th-percentile score on noise for this set-up and length (see :data:`_CUTS`).
 
-    A non-robust fit, or a set-up without a table, uses the normal quantile (2.65).
+    Series longer than 125 periods aim at one false flag per series instead (rate ``1 / n``):
+    the cut grows by the ratio of normal quantiles, which the near-normal tails of long
+    series' scores justify. A set-up without a table uses the normal quantile.
     """
+    rate = min(NOISE_RATE, 1.0 / max(n, 1))
+    stretch = float(stats.norm.isf(rate / 2) / stats.norm.isf(NOISE_RATE / 2))
     table = _CUTS.get((tuple(fitted), bool(robust)))
     if not table:
-        return float(stats.norm.isf(NOISE_RATE / 2))
+        return float(stats.norm.isf(rate / 2))
     lengths = np.log([t[0] for t in table])
-    return float(np.interp(np.log(max(n, 2)), lengths, [t[1] for t in table]))
+    return stretch * float(np.interp(np.log(max(n, 2)), lengths, [t[1] for t in table]))
 
 
 def _simulate_cut(fitted: tuple[int, ...], robust: bool, n: int, *, reps: int, seed: int = 0) -> float:

@@ -271,3 +271,31 @@ def test_cli_prints_a_segment_without_active_customers_once(tmp_path, capsys):
     lines = [x for x in err.splitlines() if "no active customers" in x]
     assert len(lines) == 1 and lines[0].startswith("note: ")
     assert "Warning" not in err and ".py:" not in err
+
+
+def test_new_vs_existing_without_customers_table_takes_first_contact_as_signup():
+    # By hand, March 2026, new_window 90D (new: first contact after 2025-12-01), lookback 365D
+    # (active: a contact on or after 2025-03-01). A: first contact 2026-01-10 -> new, 1 March contact.
+    # B: first contact 2025-06-01 -> existing, 1 March contact. C: only 2025-02-20 -> not active.
+    # D: only 2025-12-02 -> new and active, no March contact. New 1/2, existing 1/1, total 2/3.
+    df = pd.DataFrame(
+        {
+            "contact_id": range(6),
+            "customer_id": ["A", "A", "B", "B", "C", "D"],
+            "created_at": [
+                "2026-01-10 09:00",
+                "2026-03-05 09:00",
+                "2025-06-01 09:00",
+                "2026-03-10 09:00",
+                "2025-02-20 09:00",
+                "2025-12-02 09:00",
+            ],
+            "channel": "email",
+        }
+    )
+    r = kit.contact_frequency(df, None, by="new_vs_existing", new_window="90D", start="2026-03", end="2026-03")
+    got = r.frame.set_index("new_vs_existing")[["contacts", "active_customers"]].to_dict("index")
+    assert got == {"new": {"contacts": 1, "active_customers": 2}, "existing": {"contacts": 1, "active_customers": 1}}
+    assert any("signup is their first contact" in n for n in r.notes)
+    total = kit.contact_frequency(df, None, start="2026-03", end="2026-03").frame
+    assert total[["contacts", "active_customers"]].values.tolist() == [[2, 3]]

@@ -195,12 +195,7 @@ def _split_by(by, contact_cols, customer_cols) -> tuple[list[str], list[str], li
     contact_side, customer_side = [], []
     for col in by:
         if col in timesegments.DERIVED:  # new_vs_existing, tenure: per period, from signup (own denominator)
-            if customer_cols is None:  # a first-contact signup would make every new customer a contacting one
-                raise ParameterError(
-                    f"cannot group by {col!r} without a customers table: it needs signup dates, and taking the "
-                    "first contact as signup would give every customer a contact in their first period by construction"
-                )
-            customer_side.append(col)
+            customer_side.append(col)  # without a customers table, signup is the first contact (a note says so)
         elif col in CONTACT_ATTRIBUTES and col in contact_cols:
             contact_side.append(col)
         elif col in customer_side_cols and col not in TABLES["customers"].required + TABLES["customers"].optional:
@@ -443,7 +438,10 @@ def contact_frequency(
         )
         notes.append(spec.describe())
         if contacts_only:
-            notes.append(f"no customers table: for {spec.name}, each customer's signup is their first contact")
+            notes.append(
+                f"no customers table: for {spec.name}, each customer's signup is their first contact, so every "
+                "new customer contacts in their first period by construction and new customers' frequency reads high"
+            )
     if contacts_only:
         derived = int(result.loc[part == "derived", "contacts"].sum())
         ledger.record("customers", f"derived from {csrc.label}: {_proxy_words(lookback)}", read=derived, used=derived)

@@ -40,7 +40,8 @@ def test_default_design_matches_the_sample(sample, sample_features):
 
 
 def test_planted_churn_odds_ratio_inside_ci(sample):
-    r = churn.churn_effect(sample.contacts, sample.customers)
+    # The sample plants its odds ratio in the no-gap design (outcome window right after the cutoff).
+    r = churn.churn_effect(sample.contacts, sample.customers, gap=0)
     planted = sample.ground_truth["churn"]["odds_ratio_per_contact_per_month"]
     assert r.ci_low < planted < r.ci_high
     assert r.p_value < 0.05 and r.controls == ("tier", "tenure")
@@ -204,7 +205,7 @@ def test_features_by_hand_and_no_leakage():
 
 def test_logit_matches_statsmodels_formula():
     contacts, customers, truth = _population(n=400, seed=3, effect=0.5)
-    r = churn.churn_effect(contacts, customers, cutoff="2025-07-01")
+    r = churn.churn_effect(contacts, customers, cutoff="2025-07-01", gap=0)
     truth["tenure_years"] = ((pd.Timestamp("2025-07-01") - customers["signup_date"]).dt.days / 365.25).to_numpy()
     ref = smf.logit(
         "churned ~ x + C(tier, Treatment('basic')) + tenure_years", truth.assign(churned=truth["churned"].astype(int))
@@ -291,13 +292,13 @@ def test_perfect_separation_is_a_clear_error():
     churners = truth["k"] >= 3
     customers["churn_date"] = [pd.Timestamp("2025-07-20") if c else pd.NaT for c in churners]
     with pytest.raises(AnalysisError, match="perfectly separated"):
-        churn.churn_effect(contacts, customers, cutoff="2025-07-01")
+        churn.churn_effect(contacts, customers, cutoff="2025-07-01", gap=0)
 
 
 def test_segment_without_churners_is_left_out_with_a_note():
     contacts, customers, truth = _population(n=300, seed=2, churn_rate=0.3)
     customers.loc[customers["tier"] == "pro", "churn_date"] = pd.NaT
-    r = churn.churn_effect(contacts, customers, cutoff="2025-07-01")
+    r = churn.churn_effect(contacts, customers, cutoff="2025-07-01", gap=0)
     assert any("tier = pro has no churners" in n for n in r.notes)
     basic = truth[truth["tier"] == "basic"].copy()
     basic["tenure_years"] = basic["customer_id"].map(
@@ -320,11 +321,12 @@ def test_constant_csat_and_too_few_customers_are_clear_errors():
             contacts[contacts["customer_id"].isin(few_ids) | (contacts["contact_id"] == "tail")],
             customers[customers["customer_id"].isin(few_ids)],
             cutoff="2025-07-01",
+            gap=0,
         )
     with pytest.raises(ParameterError, match="not a customers column"):
         churn.churn_effect(contacts, customers, controls=["nope"])
     with pytest.raises(AnalysisError, match="no churners|churned in the outcome window"):
-        churn.churn_effect(contacts, customers.assign(churn_date=pd.NaT), cutoff="2025-07-01")
+        churn.churn_effect(contacts, customers.assign(churn_date=pd.NaT), cutoff="2025-07-01", gap=0)
 
 
 def test_errors_are_kit_errors_not_tracebacks():
@@ -351,7 +353,12 @@ def test_period_correlation_fisher_interval_by_hand():
     row = out.frame[(out.frame["outcome"] == "csat") & (out.frame["lag"] == 0)].iloc[0]
     dx, dy = np.diff(f), np.diff(csat)
     r = np.corrcoef(dx, dy)[0, 1]
-    z, se = math.atanh(r), 1 / math.sqrt(len(dx) - 3)
+    # First differences: Fisher z on Bartlett's effective n = n / (1 + 2 sum_k acf_x(k) acf_y(k)), k = 1..n/4,
+    # never above n (the correction only widens).
+    a, b = dx - dx.mean(), dy - dy.mean()
+    acf = lambda v, k: np.dot(v[:-k], v[k:]) / np.dot(v, v)  # noqa: E731
+    n_eff = len(dx) / max(1.0, 1 + 2 * sum(acf(a, k) * acf(b, k) for k in range(1, len(dx) // 4 + 1)))
+    z, se = math.atanh(r), 1 / math.sqrt(n_eff - 3)
     assert row["n"] == n - 1 and row["pearson"] == pytest.approx(r)
     assert row["pearson_ci_low"] == pytest.approx(math.tanh(z - 1.959964 * se), rel=1e-5)
     assert row["pearson_ci_high"] == pytest.approx(math.tanh(z + 1.959964 * se), rel=1e-5)
@@ -421,7 +428,7 @@ def test_plain_frame_takes_its_design_from_keywords_never_from_attrs():
 
 def test_churn_by_segment_fits_each_level_with_the_design(monkeypatch):
     contacts, customers, truth = _population(n=400, seed=7, effect=0.5, churn_rate=0.3)
-    by = churn.churn_effect_by(contacts, customers, by="tier", cutoff="2025-07-01")
+    by = churn.churn_effect_by(contacts, customers, by="tier", cutoff="2025-07-01", gap=0)
     assert list(by.frame["level"]) == ["all", "basic", "pro"] and by.segment == "tier"
     truth["tenure_years"] = ((pd.Timestamp("2025-07-01") - customers["signup_date"]).dt.days / 365.25).to_numpy()
     truth["churned"] = truth["churned"].astype(int)

@@ -457,7 +457,8 @@ def test_comparison_sentence_matches_scipy_p_values():
     p_prev, p_year = stats.binomtest(150, 270, 0.5).pvalue, stats.binomtest(150, 250, 0.5).pvalue
     assert p_prev > 0.05 and 0.001 < p_year < 0.05
     assert result.describe() == (
-        f"In 2026-10 the rate rose 25% against the previous period (2026-09, p = {p_prev:.3f}, within random variation); "
+        f"In 2026-10 the rate rose 25% against the previous period (2026-09, p = {p_prev:.3f}, "
+        "within random variation); "
         f"rose 50% against the same period last year (2025-10, p = {p_year:.3f}, beyond random variation)."
     )
 

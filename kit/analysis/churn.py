@@ -337,9 +337,9 @@ def churn_effect(
     gap : str
         Days between the feature window's end (the cutoff) and the outcome window's start
         (default ``"30D"``; ``0`` for none). Customers about to churn contact support in their
-        last weeks; without a gap those contacts predict the churn they come from (25% false
-        positives at 5% in a simulation with no effect; 4-8% with the gap, see
-        ``benchmarks/calibration.py``). Customers who churn inside the gap are left out and counted.
+        last weeks; without a gap those contacts predict the churn they come from (in
+        ``benchmarks/calibration.py``'s generator with no effect, 15 of 15 seeds significant at 5%
+        without the gap, 1 of 15 with it). Customers who churn inside the gap are left out and counted.
 
     Returns
     -------

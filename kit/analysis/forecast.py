@@ -183,8 +183,9 @@ class Backtest(GrainedResult):
 
 
 #: 95% interval coverage measured 1-3 periods ahead on simulated monthly series with a random-walk level
-#: (benchmarks/calibration.py, 300 series): stated in the backtest sentence rather than tuned away.
-SIMULATED_COVERAGE = 0.94
+#: (benchmarks/calibration.py --quick, 40 series, 120 points; 0.94 in an earlier 30-series run): stated in the
+#: backtest sentence rather than tuned away.
+SIMULATED_COVERAGE = 0.95
 
 
 def _baseline_words(grain: str, season: int | None) -> tuple[str, str]:

@@ -236,7 +236,7 @@ def test_config_parameters_and_paths(tmp_path):
         (
             "thresholds: {anomaly: 3}\n",
             "'anomaly' in thresholds",
-            "anomaly_z, alert_change, min_customers, trend_periods",
+            "anomaly_z, alert_change, min_customers, trend_periods, churn_gap",
         ),
         ("bands: {account: []}\n", "'account' in bands", "accounts"),
         ("benchmark: {industry: SaaS}\n", "'industry' in benchmark", "profile"),

@@ -321,8 +321,9 @@ def customer_features(
         _churn=first.churn,
         **{col: (first[col].cast(dt.float64) if col in numeric else segment_label(first[col])) for col in controls},
     )
-    frames = [_features_at(con, base, c, surv, cut, width, controls, gap=gap_td) for cut in cutoffs]
-    in_gap = int(sum(f.attrs.get("left_out_in_gap", 0) for f in frames))
+    built = [_features_at(con, base, c, surv, cut, width, controls, gap=gap_td) for cut in cutoffs]
+    frames = [frame for frame, _ in built]
+    in_gap = sum(n for _, n in built)
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if gap_td:
         notes.append(
@@ -419,7 +420,7 @@ def _resolve_cutoffs(cutoff, width, first_day, obs_end) -> list[pd.Timestamp]:
 
 def _features_at(
     con, base, c, surv, cutoff: pd.Timestamp, width: pd.Timedelta, controls, *, gap: pd.Timedelta = _NO_GAP
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, int]:
     start, begin, stop = cutoff - width, cutoff + gap, cutoff + gap + width
     pop = base.filter((base._signup <= start.date()) & (base._churn.isnull() | (base._churn >= cutoff.date())))
     pop = pop.mutate(churned=(pop._churn.notnull() & (pop._churn < stop.date())))
@@ -476,5 +477,4 @@ def _features_at(
         out["csat_mean"] = out["csat_sum"] / out["surveys"].where(out["surveys"] > 0)
     out["churned"] = out["churned"].astype(bool)
     out = out.sort_values("customer_id", kind="stable").reset_index(drop=True)
-    out.attrs["left_out_in_gap"] = in_gap
-    return out
+    return out, in_gap

@@ -367,6 +367,34 @@ def test_period_correlation_fisher_interval_by_hand():
     assert not out.frame["weak"].any()
 
 
+def test_period_correlation_regression_fisher_interval_by_hand():
+    # The default adjustment: residuals of a regression on 1, t, t^2 and 11 month dummies; the
+    # interval and p-value are a partial correlation's (13 fitted terms besides the intercept).
+    rng = np.random.default_rng(0)
+    n = 36
+    pos = np.arange(n) % 12
+    season = np.cos(2 * np.pi * pos / 12)
+    f = 1 + 0.3 * season + 0.01 * np.arange(n) + rng.normal(0, 0.1, n)
+    csat = 4 + 0.5 * season - 0.5 * f + rng.normal(0, 0.1, n)
+    out = period_correlation(None, None, series=_series({"frequency": f, "csat": csat}, n), lags=2)
+    row = out.frame[out.frame["lag"] == 0].iloc[0]
+    t = np.arange(n) / (n - 1)
+    design = np.column_stack([np.ones(n), t, t**2] + [(pos == k).astype(float) for k in range(1, 12)])
+    resid = lambda v: v - design @ np.linalg.lstsq(design, v, rcond=None)[0]  # noqa: E731
+    r = np.corrcoef(resid(f), resid(csat))[0, 1]
+    z, se = math.atanh(r), 1 / math.sqrt(n - 3 - 13)
+    assert row["adjustment"] == "seasonally adjusted and detrended" and row["n"] == n
+    assert row["pearson"] == pytest.approx(r)
+    assert row["pearson_ci_low"] == pytest.approx(math.tanh(z - 1.959964 * se), rel=1e-5)
+    assert row["pearson_ci_high"] == pytest.approx(math.tanh(z + 1.959964 * se), rel=1e-5)
+    # Frisch-Waugh: the partial correlation's p is the OLS t-test of frequency alongside the design.
+    ols = sm.OLS(csat, np.column_stack([f, design])).fit()
+    assert row["pearson_p"] == pytest.approx(ols.pvalues[0], rel=1e-6)
+    ps = out.frame["pearson_p"].to_numpy()
+    assert row["pearson_p"] == ps.min() and row["p_adjusted"] == pytest.approx(3 * ps.min())  # Holm over 3 lags
+    assert bool(row["survives"]) == (3 * ps.min() < 0.05)
+
+
 def test_shared_seasonality_is_not_reported_as_a_link():
     rng = np.random.default_rng(1)
     n = 48
@@ -467,4 +495,9 @@ def test_driver_report_describes_and_plots(small_sample):
     ax = rep.churn.plot()
     assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == list(rep.churn.binned["bucket"])
     assert rep.periods.plot().get_ylim() == (-1.0, 1.0)
-    assert len(rep.periods.series.frame) == int(rep.periods.frame["n"].max()) + 1
+    # Two complete years: each series is a regression residual (no period lost to differencing,
+    # partial periods already left out of the series), so lag k pairs all periods but the last k.
+    series, corr = rep.periods.series.frame, rep.periods.frame
+    assert series["complete"].all()
+    assert (corr["adjustment"] == "seasonally adjusted and detrended").all()
+    assert corr["n"].tolist() == [len(series) - k for k in corr["lag"]]

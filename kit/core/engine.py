@@ -199,11 +199,9 @@ def open_ended(col: ir.Value) -> ir.Value:
         text = col.strip().lower()
         return ibis.cases((text.isin(["infinity", "+infinity", "inf"]), ibis.null(dt.string)), else_=col)
     if typ.is_timestamp():
-        zoned = typ.timezone is not None
-        hi = ibis.literal(
-            _CALENDAR[1] if zoned else _CALENDAR[1].replace(tzinfo=None), TZ_UTC if zoned else dt.timestamp
-        )
-        return ibis.cases((col > hi, ibis.null(typ)), else_=col)
+        # Compared as dates: a timestamp literal would be cast to the column's precision, and year 9999
+        # overflows nanosecond timestamps (pandas' datetime64[ns] written to Parquet).
+        return ibis.cases((col.date() > ibis.literal(_DATES[1]), ibis.null(typ)), else_=col)
     if typ.is_date():
         return ibis.cases((col > ibis.literal(_DATES[1]), ibis.null(dt.date)), else_=col)
     return col

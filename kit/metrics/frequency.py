@@ -81,7 +81,7 @@ def proxy_note(active_lookback: Window | None = None) -> str:
 
     Examples
     --------
-    >>> proxy_note("90D")[:80]
+    >>> proxy_note("90D")[:81]
     'no customers table: customers are derived from the contacts, and active customers'
     """
     lookback = periods.parse_window(DEFAULT_ACTIVE_LOOKBACK if active_lookback is None else active_lookback)

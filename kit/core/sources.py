@@ -456,11 +456,10 @@ def parse_dates(
             fmt = timeformats.strftime_format(given)
         else:
             key = (id(con), t[col].op())
-            fmt = _FORMAT_CACHE.get(key) if cache else None
-            if fmt is None:
-                fmt = _detect(t, col, con, frame, where)
-                if cache:
-                    _FORMAT_CACHE[key] = fmt
+            cached = _FORMAT_CACHE.get(key) if cache else None
+            fmt = cached if cached is not None else _detect(t, col, con, frame, where)
+            if cached is None and cache:
+                _FORMAT_CACHE[key] = fmt
         found[col] = fmt
         if fmt.needs_parsing:
             changes[col] = timeformats.rewrite(t[col], fmt, backend=backend, where=where, column=col)

@@ -451,6 +451,7 @@ def account_frequency(
         counted_as=f"a {direction} touchpoint",
     )
     con, ledger, notes, cust = begun.con, begun.ledger, begun.notes, begun.customers
+    assert cust is not None  # accounts always open a customers table
     tables = begun.tables
     csrc, usrc = tables["contacts"], tables["customers"]
     ok = cust.filter(cust[REASON].isnull())

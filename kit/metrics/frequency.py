@@ -121,17 +121,17 @@ def poisson_ci(
     >>> round(float(lo[0]), 3), round(float(hi[0]), 3)
     (2.212, 2.6)
     """
-    counts = np.asarray(counts, dtype=float)
-    exposure = np.asarray(exposure, dtype=float)
+    n = np.asarray(counts, dtype=float)
+    e = np.asarray(exposure, dtype=float)
     if dispersion is not None:
         d = np.asarray(dispersion, dtype=float)
         d = np.where(np.isfinite(d) & (d > 1.0), d, 1.0)
-        counts, exposure = counts / d, exposure / d
+        n, e = n / d, e / d
     alpha = 1 - level
-    lo = np.where(counts > 0, stats.chi2.ppf(alpha / 2, 2 * counts) / 2, 0.0)
-    hi = stats.chi2.ppf(1 - alpha / 2, 2 * counts + 2) / 2
+    lo = np.where(n > 0, stats.chi2.ppf(alpha / 2, 2 * n) / 2, 0.0)
+    hi = stats.chi2.ppf(1 - alpha / 2, 2 * n + 2) / 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(exposure > 0, lo / exposure, np.nan), np.where(exposure > 0, hi / exposure, np.nan)
+        return np.where(e > 0, lo / e, np.nan), np.where(e > 0, hi / e, np.nan)
 
 
 @dataclass(frozen=True, repr=False)
@@ -381,7 +381,9 @@ def contact_frequency(
                 f"same_topic needs a topic column, and the contacts table ({csrc.label}) has none; "
                 "map one (--mapping) or drop --same-topic"
             )
-        cols, contact_by, segment_by = _split_by(by, csrc.columns, None if contacts_only else usrc.columns)
+        cols, contact_by, segment_by = _split_by(
+            by, csrc.columns, None if contacts_only or usrc is None else usrc.columns
+        )
         # A derived grouping (new_vs_existing, tenure) is a customer-side group whose value depends on the period.
         derived = timesegments.derived_in(segment_by)
         spec = timesegments.bands(derived[0], new_window=new_window, tenure_bands=tenure_bands) if derived else None
@@ -443,10 +445,13 @@ def contact_frequency(
                 "new customer contacts in their first period by construction and new customers' frequency reads high"
             )
     if contacts_only:
-        derived = int(result.loc[part == "derived", "contacts"].sum())
-        ledger.record("customers", f"derived from {csrc.label}: {_proxy_words(lookback)}", read=derived, used=derived)
-        notes.append(proxy_note(lookback).replace("customers are derived", f"the {derived:,} customers are derived"))
+        n_derived = int(result.loc[part == "derived", "contacts"].sum())
+        ledger.record(
+            "customers", f"derived from {csrc.label}: {_proxy_words(lookback)}", read=n_derived, used=n_derived
+        )
+        notes.append(proxy_note(lookback).replace("customers are derived", f"the {n_derived:,} customers are derived"))
     else:
+        assert usrc is not None  # a customers table was given
         record_ledger(ledger, usrc, result[part == "customers"].rename(columns={"contacts": "n"}))
         if active_lookback is not None:
             notes.append("active_lookback applies only without a customers table; it was ignored")

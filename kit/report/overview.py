@@ -620,11 +620,12 @@ def describe_period(
     onboarding: OnboardingCurve | None = None,
     new: NewVsExisting | None = None,
 ) -> list[str]:
-    """Three to six plain sentences that summarise the period (plain text; escape for display).
+    """Three to five plain sentences that summarise the period (plain text; escape for display).
 
     The headline and its comparisons, the top segment and channel, the repeat contacts,
-    then the benchmark reading (or, without one, the onboarding load); with ``new``, first the
-    new customers' share of the contacts against last year.
+    then the benchmark reading (or, without one, the onboarding load); with ``new``, the new
+    customers' share of the contacts against last year, before the benchmark, in place of the
+    repeat contacts when all five are there.
     """
     own = _headline_sentences(head)
     out = own[:-1]
@@ -642,7 +643,9 @@ def describe_period(
             "often in their first two weeks as later on."
         )
     if new is not None and np.isfinite(new.share):  # its own sentence: the share of contacts, not the rate
-        return [*out[:4], new.share_sentence(), *out[4:5]]
+        out.insert(min(4, len(out)), new.share_sentence())
+        if len(out) > 5:  # five sentences at most: the repeat rate gives way (it stays in the tables)
+            out.remove(own[-1])
     return out[:5]
 
 

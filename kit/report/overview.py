@@ -625,12 +625,13 @@ def describe_period(
     The headline and its comparisons, the top segment and channel, the repeat contacts,
     then the benchmark reading (or, without one, the onboarding load); with ``new``, the new
     customers' share of the contacts against last year, before the benchmark, in place of the
-    repeat contacts when all five are there.
+    top segment and channel when all five are there (the rankings table shows them).
     """
     own = _headline_sentences(head)
     out = own[:-1]
-    if ranked is not None and len(ranked.frame) and ranked.describe():
-        out.append(ranked.describe())
+    top = ranked.describe() if ranked is not None and len(ranked.frame) else ""
+    if top:
+        out.append(top)
     out.append(own[-1])
     if bench and bench.get("available"):
         out.append(
@@ -644,8 +645,8 @@ def describe_period(
         )
     if new is not None and np.isfinite(new.share):  # its own sentence: the share of contacts, not the rate
         out.insert(min(4, len(out)), new.share_sentence())
-        if len(out) > 5:  # five sentences at most: the repeat rate gives way (it stays in the tables)
-            out.remove(own[-1])
+        if len(out) > 5 and top:  # five sentences at most: the top segment gives way (its table is on the page)
+            out.remove(top)
     return out[:5]
 
 

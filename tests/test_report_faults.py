@@ -18,27 +18,16 @@ import textwrap
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
+from test_report import write_nb  # one small notebook writer for both report test files
 
 import kit
-from kit import config
 from kit.errors import DataError, ReportError
 from kit.report import html as pages
 from kit.report import render as report
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "data" / "examples"  # contacts from 2026-01-03 to 2026-02-27
-
-
-def write_nb(path: Path, *cells: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('period = "2026-10"\ngrain = "month"\ndata_dir = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# test"), params] + [nbformat.v4.new_code_cell(c) for c in cells]
-    nb.metadata["kernelspec"] = {"name": config.KERNEL_NAME, "display_name": "Python", "language": "python"}
-    nbformat.write(nb, str(path))
-    return path
 
 
 @pytest.fixture

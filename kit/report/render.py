@@ -230,15 +230,21 @@ def render(
     )[0]
 
 
+def _env_number(name: str, parse, what: str):
+    """The number in environment variable ``name`` (None when unset or empty); a one-line error otherwise."""
+    env = os.environ.get(name)
+    if not env:
+        return None
+    try:
+        return parse(env)
+    except ValueError:
+        raise ParameterError(f"{name} must be {what}, not {env!r}") from None
+
+
 def default_jobs() -> int:
     """Notebooks run at once: ``KIT_REPORT_JOBS``, else 2 (or 1 on a single core)."""
-    env = os.environ.get("KIT_REPORT_JOBS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise ParameterError(f"KIT_REPORT_JOBS must be a whole number, not {env!r}") from None
-    return max(1, min(2, os.cpu_count() or 1))
+    jobs = _env_number("KIT_REPORT_JOBS", int, "a whole number")
+    return max(1, jobs) if jobs is not None else max(1, min(2, os.cpu_count() or 1))
 
 
 @renamed_parameters(grain="freq")
@@ -341,13 +347,8 @@ def check_data_covers(ctx: context.ReportContext, span: Sequence[pd.Timestamp]) 
 
 def lock_wait() -> float:
     """Seconds to wait for another render of the same period: ``KIT_REPORT_LOCK_WAIT``, else :data:`LOCK_WAIT`."""
-    env = os.environ.get("KIT_REPORT_LOCK_WAIT")
-    if env:
-        try:
-            return max(0.0, float(env))
-        except ValueError:
-            raise ParameterError(f"KIT_REPORT_LOCK_WAIT must be a number of seconds, not {env!r}") from None
-    return LOCK_WAIT
+    wait = _env_number("KIT_REPORT_LOCK_WAIT", float, "a number of seconds")
+    return max(0.0, wait) if wait is not None else LOCK_WAIT
 
 
 def _lock_path(out: Path, label: str) -> Path:

@@ -48,7 +48,7 @@ import pandas as pd
 from .. import config
 from ..config import VERSION as __version__
 from ..core import periods
-from ..core.io import atomic_dir, atomic_write_text
+from ..core.io import atomic_dir
 from ..core.periods import parse_period
 from ..deps import require
 from ..errors import DataError, KitError, ParameterError, ReportError, renamed_parameters
@@ -57,8 +57,6 @@ from .html import FAILED_SUFFIX, period_index, to_html, write_top_index
 from .summary import dumps_summary, summary
 
 if TYPE_CHECKING:
-    import argparse
-
     from ..core.types import DateLike
 
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
@@ -554,83 +552,5 @@ def _title_of(nb: Path) -> str:
 
 
 # --------------------------------------------------------------------------- command line
-def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``python -m kit report`` to the CLI's subparsers."""
-    p = sub.add_parser(
-        "report",
-        help="render the periodic HTML report (papermill + nbconvert)",
-        description="Execute every notebooks/NN_*.ipynb for a period and write reports/<period>/ "
-        "(HTML without code, executed notebooks, summary.json, index.html).",
-    )
-    p.add_argument("--period", help="period to render, e.g. 2026-10, 2026-Q4 or 2026-W43")
-    p.add_argument("--from", dest="start", help="first period of a backfill range")
-    p.add_argument("--to", dest="end", help="last period of a backfill range")
-    p.add_argument("--grain", default=config.DEFAULT_FREQ, choices=["week", "month", "quarter"])
-    p.add_argument(
-        "--config",
-        help="report.yml with data sources, mapping, tz, segments, benchmark, thresholds "
-        "(default: ./report.yml when it exists)",
-    )
-    p.add_argument("--out", default=str(config.REPORTS_DIR), help="reports folder (default reports/)")
-    p.add_argument("--data-dir", help="folder of sample-style tables; overrides the config's data sources")
-    p.add_argument("--notebooks", help="folder of NN_name.ipynb notebooks (default notebooks/)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--jobs", type=int, help="notebooks executed at once (default 2, or KIT_REPORT_JOBS)")
-    p.add_argument("--timings", help="write per-step timings (seconds) of each period as JSON to this file")
-    p.set_defaults(func=_cli)
-
-
-#: the config ``python -m kit report`` reads when no ``--config`` is given and the file exists
-DEFAULT_CONFIG = "report.yml"
-
-
-def _config_line(args) -> str:
-    """Resolve ``args.config`` (``./report.yml`` when none is given and it exists) and say which config is used."""
-    if args.config:
-        return f"config: {args.config}"
-    if Path(DEFAULT_CONFIG).is_file():
-        args.config = DEFAULT_CONFIG
-        return f"config: {DEFAULT_CONFIG} (found in the current folder; --config FILE chooses another)"
-    data = args.data_dir or config.SAMPLE_DIR
-    return f"config: none (no --config and no ./{DEFAULT_CONFIG}: the defaults, reading {data})"
-
-
-def _cli(args) -> int:
-    if args.period and (args.start or args.end):
-        raise ParameterError("give either --period or --from/--to, not both")
-    line = _config_line(args)
-    if not (args.period or args.start):  # report.yml's `period:` (written by `kit init`) is the default
-        args.period = context.load(args.config).period if args.config else None
-    start = args.period or args.start
-    if not start:
-        raise ParameterError("give --period (e.g. 2026-10) or --from and --to, or set period: in report.yml")
-    end = args.period or args.end or args.start
-    print(line, file=sys.stderr)  # first line: a hand-typed report never ignores the config silently
-    nbs = report_notebooks(args.notebooks) if args.notebooks else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # library chatter would clutter cron mail; the kit's own warnings show
-        warnings.filterwarnings("default", category=UserWarning, module=r"kit(\.|$)")
-        done = render_range(
-            start,
-            end,
-            freq=args.grain,
-            config_path=args.config,
-            out=args.out,
-            data_dir=args.data_dir,
-            notebooks=nbs,
-            progress=False if args.no_progress else None,
-            jobs=args.jobs,
-        )
-    for r in done:
-        s = r.summary
-        print(
-            f"{r.period}: frequency {s['frequency']:.3f} (95% CI {s['ci'][0]:.3f}-{s['ci'][1]:.3f}), "
-            f"{s['contacts']:,} contacts, {s['active_customers']:,} active customers"
-            f"{'' if s['complete'] else ' [INCOMPLETE period: the data ends before it does]'}"
-            f" -> {r.folder / 'index.html'}",
-            file=sys.stderr,
-        )
-    if args.timings:
-        atomic_write_text(Path(args.timings), json.dumps({r.period: r.timings for r in done}, indent=2))
-    print(f"index: {Path(args.out) / 'index.html'}", file=sys.stderr)
-    return 0
+# `python -m kit report` lives in kit.report.command (a light module: `--help` loads no pandas); re-exported here.
+from .command import DEFAULT_CONFIG, add_cli  # noqa: E402, F401

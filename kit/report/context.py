@@ -54,6 +54,7 @@ KNOWN_KEYS = (
     "active_lookback",  # without a customers table: how far back a contact keeps its customer active
     "new_window",  # a customer is new in a period when they signed up less than this before its start
     "period",  # the default period of `kit report` (written by `kit init`); --period overrides it
+    "segment",  # drill-down: `region=EMEA` renders the report for that segment's customers only (or --segment)
 )
 #: Keys of ``data``, ``benchmark`` and ``bands`` in report.yml.
 DATA_KEYS = ("dir", "tables", "connection")
@@ -93,6 +94,10 @@ class ReportContext:
     active_lookback : str
         Without a customers table, a customer is active in a period when they have a counted contact
         from this long before its start to its end (see :func:`kit.contact_frequency`).
+    segment : tuple of (str, str) or None
+        Drill-down ``(column, value)`` of the customers table (``("region", "EMEA")``): :meth:`dataset`
+        keeps only those customers and their contacts (and surveys, orders...), so every page and
+        ``summary.json`` use that segment's active customers as the denominator. None: all customers.
     """
 
     period: str | None = None
@@ -112,6 +117,7 @@ class ReportContext:
     bands: Mapping[str, Any] = field(default_factory=dict)
     thresholds: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     redact: bool = False
+    segment: tuple[str, str] | None = None
 
     def for_period(self, period: str) -> ReportContext:
         """The same context for another period (a backfill renders one per period)."""
@@ -166,6 +172,8 @@ class ReportContext:
         from ..core.dataset import load as load_dataset
 
         ds = load_dataset(self.sources(), tz=self.tz, mapping=self.mapping, con=con)
+        if self.segment is not None:  # once, here: every notebook and summary.json see the same segment
+            ds = filter_segment(ds, self.segment)
         return known_by(ds, self.as_of) if cut else ds
 
     def parameters(self) -> dict[str, Any]:
@@ -188,6 +196,7 @@ class ReportContext:
             "bands": plain(self.bands),
             "thresholds": plain(self.thresholds),
             "redact": bool(self.redact),
+            "segment": list(self.segment) if self.segment else None,
         }
 
 
@@ -315,6 +324,8 @@ def load(
     fields["thresholds"] = {**DEFAULT_THRESHOLDS, **file_limits}
     if raw.get("redact") is not None:
         fields["redact"] = bool(raw["redact"])
+    if raw.get("segment") is not None:
+        fields["segment"] = parse_segment(raw["segment"])
     _apply(fields, overrides)
     from ..core.engine import check_tz
 
@@ -342,6 +353,8 @@ def _apply(fields: dict, overrides: Mapping) -> None:
             value = {**fields["bands"], **value}
         elif key == "benchmark_profile":
             value = _profile(value)
+        elif key == "segment":
+            value = parse_segment(value)
         fields[key] = value
 
 
@@ -361,6 +374,101 @@ def from_parameters(*, config_path: str = "", data_dir: str = "", **params: Any)
     (True, '24h', ['low', 0, 5])
     """
     return load(config_path or None, data_dir=data_dir or None, **params)
+
+
+# --------------------------------------------------------------------------- drill-down
+#: Customer columns that are no segment (ids and dates).
+_NOT_SEGMENTS = re.compile(r"(^customer_id$|_id$|_date$|_at$)")
+
+
+def parse_segment(value: Any) -> tuple[str, str]:
+    """A drill-down segment as ``(column, value)``: from ``"region=EMEA"``, a pair or ``{column: value}``.
+
+    Examples
+    --------
+    >>> parse_segment("region=EMEA"), parse_segment(["tier", "SMB"]), parse_segment({"region": "R&D = x"})
+    (('region', 'EMEA'), ('tier', 'SMB'), ('region', 'R&D = x'))
+    >>> parse_segment("EMEA")
+    Traceback (most recent call last):
+    ...
+    kit.errors.ParameterError: segment 'EMEA' must be COLUMN=VALUE, e.g. region=EMEA
+    """
+    if isinstance(value, Mapping) and len(value) == 1:
+        ((col, val),) = value.items()
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        col, val = value
+    elif isinstance(value, str) and "=" in value:
+        col, val = value.split("=", 1)  # the first "=": a value may hold one
+    else:
+        raise ParameterError(f"segment {value!r} must be COLUMN=VALUE, e.g. region=EMEA")
+    col, val = str(col).strip(), str(val).strip()
+    if not col or not val:
+        raise ParameterError(f"segment {value!r} must be COLUMN=VALUE, e.g. region=EMEA")
+    return col, val
+
+
+def segment_columns(ds: Dataset) -> list[str]:
+    """The customers table's columns a report can drill down by (not ids, not dates)."""
+    if ds.customers is None:
+        return []
+    return [c for c in ds.customers.columns if not _NOT_SEGMENTS.search(c)]
+
+
+def segment_values(ds: Dataset, column: str) -> list[str]:
+    """The values of customers' ``column`` (as text, sorted; missing left out).
+
+    Raises :class:`~kit.errors.ParameterError` (one line, listing the valid columns) for a column
+    the customers table does not have, or without a customers table.
+    """
+    columns = segment_columns(ds)
+    if ds.customers is None:
+        raise ParameterError("a segment needs a customers table with the segment column; this data has only contacts")
+    if column not in columns:
+        raise ParameterError(f"unknown segment column {column!r}; valid columns: {', '.join(columns) or 'none'}")
+    t = ds.customers.table
+    v = t[column].cast("string").strip()
+    got = ds.con.execute(t.select(v=v).filter(v.notnull() & (v != "")).distinct())
+    return sorted(str(x) for x in got["v"])
+
+
+def filter_segment(ds: Dataset, segment: tuple[str, str]) -> Dataset:
+    """``ds`` with only the customers of ``segment`` (column, value) and their rows in every other table.
+
+    Customers are those whose ``column`` (as text, trimmed) equals the value; contacts, surveys,
+    orders and stakeholders keep the rows of those customers; events (no customer) stay.
+    An unknown column or value is a one-line :class:`~kit.errors.ParameterError` listing the valid ones.
+
+    Examples
+    --------
+    >>> from kit.core.dataset import load as load_dataset
+    >>> ds = filter_segment(load_dataset("data/examples"), ("tier", "pro"))
+    >>> ds.con.execute(ds.customers.table)["customer_id"].tolist(), ds.con.execute(ds.contacts.table.count())
+    (['a', 'c'], 5)
+    >>> filter_segment(load_dataset("data/examples"), ("tier", "gold"))
+    Traceback (most recent call last):
+    ...
+    kit.errors.ParameterError: no customers with tier='gold'; valid values: basic, pro
+    """
+    from ..core.dataset import Dataset
+    from ..core.sources import Tables
+
+    column, value = segment
+    values = segment_values(ds, column)
+    if value not in values:
+        shown = ", ".join(values[:30]) + (f" (and {len(values) - 30} more)" if len(values) > 30 else "")
+        raise ParameterError(f"no customers with {column}={value!r}; valid values: {shown}")
+    cust = ds.customers.table
+    kept = cust.filter(cust[column].cast("string").strip() == value)
+    ids = kept.select(customer_id=kept.customer_id.cast("string"))
+    sources = {}
+    for name, src in ds.tables.sources.items():
+        t = src.table
+        if name == "customers":
+            t = kept
+        elif "customer_id" in t.columns:
+            t = t.filter(t.customer_id.cast("string").isin(ids.customer_id))
+        sources[name] = dataclasses.replace(src, table=t)
+    return Dataset(Tables(ds.tables.con, sources), tz=ds.tz, mapping=ds.mapping, timestamp_format=ds.timestamp_format)
 
 
 def _segments(value) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ tz = "UTC"
 mapping = None  # column mapping of a help-desk export: a preset name, a YAML file or a dict
 dedup_window = "48h"
 active_lookback = "365D"  # without a customers table: a contact keeps its customer active this long
+drilldown = None  # [column, value]: the report of one segment's customers (kit report --segment)
 new_window = "90D"  # a customer is new in a period when they signed up less than this before its start
 segments = ["tier", "region", "industry"]
 benchmark_profile = {"industry": "SaaS (B2B)"}
@@ -62,6 +63,7 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 # ctx.dataset() reads only the data known at the end of the period (ctx.as_of), so a past report never changes
 ctx = context.from_parameters(
     config_path=config_path,
+    drilldown=drilldown,
     data_dir=data_dir,
     period=period,
     grain=grain,

@@ -37,6 +37,7 @@ folds = 8
 mapping = None  # column mapping of a help-desk export: a preset name, a YAML file or a dict
 dedup_window = "48h"
 active_lookback = "365D"  # without a customers table: a contact keeps its customer active this long
+drilldown = None  # [column, value]: the report of one segment's customers (kit report --segment)
 thresholds = {}  # anomaly_z: robust z-score that flags a day (default 3.5)
 
 # %%
@@ -61,6 +62,7 @@ plots.theme()
 # the render's report context again: the same sources, mapping, dedup window, thresholds as summary.json
 ctx = context.from_parameters(
     config_path=config_path,
+    drilldown=drilldown,
     data_dir=data_dir,
     period=period,
     grain=grain,

@@ -36,6 +36,7 @@ tz = "UTC"
 mapping = None  # column mapping of a help-desk export: a preset name, a YAML file or a dict
 dedup_window = "48h"
 active_lookback = "365D"  # without a customers table: a contact keeps its customer active this long
+drilldown = None  # [column, value]: the report of one segment's customers (kit report --segment)
 segments = ["tier", "region", "industry"]
 benchmark_profile = {"industry": "SaaS (B2B)", "model": "B2B Enterprise"}
 thresholds = {}
@@ -74,6 +75,7 @@ def say(lines):
 # the render's report context again: the same sources, mapping, dedup window, bands as the other pages
 ctx = context.from_parameters(
     config_path=config_path,
+    drilldown=drilldown,
     data_dir=data_dir,
     period=period,
     grain=grain,

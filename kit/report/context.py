@@ -196,7 +196,8 @@ class ReportContext:
             "bands": plain(self.bands),
             "thresholds": plain(self.thresholds),
             "redact": bool(self.redact),
-            "segment": list(self.segment) if self.segment else None,
+            # not "segment": 03_csat_churn has its own `segment` parameter (the churn model's grouping)
+            "drilldown": list(self.segment) if self.segment else None,
         }
 
 
@@ -362,8 +363,8 @@ def from_parameters(*, config_path: str = "", data_dir: str = "", **params: Any)
     """The render's :class:`ReportContext` again, inside a notebook, from its papermill parameters.
 
     ``config_path`` gives back the connection (its secret is read from the environment);
-    ``data_dir`` (when not empty) replaces the file's data sources; every other parameter
-    is a :func:`load` override.
+    ``data_dir`` (when not empty) replaces the file's data sources; ``drilldown`` is the segment;
+    every other parameter is a :func:`load` override.
 
     Examples
     --------
@@ -373,6 +374,8 @@ def from_parameters(*, config_path: str = "", data_dir: str = "", **params: Any)
     >>> again.parameters() == ctx.parameters(), again.dedup_window, again.account_bands[0]
     (True, '24h', ['low', 0, 5])
     """
+    if "drilldown" in params:  # the segment travels as `drilldown` (see parameters())
+        params["segment"] = params.pop("drilldown")
     return load(config_path or None, data_dir=data_dir or None, **params)
 
 

@@ -33,7 +33,8 @@ TZ_UTC = dt.Timestamp(timezone="UTC")
 def _portable_postgres_casts() -> None:
     """PostgreSQL casts a boolean to INT but not to BIGINT, which Ibis emits for ``bool.cast("int64")``.
 
-    Patched once at import so that metric code may sum boolean flags on every engine.
+    Patched once, when the kit first sets up a connection (:func:`set_session_tz`), not at import:
+    importing the SQL compilers costs a second, and ``import kit`` should not pay it.
     """
     try:
         from ibis.backends.sql.compilers.postgres import PostgresCompiler
@@ -50,9 +51,6 @@ def _portable_postgres_casts() -> None:
 
     PostgresCompiler.visit_Cast = visit_Cast
     PostgresCompiler._kit_bool_cast = True
-
-
-_portable_postgres_casts()
 
 
 def check_tz(tz: str) -> str:
@@ -89,6 +87,7 @@ def set_session_tz(con: BaseBackend, tz: str) -> None:
     time zone, so results would otherwise depend on the machine's TZ.
     """
     check_tz(tz)
+    _portable_postgres_casts()  # once; the compilers are loaded by now (every backend imports them)
     backend: Any = con  # raw_sql and the Spark session live on the concrete backends, not on BaseBackend
     name = con.name
     if name == "duckdb":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from ..core.ledger import SCOPE_PREFIX, Ledger
 from ..core.results import json_safe
 from ..errors import ParameterError
 from . import denominator, overview
@@ -24,7 +25,7 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
 
     Keys: ``period, grain, start, end, tz, complete, frequency, ci, contacts, active_customers,
     cases, follow_ups, contacting_customers, case_frequency, repeat_contact_rate, denominator, previous,
-    last_year, alert, alert_reasons, benchmark, anomalies, forecast, highest, sentences,
+    last_year, headline_change, segment, alert, alert_reasons, benchmark, anomalies, forecast, highest, sentences,
     new_customers, data_quality, notes``. Analyses that cannot run give ``{"available": false, "note": ...}``
     instead of failing the report.
 
@@ -61,14 +62,7 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
     new = overview.new_vs_existing(
         ds, period=period, freq=freq, new_window=ctx.new_window, dedup_window=ctx.dedup_window
     )
-    quality = {
-        t: {
-            "read": a.read,
-            "used": a.used,
-            "excluded": {k: v for k, v in a.excluded.items() if not k.startswith("out of scope")},
-        }
-        for t, a in trend.ledger.tables.items()
-    }
+    quality = data_quality(trend.ledger)
     d = head.to_dict()
     reasons = alert_reasons(head, found, alert_change=ctx.threshold("alert_change"))
     return {
@@ -77,6 +71,8 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
         "start": head.start,
         "end": head.end,
         "tz": ctx.tz,
+        # the drill-down segment {column, value}, or None for all customers
+        "segment": {"column": ctx.segment[0], "value": ctx.segment[1]} if ctx.segment else None,
         "complete": head.complete,
         "frequency": head.frequency,
         "ci": [head.ci_low, head.ci_high],
@@ -92,6 +88,8 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
         "denominator": denominator.denominator(ds, active_lookback=ctx.active_lookback),
         "previous": d["previous"],
         "last_year": d["last_year"],
+        # the one year-over-year figure every page and the executive report quote as the headline change
+        "headline_change": headline_change(head),
         "alert": bool(reasons),
         "alert_reasons": reasons,
         "benchmark": bench,
@@ -113,6 +111,56 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
         "data_quality": quality,
         "notes": list(head.notes),
     }
+
+
+def data_quality(ledger: Ledger) -> dict:
+    """Per table: rows read, used, and excluded by reason, out-of-scope reasons included, so that
+    ``read == used + sum(excluded)``; with the data-quality and out-of-scope subtotals and warnings.
+
+    Examples
+    --------
+    >>> led = Ledger()
+    >>> _ = led.record("contacts", "c.csv", read=10, used=6,
+    ...                excluded={"unknown customer": 1, "out of scope: outside the periods": 3})
+    >>> q = data_quality(led)["contacts"]
+    >>> q["read"] == q["used"] + sum(q["excluded"].values()), q["excluded_quality"], q["out_of_scope"]
+    (True, 1, 3)
+    """
+    out = {}
+    for t, a in ledger.tables.items():
+        scope = sum(v for k, v in a.excluded.items() if k.startswith(SCOPE_PREFIX))
+        out[t] = {
+            "read": a.read,
+            "used": a.used,
+            "excluded": dict(a.excluded),  # every reason: data quality and out of scope
+            "excluded_quality": sum(a.excluded.values()) - scope,
+            "out_of_scope": scope,
+            "balanced": a.balanced,
+            "warnings": dict(a.warnings),
+        }
+    return out
+
+
+def headline_change(head: overview.Headline) -> dict | None:
+    """The headline change: against the same period last year, else (under a year of history) the previous
+    period; the same basis as the alert. ``label`` names it for what it is (``"vs the same month last year"``).
+
+    Other changes on the pages (the previous period, seasonally adjusted, a day-by-day comparison) are
+    labelled for what they are and are not the headline.
+    """
+    unit = overview._UNIT.get(head.grain, "period")
+    choices = ((head.last_year, f"vs the same {unit} last year"), (head.previous, f"vs the previous {unit}"))
+    for change, label in choices:
+        if change is not None:
+            return {
+                "basis": "same period last year" if change is head.last_year else "previous period",
+                "label": label,
+                "reference": change.reference,
+                "reference_frequency": change.frequency,
+                "relative_change": change.relative_change,
+                "significant": change.significant,
+            }
+    return None
 
 
 def alert_reasons(head: overview.Headline, found: dict, *, alert_change: float) -> list[str]:

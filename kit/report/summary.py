@@ -110,7 +110,31 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
         },
         "data_quality": quality,
         "notes": list(head.notes),
+        # the executive report's sparklines, trend chart and rankings table come from these same results
+        "series": series(trend),
+        "rankings": ranked.frame,
     }
+
+
+#: Columns of ``summary["series"]``: one row per period of the trend, oldest first.
+SERIES_COLUMNS = (
+    "period", "start", "complete", "frequency", "ci_low", "ci_high", "contacts", "active_customers", "cases",
+    "follow_ups", "repeat_contact_rate", "case_frequency",
+)  # fmt: skip
+
+
+def series(trend: overview.Trend) -> list[dict]:
+    """The trend's periods (labels, numbers and intervals) as JSON-ready rows, oldest first."""
+    from ..core import periods
+
+    df = trend.frame
+    freq = trend.freq or "month"
+    rows = df.rename(columns={"frequency_ci_low": "ci_low", "frequency_ci_high": "ci_high"}).assign(
+        start=df["period"].dt.strftime("%Y-%m-%d"),
+        period=[periods.label(p, freq) for p in df["period"]],
+        complete=df["complete"] if "complete" in df.columns else True,
+    )
+    return json_safe(rows[list(SERIES_COLUMNS)].to_dict("records"))
 
 
 def data_quality(ledger: Ledger) -> dict:

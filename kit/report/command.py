@@ -46,6 +46,16 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--jobs", type=int, help="notebooks executed at once (default 2, or KIT_REPORT_JOBS)")
     p.add_argument("--timings", help="write per-step timings (seconds) of each period as JSON to this file")
+    p.add_argument(
+        "--segment",
+        metavar="COLUMN=VALUE",
+        help="the same report for one segment's customers (e.g. region=EMEA), into reports/segments/COLUMN=VALUE/",
+    )
+    p.add_argument(
+        "--each",
+        metavar="COLUMN",
+        help="one report per value of a customers column (e.g. region), with reports/segments/index.html linking them",
+    )
     p.set_defaults(func=_cli)
 
 
@@ -58,6 +68,28 @@ def _config_line(args) -> str:
         return f"config: {DEFAULT_CONFIG} (found in the current folder; --config FILE chooses another)"
     data = args.data_dir or config.SAMPLE_DIR
     return f"config: none (no --config and no ./{DEFAULT_CONFIG}: the defaults, reading {data})"
+
+
+def _segments(args, context) -> list[tuple[Path, tuple[str, str] | None]]:
+    """Where each report goes: ``--out`` for all customers, ``<out>/segments/<column>=<value>/`` per segment."""
+    from .html import segment_folder
+
+    out = Path(args.out)
+    if args.segment and args.each:
+        raise ParameterError("give either --segment COLUMN=VALUE or --each COLUMN, not both")
+    if args.each:
+        ctx = context.load(args.config, data_dir=args.data_dir)
+        values = context.segment_values(ctx.dataset(cut=False), str(args.each).strip())
+        if not values:
+            raise ParameterError(f"the customers' {args.each} column has no values to report on")
+        chosen = [(str(args.each).strip(), v) for v in values]
+    else:
+        one = args.segment or (context.load(args.config).segment if args.config else None)  # report.yml's segment:
+        if not one:
+            return [(out, None)]
+        chosen = [context.parse_segment(one)]
+    folders = [out / "segments" / segment_folder(*seg) for seg in chosen]
+    return list(zip(folders, chosen))
 
 
 def _cli(args) -> int:
@@ -76,20 +108,30 @@ def _cli(args) -> int:
     end = args.period or args.end or args.start
     print(line, file=sys.stderr)  # first line: a hand-typed report never ignores the config silently
     nbs = report_notebooks(args.notebooks) if args.notebooks else None
+    targets = _segments(args, context)  # [(out folder, segment or None)]
+    done = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # library chatter would clutter cron mail; the kit's own warnings show
         warnings.filterwarnings("default", category=UserWarning, module=r"kit(\.|$)")
-        done = render_range(
-            start,
-            end,
-            freq=args.grain,
-            config_path=args.config,
-            out=args.out,
-            data_dir=args.data_dir,
-            notebooks=nbs,
-            progress=False if args.no_progress else None,
-            jobs=args.jobs,
-        )
+        for out, segment in targets:
+            done += render_range(
+                start,
+                end,
+                freq=args.grain,
+                config_path=args.config,
+                out=out,
+                data_dir=args.data_dir,
+                notebooks=nbs,
+                progress=False if args.no_progress else None,
+                jobs=args.jobs,
+                segment=segment,
+            )
+    if any(segment for _, segment in targets):
+        from .html import write_segments_index, write_top_index
+
+        title = context.load(args.config).title
+        write_segments_index(Path(args.out) / "segments", title=title)
+        write_top_index(Path(args.out), title=title)  # links the segment reports
     for r in done:
         s = r.summary
         print(

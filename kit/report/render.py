@@ -53,7 +53,7 @@ from ..core.periods import parse_period
 from ..deps import require
 from ..errors import DataError, KitError, ParameterError, ReportError, renamed_parameters
 from . import context
-from .html import FAILED_SUFFIX, period_index, to_html, write_top_index
+from .html import EXECUTIVE, FAILED_SUFFIX, period_index, to_html, write_top_index
 from .summary import dumps_summary, summary
 
 if TYPE_CHECKING:
@@ -213,6 +213,7 @@ def render(
     notebooks: Sequence[str | Path] | None = None,
     progress: bool | None = None,
     jobs: int | None = None,
+    segment: str | tuple[str, str] | None = None,
 ) -> Rendered:
     """Render the report of one period into ``out/<period>/`` (see :func:`render_range`)."""
     return render_range(
@@ -225,6 +226,7 @@ def render(
         notebooks=notebooks,
         progress=progress,
         jobs=jobs,
+        segment=segment,
     )[0]
 
 
@@ -257,6 +259,7 @@ def render_range(
     notebooks: Sequence[str | Path] | None = None,
     progress: bool | None = None,
     jobs: int | None = None,
+    segment: str | tuple[str, str] | None = None,
 ) -> list[Rendered]:
     """Render every period from ``start`` to ``end`` (inclusive), oldest first.
 
@@ -265,6 +268,10 @@ def render_range(
     default :func:`default_jobs`), convert each to offline HTML without input cells,
     compute ``summary.json`` with kit, write ``index.html``, then swap the folder into
     ``out/<period>`` in one rename. Afterwards ``out/index.html`` lists every period.
+
+    ``segment`` (``"region=EMEA"`` or ``("region", "EMEA")``, else report.yml's ``segment``) renders the
+    same report for one segment's customers (:attr:`~kit.report.context.ReportContext.segment`); the
+    command line puts it in ``reports/segments/<column>=<value>/``.
 
     One render of a period into ``out`` runs at a time: a second one waits for the first
     (up to :func:`lock_wait` seconds, saying so on stderr) and then renders. Hidden temporary
@@ -294,7 +301,8 @@ def render_range(
     if last < first:
         raise ParameterError(f"--to {end} is before --from {start}")
     span = list(periods.spine(first, last, grain))
-    ctx = context.load(config_path, grain=grain, data_dir=data_dir)  # once: report.yml plus the command line
+    # once: report.yml plus the command line
+    ctx = context.load(config_path, grain=grain, data_dir=data_dir, segment=segment)
     # absolute paths first: nothing below may depend on the working directory
     nbs = [Path(p).expanduser().resolve() for p in notebooks] if notebooks else report_notebooks()
     out = Path(out or config.REPORTS_DIR).expanduser().resolve()
@@ -505,7 +513,10 @@ def _render_one(ctx: context.ReportContext, nbs, out, kernel, bar, jobs) -> Rend
             "kernel": kernel,
         }
         (tmp / "summary.json").write_text(dumps_summary(data), encoding="utf-8")
-        (tmp / "index.html").write_text(period_index(data, listed, title=ctx.title), encoding="utf-8")
+        executive = EXECUTIVE if (tmp / EXECUTIVE).is_file() else None  # the one-page report, linked first
+        (tmp / "index.html").write_text(
+            period_index(data, listed, title=ctx.title, executive=executive), encoding="utf-8"
+        )
         timings["write summary and index"] = time.perf_counter() - t1
         timings["period total"] = time.perf_counter() - t0
     if failed_dir.exists():  # an earlier failure of this period is now fixed

@@ -136,7 +136,7 @@ class ChurnBySegment(Result):
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Forest plot: odds ratio with 95% CI, pooled and per level (log scale); returns the Axes."""
-        from ..present.plots import new_axes
+        from ..present.plots import new_axes, ratio_axis
 
         d = self.frame.reset_index(drop=True)
         _, ax = new_axes(ax, figsize=(8, 0.5 * len(d) + 1.5))
@@ -145,13 +145,13 @@ class ChurnBySegment(Result):
         est = d.loc[ok, "odds_ratio"]
         ax.errorbar(est, pos[ok], xerr=[est - d.loc[ok, "ci_low"], d.loc[ok, "ci_high"] - est], fmt="s", capsize=4)
         ax.axvline(1.0, color="grey", lw=1, ls="--")
-        ax.set_xscale("log")
+        ratio_axis(ax)  # log scale with plain ratio ticks (matplotlib's minor labels overlap on a narrow range)
         labels = [
             f"{lvl} (n={n:,}, churned {k:,})" + ("" if has else " — not estimable")
             for lvl, n, k, has in zip(d["level"], d["customers"], d["churned"], ok)
         ]
         ax.set_yticks(pos, labels)
-        ax.set_xlabel("odds ratio of churn per +1 contact per month (log scale)")
+        ax.set_xlabel("odds ratio of churn per +1 contact per month (1 = no association)")
         ax.set_title(f"Churn odds ratio by {self.segment}" if len(d) else "Churn odds ratio")
         return ax
 

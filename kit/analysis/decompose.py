@@ -227,12 +227,70 @@ class Decomposition(GrainedResult):
                 return f"no {word} pattern stands out from the noise (strength {narrative.num(strength)})"
             if strength < MIN_STRENGTH:
                 return f"there is little {word} seasonality (strength {narrative.num(strength)})"
+            if comp == "weekly":
+                return self._weekday_clause()
             peak = prof.idxmax()
-            name = _WEEKDAYS[int(peak)] if comp == "weekly" else self._position_name(peak)
-            return f"{name} runs {narrative.pct(prof.max() / level)} above the {word} average"
+            return f"{self._position_name(peak)} runs {narrative.pct(prof.max() / level)} above the {word} average"
         if self.notes and any("cycles" in n for n in self.notes):
             return "the series is too short to estimate seasonality"
         return None
+
+    def _relative_detrended(self, component: str) -> np.ndarray:
+        """Observed minus trend and the other components, over the trend when it is positive (the F test's base)."""
+        y = self.observed.to_numpy(dtype=float)
+        trend = self.trend.to_numpy()
+        others = [c for c in self.periods if c != component]
+        detrended = y - trend - (self.seasonal[others].sum(axis=1).to_numpy() if others else 0.0)
+        return detrended / trend if trend.min() > 0 else detrended
+
+    def peak_days(self) -> tuple[list[int], float]:
+        """The weekdays (0 = Monday) that the busiest day cannot be told from, and their lift over the week.
+
+        The busiest weekday is compared with each other weekday by a Welch t-test on the
+        detrended series (the base of :meth:`seasonal_p_value`), Holm-adjusted at
+        :data:`SEASONAL_ALPHA`; the days it cannot be told from join it. The lift is those
+        days' mean over the weekly average, on the same base (relative to the trend when the
+        trend is positive, else to the mean level). ``([], nan)`` without a weekly component.
+        """
+        if "weekly" not in self.periods:
+            return [], math.nan
+        rel = self._relative_detrended("weekly")
+        day = self.observed.index.dayofweek.to_numpy()
+        means = pd.Series(rel).groupby(day).mean()
+        peak = int(means.idxmax())
+        others = [d for d in means.index if d != peak]
+        pvals = []
+        for d in others:
+            a, b = rel[day == peak], rel[day == d]
+            p = stats.ttest_ind(a, b, equal_var=False).pvalue if min(len(a), len(b)) > 1 else math.nan
+            pvals.append(1.0 if math.isnan(p) else float(p))
+        # Holm step-down: a day is apart from the peak only when its adjusted p-value is below alpha
+        order = np.argsort(pvals)
+        apart, running = set(), 0.0
+        for rank, i in enumerate(order):
+            running = max(running, min(1.0, pvals[i] * (len(pvals) - rank)))
+            if running < SEASONAL_ALPHA:
+                apart.add(others[i])
+        tied = sorted([peak, *(d for d in others if d not in apart)])
+        base = 1.0 if self.trend.to_numpy().min() > 0 else float(self.observed.mean())
+        lift = float(means[tied].mean() - means.mean()) / base if abs(base) > ZERO else math.nan
+        return tied, lift
+
+    def _weekday_clause(self) -> str:
+        days, lift = self.peak_days()
+        if not days or not np.isfinite(lift):
+            return "no weekly pattern stands out from the noise"
+        if len(days) == 1:
+            return f"{_WEEKDAYS[days[0]]} runs {narrative.pct(lift)} above the weekly average"
+        if len(days) == 7:
+            return "no single weekday stands out from the others"
+        contiguous = days == list(range(days[0], days[-1] + 1))
+        names = (
+            f"{_WEEKDAYS[days[0]]} to {_WEEKDAYS[days[-1]]}"
+            if contiguous and len(days) > 2
+            else narrative.join(_WEEKDAYS[d] for d in days)
+        )
+        return f"{names} each run about {narrative.pct(lift)} above the weekly average (no single day stands out)"
 
     def _year_back(self) -> int | None:
         back = {"day": 365, "week": 52, "month": 12, "quarter": 4}.get(self.grain)

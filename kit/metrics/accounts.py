@@ -38,7 +38,7 @@ from ..present.narrative import join, num
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["account_frequency", "band", "check_bands", "top_n", "TopN", "AccountFrequency"]
+__all__ = ["account_frequency", "band", "band_health", "check_bands", "top_n", "TopN", "AccountFrequency"]
 
 _TRUE = ("true", "1", "yes", "y", "t")
 
@@ -87,6 +87,25 @@ def band(per_month: float | Sequence[float] | pd.Series, *, bands: Sequence[tupl
         raise ParameterError("touchpoints per month cannot be negative")
     edges = [b[1] for b in bands] + [float("inf")]
     return pd.cut(values, edges, right=False, labels=[b[0] for b in bands], ordered=True)
+
+
+def band_health(bands: Sequence[tuple] | None = None) -> dict[int, int]:
+    """How good each band is, by its position (higher is better), for telling a drop from an improvement.
+
+    With a band labelled ``"optimal"``, the closer a band is to it the better (so "possibly
+    excessive" above it is worse than "optimal", like "healthy" below it); without one, more
+    touchpoints are better.
+
+    Examples
+    --------
+    >>> band_health()  # at risk, healthy, optimal, possibly excessive
+    {0: -2, 1: -1, 2: 0, 3: -1}
+    """
+    labels = [b[0] for b in check_bands(bands)]
+    if "optimal" not in labels:
+        return {i: i for i in range(len(labels))}
+    best = labels.index("optimal")
+    return {i: -abs(i - best) for i in range(len(labels))}
 
 
 # --------------------------------------------------------------------------- strategic selection
@@ -337,7 +356,7 @@ class AccountFrequency(Result):
         dropped = a[a["dropped_band"] & ~a["flagged"]]
         if len(dropped):
             lines.append(
-                f"{len(dropped)} more dropped a band against the previous {len(self.window)} {self.freq}s: "
+                f"{len(dropped)} more moved to a worse band than in the {len(self.window)} {self.freq}s before: "
                 + ", ".join(f"{r[key]} ({r['previous_band']} to {r['recent_band']})" for _, r in dropped.iterrows())
                 + "."
             )
@@ -389,7 +408,8 @@ def account_frequency(
     n_periods : int
         Recent window: the last ``n_periods`` complete periods (a period is
         complete when it ends on or before ``as_of``). Its mean per month is
-        banded; the ``n_periods`` before it give the comparison for ``dropped_band``.
+        banded; the ``n_periods`` before it give the comparison for ``dropped_band`` (a move to a
+        worse band, see :func:`band_health`: optimal is best, so possibly excessive to optimal is not a drop).
     quiet_days : int
         An account with no touch in the last ``quiet_days`` days (including
         ``as_of``) is quiet.
@@ -562,7 +582,9 @@ def _account_summary(accounts, table, agg, grain, as_of, bands, n_periods, quiet
     out["previous_band"] = band(out["previous_per_month"], bands=bands)
     out["change_per_month"] = out["recent_per_month"] - out["previous_per_month"]
     rc, pc = out["recent_band"].cat.codes, out["previous_band"].cat.codes
-    out["dropped_band"] = (rc >= 0) & (pc >= 0) & (rc < pc)
+    # A drop is a move to a worse band: from possibly excessive down to optimal is an improvement.
+    health = band_health(bands)
+    out["dropped_band"] = (rc >= 0) & (pc >= 0) & (rc.map(health) < pc.map(health))
     last = agg.groupby("customer_id")["last"].max() if len(agg) else pd.Series(dtype="datetime64[ns]")
     out["last_touch"] = pd.to_datetime(out["customer_id"].map(last)).dt.normalize()
     out["days_since_touch"] = (as_of - out["last_touch"]).dt.days
@@ -584,7 +606,7 @@ def _account_summary(accounts, table, agg, grain, as_of, bands, n_periods, quiet
                 "never touched" if pd.isna(r["days_since_touch"]) else f"no touch for {int(r['days_since_touch'])} days"
             )
         if r["dropped_band"]:
-            bits.append(f"dropped from {r['previous_band']} to {r['recent_band']}")
+            bits.append(f"worse than before: {r['previous_band']} to {r['recent_band']}")
         return "; ".join(bits)
 
     out["reason"] = out.apply(_reason, axis=1) if len(out) else pd.Series(dtype=str)

@@ -109,6 +109,64 @@ def mark_partial(ax: Axes, line: Line2D, complete) -> bool:
     return True
 
 
+def date_axis(ax: Axes, *, max_ticks: int = 7) -> None:
+    """Date ticks that never run into each other: at most ``max_ticks``, labelled concisely ("Jan", "2026")."""
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=max_ticks)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def legend_outside(ax: Axes, handles: list | None = None, labels: list | None = None, *, where: str = "right", **kw):
+    """A legend outside the data: to the right of the axes (default) or in a row above them.
+
+    Legends inside the plot cover bars and points; constrained layout makes room for one
+    outside. ``where="top"`` suits panels without a title. Returns the Legend.
+    """
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    opts = (
+        {"loc": "lower left", "bbox_to_anchor": (0.0, 1.01), "ncol": max(1, min(len(handles), 4))}
+        if where == "top"
+        else {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
+    )
+    opts.update({"fontsize": 8, "frameon": False, "borderaxespad": 0.0})
+    opts.update(kw)
+    return ax.legend(handles, labels, **opts)
+
+
+def mark_events(ax: Axes, events: pd.DataFrame | None, *, freq: str | None = None) -> list:
+    """Event markers on a period chart: one dotted line per period that holds events, at the period's start
+    (where its point is drawn, not at the event's exact date), numbered just above the axes.
+
+    ``events`` has ``date`` and ``label`` columns. Events in the same period share a marker.
+    The numbers sit outside the data, so no label crosses the line; the labels themselves go
+    into the legend as "1 release 4.2 (14 Mar)". Returns the legend handles (empty without events).
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.transforms import blended_transform_factory
+
+    from ..core import periods
+
+    if events is None or not len(events):
+        return []
+    ev = events.assign(
+        _x=[periods.truncate(pd.Timestamp(d), freq) if freq else pd.Timestamp(d) for d in events["date"]]
+    )
+    handles = []
+    on_top = blended_transform_factory(ax.transData, ax.transAxes)
+    for i, (x, group) in enumerate(ev.groupby("_x", sort=True), start=1):
+        ax.axvline(x, color="0.4", ls=":", lw=1, gid="event")
+        ax.text(
+            x, 1.01, str(i), transform=on_top, ha="center", va="bottom", fontsize=8, color="0.25", gid="event-number"
+        )
+        words = "; ".join(f"{lab} ({pd.Timestamp(d):%d %b %Y})" for d, lab in zip(group["date"], group["label"]))
+        words = words.replace("$", r"\$")  # a data "$" would start matplotlib mathtext
+        handles.append(Line2D([], [], color="0.4", ls=":", lw=1, label=f"{i}  {words}"))
+    return handles
+
+
 def show(fig: Figure) -> None:
     """Display ``fig`` here and close it, so that the inline backend does not show it twice
     and outputs keep the order of the cell."""
@@ -116,3 +174,49 @@ def show(fig: Figure) -> None:
 
     display(fig)
     plt.close(fig)
+
+
+#: Candidate ticks of a ratio axis: the plain numbers a reader expects on an odds or rate ratio scale.
+_RATIO_TICKS = (0.1, 0.2, 0.25, 0.5, 0.75, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2, 3, 4, 5, 10, 20, 50, 100)
+
+
+def ratio_axis(ax: Axes, *, axis: str = "x", max_ticks: int = 6) -> list[float]:
+    """Log scale for a ratio axis with a few plain tick labels ("0.8", "1", "1.25"), never "1.3×10⁰".
+
+    Matplotlib labels a narrow log axis with crowded scientific minor ticks; here the minor
+    labels are off and the major ticks are plain ratios inside the data range, spread evenly
+    on the log scale and including 1 when it is in range. A range too narrow for these gets
+    plain evenly spaced ticks. Returns the tick values.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0.9, 1.6], [0, 1])
+    >>> ratio_axis(ax)
+    [0.9, 1.0, 1.1, 1.25, 1.5]
+    >>> plt.close(fig)
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
+
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    ax.relim()
+    ax.autoscale_view()
+    lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
+    inside = [t for t in _RATIO_TICKS if lo <= t <= hi]
+    if len(inside) < 3:  # narrow: plain evenly spaced values
+        ticks = [float(t) for t in MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi) if lo <= t <= hi]
+    else:
+        gap = (np.log(hi) - np.log(lo)) / (max_ticks + 1)  # no two labels closer than this on the log scale
+        ticks = [1.0] if lo <= 1 <= hi else []
+        for t in sorted(inside, key=lambda t: abs(np.log(t))):  # outward from 1
+            if all(abs(np.log(t) - np.log(c)) >= gap for c in ticks):
+                ticks.append(float(t))
+        ticks.sort()
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(FixedLocator(ticks))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_locator(NullLocator())
+    target.set_minor_formatter(NullFormatter())
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(lo, hi)
+    return [round(t, 10) for t in ticks]

@@ -34,7 +34,7 @@ from ..core.sources import open_tables
 from ..errors import DataError, KitError, renamed_parameters
 from ..metrics.frequency import contact_frequency
 from ..present import narrative
-from ..present.plots import mark_partial, new_axes
+from ..present.plots import date_axis, legend_outside, mark_events, mark_partial, new_axes
 from .newcustomers import NewVsExisting, new_vs_existing  # noqa: F401 - the notebooks' facade
 from .onboarding import ONBOARDING_WEEKS, OnboardingCurve, onboarding_curve  # noqa: F401 - the notebooks' facade
 from .rankings import Rankings, rankings  # noqa: F401 - the notebooks' facade
@@ -78,20 +78,21 @@ class Trend(MetricResult):
         ax.fill_between(df["period"], df["frequency_ci_low"], df["frequency_ci_high"], alpha=0.25, label="95% CI")
         line = ax.plot(df["period"], df["frequency"], marker="o", lw=1.8, label="contacts per active customer")[0]
         mark_partial(ax, line, df.get("complete"))  # partial periods hollow, with a note
+        marks = []
         if events is not None and len(events):
-            ev = events[
-                (events["date"] >= df["period"].min()) & (events["date"] <= df["period"].max() + pd.Timedelta(days=31))
+            first, last = df["period"].min(), df["period"].max()
+            shown = events[
+                (events["date"] >= first)
+                & (events["date"] <= periods.period_end(last, self.freq or DEFAULT_FREQ) + pd.Timedelta(days=1))
             ]
-            top = ax.get_ylim()[1]
-            for _, e in ev.iterrows():
-                ax.axvline(e["date"], color="0.4", ls=":", lw=1)
-                ax.annotate(
-                    str(e["label"]), (e["date"], top), rotation=90, va="top", ha="right", fontsize=7, color="0.3"
-                )
+            # at the start of the event's period, where that period's point is drawn
+            marks = mark_events(ax, shown, freq=self.freq or DEFAULT_FREQ)
+        date_axis(ax)
         ax.set_ylabel("contacts per active customer")
         ax.set_xlabel("")
-        ax.set_title(f"Contact frequency, last {len(df)} {self.freq or 'period'}s")
-        ax.legend(loc="lower left", fontsize=8)
+        ax.set_title(f"Contact frequency, last {len(df)} {self.freq or 'period'}s", pad=16 if marks else None)
+        handles, labels = ax.get_legend_handles_labels()
+        legend_outside(ax, handles + marks, labels + [h.get_label() for h in marks])
         return ax
 
     def plot_cases(self, *, ax: Axes | None = None, periods_shown: int | None = None) -> Axes:
@@ -109,8 +110,9 @@ class Trend(MetricResult):
         ax2.grid(False)
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8)
-        ax.set_title("Contacts and cases")
+        legend_outside(ax2, h1 + h2, l1 + l2, where="top")  # above: the right edge holds the rate's axis
+        date_axis(ax)
+        ax.set_title("Contacts and cases", pad=24)
         return ax
 
     def cases_table(self, *, periods_shown: int = 6) -> pd.DataFrame:

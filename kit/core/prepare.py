@@ -43,6 +43,7 @@ class Start:
     ledger: Ledger
     notes: list[str] = field(default_factory=list)
     padded: frozenset[str] = frozenset()  # customers' text columns that need trimming (engine.padded_columns)
+    key: dt.DataType | None = None  # the type customer ids are compared in (engine.key_type); None: text
 
     @property
     def con(self) -> BaseBackend:
@@ -63,6 +64,7 @@ def start(
     padded: frozenset[str] | None = None,
     unique_ids: bool = False,
     timestamp_format: Any = None,
+    typed_keys: bool = False,
 ) -> Start:
     """Open both tables on one backend, set its time zone, validate customers into a new ledger.
 
@@ -74,6 +76,8 @@ def start(
     ``padded``: the customers' text columns to trim, when the caller knows or assumes them
     (None: :func:`kit.core.engine.padded_columns` looks, with one scan). ``unique_ids``: see
     :func:`classify_customers`. ``timestamp_format``: see :func:`kit.core.sources.open_tables`.
+    ``typed_keys``: compare customer ids in their stored type when both tables share it
+    (``Start.key``, :func:`kit.core.engine.key_type`); the caller then passes ``key`` on to the contacts' tests.
     """
     if direction not in ("inbound", "outbound", "all"):
         raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
@@ -85,14 +89,16 @@ def start(
     if direction != "all" and "direction" not in tables["contacts"].columns:
         notes.append(f"contacts have no direction column, so every contact is counted as {counted_as or direction}")
     ledger = Ledger()
+    ids = [tables[n].table.customer_id for n in ("contacts", "customers") if n in tables]
+    key = engine.key_type(*ids) if typed_keys else None
     if "customers" not in tables:  # contacts only: the caller derives the customers from the contacts
-        return Start(tables, None, ledger, notes, frozenset())
+        return Start(tables, None, ledger, notes, frozenset(), key)
     if padded is None:
         padded = engine.padded_columns(tables["customers"].table)
-    cust = classify_customers(tables["customers"], padded=padded, unique_ids=unique_ids)
+    cust = classify_customers(tables["customers"], padded=padded, unique_ids=unique_ids, key=key)
     if count_customers:
         count_reasons(tables.con, ledger, tables["customers"], cust)
-    return Start(tables, cust, ledger, notes, padded)
+    return Start(tables, cust, ledger, notes, padded, key)
 
 
 def _first_reason(*pairs) -> ir.StringValue:
@@ -102,7 +108,9 @@ def _first_reason(*pairs) -> ir.StringValue:
     )
 
 
-def classify_customers(src: Source, *, padded: frozenset[str] | None = None, unique_ids: bool = False) -> ir.Table:
+def classify_customers(
+    src: Source, *, padded: frozenset[str] | None = None, unique_ids: bool = False, key: dt.DataType | None = None
+) -> ir.Table:
     """Customers with ``cid``, ``signup``, ``churn`` (dates in the business tz) and ``_reason``.
 
     Reasons: missing customer_id, missing/unparseable signup_date, unparseable
@@ -110,9 +118,10 @@ def classify_customers(src: Source, *, padded: frozenset[str] | None = None, uni
     ``padded``: the text columns known to need trimming (None: check the id column).
     ``unique_ids``: the caller takes the ids to be unique and checks it (see
     :func:`kit.metrics.frequency.contact_frequency`), which spares the ranking window.
+    ``key``: the type of ``cid`` (see :func:`kit.core.engine.clean_key`; None: text).
     """
     t = src.table
-    cid = engine.clean_key(t.customer_id, padded=None if padded is None else "customer_id" in padded)
+    cid = engine.clean_key(t.customer_id, padded=None if padded is None else "customer_id" in padded, key=key)
     signup = engine.local_date(t.signup_date)
     has_churn = "churn_date" in t.columns
     # PostgreSQL's open-ended `infinity` churn date means "not churned": no date, not a bad one.
@@ -160,14 +169,21 @@ def segment_label(col: ir.Value, *, padded: bool | None = True) -> ir.StringValu
     return engine.clean_key(col, padded=padded).fill_null(MISSING_SEGMENT)
 
 
-def row_checks(src: Source, *, direction: str, padded_ids: bool | None = None, as_of: DateLike = None) -> ir.Table:
+def row_checks(
+    src: Source,
+    *,
+    direction: str,
+    padded_ids: bool | None = None,
+    as_of: DateLike = None,
+    key: dt.DataType | None = None,
+) -> ir.Table:
     """The row-level tests alone: ``_cust``, ``_contact``, ``instant``, ``_missing_ts``, ``_unparseable``,
     ``_wrong_direction`` and ``_row_ok`` (the row itself is usable), plus ``_raw_ts`` for text times.
 
     ``padded_ids``: whether ``customer_id`` needs trimming, when the caller knows or assumes it
     (see :func:`kit.core.engine.clean_key`; None: check). One projection (fewer nodes compile faster).
     """
-    return src.table.mutate(**row_tests(src, direction=direction, padded_ids=padded_ids, as_of=as_of))
+    return src.table.mutate(**row_tests(src, direction=direction, padded_ids=padded_ids, as_of=as_of, key=key))
 
 
 def after_as_of(col: ir.Value, instant: ir.TimestampValue, as_of: DateLike) -> ir.BooleanValue:
@@ -183,18 +199,24 @@ def after_as_of(col: ir.Value, instant: ir.TimestampValue, as_of: DateLike) -> i
 
 
 def row_tests(
-    src: Source, *, direction: str, padded_ids: bool | None = None, as_of: DateLike = None
+    src: Source,
+    *,
+    direction: str,
+    padded_ids: bool | None = None,
+    as_of: DateLike = None,
+    key: dt.DataType | None = None,
 ) -> dict[str, ir.Value]:
     """The columns of :func:`row_checks` as expressions on ``src.table``, for callers that filter
     or aggregate the table directly instead of projecting it first. With ``as_of``, also
-    ``_after_as_of`` (see :func:`after_as_of`), and such rows are not ``_row_ok``."""
+    ``_after_as_of`` (see :func:`after_as_of`), and such rows are not ``_row_ok``. ``key``: the type of
+    ``_cust`` (:func:`kit.core.engine.clean_key`)."""
     t = src.table
     typed_ts = not t.created_at.type().is_string()
     cols = dict(
         # contact ids are only compared within one table, so they keep their type (no cast per row)
         _contact=t.contact_id,
         # the raw ids when none needs trimming (see engine.clean_key): a cheaper window key
-        _cust=engine.clean_key(t.customer_id, padded=padded_ids),
+        _cust=engine.clean_key(t.customer_id, padded=padded_ids, key=key),
         instant=engine.parse_instant(t.created_at),
     )
     # the stored value, for the ledger's examples (unparseable text, implausible times)
@@ -257,15 +279,20 @@ def _contact_base(
     tz: str | None,
     padded_ids: bool | None = None,
     as_of: DateLike = None,
+    key: dt.DataType | None = None,
+    padded_labels: bool = True,
 ) -> ir.Table:
     """Row-level typing of contacts, before any join: :func:`row_checks` plus the labelled
     ``channel`` and ``topic``, ``_weight``, ``local_ts`` and ``_clock``.
+
+    ``padded_labels=False``: the caller knows no channel or topic needs trimming, so the labels are
+    the stored values with missing ones named (no TRIM per row, e.g. in the follow-up window's input).
     """
-    t = row_checks(src, direction=direction, padded_ids=padded_ids, as_of=as_of)
+    t = row_checks(src, direction=direction, padded_ids=padded_ids, as_of=as_of, key=key)
     typ = src.table.created_at.type()
-    cols = {"channel": segment_label(t.channel)}
+    cols = {"channel": segment_label(t.channel, padded=padded_labels)}
     if "topic" in t.columns:
-        cols["topic"] = segment_label(t.topic)
+        cols["topic"] = segment_label(t.topic, padded=padded_labels)
     if weight is not None:
         # non-numeric, NaN and infinite weights: the contact counts, its weight does not (``_wbad``: the value)
         cols["_weight"] = engine.parse_number(t[weight])

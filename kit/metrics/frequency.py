@@ -354,7 +354,7 @@ def contact_frequency(
     # values, contact ids that match no customer because they are padded) and repeated customer
     # ids. Only when it finds some does it run again, trimming and ranking as needed (trimmed ids
     # may repeat, so trimming implies ranking).
-    trim = rank = False
+    trim = rank = labels = False
     for first_try in (True, False):
         begun = start_tables(
             contacts,
@@ -367,6 +367,7 @@ def contact_frequency(
             count_customers=False,
             padded=None if trim else frozenset(),
             unique_ids=not rank,
+            typed_keys=True,
         )
         ledger, notes = begun.ledger, begun.notes
         csrc, usrc = begun.tables["contacts"], begun.tables.get("customers")
@@ -405,6 +406,8 @@ def contact_frequency(
             first=first,
             last=last,
             padded_ids=trim,
+            padded_labels=labels,
+            key=begun.key,
             as_of=as_of,
             spec=spec,
         )
@@ -413,13 +416,15 @@ def contact_frequency(
         )
         rejected = [
             p.mutate(_part=ibis.literal("contacts"))
-            for p in _rejected_counts(csrc, direction=direction, padded_ids=trim, as_of=as_of)
+            for p in _rejected_counts(csrc, direction=direction, padded_ids=trim, as_of=as_of, key=begun.key)
         ]
         if contacts_only:
             parts = _derived_customer_parts(rows, spec=spec)
         else:
             parts = _customer_parts(begun, lookup, segment_by, recheck=first_try, as_of=as_of, spec=spec)
-        parts.append(_reused_contact_ids(csrc, padded_ids=trim))
+        parts.append(_reused_contact_ids(csrc, padded_ids=trim, key=begun.key))
+        if first_try:
+            parts += _padded_labels(csrc)
         if weight is not None:
             parts.append(_bad_weights(rows))
         parts.append(_sum_of_squares(rows, cols))
@@ -429,7 +434,8 @@ def contact_frequency(
         found = result.groupby("_part")["_recheck"].sum()
         trim = found.get("contacts", 0) + found.get("padded", 0) > 0
         rank = trim or found.get("repeated", 0) > 0
-        if not rank:
+        labels = found.get("labels", 0) > 0  # padded channel or topic values: labels trimmed on the rerun
+        if not rank and not labels:
             break
     con = begun.con
     part = result.pop("_part")
@@ -537,7 +543,9 @@ def _lookup(begun, segment_by, unit, *, own_read: bool, spec=None) -> ir.Table:
     classified = begun.customers
     if own_read:
         usrc = begun.tables["customers"]
-        classified = classify_customers(replace(usrc, table=usrc.table.view()), padded=begun.padded, unique_ids=True)
+        classified = classify_customers(
+            replace(usrc, table=usrc.table.view()), padded=begun.padded, unique_ids=True, key=begun.key
+        )
     lookup = customer_lookup(classified, segment_by, padded=begun.padded)
     bounds = spec.boundaries(lookup._signup, unit) if spec is not None else {}  # _b1.._bk: see timesegments
     return lookup.mutate(
@@ -549,6 +557,8 @@ def _classified_rows(
     csrc,
     *,
     padded_ids: bool,
+    padded_labels: bool = True,
+    key=None,
     lookup,
     unit,
     direction,
@@ -576,7 +586,16 @@ def _classified_rows(
     reason, no lifetime to fall outside), and ``_until`` is the last period the contact keeps its
     customer active: the one holding the contact's local time plus ``lookback_seconds``.
     """
-    c = _contact_base(csrc, direction=direction, weight=weight, tz=tz, padded_ids=padded_ids, as_of=as_of)
+    c = _contact_base(
+        csrc,
+        direction=direction,
+        weight=weight,
+        tz=tz,
+        padded_ids=padded_ids,
+        as_of=as_of,
+        key=key,
+        padded_labels=padded_labels,
+    )
     # The period is cut after the window when the clock is the local time (less to sort).
     local_clock = clock_is_local(csrc, tz)
     if not local_clock:
@@ -653,7 +672,7 @@ def _bad_weights(rows: ir.Table) -> ir.Table:
     )
 
 
-def _rejected_counts(csrc, *, direction: str, padded_ids: bool, as_of=None) -> list[ir.Table]:
+def _rejected_counts(csrc, *, direction: str, padded_ids: bool, as_of=None, key=None) -> list[ir.Table]:
     """Counts (``contacts``) and examples of the contact rows that fail a row-level check, by
     ``_reason``: missing customer_id or created_at, unparseable created_at and, out of scope, the
     wrong direction. They need no customer: a row's own defect or scope comes before its customer's.
@@ -664,7 +683,7 @@ def _rejected_counts(csrc, *, direction: str, padded_ids: bool, as_of=None) -> l
     read once, every rejected row getting the first reason that applies.
     """
     t = csrc.table.view()
-    tests = row_tests(replace(csrc, table=t), direction=direction, padded_ids=padded_ids, as_of=as_of)
+    tests = row_tests(replace(csrc, table=t), direction=direction, padded_ids=padded_ids, as_of=as_of, key=key)
     checks = [(r, test) for test, r in row_reasons(tests, direction)]
     example_of = {r: tests[col] for r, col in EXAMPLE_COLUMNS["contacts"].items() if col in tests and col != "_cust"}
 
@@ -723,7 +742,7 @@ def _aggregate(
         metrics["_extra_active"] = rows.count(where=used & rows._outside)
     # Counted rows (nearly all) settle the CASE at its first, cheapest test.
     customer_reason = rows[REASON].isin(["unknown customer", "customer excluded"])
-    example = ibis.cases((used, ibis.null("string")), (customer_reason, rows._cust), else_=rows._x)
+    example = ibis.cases((used, ibis.null("string")), (customer_reason, rows._cust.cast("string")), else_=rows._x)
     metrics.update(_ex_lo=example.min(), _ex_hi=example.max())
     # The data's coverage: first and last local time of a contact that counts or would count but for
     # start/end (see _coverage). An instant is turned into local time once per group, not per row.
@@ -738,7 +757,10 @@ def _aggregate(
         metrics["_weight_sum"] = rows._w.cast("decimal(38, 9)").sum(where=used).cast("float64")
     if recheck:  # padded ids: only those without a customer are tested (see contact_frequency)
         unmatched = rows._cid.isnull() & rows._cust.notnull()
-        metrics["_recheck"] = rows.count(where=ibis.cases((unmatched, engine.is_padded(rows._cust)), else_=False))
+        if rows._cust.type().is_string():  # integer ids are never padded
+            metrics["_recheck"] = rows.count(where=ibis.cases((unmatched, engine.is_padded(rows._cust)), else_=False))
+        else:
+            metrics["_recheck"] = rows.count(where=ibis.literal(False))
     return rows.group_by([REASON, "period", *by]).aggregate(**metrics)
 
 
@@ -864,7 +886,7 @@ def _derived_customer_parts(rows: ir.Table, *, spec=None) -> list[ir.Table]:
     ]
 
 
-def _reused_contact_ids(csrc, *, padded_ids: bool) -> ir.Table:
+def _reused_contact_ids(csrc, *, padded_ids: bool, key=None) -> ir.Table:
     """The rows whose contact_id other customers' rows carry too (``_part`` "reused"), with two example ids.
 
     Such rows are all counted (each is a contact of its own customer); the ledger warns about them.
@@ -872,7 +894,7 @@ def _reused_contact_ids(csrc, *, padded_ids: bool) -> ir.Table:
     than a distinct count).
     """
     t = csrc.table.view()
-    t = t.select(_id=t.contact_id, _c=engine.clean_key(t.customer_id, padded=padded_ids))
+    t = t.select(_id=t.contact_id, _c=engine.clean_key(t.customer_id, padded=padded_ids, key=key))
     t = t.filter(t._id.notnull() & t._c.notnull())
     ids = t.group_by("_id").aggregate(_lo=t._c.min(), _hi=t._c.max(), _n=t.count())
     ids = ids.filter(ids._lo != ids._hi)
@@ -880,6 +902,20 @@ def _reused_contact_ids(csrc, *, padded_ids: bool) -> ir.Table:
     return ids.aggregate(contacts=ids._n.sum(), _ex_lo=example.min(), _ex_hi=example.max()).mutate(
         _part=ibis.literal("reused")
     )
+
+
+def _padded_labels(csrc) -> list[ir.Table]:
+    """The contacts whose channel or topic is blank or padded text (``_part`` "labels", in ``_recheck``).
+
+    The first query labels them as stored (no TRIM per row in the follow-up window's input); when
+    some need trimming, :func:`contact_frequency` runs again with trimmed labels.
+    """
+    t = csrc.table.view()
+    text = [c for c in ("channel", "topic") if c in t.columns and t[c].type().is_string()]
+    if not text:
+        return []
+    padded = functools.reduce(operator.or_, [engine.is_padded(t[c]) for c in text])
+    return [t.aggregate(_recheck=t.count(where=padded)).mutate(_part=ibis.literal("labels"))]
 
 
 def _sum_of_squares(rows: ir.Table, by: list[str]) -> ir.Table:

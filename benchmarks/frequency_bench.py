@@ -71,9 +71,9 @@ def _macros(n_cust: int, seed: int) -> str:
     CREATE MACRO first_ts() AS CAST({first} AS TIMESTAMP);
     CREATE MACRO end_ts() AS {end};
     CREATE MACRO signup(c) AS CAST(first_ts() - INTERVAL 36 MONTH + to_days(CAST(u(c, 2) * (365 * 6 - 60) AS INTEGER)) AS DATE);
-    CREATE MACRO churn(c) AS CASE WHEN u(c, 3) < 0.35 AND signup(c) + INTERVAL 30 DAY
-             + to_days(CAST(u(c, 4) * 1500 AS INTEGER)) <= end_ts()
-        THEN CAST(signup(c) + INTERVAL 30 DAY + to_days(CAST(u(c, 4) * 1500 AS INTEGER)) AS DATE) END;
+    CREATE MACRO churn_at(c, s) AS CAST(s + INTERVAL 30 DAY + to_days(CAST(u(c, 4) * 1500 AS INTEGER)) AS DATE);
+    CREATE MACRO churn_of(c, s) AS CASE WHEN u(c, 3) < 0.35 AND churn_at(c, s) <= end_ts() THEN churn_at(c, s) END;
+    CREATE MACRO churn(c) AS churn_of(c, signup(c));
     CREATE MACRO cid_str(c) AS 'C' || lpad(CAST(c AS VARCHAR), 8, '0');
     CREATE MACRO cid_i64(c) AS CAST(c AS BIGINT) + 10000000000;
     CREATE MACRO cid_i32(c) AS CAST(c AS INTEGER);
@@ -91,10 +91,12 @@ def _contacts_sql(n_cont: int, seed: int, ids: str, times: str) -> str:
         FROM range({n_cont}) t(k)
       ), c AS (
         SELECT k.*, hash(b, {seed}, 6) % ncust() AS c FROM k
+      ), s AS (  -- each customer attribute computed once per row (the macros are inlined)
+        SELECT *, signup(c) AS s FROM c
       ), l AS (
-        SELECT *, greatest(CAST(signup(c) AS TIMESTAMP), first_ts()) AS life_from,
-               CAST(coalesce(churn(c), DATE '{END}') AS TIMESTAMP) + INTERVAL 1 DAY AS life_to
-        FROM c
+        SELECT *, greatest(CAST(s AS TIMESTAMP), first_ts()) AS life_from,
+               CAST(coalesce(churn_of(c, s), DATE '{END}') AS TIMESTAMP) + INTERVAL 1 DAY AS life_to
+        FROM s
       ), t AS (
         SELECT k, c, quick, CASE WHEN quick AND u(k, 13) < 0.3 THEN u(k, 12) ELSE u(b, 12) END AS tu,
                CASE WHEN u(b, 7) < 0.01 THEN first_ts() + to_seconds(CAST(u(b, 8) * 86400 * 30 * {MONTHS} AS BIGINT))

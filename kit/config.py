@@ -53,6 +53,17 @@ ACCOUNT_BANDS = (
 #: Optional cap on the embedded DuckDB's memory (e.g. "3.5GB"); beyond it DuckDB spills to disk.
 #: Unset: DuckDB's default (80% of RAM).
 DUCKDB_MEMORY_LIMIT = os.environ.get("KIT_DUCKDB_MEMORY_LIMIT", "").strip() or None
+#: Where DuckDB spills beyond its memory limit (a fast local disk with room for a few times the
+#: data's size). Unset: DuckDB's default (``.tmp`` beside a database file; in memory, none).
+DUCKDB_TEMP_DIR = os.environ.get("KIT_DUCKDB_TEMP_DIR", "").strip() or None
+#: DuckDB worker threads (unset: one per core).
+DUCKDB_THREADS = os.environ.get("KIT_DUCKDB_THREADS", "").strip() or None
+#: report.yml ``engine`` key -> (environment variable, attribute of this module, example value).
+DUCKDB_SETTINGS = {
+    "memory_limit": ("KIT_DUCKDB_MEMORY_LIMIT", "DUCKDB_MEMORY_LIMIT", "3.5GB"),
+    "temp_directory": ("KIT_DUCKDB_TEMP_DIR", "DUCKDB_TEMP_DIR", "/fast/disk/kit-spill"),
+    "threads": ("KIT_DUCKDB_THREADS", "DUCKDB_THREADS", "4"),
+}
 
 #: Name of the Jupyter kernel that `make lab` registers and papermill uses.
 KERNEL_NAME = "contact-kit"

@@ -66,16 +66,21 @@ def default_connection() -> BaseBackend:
 
     Insertion order is not preserved: the kit orders every result itself, and DuckDB then
     needs far less memory for large windows and aggregations (peak RSS at 50M contacts).
+    ``memory_limit``, ``temp_directory`` and ``threads`` come from ``KIT_DUCKDB_MEMORY_LIMIT``,
+    ``KIT_DUCKDB_TEMP_DIR`` and ``KIT_DUCKDB_THREADS`` (or report.yml's ``engine``), when set.
     """
     con = ibis.duckdb.connect()
     con.raw_sql("SET preserve_insertion_order = false")
-    if config.DUCKDB_MEMORY_LIMIT:  # DuckDB spills to disk beyond it instead of growing
-        try:
-            con.raw_sql(f"SET memory_limit = '{config.DUCKDB_MEMORY_LIMIT}'")
+    for name, (env, attr, example) in config.DUCKDB_SETTINGS.items():
+        value = getattr(config, attr)
+        if not value:
+            continue
+        try:  # beyond memory_limit DuckDB spills to temp_directory instead of growing
+            con.raw_sql(f"SET {name} = '{value}'")
         except Exception as exc:  # noqa: BLE001 - DuckDB's own message names the bad value
             raise ParameterError(
-                f"KIT_DUCKDB_MEMORY_LIMIT={config.DUCKDB_MEMORY_LIMIT!r} is not a DuckDB memory "
-                f"limit (use e.g. 3.5GB): {str(exc).splitlines()[0]}"
+                f"{env}={value!r} is not a valid DuckDB {name.replace('_', ' ')} "
+                f"(use e.g. {example}): {str(exc).splitlines()[0]}"
             ) from None
     return con
 

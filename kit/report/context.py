@@ -17,6 +17,7 @@ Relative paths in the file are read relative to the file's folder.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ KNOWN_KEYS = (
     "new_window",  # a customer is new in a period when they signed up less than this before its start
     "period",  # the default period of `kit report` (written by `kit init`); --period overrides it
     "segment",  # drill-down: `region=EMEA` renders the report for that segment's customers only (or --segment)
+    "engine",  # DuckDB memory_limit, temp_directory, threads (see engine_settings)
 )
 #: Keys of ``data``, ``benchmark`` and ``bands`` in report.yml.
 DATA_KEYS = ("dir", "tables", "connection")
@@ -327,6 +329,7 @@ def load(
         fields["redact"] = bool(raw["redact"])
     if raw.get("segment") is not None:
         fields["segment"] = parse_segment(raw["segment"])
+    engine_settings(_mapping(raw.get("engine"), "engine"), base)
     _apply(fields, overrides)
     from ..core.engine import check_tz
 
@@ -486,6 +489,24 @@ def _profile(profile):
 
 def _is_url(text: str) -> bool:
     return "://" in text
+
+
+def engine_settings(settings: Mapping, base: Path) -> None:
+    """Apply report.yml's ``engine`` key (``memory_limit``, ``temp_directory``, ``threads``) to DuckDB.
+
+    The values go to this process's kit config and to the environment (``KIT_DUCKDB_MEMORY_LIMIT``,
+    ``KIT_DUCKDB_TEMP_DIR``, ``KIT_DUCKDB_THREADS``), which the report's notebook kernels inherit; a
+    variable already set in the environment wins over the file. A relative ``temp_directory`` is read
+    relative to the file's folder.
+    """
+    _check_keys(settings, config.DUCKDB_SETTINGS, "engine")
+    for key, value in settings.items():
+        env, attr, _ = config.DUCKDB_SETTINGS[key]
+        if value is None or os.environ.get(env, "").strip():
+            continue
+        text = str(_resolve(value, base)) if key == "temp_directory" else str(value).strip()
+        os.environ[env] = text
+        setattr(config, attr, text)
 
 
 def _resolve(value, base: Path) -> Path:

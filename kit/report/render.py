@@ -53,6 +53,7 @@ from ..core.periods import parse_period
 from ..deps import require
 from ..errors import DataError, KitError, ParameterError, ReportError, renamed_parameters
 from . import context
+from .executive import build as build_executive
 from .html import EXECUTIVE, FAILED_SUFFIX, period_index, to_html, write_top_index
 from .summary import dumps_summary, summary
 
@@ -513,6 +514,8 @@ def _render_one(ctx: context.ReportContext, nbs, out, kernel, bar, jobs) -> Rend
             "kernel": kernel,
         }
         (tmp / "summary.json").write_text(dumps_summary(data), encoding="utf-8")
+        # the single-file report for executives, from the same summary dict as summary.json
+        (tmp / EXECUTIVE).write_text(build_executive(ctx, data), encoding="utf-8")
         executive = EXECUTIVE if (tmp / EXECUTIVE).is_file() else None  # the one-page report, linked first
         (tmp / "index.html").write_text(
             period_index(data, listed, title=ctx.title, executive=executive), encoding="utf-8"

@@ -350,7 +350,7 @@ def test_compare_periods_small_segment_not_flagged_large_one_is():
     assert not yoy.loc["small", "significant"]
     assert yoy.loc["large", "significant"]
     assert yoy.loc["small", "p_value"] == pytest.approx(stats.binomtest(13, 23, 0.5).pvalue)
-    assert "random variation" in result.describe()  # the test allows for dispersion, not Poisson alone
+    assert "normal variation" in result.describe()  # the test allows for dispersion, not Poisson alone
     with pytest.raises(ParameterError, match="not in the data"):
         compare_periods(frame, "2027-01", by="tier")
 
@@ -457,10 +457,12 @@ def test_comparison_sentence_matches_scipy_p_values():
     p_prev, p_year = stats.binomtest(150, 270, 0.5).pvalue, stats.binomtest(150, 250, 0.5).pvalue
     assert p_prev > 0.05 and 0.001 < p_year < 0.05
     assert result.describe() == (
-        f"In 2026-10 the rate rose 25% against the previous period (2026-09, p = {p_prev:.3f}, "
-        "within random variation); "
-        f"rose 50% against the same period last year (2025-10, p = {p_year:.3f}, beyond random variation)."
+        "In 2026-10 the rate rose 25% against the previous period (2026-09, within normal variation); "
+        "rose 50% against the same period last year (2025-10, a change this large is unlikely to be noise)."
     )
+    note = result.method_note()  # the p-values live in the method notes, not the main text
+    assert f"previous period (2026-09): p = {p_prev:.3f}" in note
+    assert f"same period last year (2025-10): p = {p_year:.3f}" in note
 
 
 def test_grain_is_a_deprecated_name_for_freq():

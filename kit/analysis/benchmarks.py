@@ -402,7 +402,7 @@ def _causes(p: Placement, ctx: dict, reading: str) -> list[str]:
             (
                 weight,
                 f"repeat contacts: {pct(rcr)} of contacts were follow-ups of an earlier "
-                f"contact within the dedup window{tail}"
+                f"contact within the follow-up window{tail}"
                 + (" — high enough to point at first-contact resolution" if rcr >= 0.15 else ""),
             )
         )

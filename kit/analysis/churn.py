@@ -45,8 +45,8 @@ from .effects import (
     controls_text,
     cutoff_text,
     design,
+    evidence_text,
     fit,
-    p_text,
     plot_binned,
     wilson,
 )
@@ -83,7 +83,7 @@ class ChurnEffect(Effect):
             f"in the {self.window_days} days before {cutoff_text(self.cutoffs)} is associated with "
             f"{nv.pct(abs(change))} {direction} odds of churning {later} "
             f"(odds ratio {nv.num(self.odds_ratio)}, {ci_text(self.ci_low, self.ci_high)}, "
-            f"{p_text(self.p_value)}), controlling for {controls_text(self.controls)}."
+            f"{evidence_text(self.p_value)}), controlling for {controls_text(self.controls)}."
         )
         if self.gap_days:
             text += (

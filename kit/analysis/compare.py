@@ -79,16 +79,34 @@ class Comparison(GrainedResult):
                         f"base of {self.min_base})"
                     )
                     continue
-                verdict = "beyond random variation" if r["significant"] else "within random variation"
+                verdict = VERDICT[bool(r["significant"])]  # the p-value is in method_note()
                 bits.append(
                     f"{narrative.change_word(r['change'])} {narrative.pct(abs(r['change']))} against the "
-                    f"{r['comparison']} ({periods.label(r['base_period'], self.grain)}, "
-                    f"p = {_p(r['p_value'])}, {verdict})"
+                    f"{r['comparison']} ({periods.label(r['base_period'], self.grain)}, {verdict})"
                 )
             sentences.append(
                 f"{who}In {periods.label(part.iloc[0]['period'], self.grain)} the rate " + "; ".join(bits) + "."
             )
         return " ".join(sentences)
+
+    def method_note(self) -> str:
+        """The test behind :meth:`describe`'s verdicts, with its p-values (for a method-notes section)."""
+        by = list(self.by)
+        bits = []
+        for _, r in self.frame.iterrows():
+            if pd.isna(r["p_value"]):
+                continue
+            who = "/".join(str(r[b]) for b in by) + ", " if by else ""
+            bits.append(
+                f"{who}{periods.label(r['period'], self.grain)} vs {r['comparison']} "
+                f"({periods.label(r['base_period'], self.grain)}): p = {_p(r['p_value'])}"
+            )
+        return (
+            "Period comparisons: exact conditional Poisson test of two rates, widened for overdispersion; "
+            f"a change is called unlikely to be noise when p < {self.alpha:g}"
+            + (". " + "; ".join(bits) if bits else "")
+            + "."
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -102,6 +120,10 @@ class Comparison(GrainedResult):
 
     def __repr__(self) -> str:
         return f"Comparison({self.describe()})"
+
+
+#: Plain words for a test's verdict in the main text (the p-value goes to the method notes).
+VERDICT = {True: "a change this large is unlikely to be noise", False: "within normal variation"}
 
 
 def _p(p) -> str:

@@ -82,7 +82,7 @@ class PeriodCorrelation(Result):
         for outcome, g in corr.groupby("outcome", sort=False):
             r0 = g[g["lag"] == 0].iloc[0]
             parts.append(
-                f"{OUTCOME_NAMES.get(outcome, outcome)} (r = {nv.num(r0['pearson'])}, "
+                f"{OUTCOME_NAMES.get(outcome, outcome)} ({nv.num(r0['pearson'])} on a -1 to 1 scale, "
                 f"{ci_text(r0['pearson_ci_low'], r0['pearson_ci_high'])})"
             )
         g0 = corr.iloc[0]
@@ -97,7 +97,7 @@ class PeriodCorrelation(Result):
                 if len(ok):
                     top = ok.loc[ok["pearson"].abs().idxmax()]
                     when = "in the same period" if top["lag"] == 0 else f"{int(top['lag'])} period(s) later"
-                    found.append(f"{OUTCOME_NAMES.get(outcome, outcome)} {when} (r = {nv.num(top['pearson'])})")
+                    found.append(f"{OUTCOME_NAMES.get(outcome, outcome)} {when} ({nv.num(top['pearson'])})")
             tested = int(corr["lag"].max()) + 1
             if found:
                 text += f" After correcting for testing {tested} lags, the strongest link is with {nv.join(found)}."

@@ -46,7 +46,7 @@ from .effects import (
     correlation,
     cutoff_text,
     design,
-    p_text,
+    evidence_text,
     plot_binned,
 )
 
@@ -73,12 +73,15 @@ class CsatEffect(Effect):
             f"Across {self.n_surveys:,} survey responses from {self.n_customers:,} customers, each additional "
             f"inbound contact per month in the {self.window_days} days before {cutoff_text(self.cutoffs)} is "
             f"associated with a CSAT score {nv.num(abs(self.slope))} points {word} in the following "
-            f"{self.window_days} days ({ci_text(self.ci_low, self.ci_high)}, {p_text(self.p_value)}), "
+            f"{self.window_days} days ({ci_text(self.ci_low, self.ci_high)}, {evidence_text(self.p_value)}), "
             f"controlling for {controls_text(self.controls)}"
         )
         rho = self.spearman or {}
         if np.isfinite(rho.get("r", np.nan)):
-            text += f"; Spearman rank correlation {nv.num(rho['r'])} ({ci_text(rho['ci_low'], rho['ci_high'])})"
+            text += (
+                f"; ranked by contacts and by score, the two move together at {nv.num(rho['r'])} on a -1 to 1 scale "
+                f"({ci_text(rho['ci_low'], rho['ci_high'])})"
+            )
         text += "."
         if self.ci_low <= 0 <= self.ci_high:
             text += " The interval includes 0, so the data are consistent with no association."

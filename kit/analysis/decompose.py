@@ -56,6 +56,33 @@ if TYPE_CHECKING:
 
 __all__ = ["Decomposition", "decompose", "decompose_by", "robust_z"]
 
+#: A trend panel's y axis spans at least this share of the trend's level (a flat trend drawn at full
+#: height looks like a hill).
+MIN_TREND_SPAN = 0.2
+
+
+def _small_change_axis(ax, trend: pd.Series) -> None:
+    """Give a trend panel at least MIN_TREND_SPAN of its level, and say so when the change is small."""
+    values = trend.to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return
+    level = float(np.mean(np.abs(values)))
+    lo, hi = float(values.min()), float(values.max())
+    if level <= ZERO or hi - lo >= MIN_TREND_SPAN * level:
+        return
+    mid = (lo + hi) / 2
+    ax.set_ylim(mid - MIN_TREND_SPAN * level / 2, mid + MIN_TREND_SPAN * level / 2)
+    ax.annotate(
+        f"small change: the trend stays within ±{narrative.pct((hi - lo) / 2 / level, 1)} of its level",
+        xy=(0.01, 0.04),
+        xycoords="axes fraction",
+        fontsize=7,
+        color="0.35",
+        gid="small-change",
+    )
+
+
 #: Robust z: 0.6745 makes the MAD consistent with the standard deviation for normal data.
 _MAD_K = 0.6745
 #: Fallback when more than half of the residuals are equal (MAD = 0): mean absolute deviation.
@@ -171,8 +198,11 @@ class Decomposition(GrainedResult):
             return math.nan
         return float((prof.max() - prof.min()) / 2 / abs(level))
 
-    def describe(self) -> str:
+    def describe(self, *, change: bool = True) -> str:
         """One sentence: the seasonal peak against the average, and the seasonally adjusted change.
+
+        ``change=False`` leaves the change out (a daily series' year-over-year change compares
+        one day with one day, which is no figure for a page that has a monthly headline).
 
         Examples
         --------
@@ -184,8 +214,8 @@ class Decomposition(GrainedResult):
         """
         peak = self._peak_clause()
         lead = "after removing that, " if peak and "runs" in peak else "seasonally adjusted, "
-        change = self._change_clause(lead=lead)
-        parts = [p for p in (peak, change) if p]
+        moved = self._change_clause(lead=lead) if change else None
+        parts = [p for p in (peak, moved) if p]
         if not parts:
             return f"{self.name}: no pattern to describe."
         text = "; ".join(parts)
@@ -397,7 +427,7 @@ class Decomposition(GrainedResult):
 
     def plot(self, *, ax: Axes | None = None, title: str | None = None) -> Axes:
         """Observed series with the seasonally adjusted series and the trend on top; returns the Axes."""
-        from ..present.plots import new_axes
+        from ..present.plots import legend_outside, new_axes
 
         _, ax = new_axes(ax)
         ax.plot(self.observed.index, self.observed.to_numpy(), color="0.7", linewidth=1, label="observed")
@@ -405,38 +435,59 @@ class Decomposition(GrainedResult):
         ax.plot(self.trend.index, self.trend.to_numpy(), linewidth=2, linestyle="--", label="trend")
         ax.set_title(title or f"{self.name}: seasonally adjusted")
         ax.set_ylabel(self.name)
-        ax.legend(loc="best", fontsize=9)
+        legend_outside(ax)
         return ax
 
     def plot_components(self, *, title: str | None = None) -> np.ndarray:
-        """Observed, trend, each seasonal component and remainder in stacked panels; returns the Axes array."""
+        """Observed, trend, each seasonal component and remainder in stacked panels; returns the Axes array.
+
+        A weekly pattern on daily data is drawn as its weekday profile (over years of days it
+        would be a solid band). A trend that moves less than :data:`MIN_TREND_SPAN` of its level
+        is drawn on an axis of that span, with a note that the change is small, so that a 1%
+        wobble does not look like a hill.
+        """
         import matplotlib.pyplot as plt
 
-        from ..present.plots import theme
+        from ..present.plots import date_axis, theme
 
         theme()
         cols = [c for c in self.seasonal.columns if c in self.periods]
         panels = [("observed", self.observed), ("trend", self.trend)]
         panels += [(f"seasonal ({c})", self.seasonal[c]) for c in cols] + [("remainder", self.resid)]
-        _, axes = plt.subplots(len(panels), 1, sharex=True, figsize=(9, 1.7 * len(panels) + 0.6), layout="constrained")
+        _, axes = plt.subplots(len(panels), 1, figsize=(9, 1.7 * len(panels) + 0.6), layout="constrained")
         axes = np.atleast_1d(axes)
+        dated = []
         for ax, (label, data) in zip(axes, panels):
+            if label == "seasonal (weekly)" and self.grain == "day":
+                prof = self.profile("weekly").reindex(range(7))
+                ax.bar([d[:3] for d in _WEEKDAYS], prof.to_numpy(), color="C0")
+                ax.axhline(0, color="0.6", linewidth=0.8)
+                ax.set_ylabel("weekly\n(by weekday)", fontsize=9)
+                continue
+            dated.append(ax)
             if label == "remainder":
                 ax.vlines(data.index, 0, data.to_numpy(), color="0.4", linewidth=1)
                 ax.axhline(0, color="0.6", linewidth=0.8)
             else:
                 ax.plot(data.index, data.to_numpy(), linewidth=1.3)
+            if label == "trend":
+                _small_change_axis(ax, data)
             if label == "observed" and self.interpolated.any():
                 pts = data[self.interpolated]
                 ax.plot(pts.index, pts.to_numpy(), "o", color="#d55e00", markersize=4, label="interpolated")
                 ax.legend(loc="upper left", fontsize=8)
             ax.set_ylabel(label, fontsize=9)
+        for ax in dated[1:]:
+            ax.sharex(dated[0])
+        for ax in dated[:-1]:
+            ax.tick_params(labelbottom=False)
+        date_axis(dated[-1])
         axes[0].set_title(title or f"Decomposition of {self.name}")
         return axes
 
     def plot_yoy(self, *, ax: Axes | None = None, title: str | None = None) -> Axes:
         """Year-over-year overlay of the observed series: one line per calendar year; returns the Axes."""
-        from ..present.plots import new_axes
+        from ..present.plots import legend_outside, new_axes
 
         s, grain = self.observed, self.grain
         _, ax = new_axes(ax)
@@ -463,7 +514,7 @@ class Decomposition(GrainedResult):
             ax.set_xticks(ticks[0], ticks[1])
         ax.set_ylabel(self.name)
         ax.set_title(title or f"{self.name}: year over year")
-        ax.legend(title="year", fontsize=9)
+        legend_outside(ax, title="year")
         return ax
 
     def to_dict(self) -> dict:

@@ -95,6 +95,13 @@ def correlation(x: Any, y: Any, *, method: str = "pearson", level: float = 0.95)
     return out
 
 
+def evidence_text(p: float) -> str:
+    """A p-value in plain words for the main text: 'unlikely to be chance' below 0.05, else 'could be chance'."""
+    if p is None or not np.isfinite(p):
+        return "no test possible"
+    return "unlikely to be chance" if p < 0.05 else "could be chance"
+
+
 def p_text(p: float) -> str:
     """'p < 0.001', 'p = 0.042' or 'p n/a'."""
     if p is None or not np.isfinite(p):
@@ -349,6 +356,15 @@ class Effect(Result):
     @property
     def significant(self) -> bool:
         return bool(self.p_value < 0.05)
+
+    def method_note(self) -> str:
+        """The model behind :meth:`describe`, with its p-value (for a method-notes section; the main text is plain)."""
+        linear = "df" in self.table.columns  # the CSAT model's table carries its t reference's degrees of freedom
+        model = "linear regression (cluster-robust by customer)" if linear else "logistic regression"
+        return (
+            f"{type(self).__name__}: {model} on contacts per month, controls {controls_text(self.controls)}; "
+            f"{p_text(self.p_value)}; 95% interval {ci_text(self.ci_low, self.ci_high)}."
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.describe()})"

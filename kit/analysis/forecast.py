@@ -66,13 +66,16 @@ class Forecast(GrainedResult):
         n = lambda col: narrative.num(r[col], digits)  # noqa: E731
         return (
             f"{self.name.capitalize()} for {periods.label(self.table.index[0], self.grain)} is forecast at "
-            f"{n('mean')} (80% range {n('lo_80')}–{n('hi_80')}, 95% range {n('lo_95')}–{n('hi_95')}; "
-            f"{self.model})."
+            f"{n('mean')} (80% range {n('lo_80')}–{n('hi_80')}, 95% range {n('lo_95')}–{n('hi_95')})."
         )
+
+    def method_note(self) -> str:
+        """The fitted model by name, for a method-notes section (the main text stays plain)."""
+        return f"{self.name.capitalize()} forecast: {self.model}, ranges from the model's prediction intervals."
 
     def plot(self, *, ax: Axes | None = None, title: str | None = None, history: int | None = None) -> Axes:
         """Fan chart: history, point forecast, 80% and 95% bands; returns the Axes."""
-        from ..present.plots import new_axes
+        from ..present.plots import legend_outside, new_axes
 
         _, ax = new_axes(ax)
         hist = self.history if history is None else self.history.iloc[-history:]
@@ -83,9 +86,9 @@ class Forecast(GrainedResult):
         ax.fill_between(x, join("lo_95"), join("hi_95"), color="#0072b2", alpha=0.15, linewidth=0, label="95% interval")
         ax.fill_between(x, join("lo_80"), join("hi_80"), color="#0072b2", alpha=0.3, linewidth=0, label="80% interval")
         ax.plot(x, join("mean"), color="#0072b2", linewidth=2, marker="o", markersize=3, label="forecast")
-        ax.set_title(title or f"{self.name}: forecast ({self.model})")
+        ax.set_title(title or f"{self.name}: forecast")
         ax.set_ylabel(self.name)
-        ax.legend(loc="upper left", fontsize=9)
+        legend_outside(ax)
         return ax
 
     def to_dict(self) -> dict:
@@ -156,10 +159,18 @@ class Backtest(GrainedResult):
         change, baseline = _baseline_words(self.grain, self.season)
         return (
             f"In {self.folds} rolling tests {self.horizon} {unit(self.grain)}s ahead the forecast's error was "
-            f"{narrative.num(self.mase)} times the typical {change} (MASE; seasonal naive: "
+            f"{narrative.num(self.mase)} times the typical {change} ({baseline} scores "
             f"{narrative.num(self.naive_mase)}), so it {'beats' if better else 'does not beat'} {baseline}, "
             f"and {narrative.pct(self.coverage[0.95])} of actual values fell inside the 95% range "
             f"({narrative.pct(SIMULATED_COVERAGE)} in simulations with a drifting level, where 95% is meant)."
+        )
+
+    def method_note(self) -> str:
+        """The backtest's error measure and baseline by name, for a method-notes section."""
+        return (
+            f"Backtest: rolling origin, {self.folds} folds, {self.horizon} steps ahead; error as MASE (mean absolute "
+            f"scaled error) {narrative.num(self.mase)} against the seasonal naive forecast's "
+            f"{narrative.num(self.naive_mase)}; 80% interval coverage {narrative.pct(self.coverage.get(0.8))}."
         )
 
     def to_dict(self) -> dict:

@@ -120,7 +120,7 @@ class OrderRates(MetricResult):
 
         Returns the matplotlib Axes.
         """
-        from ..present.plots import new_axes
+        from ..present.plots import legend_outside, new_axes
 
         df, by, grain = self.frame, self.by, self.params.get("freq", "month")
         if df.empty:
@@ -154,7 +154,7 @@ class OrderRates(MetricResult):
         ax.set_yticks(y, labels)
         ax.set_xlabel("contacts per 100 orders")
         ax.set_title(f"Contacts per order, {periods.label(p, grain)}")
-        ax.legend(loc="lower right", frameon=False)
+        legend_outside(ax)
         return ax
 
 

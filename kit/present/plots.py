@@ -167,13 +167,51 @@ def mark_events(ax: Axes, events: pd.DataFrame | None, *, freq: str | None = Non
     return handles
 
 
-def show(fig: Figure) -> None:
-    """Display ``fig`` here and close it, so that the inline backend does not show it twice
-    and outputs keep the order of the cell."""
-    from IPython.display import display
+def alt_text(fig: Figure | SubFigure) -> str:
+    """A figure's alternative text from what it says: its titles and axis labels ("Chart: ...").
 
-    display(fig)
-    plt.close(fig)
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.set_title("Contacts and cases"); _ = ax.set_ylabel("count")
+    >>> alt_text(fig)
+    'Chart: Contacts and cases (count).'
+    >>> plt.close(fig)
+    """
+    parts = []
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text():
+        parts.append(suptitle.get_text())
+    for ax in fig.get_axes():
+        if getattr(ax, "_colorbar", None) is not None or ax.get_label() == "<colorbar>":
+            continue
+        title = ax.get_title()
+        labels = [t for t in (ax.get_ylabel(), ax.get_xlabel()) if t]
+        if title or labels:
+            parts.append(title + (f" ({', '.join(labels)})" if labels else "") if title else ", ".join(labels))
+    text = "; ".join(dict.fromkeys(p.strip() for p in parts if p.strip()))
+    return f"Chart: {text}." if text else "Chart."
+
+
+def show(fig: Figure | Axes | np.ndarray, *, alt: str | None = None) -> None:
+    """Display a figure (or the figure of an Axes or an array of Axes) as a PNG with alternative text, and close it.
+
+    The alt text (default :func:`alt_text`: the titles and axis labels) travels in the output's
+    ``image/png`` metadata, where the report's HTML conversion puts it on the ``<img>``. Closing
+    keeps the inline backend from showing the figure a second time, so outputs keep the cell's order.
+    """
+    import io
+
+    from IPython.display import Image, display
+
+    if isinstance(fig, np.ndarray):
+        fig = fig.flat[0]
+    figure = getattr(fig, "figure", fig) if not hasattr(fig, "savefig") else fig
+    figure = getattr(figure, "figure", figure)  # a SubFigure's parent
+    buf = io.BytesIO()
+    figure.savefig(buf, format="png", bbox_inches="tight")
+    display(Image(data=buf.getvalue(), format="png", metadata={"alt": alt or alt_text(figure)}))
+    plt.close(figure)
 
 
 #: Candidate ticks of a ratio axis: the plain numbers a reader expects on an odds or rate ratio scale.

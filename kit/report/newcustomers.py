@@ -94,7 +94,7 @@ class NewVsExisting(Result):
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Frequency of new and existing customers with 95% intervals, this period beside last year's."""
-        from ..present.plots import new_axes
+        from ..present.plots import legend_outside, new_axes
 
         _, ax = new_axes(ax, figsize=(5, 4))
         groups = ["new", "existing"]
@@ -112,7 +112,7 @@ class NewVsExisting(Result):
         ax.set_xticks(range(len(groups)))
         ax.set_xticklabels([f"new (< {self.window_words})", "existing"])
         ax.set_ylabel("contacts per active customer")
-        ax.legend(fontsize="small")
+        legend_outside(ax, where="top")
         return ax
 
 

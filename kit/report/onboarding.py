@@ -18,7 +18,7 @@ from ..core.sources import open_tables
 from ..errors import DataError, ParameterError
 from ..metrics.frequency import poisson_ci
 from ..present import narrative
-from ..present.plots import new_axes
+from ..present.plots import legend_outside, new_axes
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -92,7 +92,7 @@ class OnboardingCurve(MetricResult):
         ax.set_xlabel("weeks since signup")
         ax.set_ylabel("contacts per customer per week")
         ax.set_title("Onboarding load: contacts per customer by week since signup")
-        ax.legend(loc="upper right", fontsize=8)
+        legend_outside(ax)
         return ax
 
 

@@ -269,13 +269,8 @@ class Headline(Result):
         for what, ch in (("previous period", self.previous), ("same period last year", self.last_year)):
             if ch is None:
                 continue
-            verdict = (
-                ""
-                if ch.significant is None
-                else (
-                    f"significant (p={ch.p_value:.2g})" if ch.significant else f"not significant (p={ch.p_value:.2g})"
-                )
-            )
+            # plain words here; the test and its p-value are in method_note()
+            verdict = "" if ch.significant is None else compare_mod.VERDICT[bool(ch.significant)]
             rows.append(
                 {
                     "period": f"{ch.reference} ({what})",
@@ -293,6 +288,23 @@ class Headline(Result):
         for col in ("contacts", "active_customers"):
             df[col] = df[col].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
         return df.rename(columns={"change": "change vs reference", "test": "significance"})
+
+    def method_note(self) -> str:
+        """How the comparisons were tested, with their p-values (for a method-notes section)."""
+        bits = [
+            f"{what} ({ch.reference}): p = {ch.p_value:.2g}"
+            for what, ch in (("previous period", self.previous), ("same period last year", self.last_year))
+            if ch is not None and ch.p_value is not None
+        ]
+        if not bits:
+            return "The comparisons give the relative change only (no test could run)."
+        return (
+            "Headline comparisons: exact conditional Poisson test of the two periods' rates (contacts over active "
+            "customers), widened for overdispersion; a change is called unlikely to be noise when p < 0.05. "
+            + "; ".join(bits)
+            + ". The frequency's 95% interval is the Garwood interval of the dispersion-adjusted contact count "
+            "(customers as the sampling unit)."
+        )
 
     def __repr__(self) -> str:
         return f"Headline({self.period}: {self.frequency:.4f} contacts per active customer)"
@@ -472,10 +484,13 @@ def benchmark(
     period: DateLike,
     freq: str = DEFAULT_FREQ,
     profile: Mapping[str, Any] | None = None,
+    context: Mapping[str, float | None] | None = None,
 ) -> dict:
     """Where the period's frequency (with its CI) sits against published industry estimates.
 
-    Delegates to :func:`kit.analysis.benchmarks.place`. Returns a JSON-ready dict: ``available``,
+    Delegates to :func:`kit.analysis.benchmarks.place`. ``context`` adds the causes the page
+    measures (``onboarding_share``, ``release_share``, ...; see ``Placement.sentences``), so the
+    text does not call them unmeasured. Returns a JSON-ready dict: ``available``,
     ``reading`` (high / moderate / low / mixed), ``per_month``, ``ci_per_month``,
     ``bands`` (one dict per matched band) and ``text`` (the generated interpretation);
     or ``{"available": False, "note": ...}`` when placement is not possible.
@@ -488,7 +503,7 @@ def benchmark(
         return {"available": False, "note": f"no frequency for {periods.label(start, freq)}"}
     try:
         placed = bench_mod.place(rows.iloc[0], profile or None, freq=freq)
-        text = placed.sentences()
+        text = placed.sentences(**{k: v for k, v in (context or {}).items() if v is not None and np.isfinite(v)})
     except KitError as exc:
         return {"available": False, "note": f"benchmark placement not available: {exc}"}
     return {
@@ -503,6 +518,53 @@ def benchmark(
         "text": list(text),
         "notes": list(placed.notes),
     }
+
+
+@accepts_dataset
+@renamed_parameters(grain="freq")
+def event_day_share(
+    contacts: TableSource,
+    customers: TableSource,
+    *,
+    period: DateLike,
+    freq: str = DEFAULT_FREQ,
+    events: pd.DataFrame | None = None,
+    tz: str | None = None,
+    dedup_window: Window = DEFAULT_DEDUP_WINDOW,
+    active_lookback: Window | None = None,
+    mapping: MappingSpec = None,
+    con: BaseBackend | None = None,
+) -> float | None:
+    """Share of the period's contacts made on a day with an event (release, outage; :func:`events_between`).
+
+    0.0 when no event falls in the period; None without an events table or without contacts.
+    """
+    if events is None:
+        return None
+    freq = periods.check_grain(freq)
+    start = parse_period(period, freq)
+    end = periods.period_end(start, freq)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        daily = frame_of(
+            contact_frequency(
+                contacts,
+                customers,
+                freq="day",
+                tz=tz,
+                start=start,
+                end=end,
+                dedup_window=dedup_window,
+                active_lookback=active_lookback if customers is None else None,
+                mapping=mapping,
+                con=con,
+            )
+        )
+    total = float(daily["contacts"].sum())
+    if total <= 0:
+        return None
+    days = set(pd.to_datetime(events["date"]).dt.normalize())
+    return float(daily.loc[daily["period"].isin(days), "contacts"].sum()) / total
 
 
 def benchmark_table(bench: dict) -> pd.DataFrame:
@@ -592,7 +654,7 @@ def _headline_sentences(head: Headline) -> list[str]:
             else f"was flat against {what} ({change.reference})"
         )
         if change.significant is not None:
-            text += ", a statistically significant change" if change.significant else ", within normal variation"
+            text += ", " + compare_mod.VERDICT[bool(change.significant)]
         parts.append(text)
     if parts:
         sentence = "Frequency " + "; it ".join(parts)

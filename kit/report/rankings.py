@@ -45,11 +45,12 @@ class Rankings(MetricResult):
         if len(seg):
             r = seg.iloc[0]
             bits.append(
-                f"the {r['dimension']} {r['group']} has the highest frequency ({narrative.num(r['frequency'])})"
+                f"by {r['dimension']}, {r['group']} customers contact support most often "
+                f"({narrative.num(r['frequency'])} contacts per active customer)"
             )
         if len(ch):
             r = ch.iloc[0]
-            bits.append(f"{r['group']} carries the most contacts ({narrative.pct(r['share_of_contacts'])})")
+            bits.append(f"{r['group']} carries the most contacts ({narrative.pct(r['share_of_contacts'])} of them)")
         if not bits:
             return ""
         sentence = narrative.join(bits)

@@ -36,6 +36,13 @@ table.kit-table th, table.kit-table td { padding: 3px 10px; border-bottom: 1px s
 table.kit-table th:first-child, table.kit-table td:first-child { text-align: left; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
 </style>{% endblock extra_css %}
+{#- Figures shown by kit.present.plots.show carry their alt text in the output's image/png metadata. -#}
+{% block data_png scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+alt="{{ ((output | get_metadata('alt', 'image/png')) or 'Chart') | escape_html }}">
+</div>
+{%- endblock data_png %}
 """
 #: Anything that would make a browser fetch from the network.
 _EXTERNAL_FETCH = re.compile(
@@ -366,14 +373,13 @@ def write_top_index(out: str | Path, *, title: str = "Customer Contact Frequency
 
 
 # --------------------------------------------------------------------------- drill-down folders
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def segment_folder(column: str, value: str) -> str:
     """A safe folder name for the report of one segment: ``region=EMEA``.
 
-    Anything but letters, digits, ``.``, ``_`` and ``-`` becomes ``_`` (no ``/``, no ``..``, no leading
-    dot), and a name changed that way gets a short hash of the real value, so two values never share
+    Anything but letters, digits, ``_`` and ``-`` becomes ``_`` (no ``/``, no ``.``), and a name changed that way gets a short hash of the real value, so two values never share
     a folder.
 
     Examples
@@ -383,7 +389,7 @@ def segment_folder(column: str, value: str) -> str:
     """
 
     def safe(text: str) -> str:
-        cleaned = _UNSAFE.sub("_", text).strip("._") or "_"
+        cleaned = _UNSAFE.sub("_", text).strip("_") or "_"
         if cleaned == text and not re.search(r"-[0-9a-f]{8}$", text):
             return text[:60]
         return f"{cleaned[:60]}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"

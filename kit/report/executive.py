@@ -42,6 +42,8 @@ SPARK_PERIODS = {"day": 29, "week": 14, "month": 13, "quarter": 9, "year": 6}
 _PLAIN = (
     ("a statistically significant change", "a change this large is unlikely to be noise"),
     ("not statistically significant", "within normal variation"),
+    ("95% CI", "95% interval"),
+    ("dedup window", "follow-up window"),
 )
 
 _CSS = """
@@ -116,10 +118,10 @@ def _unit(grain: str) -> str:
 
 
 def _json_ready(data: Mapping) -> dict:
-    """``data`` exactly as ``summary.json`` holds it (frames as records, NaN as None)."""
-    from .summary import dumps_summary
+    """``data`` as ``summary.json`` holds it (frames as records, NaN as None), like ``dumps_summary``."""
+    from ..core.results import json_safe
 
-    return json.loads(dumps_summary(dict(data)))
+    return json.loads(json.dumps(json_safe(dict(data)), allow_nan=False))
 
 
 # --------------------------------------------------------------------------- cards and sparklines
@@ -261,7 +263,7 @@ def trend_chart(data: Mapping, *, periods_shown: int = CHART_PERIODS) -> str:
     if not rows:
         return '<p class="muted">No trend to show.</p>'
     n = len(rows) + len(ahead)
-    W, H, left, right, top, bottom = 960, 320, 52, 16, 14, 46
+    W, H, left, right, top, bottom = 960, 320, 52, 34, 14, 46
     highs = [r.get("ci_high") for r in rows] + [a.get("hi_80") for a in ahead] + [r.get("frequency") for r in rows]
     ymax = max([float(v) for v in highs if not _missing(v)] or [1.0]) * 1.08
     ticks = _ticks(ymax)
@@ -464,7 +466,7 @@ def _data_quality(data: Mapping) -> str:
                     f'<li><span class="balanced">{e(table)}: balanced.</span> {_count(read)} rows read = '
                     f"{_count(used)} counted + {_count(total)} excluded"
                     + (
-                        f" ({_count(q.get('out_of_scope'))} of them outside this report's periods or scope)"
+                        f" ({_count(q.get('out_of_scope'))} of them out of scope for this measure)"
                         if q.get("out_of_scope")
                         else ""
                     )
@@ -636,7 +638,8 @@ def _method_notes(data: Mapping) -> str:
                 + f"; method: {e(ch.get('method', 'relative change only'))}."
             )
     notes.append(
-        "Intervals for rates are exact Poisson intervals for the contact count over the active customers (95%)."
+        "Intervals for rates are exact (Garwood) Poisson intervals of the contact count over the active customers, "
+        "widened when customers vary more than a Poisson count would (quasi-Poisson; kit.metrics.frequency.poisson_ci)."
     )
     found = data.get("anomalies") or {}
     if found.get("available"):

@@ -98,11 +98,24 @@ ranked = ov.rankings(
     dedup_window=ctx.dedup_window,
     active_lookback=den.lookback(ds, ctx.active_lookback),
 )
-bench = ov.benchmark(trend, period=ctx.period, freq=ctx.grain, profile=ctx.benchmark_profile)
 onboarding = ov.onboarding_curve(ds, as_of=ctx.as_of)  # signups and contacts up to the period's end only
 new = ov.new_vs_existing(
     ds, period=ctx.period, freq=ctx.grain, new_window=ctx.new_window, dedup_window=ctx.dedup_window
 )
+events = ov.events_between(ds.events, start=trend.frame["period"].min(), end=head.end, tz=ctx.tz)
+# the causes this page measures, so the benchmark text does not call them unmeasured
+measured = {
+    "onboarding_share": new.share if den.has_customers(ds) else None,
+    "release_share": ov.event_day_share(
+        ds,
+        period=ctx.period,
+        freq=ctx.grain,
+        events=events if ds.events is not None else None,
+        dedup_window=ctx.dedup_window,
+        active_lookback=den.lookback(ds, ctx.active_lookback),
+    ),
+}
+bench = ov.benchmark(trend, period=ctx.period, freq=ctx.grain, profile=ctx.benchmark_profile, context=measured)
 cohort_table = (  # signup cohorts need signup dates: none without a customers table
     kit.cohorts(ds, freq="month", periods=12, dedup_window=ctx.dedup_window) if den.has_customers(ds) else None
 )
@@ -121,15 +134,29 @@ display(markdown(ov.describe_period(head, ranked=ranked, bench=bench, onboarding
 # previous period and the same period last year.
 
 # %%
-display(table(head.table(), percent=["change vs reference"]))
+display(
+    table(
+        head.table(),
+        percent=["change vs reference"],
+        labels={
+            "period": "Period",
+            "frequency": "Contacts per active customer",
+            "ci_low": "95% interval from",
+            "ci_high": "95% interval to",
+            "contacts": "Contacts",
+            "active_customers": "Active customers",
+            "change vs reference": "Change of this period against it",
+            "significance": "Reading",
+        },
+    )
+)
 
 # %% [markdown]
 # ## Trend
 # The last periods with their 95% intervals; dotted lines mark releases, outages and other events.
 
 # %%
-events = ov.events_between(ds.events, start=trend.frame["period"].min(), end=head.end, tz=ctx.tz)
-ax = trend.plot(events=events)
+plots.show(trend.plot(events=events), alt=f"Line chart of contacts per active customer, last periods to {head.period}.")
 
 # %% [markdown]
 # ## Segments and channels
@@ -137,8 +164,23 @@ ax = trend.plot(events=events)
 # denominator, so they add up to the total. Small groups are listed but not ranked.
 
 # %%
-ax = ranked.plot()
-display(table(ranked.frame, percent=["share_of_contacts"]))
+plots.show(ranked.plot())
+display(
+    table(
+        ranked.frame,
+        percent=["share_of_contacts"],
+        labels={
+            "dimension": "Split by",
+            "group": "Group",
+            "frequency": "Contacts per active customer",
+            "ci_low": "95% interval from",
+            "ci_high": "95% interval to",
+            "share_of_contacts": "Share of contacts",
+            "rank": "Rank",
+            "ranked": "Ranked (enough customers)",
+        },
+    )
+)
 if ranked.notes:
     display(markdown(ranked.notes))
 
@@ -148,13 +190,23 @@ if ranked.notes:
 # repeat-contact rate is the share of contacts that were such follow-ups.
 
 # %%
-ax = trend.plot_cases()
-display(table(trend.cases_table(periods_shown=6), percent=["repeat_contact_rate"]))
+plots.show(trend.plot_cases())
+display(
+    table(
+        trend.cases_table(periods_shown=6),
+        percent=["repeat_contact_rate"],
+        labels={
+            "follow_ups": "Follow-ups",
+            "repeat_contact_rate": "Repeat-contact rate",
+            "case_frequency": "Cases per active customer",
+        },
+    )
+)
 
 # %% [markdown]
 # ## New customers and the onboarding load
-# Left: contacts per active customer of new customers (signed up less than `new_window` before the
-# period start) and existing ones, with 95% intervals, this period beside the same period last year;
+# Left: contacts per active customer of new customers (signed up shortly before the period start; the
+# sentence below gives the window) and existing ones, with 95% intervals, this period beside the same period last year;
 # each group is measured against its own active customers. Right: contacts per customer in each
 # week after signup, for customers who signed up inside the data.
 
@@ -178,7 +230,7 @@ else:
 if cohort_table is None:
     display(markdown(den.needs_customers("signup cohorts", "a customers table with signup dates"), bullets=False))
 else:
-    ax = cohort_table.plot()
+    plots.show(cohort_table.plot())
     display(markdown(cohort_table.describe(), bullets=False))
 
 # %% [markdown]
@@ -188,7 +240,13 @@ else:
 # %%
 if bench["available"]:
     display(markdown(bench["text"]))
-    display(table(ov.benchmark_table(bench)))
+    display(
+        table(
+            ov.benchmark_table(bench).drop(columns=["reason"]),
+            labels={"category": "Benchmark", "segment": "Band", "low": "From", "high": "To", "position": "This period"},
+            units={"low": "per month", "high": "per month"},
+        )
+    )
 else:
     display(markdown(bench["note"], bullets=False))
 
@@ -198,6 +256,29 @@ else:
 # out of scope, not errors).
 
 # %%
-display(table(ov.data_quality(trend, redact=ctx.redact), percent=["share"]))
+display(
+    table(
+        ov.data_quality(trend, redact=ctx.redact),
+        percent=["share"],
+        labels={"kind": "Kind", "rows": "Rows", "share": "Share of rows read", "examples": "Examples"},
+    )
+)
 if head.notes:
     display(markdown(head.notes))
+
+# %% [markdown]
+# ## Method notes
+# The technical detail behind the words above, for analysts.
+
+# %%
+display(
+    markdown(
+        [
+            head.method_note(),
+            f"Follow-ups: a contact from the same customer within {ctx.dedup_window} of the previous one "
+            "(the follow-up window, report.yml dedup_window) is merged into that case.",
+            "Rankings: each segment's frequency is its contacts over its own active customers, with the same "
+            "interval as the headline; groups below the minimum number of customers are listed but not ranked.",
+        ]
+    )
+)

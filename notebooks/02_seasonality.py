@@ -99,12 +99,13 @@ if proxy_note:  # without a customers table every page says what the denominator
 # %%
 monthly_result = decompose(frame, value="frequency")
 display(markdown(monthly_result.describe(), bullets=False))
-monthly_result.plot_components(title=f"Contact frequency per {grain}: trend, seasonality, remainder")
+plots.show(monthly_result.plot_components(title=f"Contact frequency per {grain}: trend, seasonality, remainder"))
 
 # %%
 daily_result = decompose(daily, value="frequency")
-display(markdown(daily_result.describe(), bullets=False))
-daily_result.plot_components(title="Daily contact frequency: weekly and yearly patterns")
+# the weekday pattern only: a daily year-over-year change would compare one day with one day
+display(markdown(daily_result.describe(change=False), bullets=False))
+plots.show(daily_result.plot_components(title="Daily contact frequency: weekly and yearly patterns"))
 
 # %%
 if by:
@@ -122,17 +123,22 @@ if by:
 
 # %% [markdown]
 # ## Year over year
+# The headline change: this period's contacts per active customer against the previous period and the
+# same period last year, the figures of the summary and the overview page.
 
 # %%
-display(markdown(compare_periods(frame, period).describe(), bullets=False))
-monthly_result.plot_yoy(title=f"Contact frequency by {grain}, one line per year")
+compared = compare_periods(frame, period)
+display(markdown(compared.describe(), bullets=False))
+plots.show(monthly_result.plot_yoy(title=f"Contact frequency by {grain}, one line per year"))
 
 # %% [markdown]
 # ## Seasonally adjusted trend
+# A different measure from the headline: the seasonal pattern is removed first, so its year-over-year
+# change (below, with its own interval) can differ from the headline change by a point or two.
 
 # %%
 display(markdown(monthly_result.describe(), bullets=False))
-monthly_result.plot()
+plots.show(monthly_result.plot(title=f"Contact frequency per {grain}: seasonally adjusted"))
 
 # %% [markdown]
 # ## Days that stand out, and what explains them
@@ -140,12 +146,31 @@ monthly_result.plot()
 # %%
 flagged = anomalies(daily_result, threshold=ctx.threshold("anomaly_z"), events=events, tz=tz)
 display(markdown(flagged.describe(), bullets=False))
-table(flagged.frame[["period", "direction", "observed", "expected", "size", "z", "explanation"]], percent=("size",))
+if not flagged.empty:
+    display(
+        table(
+            flagged.frame[["period", "direction", "observed", "expected", "size", "explanation"]],
+            percent=("size",),
+            digits=3,
+            labels={
+                "period": "Day",
+                "direction": "Spike or dip",
+                "observed": "Observed",
+                "expected": "Expected",
+                "size": "Above (+) or below (−) expected",
+                "explanation": "Explanation",
+            },
+            units={"observed": "contacts per active customer", "expected": "contacts per active customer"},
+            max_rows=15,
+            caption="Days that stand out",
+        )
+    )
 
 # %% [markdown]
 # ## Forecast
 
 # %%
+bt = None
 try:  # a new export may hold only a few complete periods; say so instead of failing the report
     fc = forecast(frame, value="frequency", horizon=horizon)
 except KitError as exc:
@@ -154,13 +179,42 @@ except KitError as exc:
 if fc is not None:
     display(markdown(fc.describe(), bullets=False))
     try:  # a short history cannot be backtested; say so instead of failing the report
-        display(markdown(backtest(frame, value="frequency", horizon=horizon, folds=folds).describe(), bullets=False))
+        bt = backtest(frame, value="frequency", horizon=horizon, folds=folds)
+        display(markdown(bt.describe(), bullets=False))
     except KitError as exc:
         display(markdown(f"No backtest of this forecast: {exc}.", bullets=False))
-    fc.plot(title="Contact frequency forecast (80% and 95% ranges)")
+    plots.show(fc.plot(title="Contact frequency forecast (80% and 95% ranges)"))
 
 # %%
 if fc is not None:  # the volume forecast needs the same history as the frequency forecast
     fc_volume = forecast(frame, value="contacts", horizon=horizon)
     display(markdown(fc_volume.describe(), bullets=False))
-    fc_volume.plot(title="Contact volume forecast (80% and 95% ranges)")
+    plots.show(fc_volume.plot(title="Contact volume forecast (80% and 95% ranges)"))
+
+# %% [markdown]
+# ## Method notes
+# The technical detail behind the words above, for analysts.
+
+# %%
+notes = [
+    "Decomposition: STL (seasonal-trend decomposition by loess, robust fit) of the series, yearly and, on "
+    "daily data, weekly components; a seasonal pattern is described only when a one-way F test by position "
+    "in the cycle rejects 'no pattern' at 1%, and a single weekday only when a Holm-adjusted Welch t-test "
+    "sets it apart from every other weekday.",
+    "Seasonally adjusted year-over-year change: the same STL on the log scale, with a 95% interval from "
+    "the remainder's spread.",
+    compared.method_note(),
+    f"Days that stand out: the remainder's robust z-score above {flagged.threshold:g} (calibrated on noise); "
+    f"an event at most {flagged.tolerance} day(s) away explains a flag.",
+]
+if not flagged.empty:
+    notes.append(
+        "Robust z of the flagged days: "
+        + ", ".join(f"{p:%Y-%m-%d} {z:.1f}" for p, z in zip(flagged.frame["period"], flagged.frame["z"]))
+        + "."
+    )
+if fc is not None:
+    notes.append(fc.method_note())
+if bt is not None:
+    notes.append(bt.method_note())
+display(markdown(notes))

@@ -44,7 +44,7 @@ from IPython.display import Markdown, display
 
 from kit.analysis import drivers
 from kit.present import plots
-from kit.present.display import escape_markdown, markdown
+from kit.present.display import escape_markdown, markdown, table
 from kit.report import context
 from kit.report import denominator as den
 
@@ -93,9 +93,20 @@ display(markdown(report.sentences()))
 # ## Churn by contact frequency (customer level)
 
 # %%
-if report.churn is not None:
-    plots.show(report.churn.plot().figure)
-    display(report.churn.table.round(4))
+if report.churn is not None:  # the model's coefficient table is in the method notes at the end
+    plots.show(report.churn.plot())
+    display(
+        table(
+            report.churn.binned,
+            percent=["churn_rate", "ci_low", "ci_high"],
+            labels={
+                "bucket": "Contacts per month",
+                "churn_rate": "Churn rate",
+                "ci_low": "95% interval from",
+                "ci_high": "95% interval to",
+            },
+        )
+    )
     for note in report.churn.notes:
         display(Markdown(f"*Note: {escape_markdown(note)}*"))
 elif not den.has_customers(ds):
@@ -105,17 +116,28 @@ elif not den.has_customers(ds):
 # ## CSAT by contact frequency
 
 # %%
-if report.csat is not None:
-    plots.show(report.csat.plot().figure)
-    display(report.csat.table.round(4))
+if report.csat is not None:  # the model's coefficient table is in the method notes at the end
+    plots.show(report.csat.plot())
+    display(markdown(report.csat.describe(), bullets=False))
 
 # %% [markdown]
 # ## Churn odds ratio across segments
 
 # %%
 if report.by_segment is not None:
-    plots.show(report.by_segment.plot().figure)
-    display(report.by_segment.frame.round(4))
+    plots.show(report.by_segment.plot())
+    display(markdown(report.by_segment.describe(), bullets=False))
+    display(
+        table(
+            report.by_segment.frame[["level", "customers", "churned", "odds_ratio", "ci_low", "ci_high", "note"]],
+            labels={
+                "level": report.by_segment.segment.capitalize() or "Group",
+                "odds_ratio": "Odds ratio per extra contact a month",
+                "ci_low": "95% interval from",
+                "ci_high": "95% interval to",
+            },
+        )
+    )
 elif not den.has_customers(ds):
     display(markdown(den.needs_customers("segments", "a customers table"), bullets=False))
 
@@ -124,7 +146,7 @@ elif not den.has_customers(ds):
 
 # %%
 if report.periods is not None:
-    plots.show(report.periods.plot().figure)
+    plots.show(report.periods.plot())
     for note in report.periods.notes:
         display(Markdown(f"*Note: {escape_markdown(note)}*"))
 elif not den.has_customers(ds):
@@ -135,8 +157,59 @@ elif not den.has_customers(ds):
 
 # %%
 if report.touchpoints is not None:
-    plots.show(report.touchpoints.plot().figure)
-    display(report.touchpoints.by_band.round(3))
+    plots.show(report.touchpoints.plot())
+    display(
+        table(
+            report.touchpoints.by_band,
+            percent=["churn_rate", "ci_low", "ci_high"],
+            labels={
+                "band": "Touchpoint band",
+                "churn_rate": "Churn rate",
+                "ci_low": "95% interval from",
+                "ci_high": "95% interval to",
+            },
+        )
+    )
     display(markdown(report.touchpoints.describe(), bullets=False))
 elif not den.has_customers(ds):
     display(markdown(den.needs_customers("strategic accounts", "a customers table that flags them"), bullets=False))
+
+# %% [markdown]
+# ## Method notes
+# The models behind the sentences above, with their p-values and coefficient tables, for analysts.
+
+# %%
+coef_labels = {
+    "term": "Term",
+    "coef": "Coefficient",
+    "std_err": "Standard error",
+    "stat": "Test statistic",
+    "df": "Degrees of freedom",
+    "p_value": "p-value",
+    "ci_low": "95% interval from",
+    "ci_high": "95% interval to",
+    "odds_ratio": "Odds ratio",
+    "or_ci_low": "Odds ratio from",
+    "or_ci_high": "Odds ratio to",
+}
+for effect, what in ((report.churn, "Churn model"), (report.csat, "CSAT model")):
+    if effect is not None:
+        display(markdown(effect.method_note(), bullets=False))
+        display(table(effect.table, labels=coef_labels, digits=3, caption=f"{what}: coefficients"))
+if report.by_segment is not None:
+    display(
+        table(
+            report.by_segment.frame[["level", "p_value"]],
+            labels={"level": "Group", "p_value": "p-value of the odds ratio"},
+            digits=4,
+            caption="Churn odds ratio by segment: p-values",
+        )
+    )
+if report.periods is not None:
+    display(
+        markdown(
+            "Period-level correlations: Pearson (and Spearman) correlation of seasonally adjusted, detrended series, "
+            "with Fisher intervals; lags Holm-corrected.",
+            bullets=False,
+        )
+    )

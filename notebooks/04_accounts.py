@@ -20,8 +20,8 @@
 # Touchpoints per strategic account against the bands of the domain material, whether every
 # relationship a CSM must keep is contacted on cadence, support contacts per order, and where
 # the contact frequency sits against the published benchmarks. Every number is computed by `kit`;
-# this notebook only shows the results. With `redact = True`, account and person names and ids
-# are replaced by stable pseudonyms (keyed by `KIT_REDACT_SALT`) for wider sharing.
+# this notebook only shows the results. With redaction switched on, account and person names and ids
+# are replaced by stable pseudonyms for wider sharing (see the method notes).
 
 # %% tags=["parameters"]
 import os
@@ -58,7 +58,7 @@ from kit.analysis import benchmarks
 from kit.core import periods
 from kit.metrics import accounts, coverage, rates
 from kit.present import plots
-from kit.present.display import markdown
+from kit.present.display import markdown, table
 from kit.report import context
 from kit.report import denominator as den
 
@@ -70,6 +70,36 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 def say(lines):
     """Generated sentences as a markdown list (data-derived text escaped)."""
     display(markdown([str(line) for line in lines]))
+
+
+def pick(df, columns):
+    """The columns of ``df`` that are there, in this order (names and owners are optional)."""
+    return df[[c for c in columns if c in df.columns]]
+
+
+LABELS = {
+    "customer_id": "Account id",
+    "name": "Account",
+    "csm_owner": "CSM",
+    "owner": "CSM",
+    "recent_band": "Band now",
+    "recent_per_month": "Touchpoints a month now",
+    "previous_band": "Band before",
+    "change_per_month": "Change a month",
+    "last_touch": "Last touch",
+    "days_since_touch": "Days since touch",
+    "reason": "Why flagged",
+    "role": "Role",
+    "status": "Status",
+    "cadence_days": "Cadence",
+    "days_overdue": "Overdue by",
+    "holders": "People in role",
+    "warning": "Warning",
+    "coverage": "Share on cadence",
+    "required": "Required relationships",
+    "on_cadence": "On cadence (count)",
+}
+DAYS = {"cadence_days": "days", "days_overdue": "days", "days_since_touch": "days"}
 
 
 # the render's report context again: the same sources, mapping, dedup window, bands as the other pages
@@ -137,11 +167,24 @@ elif freq is None:
     display(Markdown(f"The customers have no `{strategic}` column, so no accounts are strategic (set `strategic`)."))
 else:
     say(freq.sentences() + list(freq.notes))
-    ax = freq.plot()
+    plots.show(freq.plot())
 
 # %%
 if freq is not None:
-    display(freq.accounts.drop(columns=["arr"], errors="ignore").round(2))
+    display(
+        table(
+            pick(
+                freq.accounts,
+                ["name", "csm_owner", "recent_band", "recent_per_month", "previous_band", "change_per_month"]
+                + ["last_touch", "days_since_touch", "reason"],
+            ),
+            labels=LABELS,
+            units=DAYS,
+            digits=1,
+            max_rows=15,
+            caption="Strategic accounts, flagged first",
+        )
+    )
 
 # %% [markdown]
 # ## CSM contact coverage
@@ -155,20 +198,44 @@ elif cov is None:
     display(Markdown("No stakeholders table was found, so coverage cannot be computed."))
 else:
     say(cov.sentences() + list(cov.notes))
-    ax = cov.plot()
-    display(cov.by_role.round(2))
+    plots.show(cov.plot())
+    display(
+        table(cov.by_role, labels=LABELS, percent=[c for c in cov.by_role.columns if "coverage" in c or "share" in c])
+    )
     if cov.owners is not None:
-        ax = cov.plot_owners()
-        display(cov.owners.round(2))
+        plots.show(cov.plot_owners())
+        display(
+            table(cov.owners, labels=LABELS, percent=[c for c in cov.owners.columns if "coverage" in c or "share" in c])
+        )
 
 # %% [markdown]
 # ### Overdue relationships
 
 # %%
 if cov is not None:
-    display(cov.overdue.drop(columns=["arr"], errors="ignore"))
+    display(
+        table(
+            pick(
+                cov.overdue,
+                ["customer_id", "name", "role", "status", "holders", "cadence_days", "last_touch", "days_overdue"],
+            ),
+            labels=LABELS,
+            units=DAYS,
+            digits=0,
+            max_rows=20,
+            caption="Relationships not on cadence (vacant roles first, then the most overdue)",
+        )
+    )
     warn = cov.accounts[cov.accounts["warning"] != ""]
-    display(warn.drop(columns=["arr"], errors="ignore").round(2))
+    if len(warn):
+        display(
+            table(
+                pick(warn, ["customer_id", "name", "required", "on_cadence", "coverage", "warning"]),
+                labels=LABELS,
+                percent=["coverage"],
+                caption="Accounts with a warning from the domain material",
+            )
+        )
 
 # %% [markdown]
 # ## Contacts per order by segment
@@ -189,8 +256,14 @@ if ds.orders is not None:
         tz=ctx.tz,
         end=ctx.period,
     )
-    ax = cpo.plot(period=ctx.period)
-    display(cpo.frame[cpo.frame["period"] == periods.truncate(ctx.period, ctx.grain)].round(2))
+    plots.show(cpo.plot(period=ctx.period))
+    display(
+        table(
+            cpo.frame[cpo.frame["period"] == periods.truncate(ctx.period, ctx.grain)].drop(columns=["period"]),
+            percent=[c for c in cpo.frame.columns if c.startswith("share")],
+            caption=f"Contacts per 100 orders, {ctx.period}",
+        )
+    )
     say(cpo.notes)
 else:
     display(Markdown("No orders table was found, so contacts per order cannot be computed."))
@@ -210,5 +283,29 @@ cf = kit.contact_frequency(
     active_lookback=den.lookback(ds, ctx.active_lookback),
 )
 placed = benchmarks.place(cf, ctx.benchmark_profile)
-display(placed.rows.drop(columns=["reason"]))
+display(
+    table(
+        pick(placed.rows, ["category", "segment", "low", "high", "position"]),
+        labels={"category": "Benchmark", "segment": "Band", "low": "From", "high": "To", "position": "This period"},
+        units={"low": "per month", "high": "per month"},
+    )
+)
 say(placed.sentences())
+
+# %% [markdown]
+# ## Method notes
+
+# %%
+display(
+    markdown(
+        [
+            "Bands: outbound touchpoints per account per month, at risk below 4, healthy 4-6, optimal 7-10, "
+            "possibly excessive 11 or more (report.yml bands.accounts). A move to a worse band compares the "
+            f"last {n_periods} complete periods with the {n_periods} before; optimal is best, so a move from "
+            "possibly excessive to optimal is an improvement, not a drop.",
+            f"Quiet: no touch in the last {quiet_days} days up to the period's end.",
+            "Redaction: with redact: true in report.yml, names and ids become stable pseudonyms keyed by the "
+            "KIT_REDACT_SALT environment variable (the same salt gives the same pseudonyms across reports).",
+        ]
+    )
+)

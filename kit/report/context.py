@@ -170,13 +170,13 @@ class ReportContext:
         report of a past period is the report rendered on the day it ended, whatever arrived since.
         ``cut=False`` gives the whole data (to say where it ends).
         """
-        from ..core.asof import known_by
         from ..core.dataset import load as load_dataset
+        from . import shared
 
         ds = load_dataset(self.sources(), tz=self.tz, mapping=self.mapping, con=con)
         if self.segment is not None:  # once, here: every notebook and summary.json see the same segment
             ds = filter_segment(ds, self.segment)
-        return known_by(ds, self.as_of) if cut else ds
+        return shared.cut(self, ds) if cut else ds  # the render's once-cut copy when there is one (kit.report.shared)
 
     def parameters(self) -> dict[str, Any]:
         """Notebook parameters: plain values only, never a secret (connections stay in ``config_path``)."""

@@ -52,7 +52,7 @@ from ..core.io import atomic_dir
 from ..core.periods import parse_period
 from ..deps import require
 from ..errors import DataError, KitError, ParameterError, ReportError, renamed_parameters
-from . import context
+from . import context, shared
 from .executive import build as build_executive
 from .html import EXECUTIVE, FAILED_SUFFIX, period_index, to_html, write_top_index
 from .summary import dumps_summary, summary
@@ -65,6 +65,8 @@ NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
 CELL_TIMEOUT = 900
 #: Set in every notebook kernel's environment (not in this process): no debugger noise in the logs.
 KERNEL_ENV = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+#: Hidden folder of a render's temporary output holding the shared as-of-cut tables (removed before the swap).
+SHARED_DIR = ".shared"
 #: Seconds a render waits for another render of the same period into the same folder (``KIT_REPORT_LOCK_WAIT``).
 LOCK_WAIT = 3600.0
 #: Hidden debris of a render of one period: its temporary folder, its replaced copy and its lock file.
@@ -98,14 +100,14 @@ def kernel_name() -> str:
         return "python3"
 
 
-@functools.lru_cache(maxsize=1)
-def _kernel_manager():
-    """A kernel manager class that starts each kernel with :data:`KERNEL_ENV` in its environment."""
+@functools.lru_cache(maxsize=8)
+def _kernel_manager(env: tuple[tuple[str, str], ...] = ()):
+    """A kernel manager class that starts each kernel with :data:`KERNEL_ENV` and ``env`` in its environment."""
     from jupyter_client.manager import AsyncKernelManager
 
     class KitKernelManager(AsyncKernelManager):
         async def _async_pre_start_kernel(self, **kw):
-            kw["env"] = {**(kw.get("env") or os.environ), **KERNEL_ENV}
+            kw["env"] = {**(kw.get("env") or os.environ), **KERNEL_ENV, **dict(env)}
             return await super()._async_pre_start_kernel(**kw)
 
         async def _async_interrupt_kernel(self):
@@ -156,7 +158,7 @@ def _cell_number(source_nb: Path, err) -> str:
     return f"[{err.exec_count}]"
 
 
-def _execute(src: Path, dst: Path, params: dict, kernel: str, failed_dir: Path) -> float:
+def _execute(src: Path, dst: Path, params: dict, kernel: str, failed_dir: Path, env: tuple = ()) -> float:
     import time
 
     papermill = require("papermill", extra="report", purpose="rendering reports")
@@ -177,7 +179,7 @@ def _execute(src: Path, dst: Path, params: dict, kernel: str, failed_dir: Path) 
             # nbclient starts the kernel itself in the notebook's folder instead
             resources={"metadata": {"path": str(src.parent)}},
             execution_timeout=CELL_TIMEOUT,
-            kernel_manager_class=_kernel_manager(),
+            kernel_manager_class=_kernel_manager(env),
             # kernel start-up chatter (TCP notice) would clutter cron mail
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
@@ -482,10 +484,16 @@ def _render_one(ctx: context.ReportContext, nbs, out, kernel, bar, jobs) -> Rend
         ThreadPoolExecutor(max_workers=jobs) as pool,
     ):
         t0 = time.perf_counter()
-        future = side.submit(_timed, summary, ctx)
+        # the as-of cut once, as Parquet, for the summary and every kernel (kit.report.shared)
+        share = shared.write(ctx, tmp / SHARED_DIR)
+        timings["share the as-of-cut tables"] = time.perf_counter() - t0
+        env = ((shared.ENV, str(share)),) if share else ()
+        future = side.submit(_timed, _summary_with, share, ctx)
         title = ctx.title
         runs = [
-            pool.submit(_run_notebook, src, tmp, params, kernel, failed_dir, f"{title}: {label} – {_title_of(src)}")
+            pool.submit(
+                _run_notebook, src, tmp, params, kernel, failed_dir, f"{title}: {label} – {_title_of(src)}", env
+            )
             for src in nbs
         ]
         executed, pages, listed = [], [], []
@@ -506,6 +514,8 @@ def _render_one(ctx: context.ReportContext, nbs, out, kernel, bar, jobs) -> Rend
             data, timings["summary (in parallel with the notebooks)"] = future.result()
         except KitError as exc:
             raise ReportError(f"summary for {label} failed: {exc}") from None
+        if share:  # every reader is done: the shared tables are no part of the report
+            shutil.rmtree(share, ignore_errors=True)
         t1 = time.perf_counter()
         data["notebooks"] = listed
         data["generated"] = {
@@ -530,16 +540,22 @@ def _render_one(ctx: context.ReportContext, nbs, out, kernel, bar, jobs) -> Rend
     )
 
 
-def _run_notebook(src: Path, tmp: Path, params: dict, kernel: str, failed_dir: Path, title: str):
+def _run_notebook(src: Path, tmp: Path, params: dict, kernel: str, failed_dir: Path, title: str, env: tuple = ()):
     """Execute one notebook into ``tmp`` and convert it; returns paths and (execute, convert) seconds."""
     import time
 
     dst = tmp / src.name
-    took_exec = _execute(src, dst, params, kernel, failed_dir)
+    took_exec = _execute(src, dst, params, kernel, failed_dir, env)
     t1 = time.perf_counter()
     page = tmp / f"{src.stem}.html"
     page.write_text(to_html(dst, title=title), encoding="utf-8")
     return dst, page, (took_exec, time.perf_counter() - t1)
+
+
+def _summary_with(share: Path | None, ctx: context.ReportContext) -> dict:
+    """``summary(ctx)`` reading the render's shared as-of-cut tables (when written)."""
+    with shared.use(share):
+        return summary(ctx)
 
 
 def _timed(fn, *args, **kwargs):

@@ -116,7 +116,7 @@ def with_navigation(page: str, *, title: str | None = None) -> str:
     for anchor, text in _SECTION.findall(page):
         label = re.sub(r"<a\b[^>]*>.*?</a>|<[^>]+>", "", text).strip()  # the heading without its ¶ link
         if label:
-            toc.append(f'<li><a href="#{e(anchor)}">{e(_unescape(label))}</a></li>')
+            toc.append(f'<li><a href="#{e(_unescape(anchor))}">{e(_unescape(label))}</a></li>')
     header = (
         f'{_NAV_CSS}<nav class="kit-nav" aria-label="report navigation">'
         '<a href="index.html">&larr; This period&#39;s report</a><a href="../index.html">All periods</a>'

@@ -379,8 +379,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 def segment_folder(column: str, value: str) -> str:
     """A safe folder name for the report of one segment: ``region=EMEA``.
 
-    Anything but letters, digits, ``_`` and ``-`` becomes ``_`` (no ``/``, no ``.``), and a name changed that way gets a short hash of the real value, so two values never share
-    a folder.
+    Anything but letters, digits, ``_`` and ``-`` becomes ``_`` (no ``/``, no ``.``), and a name changed
+    that way gets a short hash of the real value, so two values never share a folder.
 
     Examples
     --------

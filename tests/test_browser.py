@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -164,3 +165,53 @@ def test_report_renders_images_offline(browser, reports, tmp_path):
     assert browser.evaluate("document.body.innerText").count("contacts per active customer") >= 1
     shot = browser.screenshot(tmp_path / "report.png")
     assert shot.stat().st_size > 20_000
+
+
+#: Where CI keeps the browser screenshots (reports/ is not committed); KIT_CI_ARTEFACTS overrides it.
+ARTEFACTS = Path(os.environ.get("KIT_CI_ARTEFACTS") or Path(__file__).resolve().parents[1] / "reports" / "ci-artefacts")
+MISSING_TEXT = """Array.from((function* () {
+  const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  let n; while ((n = w.nextNode())) yield n;
+})()).map(n => n.textContent.trim()).filter(t => ["NaN", "NaT", "None", "nan"].includes(t))"""
+
+
+def test_single_file_report_at_1280(browser, reports):
+    page = reports / "2026-10" / "report.html"
+    browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=1000, deviceScaleFactor=1, mobile=False)
+    try:
+        browser.open(page.as_uri())
+        assert browser.errors() == []
+        assert [u for u in browser.requested() if not u.startswith(("file:", "data:"))] == []
+        assert not any(e.get("method") == "Page.javascriptDialogOpening" for e in browser.events)  # no alert(1)
+        assert browser.evaluate("window.innerWidth") == 1280
+        # nothing wider than the page, and no table that needs its own scroll bar
+        assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert browser.evaluate(
+            "Array.from(document.querySelectorAll('.kit-table-wrap')).every(w => w.scrollWidth <= w.clientWidth + 1)"
+        )
+        assert browser.evaluate(MISSING_TEXT) == []
+        assert browser.evaluate("Array.from(document.images).filter(i => !(i.alt || '').trim()).length") == 0
+        assert (
+            browser.evaluate(
+                "Array.from(document.querySelectorAll('svg')).filter(s => s.getAttribute('role') !== 'img'"
+                " || !(s.getAttribute('aria-label') || '').trim()).length"
+            )
+            == 0
+        )
+        assert browser.evaluate("document.scripts.length") == 0
+        # the hostile sample's <script> tier is on the page as text
+        assert "<script>alert(1)</script>" in browser.evaluate("document.body.innerText")
+        hrefs = browser.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
+        internal = [h for h in hrefs if not h.startswith(("data:", "http:", "https:", "mailto:"))]
+        assert any(h.startswith("#") for h in internal)
+        for h in internal:
+            if h.startswith("#"):
+                assert browser.evaluate(f"document.getElementById({json.dumps(h[1:])}) !== null"), h
+            else:
+                assert (page.parent / h.split("#")[0]).exists(), h
+        assert browser.evaluate("document.title").startswith("Customer Contact Frequency: 2026-10")
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        shot = browser.screenshot(ARTEFACTS / "report-2026-10-top.png")
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")

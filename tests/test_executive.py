@@ -380,3 +380,57 @@ def test_table_caps_rows_and_attaches_the_full_csv():
     back = pd.read_csv(io.StringIO(base64.b64decode(m.group(1)).decode()))
     pd.testing.assert_frame_equal(back, df)
     assert "download=" not in display.table_html(df.head(5))  # short tables attach nothing by default
+
+
+# --------------------------------------------------------------------------- the rendered report
+@pytest.mark.slow
+def test_headline_numbers_on_the_page_equal_summary_and_contact_frequency(tmp_path_factory, small_sample):
+    import json
+
+    from test_report import render_overview_once
+
+    import kit
+
+    out, data = render_overview_once(tmp_path_factory.getbasetemp() / "kit_report_e2e", small_sample)
+    folder = out / "2026-10"
+    s = json.loads((folder / "summary.json").read_text())
+    p = Page((folder / "report.html").read_text())
+    direct = (
+        kit.contact_frequency(
+            data / "contacts.parquet",
+            data / "customers.parquet",
+            freq="month",
+            start="2025-10-01",
+            end="2026-10-01",
+            dedup_window=s["dedup_window"],
+        )
+        .frame.assign(label=lambda d: d["period"].dt.strftime("%Y-%m"))
+        .set_index("label")
+    )
+    now, prev, ly = direct.loc["2026-10"], direct.loc["2026-09"], direct.loc["2025-10"]
+    # the page shows summary.json's numbers, and they are kit.contact_frequency's
+    for key, text in {
+        "frequency": f"{now['frequency']:.2f}",
+        "contacts": f"{int(now['contacts']):,}",
+        "active_customers": f"{int(now['active_customers']):,}",
+        "cases": f"{int(now['cases']):,}",
+        "repeat_contact_rate": f"{now['repeat_contact_rate'] * 100:.1f}%",
+    }.items():
+        assert card_value(p, key) == text, key
+        summary_text = (
+            f"{s[key] * 100:.1f}%"
+            if key == "repeat_contact_rate"
+            else f"{s[key]:,.2f}"
+            if key == "frequency"
+            else f"{s[key]:,}"
+        )
+        assert summary_text == text, key
+    assert f"95% interval {now['frequency_ci_low']:.2f}–{now['frequency_ci_high']:.2f}" in p.cards["frequency"]
+    cards = {k: " ".join(v) for k, v in p.cards.items()}
+    assert f"{now['frequency'] / prev['frequency'] - 1:+.1%} vs 2026-09" in cards["frequency"]
+    assert f"{now['frequency'] / ly['frequency'] - 1:+.1%} vs 2025-10" in cards["frequency"]
+    assert f"{now['contacts'] / prev['contacts'] - 1:+.1%} vs 2026-09" in cards["contacts"]
+    assert f"{now['cases'] / ly['cases'] - 1:+.1%} vs 2025-10" in cards["cases"]
+    pts = (now["repeat_contact_rate"] - prev["repeat_contact_rate"]) * 100
+    assert f"{pts:+.1f} pts vs 2026-09" in cards["repeat_contact_rate"]
+    assert f"In 2026-10 it was <b>{now['frequency']:.2f}</b>." in (folder / "report.html").read_text()

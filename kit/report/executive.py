@@ -245,7 +245,7 @@ def _ticks(top: float) -> list[float]:
     raw = top / 4
     mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    return [i * step for i in range(int(top / step) + 2) if i * step <= top * 1.0001 + 1e-12]
+    return [i * step for i in range(math.ceil(top / step - 1e-9) + 1)]  # up to the first tick at or above top
 
 
 def trend_chart(data: Mapping, *, periods_shown: int = CHART_PERIODS) -> str:
@@ -333,11 +333,7 @@ def trend_chart(data: Mapping, *, periods_shown: int = CHART_PERIODS) -> str:
                 f'<text x="{x(i):.1f}" y="{H - bottom + 18}" text-anchor="middle" font-size="11" '
                 f'fill="#5b6470">{e(lab)}</text>'
             )
-    parts.append(
-        f'<line x1="{left}" x2="{W - right}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#9aa3ad"/>'
-        f'<text x="{left}" y="{H - 6}" font-size="11" fill="#5b6470">contacts per active customer per {e(unit)}'
-        "</text>"
-    )
+    parts.append(f'<line x1="{left}" x2="{W - right}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#9aa3ad"/>')
     vals = [(r["period"], float(r["frequency"])) for r in rows if not _missing(r.get("frequency"))]
     lo_p, lo_v = min(vals, key=lambda t: t[1])
     hi_p, hi_v = max(vals, key=lambda t: t[1])
@@ -354,17 +350,21 @@ def trend_chart(data: Mapping, *, periods_shown: int = CHART_PERIODS) -> str:
     if flagged & {r.get("period") for r in rows}:
         alt += " Circled: periods flagged as unusual."
     legend = (
-        '<div class="legend" aria-hidden="true"><span><i style="background:#0b5cad"></i>contacts per active customer'
-        '</span><span><i style="background:rgba(11,92,173,.18)"></i>95% interval</span>'
+        '<div class="legend" aria-hidden="true"><span><i style="background:#0b5cad"></i>contacts per active customer '
+        f"per {e(unit)}</span>"
+        '<span><i style="background:rgba(11,92,173,.18)"></i>95% interval</span>'
         + (
             '<span><i style="background:rgba(180,83,9,.25);border-top:2px dashed #b45309"></i>forecast (80% range)'
             "</span>"
             if ahead
             else ""
         )
-        + '<span><i style="border:1.6px solid #0b5cad;border-radius:50%;width:10px"></i>hollow: partial '
-        + e(unit)
-        + "</span>"
+        + (
+            '<span><i style="border:1.6px solid #0b5cad;border-radius:50%;width:10px"></i>'
+            f"hollow: partial {e(unit)}</span>"
+            if any(r.get("complete") is False for r in rows)
+            else ""
+        )
         + (
             '<span><i style="border:1.6px solid #b91c1c;border-radius:50%;width:10px"></i>unusual</span>'
             if flagged

@@ -135,3 +135,18 @@ def test_notebook_page_has_heading_back_links_and_contents(tmp_path):
     assert len(anchors) == 2 and all(f'id="{a}"' in page for a in anchors)
     assert "Data quality &amp; &lt;scope&gt;" in nav and "<scope>" not in nav
     assert page.index("kit-nav") < page.index("Intro.")
+
+
+def test_benchmark_words_with_dollars_and_brackets_render_as_text():
+    # the Q3 report showed "\(0.80–2.00\)" and "&gt;$10M": "$...$" was read as math, its text shown raw
+    from kit.present.display import markdown
+
+    said = "the ARR band >$10M (0.80–2.00): within; the <$1M band (1.0–2.0): above"
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    out = markdown([said])
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": out.data, "text/plain": "x"})]
+    nb.cells = [cell]
+    page = pages.to_html(nb, nav=False)
+    item = re.search(r"<li>(.*?)</li>", page, re.S).group(1)
+    assert item == "the ARR band &gt;$10M (0.80–2.00): within; the &lt;$1M band (1.0–2.0): above"

@@ -23,7 +23,8 @@ from .narrative import num, pct
 if TYPE_CHECKING:
     from IPython.display import HTML, Markdown
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+# "$" too: nbconvert and Lab read "$...$" as math and would show its text raw (literal "\\(" and "&gt;")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>$])")
 
 
 def escape_html(text: object) -> str:
@@ -44,6 +45,8 @@ def escape_markdown(text: object) -> str:
     --------
     >>> escape_markdown("<script>alert(1)</script> & [x](y)")
     '&lt;script&gt;alert\\\\(1\\\\)&lt;/script&gt; &amp; \\\\[x\\\\]\\\\(y\\\\)'
+    >>> escape_markdown(">$10M") == "&gt;\\\\$10M"  # a dollar sign is no math delimiter
+    True
     """
     return _MD_SPECIAL.sub(r"\\\1", escape_html(text))
 

@@ -98,7 +98,8 @@ if proxy_note:  # without a customers table every page says what the denominator
 
 # %%
 monthly_result = decompose(frame, value="frequency")
-display(markdown(monthly_result.describe(), bullets=False))
+# the pattern here; its seasonally adjusted year-over-year change has its own labelled section below
+display(markdown(monthly_result.describe(change=False), bullets=False))
 plots.show(monthly_result.plot_components(title=f"Contact frequency per {grain}: trend, seasonality, remainder"))
 
 # %%

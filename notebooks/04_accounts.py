@@ -87,7 +87,7 @@ LABELS = {
     "previous_band": "Band before",
     "change_per_month": "Change a month",
     "last_touch": "Last touch",
-    "days_since_touch": "Days since touch",
+    "days_since_touch": "Since last touch",
     "reason": "Why flagged",
     "role": "Role",
     "status": "Status",
@@ -257,10 +257,23 @@ if ds.orders is not None:
         end=ctx.period,
     )
     plots.show(cpo.plot(period=ctx.period))
+    shown = cpo.frame[cpo.frame["period"] == periods.truncate(ctx.period, ctx.grain)]
     display(
         table(
-            cpo.frame[cpo.frame["period"] == periods.truncate(ctx.period, ctx.grain)].drop(columns=["period"]),
-            percent=[c for c in cpo.frame.columns if c.startswith("share")],
+            pick(
+                shown,
+                [c for c in shown.columns if c in (order_segments or [])]
+                + ["orders", "contacts", "cases", "contacts_per_order_pct", "net_contacts_per_order_pct"]
+                + ["contacts_per_order_ci_low", "contacts_per_order_ci_high", "orders_with_contact_pct"],
+            ),
+            labels={
+                "contacts_per_order_pct": "Contacts per 100 orders",
+                "net_contacts_per_order_pct": "Cases per 100 orders",
+                "contacts_per_order_ci_low": "95% interval from",
+                "contacts_per_order_ci_high": "95% interval to",
+                "orders_with_contact_pct": "Orders followed by a contact",
+            },
+            units={"orders_with_contact_pct": f"% within {within_days} days"},
             caption=f"Contacts per 100 orders, {ctx.period}",
         )
     )

@@ -99,7 +99,8 @@ class Comparison(GrainedResult):
             who = "/".join(str(r[b]) for b in by) + ", " if by else ""
             bits.append(
                 f"{who}{periods.label(r['period'], self.grain)} vs {r['comparison']} "
-                f"({periods.label(r['base_period'], self.grain)}): p = {_p(r['p_value'])}"
+                f"({periods.label(r['base_period'], self.grain)}): p {'' if r['p_value'] < 0.001 else '= '}"
+                f"{_p(r['p_value'])}"
             )
         return (
             "Period comparisons: exact conditional Poisson test of two rates, widened for overdispersion; "

@@ -363,7 +363,7 @@ class Effect(Result):
         model = "linear regression (cluster-robust by customer)" if linear else "logistic regression"
         return (
             f"{type(self).__name__}: {model} on contacts per month, controls {controls_text(self.controls)}; "
-            f"{p_text(self.p_value)}; 95% interval {ci_text(self.ci_low, self.ci_high)}."
+            f"{p_text(self.p_value)}; {ci_text(self.ci_low, self.ci_high)}."
         )
 
     def __repr__(self) -> str:

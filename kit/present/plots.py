@@ -189,7 +189,7 @@ def alt_text(fig: Figure | SubFigure) -> str:
         labels = [t for t in (ax.get_ylabel(), ax.get_xlabel()) if t]
         if title or labels:
             parts.append(title + (f" ({', '.join(labels)})" if labels else "") if title else ", ".join(labels))
-    text = "; ".join(dict.fromkeys(p.strip() for p in parts if p.strip()))
+    text = "; ".join(dict.fromkeys(" ".join(p.split()) for p in parts if p.strip()))  # one line, no "\n"
     return f"Chart: {text}." if text else "Chart."
 
 

@@ -150,3 +150,13 @@ def test_benchmark_words_with_dollars_and_brackets_render_as_text():
     page = pages.to_html(nb, nav=False)
     item = re.search(r"<li>(.*?)</li>", page, re.S).group(1)
     assert item == "the ARR band &gt;$10M (0.80–2.00): within; the &lt;$1M band (1.0–2.0): above"
+
+
+def test_benchmark_sentence_names_at_most_three_bands():
+    # without a profile all 14 published bands match: the sentence names three and counts the rest
+    from kit.analysis.benchmarks import place, table
+
+    first = place(0.7, None, ci=(0.65, 0.75)).sentences()[0]
+    assert first.count("the industry band") + first.count("band ") <= 6 and f"all {len(table())}" in first
+    assert f"{len(table()) - 3} more bands" in first and "benchmark.profile" in first
+    assert "more bands" not in place(0.7, {"industry": "SaaS (B2B)"}, ci=(0.65, 0.75)).sentences()[0]

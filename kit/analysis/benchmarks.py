@@ -343,6 +343,10 @@ def place(
 # --------------------------------------------------------------------------- interpretation
 
 
+#: Bands named one by one in the placement sentence; more are counted (the table lists each).
+MAX_CLAUSES = 3
+
+
 def _interpret(p: Placement, ctx: dict) -> list[str]:
     v = p.value
     ci_txt = f" {interval(*p.ci)}" if p.ci else ""
@@ -357,6 +361,13 @@ def _interpret(p: Placement, ctx: dict) -> list[str]:
             where = f"below, {num(r.low - v)} under its floor"
         parts.append(f"the {CATEGORY_NAMES[r.category]} band {r.segment} ({num(r.low)}–{num(r.high)}): {where}")
     grain_note = f", converted from a {p.freq}ly figure" if p.freq != "month" else ""
+    if len(parts) > MAX_CLAUSES:  # no profile matches every band: a 14-clause sentence reads as noise
+        counts = p.rows["position"].value_counts()
+        parts = parts[:MAX_CLAUSES] + [
+            f"{len(p.rows) - MAX_CLAUSES} more bands (all {len(p.rows)}: "
+            + join(f"{n} {pos}" for pos, n in counts.items())
+            + "; set benchmark.profile in report.yml to compare with yours only)"
+        ]
     lines.append(f"At {num(v)} {UNIT}{ci_txt}{grain_note}, the frequency sits against " + join(parts) + ".")
     reading = p.reading
     if reading == "high":

@@ -109,7 +109,7 @@ class PeriodCorrelation(Result):
 
     def plot(self, *, ax: Axes | None = None) -> Axes:
         """Pearson correlation (95% CI) of adjusted frequency with each outcome at lags 0..k; returns the Axes."""
-        from ..present.plots import new_axes
+        from ..present.plots import legend_outside, new_axes
 
         corr = self.frame
         _, ax = new_axes(ax)
@@ -118,7 +118,7 @@ class PeriodCorrelation(Result):
         for i, outcome in enumerate(outcomes):
             g = corr[corr["outcome"] == outcome]
             pos = g["lag"].to_numpy() + (i - (len(outcomes) - 1) / 2) * width
-            ax.bar(pos, g["pearson"], width=width * 0.9, label=outcome)
+            ax.bar(pos, g["pearson"], width=width * 0.9, label=OUTCOME_NAMES.get(outcome, outcome))
             ax.errorbar(
                 pos,
                 g["pearson"],
@@ -136,7 +136,7 @@ class PeriodCorrelation(Result):
         ax.set_ylabel("correlation (adjusted series)")
         ax.set_title("Lagged correlation of contact frequency with outcomes")
         if outcomes:
-            ax.legend()
+            legend_outside(ax)
         return ax
 
     def __len__(self) -> int:

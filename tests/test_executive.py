@@ -434,3 +434,16 @@ def test_headline_numbers_on_the_page_equal_summary_and_contact_frequency(tmp_pa
     pts = (now["repeat_contact_rate"] - prev["repeat_contact_rate"]) * 100
     assert f"{pts:+.1f} pts vs 2026-09" in cards["repeat_contact_rate"]
     assert f"In 2026-10 it was <b>{now['frequency']:.2f}</b>." in (folder / "report.html").read_text()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not any(__import__("shutil").which(c) for c in ("chromium", "chromium-browser", "google-chrome")),
+    reason="headless Chromium is not installed (.ci/install-chromium.sh installs it in CI)",
+)
+def test_pdf_through_headless_chromium(tmp_path, page):
+    html = tmp_path / "report.html"
+    html.write_text(page, encoding="utf-8")
+    pdf = executive.to_pdf(html, tmp_path / "report.pdf")
+    body = pdf.read_bytes()
+    assert body[:5] == b"%PDF-" and len(re.findall(rb"/Type\s*/Page[^s]", body)) >= 2  # print stylesheet pages

@@ -47,6 +47,9 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--jobs", type=int, help="notebooks executed at once (default 2, or KIT_REPORT_JOBS)")
     p.add_argument("--timings", help="write per-step timings (seconds) of each period as JSON to this file")
     p.add_argument(
+        "--pdf", action="store_true", help="also print each report.html to report.pdf with headless Chromium"
+    )
+    p.add_argument(
         "--segment",
         metavar="COLUMN=VALUE",
         help="the same report for one segment's customers (e.g. region=EMEA), into reports/segments/COLUMN=VALUE/",
@@ -141,6 +144,15 @@ def _cli(args) -> int:
             f" -> {r.folder / 'index.html'}",
             file=sys.stderr,
         )
+    if getattr(args, "pdf", False):
+        from ..errors import ReportError
+        from .executive import to_pdf
+
+        for r in done:
+            try:
+                print(f"pdf: {to_pdf(r.folder / 'report.html', r.folder / 'report.pdf')}", file=sys.stderr)
+            except ReportError as exc:  # the HTML report stands; the PDF is optional
+                print(f"no PDF for {r.period}: {exc}", file=sys.stderr)
     if args.timings:
         atomic_write_text(Path(args.timings), json.dumps({r.period: r.timings for r in done}, indent=2))
     print(f"index: {Path(args.out) / 'index.html'}", file=sys.stderr)

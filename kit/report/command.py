@@ -137,8 +137,9 @@ def _cli(args) -> int:
         write_top_index(Path(args.out), title=title)  # links the segment reports
     for r in done:
         s = r.summary
+        seg = f" [{s['segment']['column']}={s['segment']['value']}]" if s.get("segment") else ""
         print(
-            f"{r.period}: frequency {s['frequency']:.3f} (95% CI {s['ci'][0]:.3f}-{s['ci'][1]:.3f}), "
+            f"{r.period}{seg}: frequency {s['frequency']:.3f} (95% CI {s['ci'][0]:.3f}-{s['ci'][1]:.3f}), "
             f"{s['contacts']:,} contacts, {s['active_customers']:,} active customers"
             f"{'' if s['complete'] else ' [INCOMPLETE period: the data ends before it does]'}"
             f" -> {r.folder / 'index.html'}",

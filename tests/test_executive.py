@@ -115,6 +115,14 @@ def summary_dict(grain: str = "month") -> dict:
             "significant": None,
             "method": "relative change only",
         },
+        "headline_change": {
+            "basis": "same period last year",
+            "label": "vs the same month last year",
+            "reference": "2025-10",
+            "reference_frequency": 1.0,
+            "relative_change": -0.25,
+            "significant": None,
+        },
         "alert": True,
         "alert_reasons": [f"tier {SCRIPT} needs a look"],
         "benchmark": {
@@ -213,6 +221,8 @@ def test_title_heading_and_kpi_sentence(page):
     assert "<title>Customer Contact Frequency: 2026-10 (monthly report)</title>" in page
     assert "<h1>Customer Contact Frequency: 2026-10 (monthly report)</h1>" in page
     assert "contacts per active customer per month</b>" in page
+    # summary.json's one headline change: against the same month last year (1.00 -> 0.75)
+    assert "it was <b>0.75</b>, 25.0% lower than the same month last year (2025-10, 1.00)." in page
     quarter = executive.build(None, {**summary_dict("quarter"), "period": "2026-Q4"})
     assert "2026-Q4 (quarterly report)" in quarter and "contacts per active customer per quarter" in quarter
     assert "per month" not in quarter.split('id="benchmark"')[0]  # benchmark bands are per month by definition
@@ -433,7 +443,7 @@ def test_headline_numbers_on_the_page_equal_summary_and_contact_frequency(tmp_pa
     assert f"{now['cases'] / ly['cases'] - 1:+.1%} vs 2025-10" in cards["cases"]
     pts = (now["repeat_contact_rate"] - prev["repeat_contact_rate"]) * 100
     assert f"{pts:+.1f} pts vs 2026-09" in cards["repeat_contact_rate"]
-    assert f"In 2026-10 it was <b>{now['frequency']:.2f}</b>." in (folder / "report.html").read_text()
+    assert f"In 2026-10 it was <b>{now['frequency']:.2f}</b>, " in (folder / "report.html").read_text()
 
 
 @pytest.mark.browser

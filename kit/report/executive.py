@@ -677,6 +677,21 @@ def _method_notes(data: Mapping) -> str:
 
 
 # --------------------------------------------------------------------------- the page
+def _headline_change(data: Mapping) -> str:
+    """', 6.1% lower than the same month last year (2025-10, 0.76), ...': summary.json's headline change."""
+    hc = data.get("headline_change") or {}
+    rel = hc.get("relative_change")
+    if _missing(rel) or not hc.get("reference"):
+        return ""
+    word = "higher" if rel > 0 else "lower" if rel < 0 else "the same as"
+    size = f"{e(pct(abs(float(rel)), 1))} {word} than" if rel else "the same as"
+    label = str(hc.get("label") or "").removeprefix("vs ")
+    verdict = {True: ", a change this large is unlikely to be noise", False: ", within normal variation"}.get(
+        hc.get("significant"), ""
+    )
+    return f", {size} {e(label)} ({e(hc['reference'])}, {e(_n(hc.get('reference_frequency')))}){verdict}"
+
+
 def build(ctx: ReportContext | None, data: Mapping, *, analyst_links: bool = True) -> str:
     """The single-file report of one period and grain, as a self-contained HTML string.
 
@@ -725,7 +740,7 @@ def build(ctx: ReportContext | None, data: Mapping, *, analyst_links: bool = Tru
     kpi = (
         f'<p class="kpi">The measure: <b>contacts per active customer per {e(unit)}</b>{e(seg_words)}, all contacts '
         f"in the {e(unit)} divided by the customers who were active in it. In {e(period)} it was "
-        f"<b>{e(_n(data.get('frequency')))}</b>.</p>"
+        f"<b>{e(_n(data.get('frequency')))}</b>{_headline_change(data)}.</p>"
     )
     sentences = "".join(f"<li>{e(_plain(s))}</li>" for s in (data.get("sentences") or [])[:5])
     sections = [

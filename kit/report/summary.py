@@ -26,7 +26,8 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
     Keys: ``period, grain, start, end, tz, complete, frequency, ci, contacts, active_customers,
     cases, follow_ups, contacting_customers, case_frequency, repeat_contact_rate, denominator, previous,
     last_year, headline_change, segment, alert, alert_reasons, benchmark, anomalies, forecast, highest, sentences,
-    new_customers, data_quality, notes``. Analyses that cannot run give ``{"available": false, "note": ...}``
+    new_customers, data_quality, notes, series`` (the trend's periods, for charts) and ``rankings``.
+    Analyses that cannot run give ``{"available": false, "note": ...}``
     instead of failing the report.
 
     Examples

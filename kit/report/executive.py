@@ -454,7 +454,8 @@ def _data_quality(data: Mapping) -> str:
             rows.append(
                 {
                     "table": table,
-                    "what": f"excluded: {reason}",
+                    # out-of-scope reasons already say so; the others are data-quality exclusions
+                    "what": reason if reason.startswith("out of scope") else f"excluded: {reason}",
                     "rows": n,
                     "share_of_rows_read": n / read if read else None,
                 }

@@ -731,7 +731,7 @@ def build(ctx: ReportContext | None, data: Mapping, *, analyst_links: bool = Tru
     partial = (
         f'<div class="alert"><b>Partial {e(unit)}.</b> The data does not cover all of {e(period)}, so its numbers '
         "are understated.</div>"
-        if data.get("complete") is False
+        if data.get("complete") is False and not data.get("alert_reasons")  # else the alert gives the reason
         else ""
     )
     alert = ""

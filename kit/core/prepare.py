@@ -19,7 +19,7 @@ from ibis.backends import BaseBackend
 from ..errors import ParameterError
 from . import engine, periods
 from .ledger import SCOPE_PREFIX, Ledger
-from .sources import Source, Tables, open_tables
+from .sources import BoundedCache, Source, Tables, open_tables
 
 if TYPE_CHECKING:
     from .dataset import TableSource
@@ -44,6 +44,7 @@ class Start:
     notes: list[str] = field(default_factory=list)
     padded: frozenset[str] = frozenset()  # customers' text columns that need trimming (engine.padded_columns)
     key: dt.DataType | None = None  # the type customer ids are compared in (engine.key_type); None: text
+    cached: bool = False  # customers is a materialised table (cached_customers): every use reads it
 
     @property
     def con(self) -> BaseBackend:
@@ -65,6 +66,7 @@ def start(
     unique_ids: bool = False,
     timestamp_format: Any = None,
     typed_keys: bool = False,
+    cache: bool = False,
 ) -> Start:
     """Open both tables on one backend, set its time zone, validate customers into a new ledger.
 
@@ -78,6 +80,8 @@ def start(
     :func:`classify_customers`. ``timestamp_format``: see :func:`kit.core.sources.open_tables`.
     ``typed_keys``: compare customer ids in their stored type when both tables share it
     (``Start.key``, :func:`kit.core.engine.key_type`); the caller then passes ``key`` on to the contacts' tests.
+    ``cache``: on DuckDB, take the contacts and the classified customers from :func:`prepared_contacts`
+    and :func:`cached_customers` (what the data alone determines, computed once per source).
     """
     if direction not in ("inbound", "outbound", "all"):
         raise ParameterError(f"direction must be inbound, outbound or all, not {direction!r}")
@@ -89,6 +93,9 @@ def start(
     if direction != "all" and "direction" not in tables["contacts"].columns:
         notes.append(f"contacts have no direction column, so every contact is counted as {counted_as or direction}")
     ledger = Ledger()
+    if cache and "contacts" in tables:
+        sources = dict(tables.sources, contacts=prepared_contacts(tables["contacts"], tables.con, tz=tz))
+        tables = Tables(tables.con, sources)
     ids = [tables[n].table.customer_id for n in ("contacts", "customers") if n in tables]
     key = engine.key_type(*ids) if typed_keys else None
     if "customers" not in tables:  # contacts only: the caller derives the customers from the contacts
@@ -96,9 +103,112 @@ def start(
     if padded is None:
         padded = engine.padded_columns(tables["customers"].table)
     cust = classify_customers(tables["customers"], padded=padded, unique_ids=unique_ids, key=key)
+    cached = False
+    if cache:
+        uncached = cust
+        cust = cached_customers(tables["customers"], cust, tables.con, (tz, padded, unique_ids, str(key)))
+        cached = cust is not uncached
     if count_customers:
         count_reasons(tables.con, ledger, tables["customers"], cust)
-    return Start(tables, cust, ledger, notes, padded, key)
+    return Start(tables, cust, ledger, notes, padded, key, cached)
+
+
+#: Tables the data alone determines, materialised once per source on DuckDB (see :func:`prepared_contacts`).
+PREPARED = BoundedCache(8)
+#: Sources up to this many rows are prepared at their first call; larger ones at their second
+#: (a one-off run, such as the CLI's, never pays for a copy it would not reuse).
+PREPARE_AT_ONCE_ROWS = 1_000_000
+_SEEN = BoundedCache(32)
+
+
+def _cacheable(src: Source, con: BaseBackend, key: Any) -> bool:
+    """Whether to materialise now: DuckDB, an identified source, and small or seen before."""
+    if con.name != "duckdb":
+        return False
+    if _SEEN.get(con, key) is not None:
+        return True
+    _SEEN.put(con, key, True)
+    try:
+        rows = int(con.execute(src.table.count()))
+    except Exception:  # noqa: BLE001 - not countable here: leave it uncached
+        return False
+    return rows <= PREPARE_AT_ONCE_ROWS
+
+
+def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
+    """The contacts with what the data alone determines worked out once, as a DuckDB temp table.
+
+    ``customer_id``, ``channel`` and ``topic`` trimmed (blank as NULL) where padded, ``direction``
+    lower-cased and trimmed, and text ``created_at`` parsed into an instant (in the business time
+    zone ``tz``), with ``_kit_raw_ts`` keeping the stored text of the values that did not parse or lie
+    outside :func:`kit.core.engine.plausible_range` (the ledger's reasons and examples). Every other
+    column as stored, and every row kept: :func:`row_tests` gives the same reasons on it as on the
+    source. Cached in :data:`PREPARED` by the source's :meth:`~kit.core.sources.Source.data_key`, the
+    time zone and the plausible range; the source itself is returned on other engines, for sources
+    that cannot be identified (warehouse tables), or for large ones at their first call.
+    """
+    data = src.data_key()
+    t = src.table
+    if data is None or "_kit_raw_ts" in t.columns or engine.is_all_null(t.created_at):
+        return src
+    typ = t.created_at.type()
+    if not (typ.is_string() or typ.is_timestamp() or typ.is_date()):
+        return src  # numbers that are not dates: the uncached path says so
+    key = ("contacts", data, tz, engine.plausible_range())
+    entry = PREPARED.get(con, key)
+    if entry is None:
+        if not _cacheable(src, con, key):
+            return src
+        cols: dict[str, ir.Value] = {}
+        clean = set()
+        for c in ("customer_id", "channel", "topic"):
+            if c in t.columns and t[c].type().is_string():
+                cols[c] = ibis.cases((engine.is_padded(t[c]), engine.blank_to_null(t[c])), else_=t[c])
+                clean.add(c)
+        if "direction" in t.columns and t.direction.type().is_string():
+            cols["direction"] = engine.blank_to_null(t.direction).lower().strip()
+            clean.add("direction")
+        if typ.is_string():
+            instant = engine.parse_instant(t.created_at)
+            wrong = instant.isnull() | engine.is_implausible(t.created_at, instant)
+            bad = engine.blank_to_null(t.created_at).notnull() & wrong
+            cols["created_at"] = instant
+            cols["_kit_raw_ts"] = ibis.cases((bad, t.created_at), else_=ibis.null(dt.string))
+        table = _materialise(con, "kit_contacts", t.mutate(**cols))
+        entry = PREPARED.put(con, key, (table, frozenset(clean)))
+    table, clean_cols = entry
+    return Source(
+        src.name,
+        table,
+        src.label,
+        src.formats,
+        src.timestamp_formats,
+        identity=lambda: key,  # results worked out from it can be cached under the same key
+        clean=clean_cols,
+        loaded=table.op(),
+    )
+
+
+def cached_customers(src: Source, classified: ir.Table, con: BaseBackend, options: Any) -> ir.Table:
+    """:func:`classify_customers`' output for ``src`` under ``options``, materialised once (see
+    :func:`prepared_contacts`); ``classified`` itself when it cannot be cached."""
+    data = src.data_key()
+    if data is None:
+        return classified
+    key = ("customers", data, options)
+    table = PREPARED.get(con, key)
+    if table is None:
+        if not _cacheable(src, con, key):
+            return classified
+        table = PREPARED.put(con, key, _materialise(con, "kit_customers", classified))
+    return table
+
+
+def _materialise(con: BaseBackend, prefix: str, expr: ir.Table) -> ir.Table:
+    """``expr`` as a temp table; columns typed NULL (all empty in a DataFrame) as all-NULL text,
+    which every test reads the same way (DuckDB tables cannot hold the NULL type)."""
+    nulls = {c: expr[c].cast(dt.string) for c in expr.columns if expr[c].type().is_null()}
+    return con.create_table(ibis.util.gen_name(prefix), expr.mutate(**nulls) if nulls else expr, temp=True)
 
 
 def _first_reason(*pairs) -> ir.StringValue:
@@ -212,6 +322,7 @@ def row_tests(
     ``_cust`` (:func:`kit.core.engine.clean_key`)."""
     t = src.table
     typed_ts = not t.created_at.type().is_string()
+    prepared = "_kit_raw_ts" in t.columns  # see prepared_contacts: parsed once, the bad text kept
     cols = dict(
         # contact ids are only compared within one table, so they keep their type (no cast per row)
         _contact=t.contact_id,
@@ -220,17 +331,29 @@ def row_tests(
         instant=engine.parse_instant(t.created_at),
     )
     # the stored value, for the ledger's examples (unparseable text, implausible times)
-    cols["_raw_ts"] = t.created_at
+    cols["_raw_ts"] = t._kit_raw_ts if prepared else t.created_at
     # a blank id is missing whether or not this run trims ids (engine.is_blank: no TRIM for clean values)
-    cols["_missing_cust"] = cols["_cust"].isnull() | engine.is_blank(t.customer_id)
-    # IS NULL is never NULL itself: plain tests, which the engine can push into its scan.
-    cols["_missing_ts"] = engine.blank_to_null(t.created_at).isnull() if not typed_ts else t.created_at.isnull()
-    # A typed timestamp is never unparseable; testing the parsed value would cost a conversion per row.
-    cols["_unparseable"] = cols["instant"].isnull() if not typed_ts else ibis.literal(False)
-    # 9999-12-31 placeholders, 1900-01-01, years read as 0026, "epoch": not contacts (engine.plausible_range)
-    cols["_implausible"] = engine.is_implausible(t.created_at, cols["instant"])
+    if "customer_id" in src.clean:  # blanks are NULL already (see prepared_contacts)
+        cols["_missing_cust"] = cols["_cust"].isnull()
+    else:
+        cols["_missing_cust"] = cols["_cust"].isnull() | engine.is_blank(t.customer_id)
+    if prepared:
+        cols["_missing_ts"] = t.created_at.isnull() & t._kit_raw_ts.isnull()
+        cols["_unparseable"] = t.created_at.isnull() & t._kit_raw_ts.notnull()
+        cols["_implausible"] = t.created_at.notnull() & t._kit_raw_ts.notnull()
+    else:
+        # IS NULL is never NULL itself: plain tests, which the engine can push into its scan.
+        cols["_missing_ts"] = engine.blank_to_null(t.created_at).isnull() if not typed_ts else t.created_at.isnull()
+        # A typed timestamp is never unparseable; testing the parsed value would cost a conversion per row.
+        cols["_unparseable"] = cols["instant"].isnull() if not typed_ts else ibis.literal(False)
+        # 9999-12-31 placeholders, 1900-01-01, years read as 0026, "epoch": not contacts (engine.plausible_range)
+        cols["_implausible"] = engine.is_implausible(t.created_at, cols["instant"])
     cols["_wrong_direction"] = ibis.literal(False)
-    if "direction" in t.columns:
+    if "direction" in t.columns and "direction" in src.clean:  # lower-cased and trimmed (prepared_contacts)
+        cols["direction"] = t.direction
+        if direction != "all":
+            cols["_wrong_direction"] = ~(t.direction == direction).fill_null(False)
+    elif "direction" in t.columns:
         raw = t.direction.cast(dt.string)
         cols["direction"] = engine.blank_to_null(raw).lower().strip()
         if direction != "all":

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import glob as globlib
 import re
-from collections.abc import Mapping
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +50,22 @@ class Source:
     label: str
     formats: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     timestamp_formats: dict[str, timeformats.TimestampFormat] = field(default_factory=dict, compare=False, hash=False)
+    #: What identifies the data behind ``table`` now (files: paths, sizes and mtimes; DataFrames: a
+    #: content hash), recomputed at each call so that a changed file or a mutated frame is a new key;
+    #: None when the data cannot be identified (warehouse tables), which is then never cached.
+    identity: Callable[[], Hashable] | None = field(default=None, compare=False, hash=False, repr=False)
+    #: Text columns known to hold no blank or padded value (set on prepared tables, see kit.core.prepare).
+    clean: frozenset[str] = field(default=frozenset(), compare=False, hash=False)
+    #: The table expression ``identity`` describes (a Source copied with another table is not described by it).
+    loaded: Any = field(default=None, compare=False, hash=False, repr=False)
+
+    def data_key(self) -> Hashable | None:
+        """A key for what the data determines (caches, see :mod:`kit.core.prepare`): the data's current
+        identity, name, mapping and timestamp formats; None when the data cannot be identified or the
+        Source now holds another table than the one it was loaded with."""
+        if self.identity is None or self.loaded is None or self.table.op() is not self.loaded:
+            return None
+        return self.identity()  # with the same data, name, mapping and formats, the loaded table is the same
 
     @property
     def columns(self) -> list[str]:
@@ -110,8 +128,92 @@ def _backend_of(obj) -> BaseBackend | None:
     return None
 
 
-#: CSV files are parsed once per connection and kept as temp tables.
-_CSV_CACHE: dict[tuple, ir.Table] = {}
+class BoundedCache:
+    """Temp tables (or any values) per engine connection, least recently used first out.
+
+    The connection is held weakly (its temp tables die with it); each connection keeps at most
+    ``size`` entries. An evicted temp table is dropped once no expression refers to it any more
+    (a Dataset may still read an evicted CSV table), so the engine's memory stays bounded too.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        # by id: Ibis backends compare equal when they point at the same database (every in-memory DuckDB)
+        self._by_con: dict[int, tuple[weakref.ref, OrderedDict]] = {}
+
+    def _entries(self, con: BaseBackend, *, create: bool = False) -> OrderedDict | None:
+        found = self._by_con.get(id(con))
+        if found is not None and found[0]() is con:
+            return found[1]
+        if not create:
+            return None
+        entries: OrderedDict = OrderedDict()
+        key = id(con)
+        ref = weakref.ref(con, lambda _: self._forget(key, ref))
+        self._by_con[key] = (ref, entries)
+        return entries
+
+    def _forget(self, key: int, ref: weakref.ref) -> None:
+        found = self._by_con.get(key)
+        if found is not None and found[0] is ref:
+            del self._by_con[key]
+
+    def get(self, con: BaseBackend, key: Hashable) -> Any:
+        entries = self._entries(con)
+        if entries is None or key not in entries:
+            return None
+        entries.move_to_end(key)
+        return entries[key]
+
+    def put(self, con: BaseBackend, key: Hashable, value: Any) -> Any:
+        entries = self._entries(con, create=True)
+        assert entries is not None
+        entries[key] = value
+        entries.move_to_end(key)
+        while len(entries) > self.size:
+            _, old = entries.popitem(last=False)
+            _drop_when_unused(con, old)
+        return value
+
+    def entries(self, con: BaseBackend) -> int:
+        """How many entries ``con`` holds."""
+        found = self._entries(con)
+        return 0 if found is None else len(found)
+
+    def clear(self) -> None:
+        for ref, entries in list(self._by_con.values()):
+            con = ref()
+            for value in entries.values():
+                if con is not None:
+                    _drop_when_unused(con, value)
+        self._by_con.clear()
+
+    def __len__(self) -> int:
+        return sum(len(e) for _, e in self._by_con.values())
+
+
+def _drop_when_unused(con: BaseBackend, value: Any) -> None:
+    tables = value if isinstance(value, tuple) else (value,)
+    for t in tables:
+        if isinstance(t, ir.Table):
+            op = t.op()
+            name = getattr(op, "name", None)
+            if name:
+                weakref.finalize(op, _drop_quietly, weakref.ref(con), name)
+
+
+def _drop_quietly(con_ref, name: str) -> None:
+    con = con_ref()
+    if con is None:
+        return
+    try:
+        con.drop_table(name, force=True)
+    except Exception:  # noqa: BLE001 - a closed connection has dropped it already
+        pass
+
+
+#: CSV files are parsed once per connection (key: the files' paths, sizes and mtimes) and kept as temp tables.
+_CSV_CACHE = BoundedCache(8)
 _DEFAULT_CON = None
 
 
@@ -255,13 +357,14 @@ def _read_csv(con, paths: list[str], label: str) -> ir.Table:
 
     A file that is not UTF-8 is read as UTF-16 (byte-order mark) or Latin-1, with a warning that says so.
     """
-    key = (id(con), tuple((p, Path(p).stat().st_mtime_ns, Path(p).stat().st_size) for p in paths))
-    if key not in _CSV_CACHE:
+    key = _file_stats(paths)
+    cached = _CSV_CACHE.get(con, key)
+    if cached is None:
         encoding = _encoding(paths)
         try:
             options = {"encoding": encoding} if encoding else {}
             raw = con.read_csv(paths if len(paths) > 1 else paths[0], all_varchar=True, **options)
-            _CSV_CACHE[key] = con.create_table(ibis.util.gen_name("kit_csv"), raw, temp=True)
+            cached = _CSV_CACHE.put(con, key, con.create_table(ibis.util.gen_name("kit_csv"), raw, temp=True))
         except Exception as exc:  # noqa: BLE001 - report the reader's complaint in one line
             ragged = next((r for r in map(ragged_rows, paths) if r), None)
             if ragged:
@@ -278,7 +381,55 @@ def _read_csv(con, paths: list[str], label: str) -> ir.Table:
                 KitWarning,
                 stacklevel=2,
             )
-    return _CSV_CACHE[key]
+    return cached
+
+
+def _file_stats(paths: list[str]) -> tuple:
+    """The files' identity: path, size and modification time of each (a rewritten file is a new key)."""
+    out = []
+    for p in paths:
+        st = Path(p).stat()
+        out.append((str(Path(p).resolve()), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def _path_identity(obj: str | Path) -> Callable[[], Hashable] | None:
+    """A callable giving the current identity of the files a path names (a file, folder or glob), or
+    None for a DuckDB database file (its tables can change without the file's mtime telling)."""
+    text = str(obj)
+    path_text = text.rsplit("::", 1)[0] if "::" in text else text
+    if path_text.lower().endswith(DUCKDB_SUFFIXES):
+        return None
+
+    def identity() -> Hashable:
+        path = Path(path_text).expanduser()
+        if any(ch in path_text for ch in "*?["):
+            files = sorted(globlib.glob(str(path), recursive=True))
+        elif path.is_dir():
+            files = sorted(str(p) for p in path.rglob("*") if p.is_file())
+        else:
+            files = [str(path)]
+        return ("files", _file_stats(files))
+
+    return identity
+
+
+def _frame_identity(frame: pd.DataFrame) -> Callable[[], Hashable]:
+    """A callable hashing the frame's content now (a frame mutated in place is a new key)."""
+    ref = weakref.ref(frame)
+
+    def identity() -> Hashable:
+        df = ref()
+        if df is None:
+            return ("gone", id(ref))
+        try:
+            values = pd.util.hash_pandas_object(df, index=False).to_numpy()
+            digest = hash(values.tobytes())
+        except TypeError:  # unhashable cells (lists, dicts): not cached
+            return ("unhashable", id(ref), object())
+        return ("frame", len(df), tuple(map(str, df.columns)), tuple(map(str, df.dtypes)), digest)
+
+    return identity
 
 
 _RAGGED_FIX = (
@@ -466,6 +617,36 @@ def parse_dates(
     return (t.mutate(**changes) if changes else t), found
 
 
+def _identity(obj, name: str, mapping: Any, spec: Any) -> Callable[[], Hashable] | None:
+    """The identity of a source as loaded: its data (see :attr:`Source.identity`), the table name, and
+    the mapping and timestamp formats it was read with (they change the loaded table)."""
+    if isinstance(obj, pd.DataFrame):
+        data = _frame_identity(obj)
+    elif isinstance(obj, (str, Path)):
+        data_or_none = _path_identity(obj)
+        if data_or_none is None:
+            return None
+        data = data_or_none
+    else:
+        return None
+    extra = (name, repr(mapping), repr(spec))
+    return lambda: (data(), extra)
+
+
+def data_key_of(obj: Any, name: str, mapping: Any = None, spec: Any = None) -> Hashable | None:
+    """The data key (see :meth:`Source.data_key`) of any table argument, before loading it; None when
+    the data cannot be identified (Ibis tables, connections, DuckDB files)."""
+    if isinstance(obj, Source):
+        return obj.data_key()
+    identity = _identity(obj, name, mapping, spec)
+    return None if identity is None else identity()
+
+
+def default_con() -> BaseBackend:
+    """The embedded DuckDB connection that tables given without one run on (one per process)."""
+    return _default_con()
+
+
 def open_tables(
     *,
     mapping: MappingSpec = None,
@@ -534,7 +715,15 @@ def open_tables(
         t = _integral_ids(t, con)
         frame = obj if isinstance(obj, pd.DataFrame) else None
         t, found = parse_dates(t, name, label, con, spec=spec, frame=frame, cache=isinstance(obj, (str, Path)))
-        loaded[name] = Source(name, t, label, {c: f.name for c, f in found.items()}, found)
+        loaded[name] = Source(
+            name,
+            t,
+            label,
+            {c: f.name for c, f in found.items()},
+            found,
+            identity=_identity(obj, name, mapping, spec),
+            loaded=t.op(),
+        )
     if tz is not None:
         engine.set_session_tz(con, tz)
     return Tables(con, loaded)

@@ -6,12 +6,14 @@ only period x group aggregates come back to pandas.
 
 from __future__ import annotations
 
+import copy
 import functools
+import inspect
 import operator
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -39,6 +41,7 @@ from ..core.prepare import (
 from ..core.prepare import start as start_tables
 from ..core.results import MetricResult
 from ..core.schema import CONTACT_ATTRIBUTES, TABLES
+from ..core.sources import BoundedCache, data_key_of, default_con
 from ..core.types import Backend, DateLike, Grouping, MappingSpec, TableSource, TimestampFormatSpec, Window
 from ..errors import KitWarning, ParameterError
 from ..present import narrative
@@ -219,7 +222,49 @@ def _split_by(by, contact_cols, customer_cols) -> tuple[list[str], list[str], li
     return by, contact_side, customer_side
 
 
+#: Results of earlier calls, per connection, keyed by the data's identity and every option (see _memoised).
+RESULTS = BoundedCache(32)
+
+
+#: Only calls on DataFrames this small are memoised (hashing them costs less than a query).
+MEMO_ROWS = 100_000
+
+
+def _memoised(func):
+    """Return an earlier result for DataFrames of the same content (see :data:`MEMO_ROWS`) and the
+    same options, as a copy; otherwise compute it. Files, Datasets and warehouse tables are always
+    computed (their prepared tables are cached instead, see :func:`kit.core.prepare.start`)."""
+    sig = inspect.signature(func)
+
+    @functools.wraps(func)
+    def inner(*args, **kwargs):
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        options = dict(bound.arguments)
+        frames = [options[n] for n in ("contacts", "customers") if options[n] is not None]
+        if not all(isinstance(f, pd.DataFrame) for f in frames) or sum(map(len, frames)) > MEMO_ROWS:
+            return func(*args, **kwargs)
+        con = options["con"] if options["con"] is not None else default_con()
+        data = tuple(
+            None if options[n] is None else data_key_of(options[n], n, options["mapping"], options["timestamp_format"])
+            for n in ("contacts", "customers")
+        )
+        rest = tuple((k, repr(v)) for k, v in options.items() if k not in ("contacts", "customers", "con"))
+        key = (data, rest, engine.plausible_range(), engine.MAX_FETCH_ROWS)
+        hit = RESULTS.get(con, key)
+        if hit is None:
+            hit = RESULTS.put(con, key, func(*args, **kwargs))
+        else:
+            for note in hit.notes:
+                if "NaN" in note:
+                    warnings.warn(note, KitWarning, stacklevel=3)
+        return copy.deepcopy(hit)
+
+    return inner
+
+
 @accepts_dataset
+@_memoised
 def contact_frequency(
     contacts: TableSource,
     customers: TableSource = None,
@@ -368,6 +413,7 @@ def contact_frequency(
             padded=None if trim else frozenset(),
             unique_ids=not rank,
             typed_keys=True,
+            cache=True,
         )
         ledger, notes = begun.ledger, begun.notes
         csrc, usrc = begun.tables["contacts"], begun.tables.get("customers")
@@ -405,7 +451,7 @@ def contact_frequency(
             contact_by=contact_by,
             first=first,
             last=last,
-            padded_ids=trim,
+            padded_ids=trim and "customer_id" not in csrc.clean,  # prepared ids are trimmed already
             padded_labels=labels,
             key=begun.key,
             as_of=as_of,
@@ -414,21 +460,31 @@ def contact_frequency(
         agg = _aggregate(
             rows, cols, contact_by=contact_by, same_topic=same_topic, weighted=weight is not None, recheck=first_try
         )
-        rejected = [
-            p.mutate(_part=ibis.literal("contacts"))
-            for p in _rejected_counts(csrc, direction=direction, padded_ids=trim, as_of=as_of, key=begun.key)
+        # Parts the data alone settles (with the options named in their key) are fetched once per
+        # prepared source and then taken from FACTS: the repeated call's query is the option-dependent rest.
+        ckey = csrc.data_key() if csrc.clean else None  # a prepared source (kit.core.prepare.prepared_contacts)
+        ukey = usrc.data_key() if begun.cached and usrc is not None else None
+        as_of_key, id_key = params["as_of"], str(begun.key)
+        trim_ids = trim and "customer_id" not in csrc.clean
+        keyed: list[tuple[Any, ir.Table]] = [
+            (ckey and ("rejected", ckey, direction, as_of_key, id_key), p.mutate(_part=ibis.literal("rejected")))
+            for p in _rejected_counts(csrc, direction=direction, padded_ids=trim_ids, as_of=as_of, key=begun.key)
         ]
         if contacts_only:
-            parts = _derived_customer_parts(rows, spec=spec)
+            keyed += [(None, p) for p in _derived_customer_parts(rows, spec=spec)]
         else:
-            parts = _customer_parts(begun, lookup, segment_by, recheck=first_try, as_of=as_of, spec=spec)
-        parts.append(_reused_contact_ids(csrc, padded_ids=trim, key=begun.key))
+            cparts = _customer_parts(begun, lookup, segment_by, recheck=first_try, as_of=as_of, spec=spec)
+            static = tuple(s for s in segment_by if spec is None or s != spec.name)
+            names = [None, None, ukey and ("customers", ukey, as_of_key, trim, rank, id_key)]
+            names += [ukey and ("padded", ukey, static), ukey and ("repeated", ukey)]
+            keyed += list(zip(names, cparts, strict=False))
+        keyed.append((ckey and ("reused", ckey, id_key), _reused_contact_ids(csrc, padded_ids=trim_ids, key=begun.key)))
         if first_try:
-            parts += _padded_labels(csrc)
+            keyed += [(ckey and ("labels", ckey), p) for p in _padded_labels(csrc)]
         if weight is not None:
-            parts.append(_bad_weights(rows))
-        parts.append(_sum_of_squares(rows, cols))
-        result = engine.fetch(begun.con, _one_query(agg, rejected + parts))
+            keyed.append((None, _bad_weights(rows)))
+        keyed.append((None, _sum_of_squares(rows, cols)))
+        result = _fetch_parts(begun.con, agg, keyed)
         if not first_try:
             break
         found = result.groupby("_part")["_recheck"].sum()
@@ -541,7 +597,7 @@ def _lookup(begun, segment_by, unit, *, own_read: bool, spec=None) -> ir.Table:
     expression, which the query computes once.
     """
     classified = begun.customers
-    if own_read:
+    if own_read and not begun.cached:
         usrc = begun.tables["customers"]
         classified = classify_customers(
             replace(usrc, table=usrc.table.view()), padded=begun.padded, unique_ids=True, key=begun.key
@@ -695,7 +751,7 @@ def _rejected_counts(csrc, *, direction: str, padded_ids: bool, as_of=None, key=
         example = example.cast("string")
         return bad.group_by(REASON).aggregate(contacts=bad.count(), _ex_lo=example.min(), _ex_hi=example.max())
 
-    if t.created_at.type().is_string():
+    if t.created_at.type().is_string() or "_kit_raw_ts" in t.columns:  # text, parsed or not (prepared_contacts)
         reason = _first_reason(*[(test, r) for r, test in checks])
         example = ibis.cases(
             *[(reason == r, e.cast("string")) for r, e in example_of.items()], else_=ibis.null("string")
@@ -904,6 +960,31 @@ def _reused_contact_ids(csrc, *, padded_ids: bool, key=None) -> ir.Table:
     )
 
 
+#: Fetched parts that the data alone settles, per connection (see contact_frequency): small frames.
+FACTS = BoundedCache(64)
+
+
+def _fetch_parts(con, agg: ir.Table, keyed: list[tuple[Any, ir.Table]]) -> pd.DataFrame:
+    """Fetch ``agg`` and the parts in one query, except the keyed parts already in :data:`FACTS`;
+    the fetched keyed parts go there. The rejected rows' ``_part`` comes back as "contacts"."""
+    known, live = [], []
+    for i, (key, expr) in enumerate(keyed):
+        hit = FACTS.get(con, key) if key else None
+        if hit is not None:
+            known.append(hit)
+        else:
+            live.append(expr.mutate(_i=ibis.literal(i if key else -1, "int32")))
+    result = engine.fetch(con, _one_query(agg.mutate(_i=ibis.literal(-1, "int32")), live))
+    for i, (key, _) in enumerate(keyed):
+        if key:
+            frame = result[result["_i"] == i]
+            if len(frame) or FACTS.get(con, key) is None:
+                FACTS.put(con, key, frame.drop(columns="_i"))
+    result = pd.concat([result.drop(columns="_i"), *known], ignore_index=True) if known else result.drop(columns="_i")
+    result["_part"] = result["_part"].replace("rejected", "contacts")
+    return result
+
+
 def _padded_labels(csrc) -> list[ir.Table]:
     """The contacts whose channel or topic is blank or padded text (``_part`` "labels", in ``_recheck``).
 
@@ -911,7 +992,7 @@ def _padded_labels(csrc) -> list[ir.Table]:
     some need trimming, :func:`contact_frequency` runs again with trimmed labels.
     """
     t = csrc.table.view()
-    text = [c for c in ("channel", "topic") if c in t.columns and t[c].type().is_string()]
+    text = [c for c in ("channel", "topic") if c in t.columns and t[c].type().is_string() and c not in csrc.clean]
     if not text:
         return []
     padded = functools.reduce(operator.or_, [engine.is_padded(t[c]) for c in text])

@@ -1,0 +1,178 @@
+"""Warm calls: typed customer ids through the window and joins, and the per-source caches
+(what the data alone determines is prepared once; a changed file or frame is never served stale)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+import kit
+from kit.core import engine, prepare, sources
+from kit.metrics import frequency
+
+
+def customers(ids):
+    # customer 3 churns on 31 January: active in January only
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "signup_date": ["2026-01-01"] * 3,
+            "churn_date": [None, None, "2026-01-31"],
+            "tier": ["gold", "gold", "basic"],
+        }
+    )
+
+
+def contacts(ids):
+    return pd.DataFrame(
+        {
+            "contact_id": ["k1", "k2", "k3", "k4", "k5"],
+            "customer_id": ids,
+            "created_at": [
+                "2026-01-05 10:00",
+                "2026-01-06 09:00",  # 23 h after k1: a follow-up under the 48 h window
+                "2026-01-10 08:00",
+                "2026-02-20 08:00",
+                "2026-01-15 12:00",  # customer 4 is unknown
+            ],
+            "channel": ["chat", "chat", "email", "email", "chat"],
+            "topic": ["billing", "billing", "login", "login", "billing"],
+        }
+    )
+
+
+# Worked by hand: January has 3 counted contacts (k1, k2, k3), one follow-up (k2), 3 active
+# customers (3 churns on the 31st); February has k4 over customers 1 and 2.
+EXPECTED = {
+    "2026-01-01": dict(contacts=3, follow_ups=1, active_customers=3, frequency=1.0),
+    "2026-02-01": dict(contacts=1, follow_ups=0, active_customers=2, frequency=0.5),
+}
+
+ID_TYPES = {
+    "bigint": lambda v: pd.Series(v, dtype="int64"),
+    "int32": lambda v: pd.Series(v, dtype="int32"),
+    "string": lambda v: pd.Series([str(x) for x in v], dtype=object),
+}
+
+
+def check(result):
+    frame = result.frame.set_index(result.frame["period"].dt.strftime("%Y-%m-%d"))
+    for period, want in EXPECTED.items():
+        for col, value in want.items():
+            assert frame.loc[period, col] == pytest.approx(value), (period, col)
+    assert result.ledger.excluded("contacts").get("unknown customer") == 1
+    assert result.ledger.balanced
+
+
+@pytest.mark.parametrize("contact_ids", list(ID_TYPES))
+@pytest.mark.parametrize("customer_ids", list(ID_TYPES))
+def test_same_answer_for_every_id_type(contact_ids, customer_ids):
+    result = kit.contact_frequency(
+        contacts(ID_TYPES[contact_ids]([1, 1, 2, 2, 4])), customers(ID_TYPES[customer_ids]([1, 2, 3]))
+    )
+    check(result)
+
+
+def window_partitions(sql: str) -> list[str]:
+    return re.findall(r"PARTITION BY ([^\n]*)", sql)
+
+
+@pytest.mark.parametrize("contact_ids", ["bigint", "int32"])
+def test_integer_ids_are_not_cast_to_text(contact_ids):
+    con = engine.default_connection()
+    with engine.capture_sql() as log:
+        result = kit.contact_frequency(
+            contacts(ID_TYPES[contact_ids]([1, 1, 2, 2, 4])),
+            customers(ID_TYPES["bigint"]([1, 2, 3])),
+            same_topic=True,
+            con=con,
+        )
+    check(result)
+    sql = "\n".join(log)
+    assert window_partitions(sql), "the follow-up window is in the query"
+    assert not re.search(r"CAST\([^()]*customer_id[^()]*AS TEXT\)", sql)
+    for part in window_partitions(sql):
+        assert "TEXT" not in part and "TRIM" not in part  # typed id and raw topic: no cast or trim per row
+
+
+def test_mixed_id_types_compare_as_text():
+    # 1 and "1" are the same customer across the two tables
+    check(kit.contact_frequency(contacts(ID_TYPES["bigint"]([1, 1, 2, 2, 4])), customers(["1", "2", "3"])))
+
+
+def test_padded_text_ids_and_topics_still_trimmed():
+    c = contacts([" 1", "1 ", "2", "2", "4"])
+    c["topic"] = ["billing ", " billing", "login", "login", "billing"]
+    check(kit.contact_frequency(c, customers(["1", "2", "3"]), same_topic=True))
+
+
+def test_repeated_calls_with_changed_options_match_a_fresh_process_answer():
+    con = engine.default_connection()
+    c, u = contacts(ID_TYPES["string"]([1, 1, 2, 2, 4])), customers(ID_TYPES["string"]([1, 2, 3]))
+    check(kit.contact_frequency(c, u, con=con))
+    assert prepare.PREPARED.entries(con) == 2  # contacts and customers, prepared once
+    # no follow-ups without a window; by tier: gold has customers 1 and 2, basic customer 3
+    assert kit.contact_frequency(c, u, con=con, dedup_window="0").frame["follow_ups"].sum() == 0
+    tier = kit.contact_frequency(c, u, con=con, by="tier").frame
+    jan = tier[tier["period"] == "2026-01-01"].set_index("tier")
+    assert jan.loc["gold", "contacts"] == 3 and jan.loc["gold", "active_customers"] == 2
+    assert jan.loc["basic", "contacts"] == 0 and jan.loc["basic", "active_customers"] == 1
+    check(kit.contact_frequency(c, u, con=con))  # back to the first options: the same numbers
+
+
+def test_mutated_frame_is_not_served_stale():
+    con = engine.default_connection()
+    c, u = contacts([1, 1, 2, 2, 4]), customers([1, 2, 3])
+    check(kit.contact_frequency(c, u, con=con))
+    c.loc[c["contact_id"] == "k4", "created_at"] = "2026-01-21 08:00"  # February's contact moves to January
+    frame = kit.contact_frequency(c, u, con=con).frame
+    assert frame["contacts"].tolist() == [4]
+    ds = kit.load({"contacts": c, "customers": u}, con=con)
+    assert kit.contact_frequency(ds).frame["contacts"].tolist() == [4]
+    c.loc[c["contact_id"] == "k4", "created_at"] = "2026-03-02 08:00"  # the Dataset's frame changes too
+    assert kit.contact_frequency(ds).frame["contacts"].tolist() == [3, 0, 1]
+
+
+def test_rewritten_file_is_not_served_stale(tmp_path):
+    path = tmp_path / "contacts.parquet"
+    contacts([1, 1, 2, 2, 4]).to_parquet(path)
+    u = customers([1, 2, 3])
+    ds = kit.load({"contacts": path, "customers": u})
+    check(kit.contact_frequency(ds))
+    changed = contacts([1, 1, 2, 2, 4])
+    changed["customer_id"] = [1, 1, 2, 2, 2]  # the unknown customer's contact becomes customer 2's
+    changed.to_parquet(path)
+    frame = kit.contact_frequency(ds).frame
+    assert frame["contacts"].tolist() == [4, 1]
+
+
+def test_csv_and_prepared_caches_are_bounded(tmp_path):
+    con = engine.default_connection()
+    u = customers([1, 2, 3])
+    for i in range(12):
+        c = contacts([1, 1, 2, 2, 4])
+        c["contact_id"] = [f"k{i}-{j}" for j in range(5)]
+        path = tmp_path / f"contacts{i}.csv"
+        c.to_csv(path, index=False)
+        check(kit.contact_frequency(str(path), u, con=con))
+    assert sources._CSV_CACHE.entries(con) <= sources._CSV_CACHE.size
+    assert prepare.PREPARED.entries(con) <= prepare.PREPARED.size
+    assert frequency.FACTS.entries(con) <= frequency.FACTS.size
+
+
+def test_cached_and_uncached_answers_are_identical(monkeypatch):
+    c = contacts([1, 1, 2, 2, 4])
+    c.loc[4, "created_at"] = "not a date"  # an unparseable row, with its example in the ledger
+    u = customers([1, 2, 3])
+    options = dict(by="channel", same_topic=True, as_of="2026-02-28")
+    con = engine.default_connection()
+    monkeypatch.setattr(prepare, "PREPARE_AT_ONCE_ROWS", 0)  # first call: uncached; second: prepared
+    first = kit.contact_frequency(c, u, con=con, **options)
+    assert not prepare.PREPARED.entries(con)
+    second = kit.contact_frequency(c, u, con=con, **options)
+    assert prepare.PREPARED.entries(con)
+    pd.testing.assert_frame_equal(first.frame, second.frame)
+    pd.testing.assert_frame_equal(first.ledger.frame(), second.ledger.frame())
+    assert first.ledger.excluded("contacts") == {"unparseable created_at": 1}

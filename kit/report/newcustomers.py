@@ -23,6 +23,7 @@ from ..metrics.cohorts import rate_ratio
 from ..metrics.frequency import contact_frequency
 from ..metrics.timesegments import bands
 from ..present import narrative
+from . import shared
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -116,6 +117,7 @@ class NewVsExisting(Result):
         return ax
 
 
+@shared.memo  # computed once per render: the summary and the overview page share it
 def new_vs_existing(
     ds,
     *,

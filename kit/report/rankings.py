@@ -20,6 +20,7 @@ from ..errors import renamed_parameters
 from ..metrics.frequency import contact_frequency, poisson_ci
 from ..present import narrative
 from ..present.plots import new_axes
+from . import shared
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -72,6 +73,7 @@ class Rankings(MetricResult):
         return ax
 
 
+@shared.memo  # computed once per render: the summary and the overview page share it
 @accepts_dataset
 @renamed_parameters(grain="freq")
 def rankings(

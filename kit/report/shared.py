@@ -17,9 +17,13 @@ Jupyter, another period, a warehouse connection) :func:`cut` cuts as before.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
 import os
-from collections.abc import Iterator
+import pickle
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -32,6 +36,8 @@ if TYPE_CHECKING:
 #: Environment variable (set in each notebook kernel by the render) naming the shared folder.
 ENV = "KIT_REPORT_SHARED"
 MANIFEST = "manifest.json"
+#: Datasets read from a shared folder (by id) -> that folder: :func:`memo` shares results computed on them.
+_DATASETS: dict[int, str] = {}
 #: The shared folder of this thread's render (the render's summary runs in-process; kernels get :data:`ENV`).
 _FOLDER: ContextVar[str | None] = ContextVar("kit_report_shared", default=None)
 
@@ -114,4 +120,43 @@ def cut(ctx: ReportContext, ds: Dataset) -> Dataset:
         name: dataclasses.replace(src, table=ds.con.read_parquet(Path(folder) / f"{name}.parquet"))
         for name, src in ds.tables.sources.items()
     }
-    return Dataset(Tables(ds.con, sources), tz=ds.tz, mapping=ds.mapping, timestamp_format=ds.timestamp_format)
+    out = Dataset(Tables(ds.con, sources), tz=ds.tz, mapping=ds.mapping, timestamp_format=ds.timestamp_format)
+    _DATASETS[id(out)] = str(folder)
+    weakref.finalize(out, _DATASETS.pop, id(out), None)
+    return out
+
+
+def memo(func: Callable) -> Callable:
+    """Decorator: a result computed on a shared dataset is computed once per render.
+
+    ``func(ds, **options)`` on a dataset from :func:`cut` (the render's shared copy) runs in the
+    first process that asks (the summary or a notebook) while the others wait for it, and is read
+    back from ``<shared folder>/results/`` by the others (pickled there by the same kit version; the
+    folder lives and dies with the render). Any other call runs ``func`` as usual.
+    """
+
+    @functools.wraps(func)
+    def inner(ds, *args, **kwargs):
+        folder = _DATASETS.get(id(ds))
+        if folder is None or args:
+            return func(ds, *args, **kwargs)
+        import fcntl
+
+        name = f"{func.__module__}.{func.__qualname__}:{json.dumps(kwargs, sort_keys=True, default=str)}"
+        path = Path(folder) / "results" / f"{hashlib.sha256(name.encode()).hexdigest()[:32]}.pkl"
+        path.parent.mkdir(exist_ok=True)
+        with open(path.with_suffix(".lock"), "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one computes, the others wait for its result
+            if path.is_file():
+                return pickle.loads(path.read_bytes())  # noqa: S301 - written by this render, in its own folder
+            value = func(ds, **kwargs)
+            try:
+                data = pickle.dumps(value)
+            except Exception:  # noqa: BLE001 - a result that holds a live connection is not shared
+                return value
+            tmp = path.with_suffix(".part")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+            return value
+
+    return inner

@@ -331,7 +331,8 @@ def test_backfill_range_and_cli(tmp_path, tiny_notebooks, small_sample_dir):
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     links = hrefs(out / "index.html")
-    assert links[:2] == ["2026-09/index.html", "2026-08/index.html"]
+    # newest first; each period's one-page report.html comes before its index
+    assert [h for h in links if h.endswith("/index.html")][:2] == ["2026-09/index.html", "2026-08/index.html"]
     for period in ("2026-08", "2026-09"):
         s = json.loads((out / period / "summary.json").read_text())
         direct = kit.contact_frequency(

@@ -50,9 +50,10 @@ def notebook_imports(nb: Path) -> str:
     for cell in cells:
         if cell["cell_type"] != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
             continue
+        code = "\n".join(line for line in "".join(cell["source"]).splitlines() if not line.lstrip().startswith("%"))
         try:
-            tree = ast.parse("".join(cell["source"]))
-        except SyntaxError:  # IPython magics
+            tree = ast.parse(code)  # IPython magics left out
+        except SyntaxError:
             continue
         lines += [ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
     return "\n".join(lines)

@@ -173,7 +173,7 @@ def generate(size: str, root: Path, shapes, *, seed: int = 42, memory_limit: str
         "    print('wrote', path, file=sys.stderr, flush=True)\n"
     )
     t0 = time.perf_counter()
-    seconds, rss, _ = timed([PY, "-c", code], stdin=json.dumps(script))
+    seconds, rss, _, _ = timed([PY, "-c", code], stdin=json.dumps(script))
     return {"seconds": round(time.perf_counter() - t0, 1), "peak_rss_gib": rss / GIB, "files": len(todo)}
 
 
@@ -318,8 +318,11 @@ SQL_CHILD = (
 # ------------------------------------------------------------------ processes
 
 
-def timed(cmd: list[str], *, stdin: str | None = None, env=None, watch: Path | None = None) -> tuple[float, int, int]:
-    """Run ``cmd`` under /usr/bin/time: (wall seconds, peak RSS bytes, peak bytes under ``watch``)."""
+def timed(cmd: list[str], *, stdin: str | None = None, env=None, watch: Path | None = None):
+    """Run ``cmd`` under /usr/bin/time: (wall seconds, peak RSS bytes, peak bytes under ``watch``, CPU seconds).
+
+    CPU seconds (user + system, all threads) move far less than wall time when other jobs share the cores.
+    """
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         peak_disk = [0]
         stop = threading.Event()
@@ -333,7 +336,7 @@ def timed(cmd: list[str], *, stdin: str | None = None, env=None, watch: Path | N
             poller.start()
         t0 = time.perf_counter()
         proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd],
+            ["/usr/bin/time", "-f", "%M %U %S", "-o", rss.name, *cmd],
             input=stdin,
             capture_output=True,
             text=True,
@@ -344,7 +347,8 @@ def timed(cmd: list[str], *, stdin: str | None = None, env=None, watch: Path | N
         stop.set()
         if proc.returncode:
             raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd[:6])} ...\n{proc.stderr[-3000:]}")
-        return seconds, int(rss.read().strip().splitlines()[-1]) * 1024, peak_disk[0]
+        peak, user, system = rss.read().strip().splitlines()[-1].split()
+        return seconds, int(peak) * 1024, peak_disk[0], float(user) + float(system)
 
 
 def _du(path: Path | None) -> int:
@@ -437,17 +441,18 @@ def matrix(size: str, root: Path, cells: list[Cell], *, repeats: int, inproc: in
         work = Path(work)
         for cell in cells:
             contacts, customers = files(size, root, cell.ids, cell.times, seed)
-            kit_t, sql_t, kit_m, sql_m = [], [], [], []
+            kit_t, sql_t, kit_m, sql_m, kit_c, sql_c = [], [], [], [], [], []
             for _ in range(repeats):  # kit and SQL back to back, so a slow spell hits both
-                t, m, _ = run_kit(cell, contacts, customers, work / "kit.csv")
-                kit_t.append(t), kit_m.append(m)
-                t, m, _ = run_sql(cell, contacts, customers, work / "sql.csv")
-                sql_t.append(t), sql_m.append(m)
+                t, m, _, c = run_kit(cell, contacts, customers, work / "kit.csv")
+                kit_t.append(t), kit_m.append(m), kit_c.append(c)
+                t, m, _, c = run_sql(cell, contacts, customers, work / "sql.csv")
+                sql_t.append(t), sql_m.append(m), sql_c.append(c)
             compare(cell, work / "kit.csv", work / "sql.csv")
             row = dict(
                 cell=cell.name, kit_s=statistics.median(kit_t), sql_s=statistics.median(sql_t),
                 kit_rss_gib=max(kit_m) / GIB, sql_rss_gib=max(sql_m) / GIB, kit_runs=kit_t, sql_runs=sql_t,
-                equal=True, load=os.getloadavg()[0],
+                equal=True, load=os.getloadavg()[0], kit_cpu=kit_c, sql_cpu=sql_c,
+                cpu_ratio=statistics.median(k / s for k, s in zip(kit_c, sql_c)),
             )  # fmt: skip
             row["ratio"] = row["kit_s"] / row["sql_s"]
             row["rss_ratio"] = row["kit_rss_gib"] / row["sql_rss_gib"]
@@ -465,12 +470,12 @@ def matrix(size: str, root: Path, cells: list[Cell], *, repeats: int, inproc: in
         f"\nSize {size} ({n_cust:,} customers, {n_cont:,} contacts), {repeats} kit/SQL pairs per cell, "
         f"load average {os.getloadavg()[0]:.1f} at the end; every cell's kit result equals the reference's.\n"
     )
-    print("| cell | kit s | SQL s | ratio | kit peak RSS | SQL peak RSS | RSS ratio | in-process ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| cell | kit s | SQL s | ratio | CPU ratio | kit peak RSS | SQL peak RSS | RSS ratio | in-process ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         inp = f"{r['inproc_ratio']:.2f}" if "inproc_ratio" in r else "–"
         print(
-            f"| {r['cell']} | {r['kit_s']:.2f} | {r['sql_s']:.2f} | {r['pair_ratio']:.2f} | "
+            f"| {r['cell']} | {r['kit_s']:.2f} | {r['sql_s']:.2f} | {r['pair_ratio']:.2f} | {r['cpu_ratio']:.2f} | "
             f"{r['kit_rss_gib']:.2f} GiB | {r['sql_rss_gib']:.2f} GiB | {r['rss_ratio']:.2f} | {inp} |"
         )
     if out_json:
@@ -494,8 +499,8 @@ def xl(root: Path, *, seed: int, temp_dir: Path, memory_limit: str, threads: str
         for name, run in (("kit", run_kit), ("sql", run_sql)):
             shutil.rmtree(temp_dir, ignore_errors=True)
             temp_dir.mkdir(parents=True)
-            t, m, disk = run(cell, contacts, customers, work / f"{name}.csv", watch=temp_dir)
-            rows[name] = dict(seconds=t, peak_rss_gib=m / GIB, spill_gib=disk / GIB, load=os.getloadavg()[0])
+            t, m, disk, c = run(cell, contacts, customers, work / f"{name}.csv", watch=temp_dir)
+            rows[name] = dict(seconds=t, cpu_s=c, peak_rss_gib=m / GIB, spill_gib=disk / GIB, load=os.getloadavg()[0])
             print(name, json.dumps(rows[name]), flush=True)
         compare(cell, work / "kit.csv", work / "sql.csv")
     shutil.rmtree(temp_dir, ignore_errors=True)
@@ -551,16 +556,13 @@ def spark(size: str, root: Path, *, seed: int, repeats: int, partitions: str, dr
         if proc.returncode:
             raise SystemExit(f"spark failed:\n{proc.stderr[-3000:]}")
         res = json.loads(proc.stdout.strip().splitlines()[-1])
-        kit_t, sql_t = [], []
-        for _ in range(repeats):
-            kit_t.append(run_kit(cell, contacts, customers, work / "kit.csv")[0])
-            sql_t.append(run_sql(cell, contacts, customers, work / "sql.csv")[0])
-        inproc = run_inproc(cell, size, root, repeats, seed)
+        inproc = run_inproc(cell, size, root, repeats, seed)  # DuckDB: the same call in process, and the SQL
+        run_sql(cell, contacts, customers, work / "sql.csv")
         compare(cell, work / "spark.csv", work / "sql.csv")
     out = dict(
-        spark_startup_s=res["startup"], spark_call_s=statistics.median(res["times"]),
-        spark_calls=res["times"], duckdb_cli_s=statistics.median(kit_t), duckdb_call_s=statistics.median(inproc["kit"]),
-        sql_s=statistics.median(sql_t), load=os.getloadavg()[0],
+        spark_startup_s=res["startup"], spark_call_s=statistics.median(res["times"]), spark_calls=res["times"],
+        duckdb_call_s=statistics.median(inproc["kit"]), sql_s=statistics.median(inproc["sql"]),
+        load=os.getloadavg()[0],
     )  # fmt: skip
     out["spark_over_duckdb_call"] = out["spark_call_s"] / out["duckdb_call_s"]
     print(json.dumps(out, indent=1))

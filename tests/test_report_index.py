@@ -160,3 +160,11 @@ def test_benchmark_sentence_names_at_most_three_bands():
     assert first.count("the industry band") + first.count("band ") <= 6 and f"all {len(table())}" in first
     assert f"{len(table()) - 3} more bands" in first and "benchmark.profile" in first
     assert "more bands" not in place(0.7, {"industry": "SaaS (B2B)"}, ci=(0.65, 0.75)).sentences()[0]
+
+
+def test_quarterly_headline_says_per_quarter():
+    from kit.report.overview import Headline
+
+    head = Headline("2026-Q3", "quarter", "2026-07-01", "2026-09-30", 2.1, 2.0, 2.2, 21, 20, 1, 10, 9, 2.0, 1 / 21)
+    said = head.describe()
+    assert said.startswith("In 2026-Q3, customers contacted support 2.10 times per active customer per quarter (")

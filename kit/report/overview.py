@@ -636,9 +636,10 @@ def forecast(trend_result: MetricResult | pd.DataFrame, *, horizon: int = 3) -> 
 def _headline_sentences(head: Headline) -> list[str]:
     """The headline, its comparisons and its repeat contacts (plain text; escape for display)."""
     unit = _UNIT[head.grain]
+    per = "" if head.grain == "month" else f" per {unit}"  # a quarterly headline says so; months are the default
     out = [
-        f"In {head.period}, customers contacted support {narrative.num(head.frequency)} times per active customer "
-        f"{narrative.interval(head.ci_low, head.ci_high)}: {head.contacts:,} contacts from "
+        f"In {head.period}, customers contacted support {narrative.num(head.frequency)} times per active customer"
+        f"{per} {narrative.interval(head.ci_low, head.ci_high)}: {head.contacts:,} contacts from "
         f"{head.active_customers:,} active customers."
         + ("" if head.complete else f" The data ends before the {unit} does, so this is a partial {unit}.")
     ]

@@ -148,7 +148,7 @@ def _select_strategic(ok, strategic, columns):
         if m:
             strategic = TopN(int(m.group(1)), m.group(2) or "arr")
         elif strategic in columns:
-            return ok.filter(_truthy(ok[strategic])), f"customers flagged in column {strategic!r}"
+            return ok.filter(_truthy(ok[strategic])), f"customers with the {strategic} flag"
         else:
             raise ParameterError(
                 f"strategic={strategic!r} is not a customers column ({', '.join(columns)}) "

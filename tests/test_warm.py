@@ -108,18 +108,40 @@ def test_padded_text_ids_and_topics_still_trimmed():
     check(kit.contact_frequency(c, customers(["1", "2", "3"]), same_topic=True))
 
 
-def test_repeated_calls_with_changed_options_match_a_fresh_process_answer():
+@pytest.mark.filterwarnings("ignore:1 period-group row")
+def test_repeated_calls_with_changed_options_match_fresh_answers(tmp_path):
+    for name, frame in (("contacts", contacts([1, 1, 2, 2, 4])), ("customers", customers([1, 2, 3]))):
+        frame.to_parquet(tmp_path / f"{name}.parquet")
     con = engine.default_connection()
-    c, u = contacts(ID_TYPES["string"]([1, 1, 2, 2, 4])), customers(ID_TYPES["string"]([1, 2, 3]))
-    check(kit.contact_frequency(c, u, con=con))
+    ds = kit.load(tmp_path, con=con)  # files: never memoised, so each call runs its (smaller) query
+    check(kit.contact_frequency(ds))
     assert prepare.PREPARED.entries(con) == 2  # contacts and customers, prepared once
+    assert frequency.FACTS.entries(con) > 0  # the data-only parts, fetched once
     # no follow-ups without a window; by tier: gold has customers 1 and 2, basic customer 3
-    assert kit.contact_frequency(c, u, con=con, dedup_window="0").frame["follow_ups"].sum() == 0
-    tier = kit.contact_frequency(c, u, con=con, by="tier").frame
-    jan = tier[tier["period"] == "2026-01-01"].set_index("tier")
+    assert kit.contact_frequency(ds, dedup_window="0").frame["follow_ups"].sum() == 0
+    tier = kit.contact_frequency(ds, by="tier")
+    jan = tier.frame[tier.frame["period"] == "2026-01-01"].set_index("tier")
     assert jan.loc["gold", "contacts"] == 3 and jan.loc["gold", "active_customers"] == 2
     assert jan.loc["basic", "contacts"] == 0 and jan.loc["basic", "active_customers"] == 1
-    check(kit.contact_frequency(c, u, con=con))  # back to the first options: the same numbers
+    assert tier.ledger.excluded("contacts") == {"unknown customer": 1}
+    again = kit.contact_frequency(ds)  # back to the first options: the same numbers and columns
+    check(again)
+    fresh = kit.contact_frequency(kit.load(tmp_path, con=engine.default_connection()))
+    pd.testing.assert_frame_equal(again.frame, fresh.frame)
+    pd.testing.assert_frame_equal(again.ledger.frame(), fresh.ledger.frame())
+
+
+def test_small_frame_results_are_memoised_by_content():
+    con = engine.default_connection()
+    first = kit.contact_frequency(contacts([1, 1, 2, 2, 4]), customers([1, 2, 3]), con=con)
+    with engine.capture_sql() as log:
+        second = kit.contact_frequency(contacts([1, 1, 2, 2, 4]), customers([1, 2, 3]), con=con)  # new, equal frames
+    assert log == []  # no query at all
+    check(second)
+    second.frame.loc[0, "contacts"] = 99  # a copy: the caller cannot spoil the stored result
+    pd.testing.assert_frame_equal(
+        kit.contact_frequency(contacts([1, 1, 2, 2, 4]), customers([1, 2, 3]), con=con).frame, first.frame
+    )
 
 
 def test_mutated_frame_is_not_served_stale():
@@ -150,16 +172,20 @@ def test_rewritten_file_is_not_served_stale(tmp_path):
 
 def test_csv_and_prepared_caches_are_bounded(tmp_path):
     con = engine.default_connection()
-    u = customers([1, 2, 3])
-    for i in range(12):
+    size = sources._CSV_CACHE.size
+    for i in range(size + 2):
         c = contacts([1, 1, 2, 2, 4])
         c["contact_id"] = [f"k{i}-{j}" for j in range(5)]
         path = tmp_path / f"contacts{i}.csv"
         c.to_csv(path, index=False)
-        check(kit.contact_frequency(str(path), u, con=con))
-    assert sources._CSV_CACHE.entries(con) <= sources._CSV_CACHE.size
-    assert prepare.PREPARED.entries(con) <= prepare.PREPARED.size
-    assert frequency.FACTS.entries(con) <= frequency.FACTS.size
+        src = sources.open_tables(contacts=str(path), con=con)["contacts"]
+        prepared = prepare.prepared_contacts(src, con, tz="UTC")
+        assert prepared.table.count().execute() == 5
+    assert sources._CSV_CACHE.entries(con) == size
+    assert prepare.PREPARED.entries(con) == prepare.PREPARED.size
+    # the newest entries still answer; an evicted CSV table is read again when asked for
+    check(kit.contact_frequency(str(path), customers([1, 2, 3]), con=con))
+    check(kit.contact_frequency(str(tmp_path / "contacts0.csv"), customers([1, 2, 3]), con=con))
 
 
 def test_cached_and_uncached_answers_are_identical(monkeypatch):
@@ -169,6 +195,7 @@ def test_cached_and_uncached_answers_are_identical(monkeypatch):
     options = dict(by="channel", same_topic=True, as_of="2026-02-28")
     con = engine.default_connection()
     monkeypatch.setattr(prepare, "PREPARE_AT_ONCE_ROWS", 0)  # first call: uncached; second: prepared
+    monkeypatch.setattr(frequency, "MEMO_ROWS", 0)  # no memoised result: both calls compute
     first = kit.contact_frequency(c, u, con=con, **options)
     assert not prepare.PREPARED.entries(con)
     second = kit.contact_frequency(c, u, con=con, **options)

@@ -116,22 +116,25 @@ def start(
 #: Tables the data alone determines, materialised once per source on DuckDB (see :func:`prepared_contacts`).
 PREPARED = BoundedCache(8)
 #: Sources up to this many rows are prepared at their first call; larger ones at their second
-#: (a one-off run, such as the CLI's, never pays for a copy it would not reuse).
+#: (a one-off run, such as the CLI's, never pays for a copy it would not reuse), and sources over
+#: :data:`PREPARE_MAX_ROWS` never (a copy of them would cost more memory than it saves time).
 PREPARE_AT_ONCE_ROWS = 1_000_000
-_SEEN = BoundedCache(32)
+PREPARE_MAX_ROWS = 5_000_000
+_SEEN = BoundedCache(32)  # row counts of the sources met so far
 
 
 def _cacheable(src: Source, con: BaseBackend, key: Any) -> bool:
-    """Whether to materialise now: DuckDB, an identified source, and small or seen before."""
+    """Whether to materialise now: DuckDB, an identified source, and small, or mid-sized and seen before."""
     if con.name != "duckdb":
         return False
-    if _SEEN.get(con, key) is not None:
-        return True
-    _SEEN.put(con, key, True)
+    rows = _SEEN.get(con, key)
+    if rows is not None:
+        return rows <= PREPARE_MAX_ROWS
     try:
         rows = int(con.execute(src.table.count()))
     except Exception:  # noqa: BLE001 - not countable here: leave it uncached
         return False
+    _SEEN.put(con, key, rows)
     return rows <= PREPARE_AT_ONCE_ROWS
 
 

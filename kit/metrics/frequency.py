@@ -980,7 +980,9 @@ def _fetch_parts(con, agg: ir.Table, keyed: list[tuple[Any, ir.Table]]) -> pd.Da
             frame = result[result["_i"] == i]
             if len(frame) or FACTS.get(con, key) is None:
                 FACTS.put(con, key, frame.drop(columns="_i"))
-    result = pd.concat([result.drop(columns="_i"), *known], ignore_index=True) if known else result.drop(columns="_i")
+    result = result.drop(columns="_i")
+    if known:  # stored under other options: only this query's columns (an earlier grouping's are not ours)
+        result = pd.concat([result, *[k.reindex(columns=result.columns) for k in known]], ignore_index=True)
     result["_part"] = result["_part"].replace("rejected", "contacts")
     return result
 

@@ -480,7 +480,8 @@ def contact_frequency(
             keyed += list(zip(names, cparts, strict=False))
         keyed.append((ckey and ("reused", ckey, id_key), _reused_contact_ids(csrc, padded_ids=trim_ids, key=begun.key)))
         if first_try:
-            keyed += [(ckey and ("labels", ckey), p) for p in _padded_labels(csrc)]
+            used = {*contact_by, *(["topic"] if same_topic else [])}  # labels this query reads
+            keyed += [(ckey and ("labels", ckey, *sorted(used)), p) for p in _padded_labels(csrc, used)]
         if weight is not None:
             keyed.append((None, _bad_weights(rows)))
         keyed.append((None, _sum_of_squares(rows, cols)))
@@ -987,14 +988,18 @@ def _fetch_parts(con, agg: ir.Table, keyed: list[tuple[Any, ir.Table]]) -> pd.Da
     return result
 
 
-def _padded_labels(csrc) -> list[ir.Table]:
+def _padded_labels(csrc, used) -> list[ir.Table]:
     """The contacts whose channel or topic is blank or padded text (``_part`` "labels", in ``_recheck``).
 
     The first query labels them as stored (no TRIM per row in the follow-up window's input); when
     some need trimming, :func:`contact_frequency` runs again with trimmed labels.
     """
     t = csrc.table.view()
-    text = [c for c in ("channel", "topic") if c in t.columns and t[c].type().is_string() and c not in csrc.clean]
+    text = [
+        c
+        for c in ("channel", "topic")
+        if c in used and c in t.columns and t[c].type().is_string() and c not in csrc.clean
+    ]
     if not text:
         return []
     padded = functools.reduce(operator.or_, [engine.is_padded(t[c]) for c in text])

@@ -209,6 +209,20 @@ def test_benchmark_text_does_not_call_measured_causes_unmeasured():
     assert "dedup window" not in joined
 
 
+def test_event_day_share_by_hand():
+    # October: 5 inbound contacts, 2 of them on 14 Oct, the day of a release; a September event does not count
+    times = ["2026-10-02 10:00", "2026-10-14 09:00", "2026-10-14 15:00", "2026-10-20 10:00", "2026-10-28 10:00"]
+    contacts = pd.DataFrame(
+        {"contact_id": range(5), "customer_id": ["a", "b", "c", "d", "e"], "created_at": times, "channel": "chat"}
+    )
+    customers = pd.DataFrame({"customer_id": list("abcde"), "signup_date": "2025-01-01"})
+    events = pd.DataFrame({"date": pd.to_datetime(["2026-09-30", "2026-10-14"]), "label": ["outage", "release"]})
+    share = ov.event_day_share(contacts, customers, period="2026-10", events=events, dedup_window="0")
+    assert share == pytest.approx(2 / 5)
+    assert ov.event_day_share(contacts, customers, period="2026-10", events=events.iloc[:1]) == 0.0
+    assert ov.event_day_share(contacts, customers, period="2026-10", events=None) is None
+
+
 # --------------------------------------------------------------------------- the rendered pages
 JARGON = re.compile(
     r"\bp ?= ?[\d<]|\bp ?< ?0\.|ETS\(|MASE|seasonal naive|dedup window|KIT_REDACT_SALT|Spearman|std_err"

@@ -544,6 +544,9 @@ def event_day_share(
     freq = periods.check_grain(freq)
     start = parse_period(period, freq)
     end = periods.period_end(start, freq)
+    days = {d for d in pd.to_datetime(events["date"]).dt.normalize() if start <= d <= end}
+    if not days:  # no event in the period: nothing fell on an event day, and no daily query is needed
+        return 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         daily = frame_of(
@@ -563,7 +566,6 @@ def event_day_share(
     total = float(daily["contacts"].sum())
     if total <= 0:
         return None
-    days = set(pd.to_datetime(events["date"]).dt.normalize())
     return float(daily.loc[daily["period"].isin(days), "contacts"].sum()) / total
 
 

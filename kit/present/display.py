@@ -47,8 +47,11 @@ def escape_markdown(text: object) -> str:
     '&lt;script&gt;alert\\\\(1\\\\)&lt;/script&gt; &amp; \\\\[x\\\\]\\\\(y\\\\)'
     >>> escape_markdown(">$10M") == "&gt;\\\\$10M"  # a dollar sign is no math delimiter
     True
+    >>> escape_markdown("the forecast's error")  # no "&#x27;" entity for Markdown to break
+    "the forecast's error"
     """
-    return _MD_SPECIAL.sub(r"\\\1", escape_html(text))
+    # quote=False: quotes need no escaping in Markdown text, and "&#x27;" would lose its "#" to the Markdown pass
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
 def markdown(lines: str | Iterable[object], *, bullets: bool = True) -> Markdown:
@@ -77,7 +80,7 @@ TABLE_CSS = """
 table.kit-table { border-collapse: collapse; font-size: 13px; max-width: 100%; }
 table.kit-table caption { caption-side: top; text-align: left; font-weight: 600; padding: 2px 0 6px; }
 table.kit-table th, table.kit-table td { padding: 3px 10px; border-bottom: 1px solid #ddd; text-align: left;
-  vertical-align: top; overflow-wrap: anywhere; }
+  vertical-align: top; overflow-wrap: break-word; }
 table.kit-table th { border-bottom: 2px solid #bbb; font-weight: 600; }
 table.kit-table th.num, table.kit-table td.num { text-align: right; font-variant-numeric: tabular-nums;
   overflow-wrap: normal; }

@@ -134,6 +134,15 @@ class BoundedCache:
     The connection is held weakly (its temp tables die with it); each connection keeps at most
     ``size`` entries. An evicted temp table is dropped once no expression refers to it any more
     (a Dataset may still read an evicted CSV table), so the engine's memory stays bounded too.
+
+    Examples
+    --------
+    >>> con = engine.default_connection()
+    >>> cache = BoundedCache(2)
+    >>> for key in "abc":
+    ...     _ = cache.put(con, key, key.upper())
+    >>> cache.get(con, "a"), cache.get(con, "c"), cache.entries(con)
+    (None, 'C', 2)
     """
 
     def __init__(self, size: int) -> None:

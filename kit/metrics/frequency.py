@@ -983,7 +983,14 @@ def _fetch_parts(con, agg: ir.Table, keyed: list[tuple[Any, ir.Table]]) -> pd.Da
                 FACTS.put(con, key, frame.drop(columns="_i"))
     result = result.drop(columns="_i")
     if known:  # stored under other options: only this query's columns (an earlier grouping's are not ours)
+        dtypes = result.dtypes
         result = pd.concat([result, *[k.reindex(columns=result.columns) for k in known]], ignore_index=True)
+        for col, dtype in dtypes.items():  # the types the query gave (text stays text, not object)
+            if result[col].dtype != dtype:
+                try:
+                    result[col] = result[col].astype(dtype)
+                except (TypeError, ValueError):  # integers now holding NULLs stay as pandas made them
+                    pass
     result["_part"] = result["_part"].replace("rejected", "contacts")
     return result
 

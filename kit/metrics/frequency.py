@@ -420,7 +420,7 @@ def contact_frequency(
         if weight is not None and weight not in csrc.columns:
             raise ParameterError(
                 f"weight column {weight!r} is not in the contacts table ({csrc.label}); "
-                f"columns: {', '.join(csrc.columns)}"
+                f"columns: {', '.join(c for c in csrc.columns if not c.startswith('_kit'))}"
             )
         if weight is not None and engine.decimal_comma(begun.con, csrc.table[weight]):  # "12,5" means 12.5
             csrc = replace(csrc, table=csrc.table.mutate(**{weight: csrc.table[weight].replace(",", ".")}))

@@ -299,7 +299,7 @@ ORDER BY ALL
 
 def _settings_sql() -> str:
     """The kit's DuckDB settings (kit.core.engine.default_connection), so that only the query differs."""
-    out = ["SET TimeZone = 'UTC'", "SET preserve_insertion_order = false"]
+    out = ["SET TimeZone = 'UTC'", "SET preserve_insertion_order = false", "SET enable_progress_bar = false"]
     for env, name in (("MEMORY_LIMIT", "memory_limit"), ("TEMP_DIR", "temp_directory"), ("THREADS", "threads")):
         value = os.environ.get(f"KIT_DUCKDB_{env}", "").strip()
         if value:
@@ -423,7 +423,7 @@ def run_inproc(cell: Cell, size: str, root: Path, repeats: int, seed: int) -> di
     proc = subprocess.run([PY, "-c", code, json.dumps(job)], capture_output=True, text=True, cwd=REPO)
     if proc.returncode:
         raise SystemExit(f"in-process run failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads([line for line in proc.stdout.splitlines() if line.startswith("{")][-1])
 
 
 # ------------------------------------------------------------------ the three modes
@@ -555,7 +555,8 @@ def spark(size: str, root: Path, *, seed: int, repeats: int, partitions: str, dr
         proc = subprocess.run([PY, "-c", code, json.dumps(job)], capture_output=True, text=True, cwd=REPO)
         if proc.returncode:
             raise SystemExit(f"spark failed:\n{proc.stderr[-3000:]}")
-        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        res = json.loads([line for line in proc.stdout.splitlines() if line.startswith("{")][-1])
+        print("spark", json.dumps(res), flush=True)  # kept even if the DuckDB side fails
         inproc = run_inproc(cell, size, root, repeats, seed)  # DuckDB: the same call in process, and the SQL
         run_sql(cell, contacts, customers, work / "sql.csv")
         compare(cell, work / "spark.csv", work / "sql.csv")

@@ -104,17 +104,14 @@ new = ov.new_vs_existing(
 )
 events = ov.events_between(ds.events, start=trend.frame["period"].min(), end=head.end, tz=ctx.tz)
 # the causes this page measures, so the benchmark text does not call them unmeasured
-measured = {
-    "onboarding_share": new.share if den.has_customers(ds) else None,
-    "release_share": ov.event_day_share(
-        ds,
-        period=ctx.period,
-        freq=ctx.grain,
-        events=events if ds.events is not None else None,
-        dedup_window=ctx.dedup_window,
-        active_lookback=den.lookback(ds, ctx.active_lookback),
-    ),
-}
+measured = ov.measured_causes(
+    ds,
+    new if den.has_customers(ds) else None,
+    period=ctx.period,
+    freq=ctx.grain,
+    dedup_window=ctx.dedup_window,
+    active_lookback=den.lookback(ds, ctx.active_lookback),
+)
 bench = ov.benchmark(trend, period=ctx.period, freq=ctx.grain, profile=ctx.benchmark_profile, context=measured)
 cohort_table = (  # signup cohorts need signup dates: none without a customers table
     kit.cohorts(ds, freq="month", periods=12, dedup_window=ctx.dedup_window) if den.has_customers(ds) else None

@@ -267,3 +267,17 @@ def test_every_page_image_has_alt_text(pages):
         imgs = re.findall(r"<img\b", page)
         assert imgs and len(alts) == len(imgs), name
         assert all(a.strip() and "No description" not in a for a in alts), name
+
+
+def test_summary_benchmark_text_names_what_the_report_measures():
+    """summary.json's benchmark text measures what the overview page measures (issue 17: it called
+    onboarding and releases unmeasured). data/examples, 2026-02, by hand: contacts t4 (c), t5 (a) and
+    t6 (b, on the 2026-02-05 outage day); b and c signed up within 90 days of 2026-02-01, a did not:
+    onboarding 2 of 3 = 67%, event days 1 of 3 = 33%."""
+    from kit.report.context import load
+    from kit.report.summary import summary
+
+    text = " ".join(summary(load(None, period="2026-02", data_dir="data/examples"))["benchmark"]["text"])
+    assert "67% of contacts came from customers in their onboarding period" in text
+    assert "33% of contacts fell on release or outage days" in text
+    assert "Not measured here: self-service success." in text

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ibis.backends import BaseBackend
     from matplotlib.axes import Axes
 
+    from ..core.dataset import Dataset
     from ..core.types import DateLike, MappingSpec, Window
 
 #: Periods a year per grain: the "same period last year" is this many periods back.
@@ -461,6 +462,29 @@ def events_between(
     out = engine.fetch(con, t.order_by("date"), max_rows=10_000)
     out["date"] = pd.to_datetime(out["date"])
     return out.reset_index(drop=True)
+
+
+def measured_causes(
+    ds: Dataset,
+    new: NewVsExisting | None,
+    *,
+    period: DateLike,
+    freq: str = DEFAULT_FREQ,
+    dedup_window: Window = DEFAULT_DEDUP_WINDOW,
+    active_lookback: Window | None = None,
+) -> dict[str, float | None]:
+    """The causes of contact a report measures, for :func:`benchmark`'s ``context=``: the new customers'
+    share of the period's contacts (``new``, None without a customers table) and the share made on an
+    event day. The overview page and ``summary.json`` both call this, so their benchmark texts agree on
+    what is measured."""
+    events = None
+    if ds.events is not None:
+        start = parse_period(period, freq)
+        events = events_between(ds.events, start=start, end=periods.period_end(start, freq), tz=ds.tz)
+    release = event_day_share(
+        ds, period=period, freq=freq, events=events, dedup_window=dedup_window, active_lookback=active_lookback
+    )
+    return {"onboarding_share": None if new is None else new.share, "release_share": release}
 
 
 def data_quality(ledger: Ledger | MetricResult, *, redact: bool = False) -> pd.DataFrame:

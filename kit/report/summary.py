@@ -47,7 +47,6 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
         ds, period=period, freq=freq, periods_shown=shown, dedup_window=ctx.dedup_window, active_lookback=lookback
     )
     head = overview.headline(trend, period=period, freq=freq)
-    bench = overview.benchmark(trend, period=period, freq=freq, profile=ctx.benchmark_profile)
     found = overview.anomalies(trend, events=ds.events, threshold=ctx.threshold("anomaly_z"), tz=ctx.tz)
     fc = overview.forecast(trend, horizon=3)
     ranked = overview.rankings(
@@ -63,6 +62,15 @@ def summary(ctx: ReportContext, *, con: BaseBackend | None = None) -> dict:
     new = overview.new_vs_existing(
         ds, period=period, freq=freq, new_window=ctx.new_window, dedup_window=ctx.dedup_window
     )
+    measured = overview.measured_causes(  # as the overview page does: the same benchmark text
+        ds,
+        new if denominator.has_customers(ds) else None,
+        period=period,
+        freq=freq,
+        dedup_window=ctx.dedup_window,
+        active_lookback=lookback,
+    )
+    bench = overview.benchmark(trend, period=period, freq=freq, profile=ctx.benchmark_profile, context=measured)
     quality = data_quality(trend.ledger)
     d = head.to_dict()
     reasons = alert_reasons(head, found, alert_change=ctx.threshold("alert_change"))

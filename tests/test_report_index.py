@@ -168,3 +168,12 @@ def test_quarterly_headline_says_per_quarter():
     head = Headline("2026-Q3", "quarter", "2026-07-01", "2026-09-30", 2.1, 2.0, 2.2, 21, 20, 1, 10, 9, 2.0, 1 / 21)
     said = head.describe()
     assert said.startswith("In 2026-Q3, customers contacted support 2.10 times per active customer per quarter (")
+
+
+def test_memoised_report_functions_keep_their_keyword_calls():
+    """shared.memo wraps rankings and new_vs_existing; the review found keyword calls (contacts=...,
+    customers=...) failed with "missing positional argument 'ds'"."""
+    from kit.report.overview import rankings
+
+    ranked = rankings(contacts="data/examples/contacts.csv", customers="data/examples/customers.csv", period="2026-02")
+    assert not ranked.frame.empty

@@ -203,3 +203,50 @@ def test_cached_and_uncached_answers_are_identical(monkeypatch):
     pd.testing.assert_frame_equal(first.frame, second.frame)
     pd.testing.assert_frame_equal(first.ledger.frame(), second.ledger.frame())
     assert first.ledger.excluded("contacts") == {"unparseable created_at": 1}
+
+
+def test_csv_rewritten_after_loading_keys_neither_copy_as_the_other(tmp_path):
+    """A CSV is copied when loaded: a source loaded before the file was rewritten counts the old rows
+    (3), a fresh call the new ones (6), in either order (the review found a fresh call served the old copy)."""
+
+    def write(n):
+        days = [f"2026-01-{i + 1:02d} 10:00" for i in range(n)]
+        frame = pd.DataFrame({"contact_id": [f"t{i}" for i in range(n)], "customer_id": "a", "created_at": days})
+        frame.assign(channel="chat").to_csv(tmp_path / "co.csv", index=False)
+
+    write(3)
+    cust = pd.DataFrame({"customer_id": ["a"], "signup_date": ["2025-01-01"], "churn_date": [None], "tier": ["x"]})
+    cust.to_csv(tmp_path / "cu.csv", index=False)
+    old = kit.open_tables(contacts=tmp_path / "co.csv", customers=tmp_path / "cu.csv")
+    write(6)
+    assert kit.contact_frequency(old.contacts, old.customers).frame["contacts"].sum() == 3
+    assert kit.contact_frequency(tmp_path / "co.csv", tmp_path / "cu.csv").frame["contacts"].sum() == 6
+    assert kit.contact_frequency(old.contacts, old.customers).frame["contacts"].sum() == 3
+
+
+def test_customers_ledger_is_keyed_by_time_zone():
+    """A customer signing up at 2026-02-01 03:00 UTC signed up after an as_of of 31 January in UTC, but
+    on 1 February in Tokyo (UTC+9) too: both ledgers have the row, and in Honolulu (UTC-10) it is still
+    31 January, so the row is not there. The cache must not carry one zone's ledger into another's."""
+    cust = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "signup_date": pd.to_datetime(["2025-01-01", "2026-02-01 03:00"], utc=True, format="ISO8601"),
+        }
+    )
+    cont = pd.DataFrame(
+        {
+            "contact_id": ["k1"],
+            "customer_id": ["a"],
+            "created_at": pd.to_datetime(["2026-01-10"], utc=True),
+            "channel": "chat",
+        }
+    )
+
+    def after_as_of(tz):
+        excluded = kit.contact_frequency(cont, cust, tz=tz, as_of="2026-01-31").ledger.excluded("customers")
+        return excluded.get("out of scope: signed up after as_of", 0)
+
+    assert after_as_of("UTC") and after_as_of("Asia/Tokyo")
+    assert not after_as_of("Pacific/Honolulu")
+    assert after_as_of("UTC")

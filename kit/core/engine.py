@@ -30,7 +30,7 @@ FETCH_STATS = {"queries": 0, "rows": 0, "largest": 0}
 TZ_UTC = dt.Timestamp(timezone="UTC")
 
 
-def _portable_postgres_casts() -> None:
+def portable_postgres_casts() -> None:
     """PostgreSQL casts a boolean to INT but not to BIGINT, which Ibis emits for ``bool.cast("int64")``.
 
     Patched once, when the kit first sets up a connection (:func:`set_session_tz`), not at import:
@@ -92,7 +92,7 @@ def set_session_tz(con: BaseBackend, tz: str) -> None:
     time zone, so results would otherwise depend on the machine's TZ.
     """
     check_tz(tz)
-    _portable_postgres_casts()  # once; the compilers are loaded by now (every backend imports them)
+    portable_postgres_casts()  # once; the compilers are loaded by now (every backend imports them)
     backend: Any = con  # raw_sql and the Spark session live on the concrete backends, not on BaseBackend
     name = con.name
     if name == "duckdb":

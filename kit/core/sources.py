@@ -642,13 +642,28 @@ def _identity(obj, name: str, mapping: Any, spec: Any) -> Callable[[], Hashable]
     return lambda: (data(), extra)
 
 
+def _loaded_identity(obj, name: str, mapping: Any, spec: Any) -> Callable[[], Hashable] | None:
+    """The identity of a loaded source: the data as it was when loaded and as it is now. A CSV or a
+    DataFrame is copied when loaded, so a file rewritten (or a frame mutated) since then must not key
+    the copy's cached parts as the new data's; a Parquet view reads the data as it is now, which the
+    second half keys."""
+    identity = _identity(obj, name, mapping, spec)
+    if identity is None:
+        return None
+    at_load = identity()
+    return lambda: (at_load, identity())
+
+
 def data_key_of(obj: Any, name: str, mapping: Any = None, spec: Any = None) -> Hashable | None:
     """The data key (see :meth:`Source.data_key`) of any table argument, before loading it; None when
     the data cannot be identified (Ibis tables, connections, DuckDB files)."""
     if isinstance(obj, Source):
         return obj.data_key()
     identity = _identity(obj, name, mapping, spec)
-    return None if identity is None else identity()
+    if identity is None:
+        return None
+    now = identity()
+    return (now, now)  # as a source loaded now keys it (see _loaded_identity)
 
 
 def default_con() -> BaseBackend:
@@ -730,9 +745,11 @@ def open_tables(
             label,
             {c: f.name for c, f in found.items()},
             found,
-            identity=_identity(obj, name, mapping, spec),
+            identity=_loaded_identity(obj, name, mapping, spec),
             loaded=t.op(),
         )
+    if con.name == "postgres":  # before any query compiles, with or without a time zone to set
+        engine.portable_postgres_casts()
     if tz is not None:
         engine.set_session_tz(con, tz)
     return Tables(con, loaded)

@@ -464,7 +464,8 @@ def contact_frequency(
         # prepared source and then taken from FACTS: the repeated call's query is the option-dependent rest.
         ckey = csrc.data_key() if csrc.clean else None  # a prepared source (kit.core.prepare.prepared_contacts)
         ukey = usrc.data_key() if begun.cached and usrc is not None else None
-        as_of_key, id_key = params["as_of"], str(begun.key)
+        # the time zone too: local signup and as_of days move with it
+        as_of_key, id_key = (params["as_of"], tz or DEFAULT_TZ), str(begun.key)
         trim_ids = trim and "customer_id" not in csrc.clean
         keyed: list[tuple[Any, ir.Table]] = [
             (ckey and ("rejected", ckey, direction, as_of_key, id_key), p.mutate(_part=ibis.literal("rejected")))

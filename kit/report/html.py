@@ -386,12 +386,15 @@ def segment_folder(column: str, value: str) -> str:
     --------
     >>> segment_folder("region", "EMEA"), segment_folder("region", "../../etc")
     ('region=EMEA', 'region=etc-74ccf3c5')
+    >>> segment_folder("tier", "A" * 61) != segment_folder("tier", "A" * 60 + "B")  # cut names keep a hash
+    True
     """
 
     def safe(text: str) -> str:
         cleaned = _UNSAFE.sub("_", text).strip("_") or "_"
-        if cleaned == text and not re.search(r"-[0-9a-f]{8}$", text):
-            return text[:60]
+        # kept as it is only when nothing changes it: not cleaned, not cut, no hash-like tail
+        if cleaned == text and len(text) <= 60 and not re.search(r"-[0-9a-f]{8}$", text):
+            return text
         return f"{cleaned[:60]}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
 
     return f"{safe(str(column))}={safe(str(value))}"

@@ -146,13 +146,19 @@ def memo(func: Callable) -> Callable:
     """
 
     @functools.wraps(func)
-    def inner(ds, *args, **kwargs):
-        folder = _DATASETS.get(id(ds))
-        if folder is None or args:
-            return func(ds, *args, **kwargs)
+    def inner(*args, **kwargs):
+        # the dataset is the one positional argument; keyword calls (contacts=..., customers=...) pass through
+        folder = _DATASETS.get(id(args[0])) if len(args) == 1 else None
+        if folder is None:
+            return func(*args, **kwargs)
+        try:  # plain options only: str() of a frame or an object is no key (two could share it)
+            options = json.dumps(kwargs, sort_keys=True)
+        except (TypeError, ValueError):
+            return func(*args, **kwargs)
+        ds = args[0]
         import fcntl
 
-        name = f"{func.__module__}.{func.__qualname__}:{json.dumps(kwargs, sort_keys=True, default=str)}"
+        name = f"{func.__module__}.{func.__qualname__}:{options}"
         path = Path(folder) / "results" / f"{hashlib.sha256(name.encode()).hexdigest()[:32]}.pkl"
         path.parent.mkdir(exist_ok=True)
         with open(path.with_suffix(".lock"), "a+b") as lock:

@@ -379,7 +379,8 @@ def test_table_formats_for_people():
 def test_table_times_only_when_not_midnight_and_css_wraps():
     html = display.table_html(pd.DataFrame({"at": pd.to_datetime(["2026-10-06 13:20", "2026-10-07"], format="mixed")}))
     assert "2026-10-06 13:20" in html and ">2026-10-07<" in html
-    assert "overflow-wrap: anywhere" in html and "nowrap" not in html and "max-width: 100%" in html
+    # long text wraps at word boundaries ("anywhere" broke "region" into "regio n"), never overflows
+    assert "overflow-wrap: break-word" in html and "nowrap" not in html and "max-width: 100%" in html
 
 
 def test_table_caps_rows_and_attaches_the_full_csv():

@@ -212,7 +212,8 @@ def test_relative_out_and_notebooks_with_notebooks_in_threads_after_a_killed_ren
     assert sorted(p.name for p in out.iterdir()) == ["2026-02", "index.html"]
     assert "k3x_9abq" not in (out / "index.html").read_text()
     folder = out / "2026-02"
-    assert sorted(p.name for p in folder.glob("*.html")) == ["01_a.html", "02_b.html", "03_c.html", "index.html"]
+    pages = ["01_a.html", "02_b.html", "03_c.html", "index.html", "report.html"]  # report.html: the single file
+    assert sorted(p.name for p in folder.glob("*.html")) == pages
     for nb in folder.glob("*.ipynb"):  # every kernel ran in the notebooks' folder
         assert f"cwd={tiny.resolve()}" in nb.read_text()
     # a normal render's stderr: the config line, the headline, the index; no kernel chatter

@@ -642,7 +642,7 @@ def _identity(obj, name: str, mapping: Any, spec: Any) -> Callable[[], Hashable]
     return lambda: (data(), extra)
 
 
-def _loaded_identity(obj, name: str, mapping: Any, spec: Any) -> Callable[[], Hashable] | None:
+def loaded_identity(obj, name: str, mapping: Any, spec: Any) -> Callable[[], Hashable] | None:
     """The identity of a loaded source: the data as it was when loaded and as it is now. A CSV or a
     DataFrame is copied when loaded, so a file rewritten (or a frame mutated) since then must not key
     the copy's cached parts as the new data's; a Parquet view reads the data as it is now, which the
@@ -663,7 +663,7 @@ def data_key_of(obj: Any, name: str, mapping: Any = None, spec: Any = None) -> H
     if identity is None:
         return None
     now = identity()
-    return (now, now)  # as a source loaded now keys it (see _loaded_identity)
+    return (now, now)  # as a source loaded now keys it (see loaded_identity)
 
 
 def default_con() -> BaseBackend:
@@ -745,7 +745,7 @@ def open_tables(
             label,
             {c: f.name for c, f in found.items()},
             found,
-            identity=_loaded_identity(obj, name, mapping, spec),
+            identity=loaded_identity(obj, name, mapping, spec),
             loaded=t.op(),
         )
     if con.name == "postgres":  # before any query compiles, with or without a time zone to set

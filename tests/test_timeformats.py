@@ -160,6 +160,25 @@ def test_excel_serial_dates(tmp_path):
     assert local_times(numeric)[0] == [T(2025, 1, 1, 12, 0)]
 
 
+@pytest.mark.parametrize(
+    ("values", "label", "good"),
+    [
+        (["1509487847", "1509491447", "infinity", "-inf", "1.5e23", "nan"], "Unix epoch seconds", 2),
+        (["1509487847000", "1509491447000", "1e30", "-1e30"], "Unix epoch milliseconds", 2),
+        (["45658", "45659", "45660", "-1e300", "3e6"], "Excel serial date", 3),
+    ],
+)
+def test_numbers_beyond_year_9999_are_unparseable_not_a_crash(tmp_path, values, label, good):
+    # Found by the 10,000-example fuzz run: DuckDB raised a ConversionException on such a value,
+    # which the CLI turned into exit 1. Each one is now NULL and counted as unparseable.
+    got, src = local_times(write_contacts(tmp_path, values))
+    assert src.formats["created_at"] == label
+    assert [v is not None for v in got] == [True] * good + [False] * (len(values) - good)
+    res = kit.contact_frequency(tmp_path / "contacts.csv", tmp_path / "customers.csv", freq="year")
+    assert res.ledger.excluded("contacts") == {"unparseable created_at": len(values) - good}
+    assert res.frame["contacts"].sum() == good
+
+
 def test_compact_dates(tmp_path):
     got, src = local_times(write_contacts(tmp_path, ["20250101", "20251231"]))
     assert got == [T(2025, 1, 1), T(2025, 12, 31)]

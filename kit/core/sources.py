@@ -642,7 +642,7 @@ def _identity(obj, name: str, mapping: Any, spec: Any) -> Callable[[], Hashable]
     return lambda: (data(), extra)
 
 
-def loaded_identity(obj, name: str, mapping: Any, spec: Any) -> Callable[[], Hashable] | None:
+def loaded_identity(obj: Any, name: str, mapping: Any, spec: Any) -> Callable[[], Hashable] | None:
     """The identity of a loaded source: the data as it was when loaded and as it is now. A CSV or a
     DataFrame is copied when loaded, so a file rewritten (or a frame mutated) since then must not key
     the copy's cached parts as the new data's; a Parquet view reads the data as it is now, which the

@@ -332,6 +332,13 @@ def _make_timestamp(x: dt.int64) -> dt.Timestamp():  # type: ignore[valid-type] 
     ...
 
 
+#: The numbers that read as timestamps in years 1 to 9999, by numeric format.
+NUMERIC_RANGE = {
+    "epoch_s": (-62_135_596_800.0, 253_402_300_799.0),
+    "epoch_ms": (-62_135_596_800_000.0, 253_402_300_799_000.0),
+    "excel": (-693_593.0, 2_958_465.0),
+}
+
 #: Days from Excel's day 0 (1899-12-30, which absorbs Lotus' 1900 leap-year bug) to 1970-01-01.
 EXCEL_EPOCH_DAYS = 25569
 
@@ -340,6 +347,10 @@ def _typed(col: ir.Value, fmt: TimestampFormat) -> ir.TimestampValue:
     """The parsed instant (epoch, offsets) or wall-clock time (naive formats) of ``col``; NULL where it fails."""
     if fmt.kind in ("epoch_s", "epoch_ms", "excel"):
         num = col.try_cast(dt.float64) if col.type().is_string() else col.cast(dt.float64)
+        # Outside years 1-9999 (or inf/NaN) the engine's conversion raises instead of failing one
+        # value; NULL counts such a value as unparseable like any other.
+        lo, hi = NUMERIC_RANGE[fmt.kind]
+        num = ibis.ifelse(num.between(lo, hi), num, ibis.null(dt.float64))
         if fmt.kind == "excel":
             return _make_timestamp(((num - EXCEL_EPOCH_DAYS) * 86_400e6).round().cast(dt.int64))
         return _to_timestamp(num / 1000 if fmt.kind == "epoch_ms" else num)

@@ -231,3 +231,39 @@ def test_hostile_segment_report_is_escaped_safe_on_disk_and_keeps_the_secret(tin
     # the segment list links the segment's own index, the top index links the list
     assert f'href="{segment_folder("region", HOSTILE)}/index.html"' in (out / "segments" / "index.html").read_text()
     assert 'href="segments/index.html"' in (out / "index.html").read_text()
+
+
+@pytest.mark.slow
+def test_each_renders_one_report_per_value_with_its_own_denominator(tiny, tmp_path, capsys):
+    """``--each region``: one report per region value, each with its planted rate, all listed in one index."""
+    from kit.cli import main
+
+    folder, tables = tiny
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(
+        'config_path = ""\ndata_dir = ""\nperiod = "2026-10"\ngrain = "month"\ndrilldown = None'
+    )
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(DRILL_NB)]
+    nb.metadata["kernelspec"] = {"name": config.KERNEL_NAME, "display_name": "Python", "language": "python"}
+    nbformat.write(nb, str(nbs / "01_drill.ipynb"))
+    out = tmp_path / "reports"
+    argv = ["report", "--period", PERIOD, "--data-dir", str(folder), "--out", str(out), "--notebooks", str(nbs)]
+    assert main([*argv, "--each", "region", "--no-progress"]) == 0, capsys.readouterr().err
+
+    seg_dirs = sorted(p.name for p in (out / "segments").iterdir() if p.is_dir())
+    assert seg_dirs == sorted(segment_folder("region", r) for r in REGIONS)
+    index = (out / "segments" / "index.html").read_text()
+    # planted: EMEA customers contact twice a month, the others once; late sign-ups are not yet customers
+    planted = {"EMEA": (20, 10), "AMER": (10, 10), HOSTILE: (4, 4)}
+    for region, (contacts, active) in planted.items():
+        name = segment_folder("region", region)
+        s = json.loads((out / "segments" / name / PERIOD / "summary.json").read_text())
+        assert s["segment"] == {"column": "region", "value": region}
+        assert (s["contacts"], s["active_customers"]) == (contacts, active)
+        assert s["frequency"] == pytest.approx(contacts / active)
+        assert f'href="{name}/index.html"' in index
+    assert "<script>alert(1)" not in index
+    assert 'href="segments/index.html"' in (out / "index.html").read_text()

@@ -267,3 +267,25 @@ def test_each_renders_one_report_per_value_with_its_own_denominator(tiny, tmp_pa
         assert f'href="{name}/index.html"' in index
     assert "<script>alert(1)" not in index
     assert 'href="segments/index.html"' in (out / "index.html").read_text()
+
+
+@pytest.mark.parametrize("params", ['period = "2026-10"', None])
+def test_segment_report_refuses_a_notebook_without_drilldown(tiny, tmp_path, capsys, params):
+    """A custom notebook that cannot take the segment would show every customer under a segment's title."""
+    from kit.cli import main
+
+    folder, _ = tiny
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    nb = nbformat.v4.new_notebook()
+    cells = [nbformat.v4.new_code_cell("print('all customers')")]
+    if params is not None:
+        cells.insert(0, nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}))
+    nb.cells = cells
+    nb.metadata["kernelspec"] = {"name": config.KERNEL_NAME, "display_name": "Python", "language": "python"}
+    nbformat.write(nb, str(nbs / "09_custom.ipynb"))
+    argv = ["report", "--period", PERIOD, "--data-dir", str(folder), "--out", str(tmp_path / "r"), "--notebooks"]
+    assert main([*argv, str(nbs), "--segment", "region=EMEA", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: notebook(s) 09_custom.ipynb have no `drilldown` parameter")
+    assert not (tmp_path / "r" / "segments").exists() or not any((tmp_path / "r" / "segments").rglob("*.html"))

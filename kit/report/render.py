@@ -309,6 +309,8 @@ def render_range(
     # absolute paths first: nothing below may depend on the working directory
     nbs = [Path(p).expanduser().resolve() for p in notebooks] if notebooks else report_notebooks()
     out = Path(out or config.REPORTS_DIR).expanduser().resolve()
+    if ctx.segment is not None:
+        check_notebooks_take_segment(nbs)
     check_data_covers(ctx, span)
     out.mkdir(parents=True, exist_ok=True)
     sweep(out)
@@ -327,6 +329,22 @@ def render_range(
     finally:
         bar.close()
     return results
+
+
+def check_notebooks_take_segment(notebooks: Sequence[Path]) -> None:
+    """Refuse a segment report with a notebook that has no ``drilldown`` parameter: it would show every
+    customer's numbers on a page titled for one segment.
+
+    Raises :class:`~kit.errors.ParameterError` naming the notebooks and the fix.
+    """
+    declared = {nb.name: _declared_parameters(nb) for nb in notebooks}
+    blind = [name for name, params in declared.items() if params is not None and "drilldown" not in params]
+    if blind:
+        raise ParameterError(
+            f"notebook(s) {', '.join(blind)} have no `drilldown` parameter, so a segment report would show "
+            "all customers in them; add `drilldown = None` to the parameters cell and pass it to "
+            "kit.report.context.from_parameters(..., drilldown=drilldown)"
+        )
 
 
 def check_data_covers(ctx: context.ReportContext, span: Sequence[pd.Timestamp]) -> None:

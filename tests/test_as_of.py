@@ -216,3 +216,30 @@ def test_known_by_by_hand():
         "2025-12-31",
     )
     assert east.con.execute(east.contacts.table.count()) == 0
+
+
+def test_a_second_cut_at_a_later_day_is_skipped_and_an_earlier_one_cuts():
+    """Cutting what is already cut at day D at D or later drops nothing (so it keeps the table as is,
+    cacheable); an earlier day or another time zone still cuts."""
+    import kit
+    from kit.core import engine
+
+    days = [
+        "2025-11-30T12:00:00+00:00",
+        "2025-12-15T12:00:00+00:00",
+        "2025-12-31T23:30:00+00:00",
+        "2026-01-10T12:00:00+00:00",
+    ]
+    contacts = pd.DataFrame({"contact_id": [1, 2, 3, 4], "customer_id": "a", "created_at": days, "channel": "x"})
+    ds = known_by(kit.load({"contacts": contacts}), "2025-12-31")
+    count = lambda d: d.con.execute(d.contacts.table.count())  # noqa: E731
+    assert count(ds) == 3
+    again = known_by(ds, "2026-01-31")
+    assert again.contacts.table is ds.contacts.table and count(again) == 3
+    assert known_by(ds, "2025-12-31").contacts.table is ds.contacts.table
+    earlier = known_by(ds, "2025-12-15")
+    assert earlier.contacts.table is not ds.contacts.table and count(earlier) == 2
+    # 23:30 UTC on 31 December is 1 January in Berlin: there the same day's cut drops one more row
+    engine.set_session_tz(ds.con, "Europe/Berlin")
+    berlin = known_by(ds, "2025-12-31")
+    assert berlin.contacts.table is not ds.contacts.table and count(berlin) == 2

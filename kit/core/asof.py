@@ -61,7 +61,7 @@ def _after(col: ir.Value, day: pd.Timestamp) -> ir.BooleanValue:
     return (engine.local_date(col) > day.date()).fill_null(False)
 
 
-def cut_source(src: Source, as_of: DateLike) -> Source:
+def cut_source(src: Source, as_of: DateLike, *, tz: str | None = None) -> Source:
     """One loaded table as known at the end of the ``as_of`` day (see the module docstring).
 
     Examples
@@ -76,6 +76,8 @@ def cut_source(src: Source, as_of: DateLike) -> Source:
     {'customer_id': ['a', 'c'], 'signup_date': ['2025-01-01', 'not a date'], 'churn_date': ['NULL', '2025-02-01']}
     """
     day = as_of_day(as_of)
+    if src.known_by is not None and src.known_by[1] == tz and src.known_by[0] <= day:
+        return src  # cut already, at this day or before, in the same time zone: nothing to drop
     t = src.table
     drop = [c for c in DROP_AFTER.get(src.name, ()) if c in t.columns]
     unknown = [c for c in UNKNOWN_AFTER.get(src.name, ()) if c in t.columns]
@@ -86,7 +88,8 @@ def cut_source(src: Source, as_of: DateLike) -> Source:
     if unknown:
         # a later end is not known yet on the as-of day: the row stays, its date does not
         t = t.mutate(**{c: ibis.ifelse(_after(t[c], day), ibis.null(t[c].type()), t[c]) for c in unknown})
-    return dataclasses.replace(src, table=t)  # the same source (label, detected formats), fewer rows
+    # the same source (label, detected formats), fewer rows
+    return dataclasses.replace(src, table=t, known_by=(day, tz))
 
 
 @overload
@@ -116,7 +119,8 @@ def known_by(data: Dataset | Tables, as_of: DateLike) -> Dataset | Tables:
     if as_of is None:
         return data
     tables = data.tables if isinstance(data, Dataset) else data
-    cut = Tables(tables.con, {name: cut_source(src, as_of) for name, src in tables.sources.items()})
+    tz = engine.session_tz(tables.con)
+    cut = Tables(tables.con, {name: cut_source(src, as_of, tz=tz) for name, src in tables.sources.items()})
     if isinstance(data, Dataset):
         return Dataset(cut, tz=data.tz, mapping=data.mapping)
     return cut

@@ -5,6 +5,7 @@ Metric code builds Ibis expressions; only this module knows backend quirks.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import math
 import os
@@ -94,6 +95,8 @@ def set_session_tz(con: BaseBackend, tz: str) -> None:
     check_tz(tz)
     portable_postgres_casts()  # once; the compilers are loaded by now (every backend imports them)
     backend: Any = con  # raw_sql and the Spark session live on the concrete backends, not on BaseBackend
+    with contextlib.suppress(AttributeError):  # read by session_tz
+        backend._kit_session_tz = tz
     name = con.name
     if name == "duckdb":
         backend.raw_sql(f"SET TimeZone = '{tz}'")
@@ -106,6 +109,11 @@ def set_session_tz(con: BaseBackend, tz: str) -> None:
             backend.raw_sql(f"SET TIME ZONE '{tz}'")
         except Exception:  # noqa: BLE001 - backend without session time zones
             pass
+
+
+def session_tz(con: BaseBackend) -> str | None:
+    """The time zone the kit last set on ``con`` (:func:`set_session_tz`), or None."""
+    return getattr(con, "_kit_session_tz", None)
 
 
 def blank_to_null(col: ir.Value) -> ir.Value:

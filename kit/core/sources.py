@@ -58,6 +58,9 @@ class Source:
     clean: frozenset[str] = field(default=frozenset(), compare=False, hash=False)
     #: The table expression ``identity`` describes (a Source copied with another table is not described by it).
     loaded: Any = field(default=None, compare=False, hash=False, repr=False)
+    #: ``(day, session time zone)`` this table is already cut at (see :func:`kit.core.asof.cut_source`):
+    #: a cut at that day or later changes nothing, so it is skipped and the table stays cacheable.
+    known_by: tuple[Any, str | None] | None = field(default=None, compare=False, hash=False, repr=False)
 
     def data_key(self) -> Hashable | None:
         """A key for what the data determines (caches, see :mod:`kit.core.prepare`): the data's current

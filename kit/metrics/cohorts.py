@@ -208,7 +208,7 @@ def cohorts(
     with warnings.catch_warnings():  # a cohort has no members before its signup period: no warning for that
         warnings.simplefilter("ignore", KitWarning)
         result = contact_frequency(
-            tables["contacts"].table,
+            tables["contacts"],  # the Source, whose prepared tables are cached (kit.core.prepare)
             with_cohort,
             freq=grain,
             by=COHORT,

@@ -250,3 +250,16 @@ def test_customers_ledger_is_keyed_by_time_zone():
     assert after_as_of("UTC") and after_as_of("Asia/Tokyo")
     assert not after_as_of("Pacific/Honolulu")
     assert after_as_of("UTC")
+
+
+def test_object_columns_of_numbers_and_of_text_are_different_data():
+    # pandas hashes an object column's 1 and "1" alike; the cache key must still tell them apart
+    from kit.core.sources import data_key_of
+
+    numbers = pd.DataFrame({"customer_id": pd.Series([1, 2], dtype=object), "x": [0, 0]})
+    text = pd.DataFrame({"customer_id": pd.Series(["1", "2"], dtype=object), "x": [0, 0]})
+    assert pd.util.hash_pandas_object(numbers).equals(pd.util.hash_pandas_object(text))
+    assert data_key_of(numbers, "customers") != data_key_of(text, "customers")
+    assert data_key_of(text, "customers") == data_key_of(text.copy(), "customers")
+    repeated = pd.DataFrame([[1, "a"]], columns=["x", "x"])  # repeated names are keyed by position
+    assert data_key_of(repeated, "customers") is not None

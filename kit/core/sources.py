@@ -439,7 +439,10 @@ def _frame_identity(frame: pd.DataFrame) -> Callable[[], Hashable]:
             digest = hash(values.tobytes())
         except TypeError:  # unhashable cells (lists, dicts): not cached
             return ("unhashable", id(ref), object())
-        return ("frame", len(df), tuple(map(str, df.columns)), tuple(map(str, df.dtypes)), digest)
+        # object columns hash 1 and "1" alike; the inferred kind of their values tells them apart
+        cols = [df.iloc[:, i] for i in range(df.shape[1])]  # by position: names may repeat
+        kinds = tuple(pd.api.types.infer_dtype(c, skipna=True) if c.dtype == object else str(c.dtype) for c in cols)
+        return ("frame", len(df), tuple(map(str, df.columns)), kinds, digest)
 
     return identity
 

@@ -289,3 +289,27 @@ def test_segment_report_refuses_a_notebook_without_drilldown(tiny, tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: notebook(s) 09_custom.ipynb have no `drilldown` parameter")
     assert not (tmp_path / "r" / "segments").exists() or not any((tmp_path / "r" / "segments").rglob("*.html"))
+
+
+@pytest.mark.parametrize(("data_ends", "complete"), [("2026-10-31", True), ("2026-06-20", False)])
+def test_a_quiet_segment_is_complete_where_all_the_data_is(tmp_path, data_ends, complete):
+    """A segment whose customers last called on 10 June is not a partial June when the other customers'
+    contacts run past the month (its own last contact says nothing about the export's end); when the
+    whole export ends on 20 June, June is partial for every segment."""
+    customers = pd.DataFrame(
+        {"customer_id": ["b1", "b2", "q1", "q2"], "signup_date": "2025-01-01", "region": ["busy"] * 2 + ["quiet"] * 2}
+    )
+    days = pd.date_range("2026-01-01", data_ends, freq="D") + pd.Timedelta(hours=9)
+    busy = [{"customer_id": f"b{1 + i % 2}", "created_at": d} for i, d in enumerate(days)]
+    quiet = [
+        {"customer_id": c, "created_at": m + pd.Timedelta(days=9, hours=9)} for m in MONTHS[12:] for c in ("q1", "q2")
+    ]
+    contacts = pd.DataFrame(busy + [q for q in quiet if q["created_at"] <= pd.Timestamp(data_ends)])
+    contacts.insert(0, "contact_id", [f"k{i}" for i in range(len(contacts))])
+    contacts["channel"] = "email"
+    customers.to_parquet(tmp_path / "customers.parquet", index=False)
+    contacts.to_parquet(tmp_path / "contacts.parquet", index=False)
+    s = summary(context.load(None, period=PERIOD, data_dir=tmp_path, segment="region=quiet"))
+    assert (s["contacts"], s["active_customers"], s["complete"]) == (2, 2, complete)
+    whole = summary(context.load(None, period=PERIOD, data_dir=tmp_path))
+    assert whole["complete"] is complete

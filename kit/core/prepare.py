@@ -189,6 +189,7 @@ def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
         identity=lambda: key,  # results worked out from it can be cached under the same key
         clean=clean_cols,
         loaded=table.op(),
+        covers=src.covers,
     )
 
 

@@ -61,6 +61,10 @@ class Source:
     #: ``(day, session time zone)`` this table is already cut at (see :func:`kit.core.asof.cut_source`):
     #: a cut at that day or later changes nothing, so it is skipped and the table stays cacheable.
     known_by: tuple[Any, str | None] | None = field(default=None, compare=False, hash=False, repr=False)
+    #: ``(first day, last day)`` the data this table was filtered from covers (a segment's contacts,
+    #: see :func:`kit.report.context.filter_segment`): a period is complete when that data covers it,
+    #: so a small segment whose last contact falls early is not called partial.
+    covers: tuple[Any, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
     def data_key(self) -> Hashable | None:
         """A key for what the data determines (caches, see :mod:`kit.core.prepare`): the data's current

@@ -531,7 +531,7 @@ def contact_frequency(
     if len(bad) and bad["contacts"].sum() > 0:
         examples = sorted({v for c in ("_ex_lo", "_ex_hi") for v in bad[c] if isinstance(v, str)})
         ledger.warn("contacts", f"{BAD_WEIGHT} {weight}", int(bad["contacts"].sum()), examples=examples)
-    coverage = _coverage(agg, as_of)
+    coverage = _coverage(agg, as_of, covers=csrc.covers)
     agg = agg[agg[REASON].isna()].drop(
         columns=[REASON, "_ex_lo", "_ex_hi", "_recheck", "_t_lo", "_t_hi"], errors="ignore"
     )
@@ -822,14 +822,17 @@ def _aggregate(
     return rows.group_by([REASON, "period", *by]).aggregate(**metrics)
 
 
-def _coverage(agg: pd.DataFrame, as_of) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+def _coverage(agg: pd.DataFrame, as_of, *, covers=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """The data's coverage, first and last day, from the contacts' aggregate rows (:func:`_aggregate`):
     the days of the first and last contact that counts or would count but for ``start``/``end``;
-    with ``as_of``, the last day is ``as_of``. ``(None, None)`` when no contact counts.
+    with ``as_of``, the last day is ``as_of``. ``covers`` (:attr:`Source.covers`: the span of the data
+    these contacts were filtered from) widens it. ``(None, None)`` when no contact counts.
     """
     lo, hi = pd.to_datetime(agg["_t_lo"]).min(), pd.to_datetime(agg["_t_hi"]).max()
     if pd.isna(lo):
         return None, None
+    if covers is not None and covers[0] is not None:
+        lo, hi = min(lo, pd.Timestamp(covers[0])), max(hi, pd.Timestamp(covers[1]))
     last = periods.parse_date(as_of).normalize() if as_of is not None else pd.Timestamp(hi).normalize()
     return pd.Timestamp(lo).normalize(), last
 

@@ -311,3 +311,36 @@ def test_mapping_and_zero_dedup_window_reach_every_page(tmp_path, small_sample):
     for page in r.html:  # no page computed follow-ups with another window
         text = re.sub(r"<[^>]+>", " ", page.read_text())
         assert not re.search(r"\b[1-9]\d?(\.\d)?% of contacts were repeat", text), page.name
+
+
+@pytest.mark.parametrize(
+    ("failures", "message", "expected"),
+    [
+        (1, "Kernel died before replying to kernel_info", "ran"),  # the port race: started again, once
+        (report.KERNEL_START_ATTEMPTS, "Kernel died before replying to kernel_info", ReportError),
+        (1, "something else broke", ReportError),  # not a start-up death: not retried
+    ],
+)
+def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatch, capsys, failures, message, expected):
+    import papermill
+
+    calls = []
+
+    def fake_execute(src, dst, **kwargs):
+        calls.append(dst)
+        if len(calls) <= failures:
+            raise RuntimeError(message)
+        Path(dst).write_text("{}")
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    monkeypatch.setattr(report, "_declared_parameters", lambda path: None)
+    src, dst = tmp_path / "01_a.ipynb", tmp_path / "out.ipynb"
+    src.write_text("{}")
+    if expected == "ran":
+        report._execute(src, dst, {}, "python3", tmp_path / "failed")
+        assert len(calls) == 2 and dst.exists()
+        assert "its kernel died while starting (attempt 1)" in capsys.readouterr().err
+    else:
+        with pytest.raises(ReportError, match=message):
+            report._execute(src, dst, {}, "python3", tmp_path / "failed")
+        assert len(calls) == min(failures, report.KERNEL_START_ATTEMPTS)

@@ -63,6 +63,9 @@ if TYPE_CHECKING:
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
 #: Seconds one notebook cell may run before the render is abandoned.
 CELL_TIMEOUT = 900
+#: Starts of one notebook's kernel: a kernel can die at start-up when another process takes the port
+#: jupyter_client picked for it (freed, then bound: a race between concurrent renders), so it is retried.
+KERNEL_START_ATTEMPTS = 3
 #: Set in every notebook kernel's environment (not in this process): no debugger noise in the logs.
 KERNEL_ENV = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 #: Hidden folder of a render's temporary output holding the shared as-of-cut tables (removed before the swap).
@@ -168,21 +171,30 @@ def _execute(src: Path, dst: Path, params: dict, kernel: str, failed_dir: Path, 
     passed = {k: v for k, v in params.items() if declared is None or k in declared}
     t0 = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            str(src),
-            str(dst),
-            parameters=passed,
-            kernel_name=kernel,
-            progress_bar=False,
-            log_output=False,
-            # no cwd=: papermill would os.chdir the whole process while other notebooks run in threads;
-            # nbclient starts the kernel itself in the notebook's folder instead
-            resources={"metadata": {"path": str(src.parent)}},
-            execution_timeout=CELL_TIMEOUT,
-            kernel_manager_class=_kernel_manager(env),
-            # kernel start-up chatter (TCP notice) would clutter cron mail
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            try:
+                papermill.execute_notebook(
+                    str(src),
+                    str(dst),
+                    parameters=passed,
+                    kernel_name=kernel,
+                    progress_bar=False,
+                    log_output=False,
+                    # no cwd=: papermill would os.chdir the whole process while other notebooks run in
+                    # threads; nbclient starts the kernel itself in the notebook's folder instead
+                    resources={"metadata": {"path": str(src.parent)}},
+                    execution_timeout=CELL_TIMEOUT,
+                    kernel_manager_class=_kernel_manager(env),
+                    # kernel start-up chatter (TCP notice) would clutter cron mail
+                    extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                )
+                break
+            except RuntimeError as exc:  # no cell ran yet: starting again is safe
+                if attempt == KERNEL_START_ATTEMPTS or "died before replying to kernel_info" not in str(exc):
+                    raise
+                print(
+                    f"{src.name}: its kernel died while starting (attempt {attempt}); starting another", file=sys.stderr
+                )
     except PapermillExecutionError as err:
         failed = _keep_failed(dst, failed_dir)
         first = (str(err.evalue).strip().splitlines() or [""])[0]

@@ -221,6 +221,33 @@ def test_reused_contact_id_is_a_warning_and_the_rows_count():
     assert frame[frame["kind"] == "warning"][["reason", "rows"]].values.tolist() == [[REUSED_CONTACT_ID, 3]]
 
 
+@pytest.mark.parametrize("id_type", ["int", "text"])
+def test_reused_contact_ids_counted_as_pandas_counts_them(id_type):
+    """Thousands of ids, a few planted reuses (across customers, and within one customer, which is not
+    reuse): the kit's hashed check finds exactly the rows pandas finds."""
+    rng = random.Random(7)
+    n = 5000
+    ids = list(range(n))
+    owners = [f"c{rng.randrange(300)}" for _ in range(n)]
+    for i in rng.sample(range(n), 40):  # a second row with the same id: another customer or the same one
+        ids.append(ids[i])
+        owners.append(owners[i] if rng.random() < 0.3 else f"c{rng.randrange(300)}")
+    contacts = pd.DataFrame(
+        {
+            "contact_id": ids if id_type == "int" else [f"T-{i}" for i in ids],
+            "customer_id": owners,
+            "created_at": [f"2026-01-{1 + rng.randrange(28):02d} 10:00" for _ in ids],
+            "channel": "chat",
+        }
+    )
+    per_id = contacts.groupby("contact_id")["customer_id"].transform("nunique")
+    expected = int((per_id > 1).sum())
+    assert 20 < expected < 80  # the plant took
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(300)], "signup_date": "2025-01-01"})
+    r = kit.contact_frequency(contacts, customers, dedup_window=0)
+    assert r.ledger.tables["contacts"].warnings == {REUSED_CONTACT_ID: expected}
+
+
 def test_no_warning_without_reuse():
     r = kit.contact_frequency(WEEKLY, None)
     assert all(not a.warnings for a in r.ledger.tables.values())

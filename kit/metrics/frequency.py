@@ -479,7 +479,12 @@ def contact_frequency(
             names = [None, None, ukey and ("customers", ukey, as_of_key, trim, rank, id_key)]
             names += [ukey and ("padded", ukey, static), ukey and ("repeated", ukey)]
             keyed += list(zip(names, cparts, strict=False))
-        keyed.append((ckey and ("reused", ckey, id_key), _reused_contact_ids(csrc, padded_ids=trim_ids, key=begun.key)))
+        keyed.append(
+            (
+                ckey and ("reused", ckey, id_key),
+                _reused_contact_ids(csrc, padded_ids=trim_ids, key=begun.key, hashed=begun.con.name == "duckdb"),
+            )
+        )
         if first_try:
             used = {*contact_by, *(["topic"] if same_topic else [])}  # labels this query reads
             keyed += [(ckey and ("labels", ckey, *sorted(used)), p) for p in _padded_labels(csrc, used)]
@@ -947,16 +952,25 @@ def _derived_customer_parts(rows: ir.Table, *, spec=None) -> list[ir.Table]:
     ]
 
 
-def _reused_contact_ids(csrc, *, padded_ids: bool, key=None) -> ir.Table:
+def _reused_contact_ids(csrc, *, padded_ids: bool, key=None, hashed: bool = False) -> ir.Table:
     """The rows whose contact_id other customers' rows carry too (``_part`` "reused"), with two example ids.
 
     Such rows are all counted (each is a contact of its own customer); the ledger warns about them.
     Two customers' ids differ when the smallest and largest of a contact id's customers do (cheaper
-    than a distinct count).
+    than a distinct count). ``hashed`` (DuckDB) narrows the ids to check with 64-bit hashes first;
+    it misses a reused id only if its customers' ids share a 64-bit hash.
     """
     t = csrc.table.view()
     t = t.select(_id=t.contact_id, _c=engine.clean_key(t.customer_id, padded=padded_ids, key=key))
     t = t.filter(t._id.notnull() & t._c.notnull())
+    if hashed:
+        # A group-by over every contact id's text held 1.4 GiB at 10M contacts. First over 8-byte hashes:
+        # an id whose customers' hashes differ is a candidate (a colliding id only adds one), and only
+        # the candidates' rows are grouped by their real id below.
+        h = t.mutate(_h=t._id.hash(), _ch=t._c.hash())
+        cand = h.group_by("_h").aggregate(_hlo=h._ch.min(), _hhi=h._ch.max())
+        cand = cand.filter(cand._hlo != cand._hhi).select("_h")
+        t = h.filter(h._h.isin(cand._h)).select("_id", "_c")
     ids = t.group_by("_id").aggregate(_lo=t._c.min(), _hi=t._c.max(), _n=t.count())
     ids = ids.filter(ids._lo != ids._hi)
     example = ids._id.cast("string")

@@ -195,6 +195,7 @@ def test_cached_and_uncached_answers_are_identical(monkeypatch):
     options = dict(by="channel", same_topic=True, as_of="2026-02-28")
     con = engine.default_connection()
     monkeypatch.setattr(prepare, "PREPARE_AT_ONCE_ROWS", 0)  # first call: uncached; second: prepared
+    monkeypatch.setattr(prepare, "PREPARE_TEXT_TIMES", False)  # (text times would be prepared at once)
     monkeypatch.setattr(frequency, "MEMO_ROWS", 0)  # no memoised result: both calls compute
     first = kit.contact_frequency(c, u, con=con, **options)
     assert not prepare.PREPARED.entries(con)
@@ -263,3 +264,18 @@ def test_object_columns_of_numbers_and_of_text_are_different_data():
     assert data_key_of(text, "customers") == data_key_of(text.copy(), "customers")
     repeated = pd.DataFrame([[1, "a"]], columns=["x", "x"])  # repeated names are keyed by position
     assert data_key_of(repeated, "customers") is not None
+
+
+def test_text_times_are_prepared_at_the_first_call_whatever_the_size(monkeypatch):
+    # unprepared, text times are parsed in every scan of the query: 95 s instead of 15 s at 10M contacts
+    monkeypatch.setattr(prepare, "PREPARE_AT_ONCE_ROWS", 0)  # any other source counts as too large
+    monkeypatch.setattr(prepare, "PREPARE_MAX_ROWS", 0)
+    monkeypatch.setattr(frequency, "MEMO_ROWS", 0)
+    con = engine.default_connection()
+    prepare.PREPARED.clear()
+    typed = contacts([1, 1, 2, 2, 4])
+    typed["created_at"] = pd.to_datetime(typed["created_at"])
+    check(kit.contact_frequency(typed, customers([1, 2, 3]), con=con))
+    assert not prepare.PREPARED.entries(con)
+    check(kit.contact_frequency(contacts([1, 1, 2, 2, 4]), customers([1, 2, 3]), con=con))
+    assert prepare.PREPARED.entries(con)

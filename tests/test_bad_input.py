@@ -306,3 +306,14 @@ def test_ragged_rows_say_what_is_wrong(w, capsys):
     assert code == 2
     assert "header has 7 fields but line 5 has 4, line 6 has 9" in err
     assert "missing required column" not in err
+
+
+def test_data_range_leaves_out_implausible_times():
+    """Where the data starts and ends (report checks, 'the data ends on') ignores a 9999-12-31 or a 1900 row."""
+    from kit.report.overview import data_range
+
+    contacts = pd.read_csv(io.StringIO(CONT))
+    assert data_range(contacts) == ("2026-01-05", "2026-02-03")
+    contacts.loc[0, "created_at"] = "9999-12-31 10:00"
+    contacts.loc[1, "created_at"] = "1900-01-01 10:00"
+    assert data_range(contacts) == ("2026-02-03", "2026-02-03")  # the one plausible row

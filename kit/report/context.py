@@ -176,9 +176,11 @@ class ReportContext:
 
         ds = load_dataset(self.sources(), tz=self.tz, mapping=self.mapping, con=con)
         if self.segment is not None:  # once, here: every notebook and summary.json see the same segment
+            from .overview import data_range
+
             # a segment's period is complete when all customers' data (as known on the as-of day) covers it
-            whole = known_by(ds, self.as_of) if self.as_of is not None else ds
-            ds = filter_segment(ds, self.segment, covers=plausible_span(whole))
+            first, last = data_range(known_by(ds, self.as_of) if self.as_of is not None else ds)
+            ds = filter_segment(ds, self.segment, covers=None if first is None else (first, last))
         return shared.cut(self, ds) if cut else ds  # the render's once-cut copy when there is one (kit.report.shared)
 
     def parameters(self) -> dict[str, Any]:
@@ -440,37 +442,12 @@ def segment_values(ds: Dataset, column: str) -> list[str]:
     return sorted(str(x) for x in got["v"])
 
 
-def plausible_span(ds: Dataset) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """First and last day (business time zone) of the contacts with a readable, plausible time; None
-    when there are none.
-
-    Examples
-    --------
-    >>> from kit.core.dataset import load as load_dataset
-    >>> plausible_span(load_dataset("data/examples"))
-    (Timestamp('2026-01-03 00:00:00'), Timestamp('2026-02-27 00:00:00'))
-    """
-    import pandas as pd
-
-    from ..core import engine
-
-    t = ds.contacts.table
-    instant = engine.parse_instant(t.created_at)
-    day = engine.local_time(instant).date()
-    ok = t.filter(instant.notnull() & ~engine.is_implausible(t.created_at, instant))
-    got = engine.fetch(ds.con, ok.aggregate(first=day.min(), last=day.max()))
-    first, last = got["first"].iloc[0], got["last"].iloc[0]
-    return None if pd.isna(first) else (pd.Timestamp(first), pd.Timestamp(last))
-
-
-def filter_segment(
-    ds: Dataset, segment: tuple[str, str], *, covers: tuple[pd.Timestamp, pd.Timestamp] | None = None
-) -> Dataset:
+def filter_segment(ds: Dataset, segment: tuple[str, str], *, covers: tuple[str, str] | None = None) -> Dataset:
     """``ds`` with only the customers of ``segment`` (column, value) and their rows in every other table.
 
     Customers are those whose ``column`` (as text, trimmed) equals the value; contacts, surveys,
     orders and stakeholders keep the rows of those customers; events (no customer) stay.
-    ``covers`` (first and last day of all customers' contacts) marks the segment's contacts, so its
+    ``covers`` (first and last day of all customers' contacts, ISO dates) marks the segment's contacts, so its
     periods are complete where all the data is (:attr:`kit.core.sources.Source.covers`).
     An unknown column or value is a one-line :class:`~kit.errors.ParameterError` listing the valid ones.
 

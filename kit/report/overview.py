@@ -197,6 +197,9 @@ def data_range(
 ) -> tuple[str | None, str | None]:
     """First and last contact date (business time zone) of the contacts source, as ISO dates.
 
+    Implausible times (see :func:`kit.core.engine.plausible_range`, e.g. 9999-12-31) are left out:
+    they say nothing about where the data starts or ends.
+
     Examples
     --------
     >>> data_range("data/examples/contacts.csv")
@@ -204,8 +207,10 @@ def data_range(
     """
     tables = open_tables(contacts=contacts, mapping=mapping, con=con, tz=tz)
     t = tables["contacts"].table
-    day = engine.local_time(engine.parse_instant(t.created_at)).date()
-    got = engine.fetch(tables.con, t.aggregate(first=day.min(), last=day.max()))
+    instant = engine.parse_instant(t.created_at)
+    day = engine.local_time(instant).date()
+    plausible = t.filter(~engine.is_implausible(t.created_at, instant))
+    got = engine.fetch(tables.con, plausible.aggregate(first=day.min(), last=day.max()))
     as_iso = lambda v: None if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")  # noqa: E731
     return as_iso(got["first"].iloc[0]), as_iso(got["last"].iloc[0])
 

@@ -16,7 +16,7 @@ KERNEL := contact-kit
 INSTALL_NOTE = $(if $(findstring spark,$(EXTRAS)),about 1.4 GB,about 0.9 GB), \
   1-5 minutes the first time (seconds when the packages are cached)
 
-.PHONY: help install install-all sample report test lint format lab kernel bench equivalence clean
+.PHONY: help install install-all bytecode sample report test lint format lab kernel bench equivalence clean
 
 help: ## list the targets
 	@grep -E '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -28,8 +28,9 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install -q --upgrade uv || true
 	@echo "== the kit and its dependencies"
 	@if $(BIN)/uv --version >/dev/null 2>&1; then \
-	  $(BIN)/uv pip install --python $(PY) -e '.[$(EXTRAS)]'; \
+	  $(BIN)/uv pip install --python $(PY) --compile-bytecode -e '.[$(EXTRAS)]'; \
 	else $(PY) -m pip install --progress-bar on -e '.[$(EXTRAS)]'; fi
+	@$(MAKE) --no-print-directory bytecode
 	@echo "== the Jupyter kernel $(KERNEL)"
 	@$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (contact-kit)" >/dev/null
 	@touch $@
@@ -46,10 +47,16 @@ $(SAMPLE)/ground_truth.json: | $(STAMP)
 
 sample: $(SAMPLE)/ground_truth.json ## create the sample data if missing
 
-report: $(STAMP) sample ## render the periodic report for PERIOD (default 2026-10) into reports/
+# Compiled bytecode, written once: uv (unlike pip) does not compile at install unless asked, and where
+# PYTHONDONTWRITEBYTECODE is set (CI, many Docker images) Python never writes it, so every process, each
+# report kernel included, compiled pandas, matplotlib and the kit from source again (report 32 s -> 21 s)
+bytecode: ## compile the kit's modules to bytecode (only changed files; the install compiles the packages)
+	@$(PY) -m compileall -q kit
+
+report: $(STAMP) sample bytecode ## render the periodic report for PERIOD (default 2026-10) into reports/
 	$(PY) -m kit report --period $(PERIOD) --grain $(GRAIN) --config report.yml
 
-test: $(STAMP) ## run the test suite in parallel (doctests of kit/ included) and list the 15 slowest tests
+test: $(STAMP) bytecode ## run the test suite in parallel (doctests of kit/ included) and list the 15 slowest tests
 	$(PY) -m pytest -q -n auto --durations=15
 
 lint: $(STAMP) ## ruff lint and format check, mypy on kit/core and kit/metrics, notebook pairs in sync

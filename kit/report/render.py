@@ -180,6 +180,9 @@ def _execute(src: Path, dst: Path, params: dict, kernel: str, failed_dir: Path, 
                     kernel_name=kernel,
                     progress_bar=False,
                     log_output=False,
+                    # the executed notebook is written when it ends (and every 30 s), not after every cell:
+                    # each save serialised and validated the whole notebook, images included
+                    request_save_on_cell_execute=False,
                     # no cwd=: papermill would os.chdir the whole process while other notebooks run in
                     # threads; nbclient starts the kernel itself in the notebook's folder instead
                     resources={"metadata": {"path": str(src.parent)}},

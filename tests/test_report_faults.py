@@ -24,6 +24,7 @@ from test_report import write_nb  # one small notebook writer for both report te
 import kit
 from kit.errors import DataError, ReportError
 from kit.report import html as pages
+from kit.report import kernels
 from kit.report import render as report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,7 +172,7 @@ def test_kernels_are_not_interrupted_when_they_shut_down():
     '[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel' for it. Ours shut down without it."""
     signals: list[int] = []
 
-    class Recording(report._kernel_manager()):
+    class Recording(kernels.kernel_manager()):
         async def _async_signal_kernel(self, signum):
             signals.append(signum)
             return await super()._async_signal_kernel(signum)

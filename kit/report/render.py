@@ -18,6 +18,10 @@ are made absolute first and no notebook changes the process's working directory 
 folder instead); kernels are not sent an interrupt when they shut down (it printed
 ``[IPKernelApp] ERROR | KeyboardInterrupt`` lines into cron mail).
 
+Notebooks run in order on ``jobs`` kernels (default 2), each executing one notebook after another
+with its namespace reset in between (:mod:`kit.report.kernels`), so start-up and imports are paid
+once per kernel rather than once per notebook; the summary is computed in this process meanwhile.
+
 Every notebook gets ``ctx.parameters()`` (period, grain, mapping, dedup window, time zone,
 segments, thresholds, bands, redaction) and rebuilds the same context with
 :func:`kit.report.context.from_parameters`. Secrets never travel as notebook parameters: a
@@ -28,7 +32,6 @@ variable) itself.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import json
 import os
 import re
@@ -36,8 +39,9 @@ import shutil
 import sys
 import time
 import warnings
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +59,7 @@ from ..errors import DataError, KitError, ParameterError, ReportError, renamed_p
 from . import context, shared
 from .executive import build as build_executive
 from .html import EXECUTIVE, FAILED_SUFFIX, period_index, to_html, write_top_index
+from .kernels import KernelLane
 from .summary import dumps_summary, summary
 
 if TYPE_CHECKING:
@@ -66,8 +71,6 @@ CELL_TIMEOUT = 900
 #: Starts of one notebook's kernel: a kernel can die at start-up when another process takes the port
 #: jupyter_client picked for it (freed, then bound: a race between concurrent renders), so it is retried.
 KERNEL_START_ATTEMPTS = 3
-#: Set in every notebook kernel's environment (not in this process): no debugger noise in the logs.
-KERNEL_ENV = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 #: Hidden folder of a render's temporary output holding the shared as-of-cut tables (removed before the swap).
 SHARED_DIR = ".shared"
 #: Seconds a render waits for another render of the same period into the same folder (``KIT_REPORT_LOCK_WAIT``).
@@ -101,28 +104,6 @@ def kernel_name() -> str:
             stacklevel=2,
         )
         return "python3"
-
-
-@functools.lru_cache(maxsize=8)
-def _kernel_manager(env: tuple[tuple[str, str], ...] = ()):
-    """A kernel manager class that starts each kernel with :data:`KERNEL_ENV` and ``env`` in its environment."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    class KitKernelManager(AsyncKernelManager):
-        async def _async_pre_start_kernel(self, **kw):
-            kw["env"] = {**(kw.get("env") or os.environ), **KERNEL_ENV, **dict(env)}
-            return await super()._async_pre_start_kernel(**kw)
-
-        async def _async_interrupt_kernel(self):
-            # jupyter_client interrupts (SIGINT) every kernel it shuts down; a kernel that is still
-            # answering a message then logs "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel"
-            # on our stderr. A finished notebook has nothing to interrupt, and the shutdown request
-            # (then SIGTERM/SIGKILL) stops the kernel all the same.
-            if self.shutting_down:
-                return
-            await super()._async_interrupt_kernel()
-
-    return KitKernelManager
 
 
 def _declared_parameters(path: Path) -> set[str] | None:
@@ -161,40 +142,29 @@ def _cell_number(source_nb: Path, err) -> str:
     return f"[{err.exec_count}]"
 
 
-def _execute(src: Path, dst: Path, params: dict, kernel: str, failed_dir: Path, env: tuple = ()) -> float:
+def _execute(
+    src: Path, dst: Path, params: dict, kernel: str, failed_dir: Path, env: tuple = (), lane: KernelLane | None = None
+) -> float:
+    """Execute one notebook on ``lane``'s kernel (default: a kernel of its own); returns the seconds taken."""
     import time
 
-    papermill = require("papermill", extra="report", purpose="rendering reports")
+    require("papermill", extra="report", purpose="rendering reports")
     from papermill.exceptions import PapermillExecutionError
 
     declared = _declared_parameters(src)
     passed = {k: v for k, v in params.items() if declared is None or k in declared}
+    own = lane is None
+    lane = KernelLane(kernel, env) if lane is None else lane
     t0 = time.perf_counter()
     try:
         for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
             try:
-                papermill.execute_notebook(
-                    str(src),
-                    str(dst),
-                    parameters=passed,
-                    kernel_name=kernel,
-                    progress_bar=False,
-                    log_output=False,
-                    # the executed notebook is written when it ends (and every 30 s), not after every cell:
-                    # each save serialised and validated the whole notebook, images included
-                    request_save_on_cell_execute=False,
-                    # no cwd=: papermill would os.chdir the whole process while other notebooks run in
-                    # threads; nbclient starts the kernel itself in the notebook's folder instead
-                    resources={"metadata": {"path": str(src.parent)}},
-                    execution_timeout=CELL_TIMEOUT,
-                    kernel_manager_class=_kernel_manager(env),
-                    # kernel start-up chatter (TCP notice) would clutter cron mail
-                    extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                )
+                lane.run(src, dst, passed, timeout=CELL_TIMEOUT)
                 break
             except RuntimeError as exc:  # no cell ran yet: starting again is safe
                 if attempt == KERNEL_START_ATTEMPTS or "died before replying to kernel_info" not in str(exc):
                     raise
+                lane.close()
                 print(
                     f"{src.name}: its kernel died while starting (attempt {attempt}); starting another", file=sys.stderr
                 )
@@ -210,6 +180,9 @@ def _execute(src: Path, dst: Path, params: dict, kernel: str, failed_dir: Path, 
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         kept = f" (executed notebook kept in {failed})" if failed else ""
         raise ReportError(f"notebook {src.name} failed: {type(exc).__name__}: {first}{kept}") from None
+    finally:
+        if own:
+            lane.close()
     return time.perf_counter() - t0
 
 
@@ -523,11 +496,12 @@ def _render_one(ctx: context.ReportContext, nbs, out, kernel, bar, jobs) -> Rend
         env = ((shared.ENV, str(share)),) if share else ()
         future = side.submit(_timed, _summary_with, share, ctx)
         title = ctx.title
-        runs = [
-            pool.submit(
-                _run_notebook, src, tmp, params, kernel, failed_dir, f"{title}: {label} – {_title_of(src)}", env
-            )
-            for src in nbs
+        # notebooks in order over `jobs` kernels, each running one notebook after another (kit.report.kernels)
+        runs: list[Future] = [Future() for _ in nbs]
+        queue = deque(zip(nbs, runs))
+        titles = {src: f"{title}: {label} – {_title_of(src)}" for src in nbs}
+        lanes = [
+            pool.submit(_lane, queue, tmp, params, kernel, failed_dir, titles, env) for _ in range(min(jobs, len(nbs)))
         ]
         executed, pages, listed = [], [], []
         try:
@@ -543,6 +517,8 @@ def _render_one(ctx: context.ReportContext, nbs, out, kernel, bar, jobs) -> Rend
             for run in runs:
                 run.cancel()
             raise
+        for lane in lanes:
+            lane.result()
         try:
             data, timings["summary (in parallel with the notebooks)"] = future.result()
         except KitError as exc:
@@ -573,12 +549,43 @@ def _render_one(ctx: context.ReportContext, nbs, out, kernel, bar, jobs) -> Rend
     )
 
 
-def _run_notebook(src: Path, tmp: Path, params: dict, kernel: str, failed_dir: Path, title: str, env: tuple = ()):
+def _lane(queue: deque, tmp: Path, params: dict, kernel: str, failed_dir: Path, titles: dict, env: tuple) -> None:
+    """Run queued ``(notebook, future)`` pairs on one kernel until the queue is empty or a notebook fails."""
+    with KernelLane(kernel, env) as lane:
+        while True:
+            try:
+                src, run = queue.popleft()
+            except IndexError:
+                return
+            if not run.set_running_or_notify_cancel():  # cancelled: the render already failed
+                continue
+            try:
+                run.set_result(_run_notebook(src, tmp, params, kernel, failed_dir, titles[src], env, lane))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting render
+                run.set_exception(exc)
+                while queue:  # the render fails: no later notebook starts
+                    try:
+                        queue.popleft()[1].cancel()
+                    except IndexError:
+                        break
+                return
+
+
+def _run_notebook(
+    src: Path,
+    tmp: Path,
+    params: dict,
+    kernel: str,
+    failed_dir: Path,
+    title: str,
+    env: tuple = (),
+    lane: KernelLane | None = None,
+):
     """Execute one notebook into ``tmp`` and convert it; returns paths and (execute, convert) seconds."""
     import time
 
     dst = tmp / src.name
-    took_exec = _execute(src, dst, params, kernel, failed_dir, env)
+    took_exec = _execute(src, dst, params, kernel, failed_dir, env, lane)
     t1 = time.perf_counter()
     page = tmp / f"{src.stem}.html"
     page.write_text(to_html(dst, title=title), encoding="utf-8")

@@ -95,7 +95,15 @@ def _segments(args, context) -> list[tuple[Path, tuple[str, str] | None]]:
     return list(zip(folders, chosen))
 
 
+#: Imported by jsonschema (through nbformat, through papermill) only to register an IRI format check;
+#: its import compiles a grammar (1.2 s, on every render's critical path) for a check that notebook
+#: validation never uses. The report command's own process skips it; other processes are untouched.
+UNUSED_IN_REPORTS = ("rfc3987_syntax",)
+
+
 def _cli(args) -> int:
+    for name in UNUSED_IN_REPORTS:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None: "import name" raises ImportError
     from ..core.io import atomic_write_text
     from . import context
     from .render import render_range, report_notebooks

@@ -17,8 +17,8 @@ from kit.report import render as report
 def outputs(path) -> list[str]:
     """Each code cell's printed text, in order."""
     cells = json.loads(path.read_text())["cells"]
-    text = ["".join("".join(o.get("text", "")) for o in c.get("outputs", [])) for c in cells if c["cell_type"] == "code"]
-    return text
+    code = [c for c in cells if c["cell_type"] == "code"]
+    return ["".join("".join(o.get("text", "")) for o in c.get("outputs", [])) for c in code]
 
 
 def counts(path) -> list[int | None]:

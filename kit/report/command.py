@@ -44,7 +44,11 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--data-dir", help="folder of sample-style tables; overrides the config's data sources")
     p.add_argument("--notebooks", help="folder of NN_name.ipynb notebooks (default notebooks/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--jobs", type=int, help="notebooks executed at once, each kernel running one after another (default 2, or KIT_REPORT_JOBS)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        help="kernels running notebooks at once, one after another on each (default 2, or KIT_REPORT_JOBS)",
+    )
     p.add_argument("--timings", help="write per-step timings (seconds) of each period as JSON to this file")
     p.add_argument(
         "--pdf", action="store_true", help="also print each report.html to report.pdf with headless Chromium"

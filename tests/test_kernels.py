@@ -29,13 +29,15 @@ def test_a_lane_reuses_its_kernel_and_resets_what_a_notebook_left_behind(tmp_pat
     first = write_nb(
         tmp_path / "01_a.ipynb",
         "import os, matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as plt\n"
-        "leak = 1\nplt.figure()\nmatplotlib.rcParams['lines.linewidth'] = 9.0\nprint('pid', os.getpid())",
+        "leak = 1\nplt.figure()\nmatplotlib.rcParams['lines.linewidth'] = 9.0\nos.chdir('/')\n"
+        "print('pid', os.getpid())",
     )
     second = write_nb(
         tmp_path / "02_b.ipynb",
         "import os, sys, matplotlib\nprint('pid', os.getpid())",
         "print('leak' in globals(), 'plt' in globals(), 'matplotlib.pyplot' in sys.modules)",
-        "import matplotlib.pyplot as plt\nprint(len(plt.get_fignums()), matplotlib.rcParams['lines.linewidth'])",
+        "import matplotlib.pyplot as plt\n"
+        "print(len(plt.get_fignums()), matplotlib.rcParams['lines.linewidth'], os.getcwd())",
         "print(len(In), Out)",  # the history of the notebook before is gone too
     )
     with kernels.KernelLane(report.kernel_name()) as lane:
@@ -45,7 +47,8 @@ def test_a_lane_reuses_its_kernel_and_resets_what_a_notebook_left_behind(tmp_pat
     a, b = outputs(tmp_path / "a.ipynb"), outputs(tmp_path / "b.ipynb")
     assert a[-1].startswith("pid") and a[-1] == b[-4]  # the same kernel process ran both
     assert b[-3] == "False False True\n"  # the namespace is new; the imported module stays loaded
-    assert b[-2] == "0 1.5\n"  # no open figure; matplotlib's default line width again
+    # no open figure; matplotlib's default line width again; back in the notebook's folder
+    assert b[-2] == f"0 1.5 {tmp_path}\n"
     # the execution count starts again at 1 (parameters, injected parameters, four cells), and In
     # holds only this notebook's cells ('' at 0, then 1-6), Out nothing of the notebook before
     assert counts(tmp_path / "b.ipynb") == [1, 2, 3, 4, 5, 6]

@@ -4,9 +4,10 @@ A report's notebooks import the same heavy modules (pandas, Ibis, DuckDB, matplo
 statsmodels) and read the same shared tables, so a kernel per notebook paid its start-up and those
 imports four times over: about a fifth of a report's CPU time. A :class:`KernelLane` keeps one kernel
 and executes notebooks on it one after another. Before every notebook but its first, the kernel's
-namespace, history, execution count and open figures are reset (IPython's ``reset``) and
-matplotlib's settings restored to their defaults, so a notebook sees nothing the one before it
-defined; only imported modules and the kit's caches (keyed by the data, see
+namespace, history, execution count and open figures are reset (IPython's ``reset``),
+matplotlib's settings restored to their defaults and the working directory set back to the
+notebook's folder, so a notebook sees nothing the one before it defined; only imported modules
+(with any state a module keeps) and the kit's caches (keyed by the data, see
 :mod:`kit.report.shared`) carry over.
 """
 
@@ -71,7 +72,11 @@ def _register_engine() -> None:
         async def async_start_new_kernel_client(self):
             kc = await super().async_start_new_kernel_client()
             if self.kit_reset:
-                reply = await self.async_wait_for_reply(kc.execute(RESET_CODE, silent=True, store_history=False))
+                code = RESET_CODE
+                folder = (self.resources or {}).get("metadata", {}).get("path")
+                if folder:  # the folder a fresh kernel starts in, whatever the notebook before chdir'ed to
+                    code += f"import os as _os\n_os.chdir({str(folder)!r})\ndel _os\n"
+                reply = await self.async_wait_for_reply(kc.execute(code, silent=True, store_history=False))
                 if reply is None or reply["content"].get("status") != "ok":
                     content = (reply or {}).get("content", {})
                     raise RuntimeError(f"could not reset the kernel: {content.get('ename')}: {content.get('evalue')}")

@@ -48,7 +48,7 @@ $(SAMPLE)/ground_truth.json: | $(STAMP)
 sample: $(SAMPLE)/ground_truth.json ## create the sample data if missing
 
 # Compiled bytecode, written once: uv (unlike pip) does not compile at install unless asked, and where
-# PYTHONDONTWRITEBYTECODE is set (CI, many Docker images) Python never writes it, so every process, each
+# PYTHONDONTWRITEBYTECODE is set (the dev machine, many Docker images) Python never writes it, so every process, each
 # report kernel included, compiled pandas, matplotlib and the kit from source again (report 32 s -> 21 s)
 bytecode: ## compile the kit's modules to bytecode (only changed files; the install compiles the packages)
 	@$(PY) -m compileall -q kit

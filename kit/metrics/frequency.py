@@ -71,6 +71,8 @@ SIGNED_UP_LATER = f"{SCOPE_PREFIX}signed up after as_of"
 REUSED_CONTACT_ID = "contact_id reused by different customers"
 #: The ledger's warning for counted contacts whose weight is not a number (the contact counts, its weight not).
 BAD_WEIGHT = "not a finite number (weight left out) in"
+#: Reasons that exclude all of a customer's contacts (their example in the ledger is the customer id).
+CUSTOMER_REASONS = ("unknown customer", "customer excluded")
 
 
 def _proxy_words(lookback: pd.Timedelta) -> str:
@@ -490,7 +492,6 @@ def contact_frequency(
             keyed += [(ckey and ("labels", ckey, *sorted(used)), p) for p in _padded_labels(csrc, used)]
         if weight is not None:
             keyed.append((None, _bad_weights(rows)))
-        keyed.append((None, _sum_of_squares(rows, cols)))
         result = _fetch_parts(begun.con, agg, keyed)
         if not first_try:
             break
@@ -541,9 +542,6 @@ def contact_frequency(
         columns=[REASON, "_ex_lo", "_ex_hi", "_recheck", "_t_lo", "_t_hi"], errors="ignore"
     )
     agg["period"] = pd.to_datetime(agg["period"])
-    # Sum of squared per-customer counts per period and group: the between-customer variance.
-    sumsq = result.loc[part == "sumsq", ["period", *cols, "contacts"]].rename(columns={"contacts": "_sumsq"})
-    agg = agg.merge(sumsq.assign(period=pd.to_datetime(sumsq["period"])), on=["period", *cols], how="left")
 
     if agg.empty and (first is None or last is None):
         notes.append("no contacts remain after exclusions and filters; see the ledger")
@@ -642,8 +640,9 @@ def _classified_rows(
     The window runs only on these rows (slim: id, clock, contact id, period), then every row meets
     the customer lookup: no per-customer grouping of contacts-sized data. The rows that fail a
     row-level check are counted apart (:func:`_rejected_counts`). Columns: ``_reason, period,
-    *contact_by, <segments>, _cust, _cid, follow_up, _first, _outside``, ``_x`` (a duplicate's
-    contact id, its example in the ledger) and ``_w`` (the weight, if any).
+    *contact_by, <segments>, _cust, _cid, follow_up, _outside``, ``_first`` (over contact
+    attributes without same_topic), ``_x`` (a duplicate's contact id, its example in the ledger)
+    and ``_w`` (the weight, if any).
 
     ``lookup=None``: no customers table. Every counted contact's customer exists (no customer-level
     reason, no lifetime to fall outside), and ``_until`` is the last period the contact keeps its
@@ -678,7 +677,16 @@ def _classified_rows(
     )
     # With contact attributes as groups, the copy of an exact duplicate that counts is the one with
     # the smallest attribute values (a defined choice rather than the engine's row order).
-    ok = mark_follow_ups(ok, dedup_seconds=dedup_seconds, same_topic=same_topic, tiebreak=contact_by, period_unit=unit)
+    # ``_first`` (a customer's first row of a period) only matters over contact attributes (see
+    # _aggregate); with the local clock the window cuts the period anyway, and its _first costs nothing.
+    needs_first = bool(contact_by) and not same_topic
+    ok = mark_follow_ups(
+        ok,
+        dedup_seconds=dedup_seconds,
+        same_topic=same_topic,
+        tiebreak=contact_by,
+        period_unit=unit if needs_first or local_clock else None,
+    )
     if lookup is None:
         j = ok.mutate(_cid=ok._cust, _cust_ok=ibis.literal(True), _sp=ok.period, _cp=ibis.null("date"))
         if spec is not None:
@@ -717,7 +725,7 @@ def _classified_rows(
         _cust=j._cust,
         _cid=j._cid,
         follow_up=j.follow_up,
-        _first=j._first,
+        **({"_first": j._first} if needs_first else {}),
         **({"_w": j._weight, "_wbad": j._wbad} if weight is not None else {}),
         _clock=j._clock,  # the data's coverage (see _aggregate)
         _outside=outside,
@@ -784,47 +792,72 @@ def _rejected_counts(csrc, *, direction: str, padded_ids: bool, as_of=None, key=
 def _aggregate(
     rows: ir.Table, by: list[str], *, contact_by, same_topic: bool, weighted: bool, recheck: bool = False
 ) -> ir.Table:
-    """Counts per reason, period and group, with two examples per reason (one query, one pass).
+    """Counts per reason, period and group, with two examples per reason, in one pass over ``rows``.
 
-    ``_extra_active`` counts counted customers contacting outside their active lifetime, who are
-    active in that period too. A per-customer window marks each customer's first row of a period,
-    so both it and ``contacting_customers`` are plain filtered counts (no distinct count).
+    Two levels: first per customer (only counted rows and customer-level reasons keep their
+    customer; other excluded rows collapse), then per period and group. The customer level gives the
+    distinct customers as a plain count and the sum of squared per-customer counts (``_sumsq``,
+    see :func:`dispersion`) without a second pass over the rows, which would repeat the follow-up
+    window. ``_extra_active`` counts counted customers contacting outside their active lifetime,
+    who are active in that period too; over contact attributes (``contact_by``) it must add up to
+    the customers of a period, so there each customer counts at its first row of the period
+    (``_first``, from the per-customer window), and with ``same_topic`` (no per-customer window)
+    it only says whether :func:`contact_frequency` needs a distinct count.
     """
     used = rows[REASON].isnull()
-    per_customer = not same_topic  # the follow-up window is per customer, so _first marks customers
-    metrics = dict(contacts=rows.count(), follow_ups=rows.count(where=used & rows.follow_up))
-    if per_customer and not contact_by:
-        metrics["contacting_customers"] = rows.count(where=used & rows._first)
-    else:
-        metrics["contacting_customers"] = rows._cust.nunique(where=used)
-    if per_customer:  # one first row per customer and period: adds up over contact attributes
-        metrics["_extra_active"] = rows.count(where=used & rows._first & rows._outside)
-    elif not contact_by:
-        metrics["_extra_active"] = rows._cust.nunique(where=used & rows._outside)
-    else:  # only says whether the distinct count is needed (see contact_frequency)
-        metrics["_extra_active"] = rows.count(where=used & rows._outside)
-    # Counted rows (nearly all) settle the CASE at its first, cheapest test.
-    customer_reason = rows[REASON].isin(["unknown customer", "customer excluded"])
-    example = ibis.cases((used, ibis.null("string")), (customer_reason, rows._cust.cast("string")), else_=rows._x)
-    metrics.update(_ex_lo=example.min(), _ex_hi=example.max())
-    # The data's coverage: first and last local time of a contact that counts or would count but for
-    # start/end (see _coverage). An instant is turned into local time once per group, not per row.
+    keys = [REASON, "period", *by]
+    # The customer level's keys carry the examples, so no per-customer state holds them: the customer
+    # for counted rows and customer-level reasons (their example), the contact id for duplicates.
+    customer_reason = rows[REASON].isin(list(CUSTOMER_REASONS))
+    cust = ibis.ifelse(used | customer_reason, rows._cust, ibis.null(rows._cust.type()))
+    # The data's coverage: first and last time of a contact that counts or would count but for
+    # start/end (see _coverage).
     covered = used | (rows[REASON] == OUT_OF_RANGE)
-    lo, hi = rows._clock.min(where=covered), rows._clock.max(where=covered)
-    if rows._clock.type().is_timestamp() and rows._clock.type().timezone is not None:
-        lo, hi = engine.local_time(lo), engine.local_time(hi)
-    metrics.update(_t_lo=lo, _t_hi=hi)
+    if contact_by and not same_topic:
+        outside = rows.count(where=used & rows._first & rows._outside)
+    else:
+        outside = rows.count(where=used & rows._outside)
+    first = dict(
+        _n=rows.count(),
+        _f=rows.count(where=used & rows.follow_up),
+        _o=outside,
+        _tl=rows._clock.min(where=covered),
+        _th=rows._clock.max(where=covered),
+    )
     if weighted:
         # Summed as an exact decimal: a float sum depends on the engine's thread order in the last digit,
         # and the same inputs must give the same numbers.
-        metrics["_weight_sum"] = rows._w.cast("decimal(38, 9)").sum(where=used).cast("float64")
+        first["_w"] = rows._w.cast("decimal(38, 9)").sum(where=used)
     if recheck:  # padded ids: only those without a customer are tested (see contact_frequency)
         unmatched = rows._cid.isnull() & rows._cust.notnull()
         if rows._cust.type().is_string():  # integer ids are never padded
-            metrics["_recheck"] = rows.count(where=ibis.cases((unmatched, engine.is_padded(rows._cust)), else_=False))
+            first["_r"] = rows.count(where=ibis.cases((unmatched, engine.is_padded(rows._cust)), else_=False))
         else:
-            metrics["_recheck"] = rows.count(where=ibis.literal(False))
-    return rows.group_by([REASON, "period", *by]).aggregate(**metrics)
+            first["_r"] = rows.count(where=ibis.literal(False))
+    per = rows.group_by([*keys, cust.name("_c"), rows._x.name("_d")]).aggregate(**first)
+    counted = per[REASON].isnull()
+    example = ibis.cases(
+        (counted, ibis.null("string")), (per[REASON].isin(list(CUSTOMER_REASONS)), per._c.cast("string")), else_=per._d
+    )
+    lo, hi = per._tl.min(), per._th.max()
+    if rows._clock.type().is_timestamp() and rows._clock.type().timezone is not None:
+        lo, hi = engine.local_time(lo), engine.local_time(hi)  # once per group, not per row
+    metrics = dict(
+        contacts=per._n.sum(),
+        follow_ups=per._f.sum(),
+        contacting_customers=per.count(where=counted),
+        _extra_active=per._o.sum() if contact_by else per.count(where=per._o > 0),
+        _ex_lo=example.min(),
+        _ex_hi=example.max(),
+        _t_lo=lo,
+        _t_hi=hi,
+        _sumsq=(per._n * per._n).sum(where=counted),
+    )
+    if weighted:
+        metrics["_weight_sum"] = per._w.sum().cast("float64")
+    if recheck:
+        metrics["_recheck"] = per._r.sum()
+    return per.group_by(keys).aggregate(**metrics)
 
 
 def _coverage(agg: pd.DataFrame, as_of, *, covers=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -1029,18 +1062,6 @@ def _padded_labels(csrc, used) -> list[ir.Table]:
         return []
     padded = functools.reduce(operator.or_, [engine.is_padded(t[c]) for c in text])
     return [t.aggregate(_recheck=t.count(where=padded)).mutate(_part=ibis.literal("labels"))]
-
-
-def _sum_of_squares(rows: ir.Table, by: list[str]) -> ir.Table:
-    """Sum over customers of (counted contacts)^2 per period and group, in ``contacts`` (``_part`` "sumsq").
-
-    With the counts and the active customers it gives the variance between customers, on
-    which :func:`dispersion` and the intervals rest (customers differ and contact in bursts,
-    so the Poisson variance alone is too small).
-    """
-    used = rows.filter(rows[REASON].isnull())
-    per = used.group_by(["period", *by, "_cust"]).aggregate(_n=used.count())
-    return per.group_by(["period", *by]).aggregate(contacts=(per._n * per._n).sum()).mutate(_part=ibis.literal("sumsq"))
 
 
 def dispersion(counts: ArrayLike, sumsq: ArrayLike, customers: ArrayLike) -> np.ndarray:

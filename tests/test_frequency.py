@@ -496,3 +496,30 @@ def test_weighted_frequency_is_the_same_on_every_run(sample_dir):
         for _ in range(3)
     ]
     assert runs[0] == runs[1] == runs[2]
+
+
+@pytest.mark.parametrize("blank", ["", " ", "  ", "\t", " \t\n", "\r\n", "\x0b ", "\x0c "])
+def test_every_whitespace_only_customer_id_is_missing(tmp_path, blank):
+    # engine.is_blank tests `id < "!"` first (a blank sorts before "!"): each blank form must still
+    # be found, in its own Parquet row group (statistics skip groups) and beside ids that sort before "!".
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [1, 2, 3, 4],
+            "customer_id": [blank, " a", "a", '"q"'],
+            "channel": "chat",
+            "created_at": pd.to_datetime(["2026-01-05 10:00", "2026-01-06 10:00", "2026-01-09 10:00", "2026-01-12 10:00"]),
+        }
+    )
+    customers = pd.DataFrame({"customer_id": ["a", '"q"'], "signup_date": ["2025-01-01"] * 2})
+    contacts.to_parquet(tmp_path / "contacts.parquet", row_group_size=1)
+    result = kit.contact_frequency(tmp_path / "contacts.parquet", customers)
+    assert result.ledger.excluded("contacts") == {"missing customer_id": 1}
+    assert result.frame["contacts"].tolist() == [3]  # " a" is a padded "a"
+
+
+def test_a_parquet_file_missing_a_column_says_so(tmp_path):
+    # It was read as a ragged CSV ("the header has 2 fields but line 2 has 4") because the ragged-row
+    # check ran on whatever file lacked a column.
+    pd.DataFrame({"contact_id": [1], "customer_id": ["a"], "created_at": ["2026-01-05"]}).to_parquet(tmp_path / "c.parquet")
+    with pytest.raises(MissingColumnError, match="channel"):
+        kit.contact_frequency(tmp_path / "c.parquet", pd.DataFrame({"customer_id": ["a"], "signup_date": ["2025-01-01"]}))

@@ -742,7 +742,8 @@ def open_tables(
         t = _apply_mapping(t, name, maps.get(name, {}))
         missing = [c for c in TABLES[name].required if c not in t.columns]
         if missing:
-            ragged = ragged_rows(str(obj)) if isinstance(obj, (str, Path)) and Path(obj).is_file() else None
+            is_csv = isinstance(obj, (str, Path)) and str(obj).lower().endswith(CSV_SUFFIXES) and Path(obj).is_file()
+            ragged = ragged_rows(str(obj)) if is_csv else None
             if ragged:  # the reader took a data row for the header: the columns are not really missing
                 raise SourceError(f"{name} table: CSV {label} is not a table: {ragged}; {_RAGGED_FIX}")
             raise MissingColumnError(name, label, missing, list(t.columns))

@@ -507,7 +507,9 @@ def test_every_whitespace_only_customer_id_is_missing(tmp_path, blank):
             "contact_id": [1, 2, 3, 4],
             "customer_id": [blank, " a", "a", '"q"'],
             "channel": "chat",
-            "created_at": pd.to_datetime(["2026-01-05 10:00", "2026-01-06 10:00", "2026-01-09 10:00", "2026-01-12 10:00"]),
+            "created_at": pd.to_datetime(
+                ["2026-01-05 10:00", "2026-01-06 10:00", "2026-01-09 10:00", "2026-01-12 10:00"]
+            ),
         }
     )
     customers = pd.DataFrame({"customer_id": ["a", '"q"'], "signup_date": ["2025-01-01"] * 2})
@@ -520,6 +522,10 @@ def test_every_whitespace_only_customer_id_is_missing(tmp_path, blank):
 def test_a_parquet_file_missing_a_column_says_so(tmp_path):
     # It was read as a ragged CSV ("the header has 2 fields but line 2 has 4") because the ragged-row
     # check ran on whatever file lacked a column.
-    pd.DataFrame({"contact_id": [1], "customer_id": ["a"], "created_at": ["2026-01-05"]}).to_parquet(tmp_path / "c.parquet")
+    pd.DataFrame({"contact_id": [1], "customer_id": ["a"], "created_at": ["2026-01-05"]}).to_parquet(
+        tmp_path / "c.parquet"
+    )
     with pytest.raises(MissingColumnError, match="channel"):
-        kit.contact_frequency(tmp_path / "c.parquet", pd.DataFrame({"customer_id": ["a"], "signup_date": ["2025-01-01"]}))
+        kit.contact_frequency(
+            tmp_path / "c.parquet", pd.DataFrame({"customer_id": ["a"], "signup_date": ["2025-01-01"]})
+        )

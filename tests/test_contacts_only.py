@@ -326,3 +326,24 @@ def test_new_vs_existing_without_customers_table_takes_first_contact_as_signup()
     assert any("signup is their first contact" in n for n in r.notes)
     total = kit.contact_frequency(df, None, start="2026-03", end="2026-03").frame
     assert total[["contacts", "active_customers"]].values.tolist() == [[2, 3]]
+
+
+def test_the_reuse_grouping_runs_only_when_an_id_repeats():
+    # A distinct count screens the ids first (kit.metrics.frequency._reused_contact_ids): unique ids
+    # never pay for the per-id grouping; a repeated id (here the same customer's, not reuse) does.
+    from kit.core import engine
+
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "signup_date": "2026-01-01"})
+    contacts = pd.DataFrame(
+        {
+            "contact_id": ["x1", "x2", "x3"],
+            "customer_id": ["a", "b", "a"],
+            "created_at": ["2026-01-05", "2026-01-06", "2026-01-20"],
+            "channel": "chat",
+        }
+    )
+    for ids, grouped in ((["x1", "x2", "x3"], False), (["x1", "x2", "x1"], True)):
+        with engine.capture_sql() as log:
+            r = kit.contact_frequency(contacts.assign(contact_id=ids), customers, dedup_window=0)
+        assert any('"_hlo"' in sql for sql in log) == grouped
+        assert not r.ledger.tables["contacts"].warnings and r.frame["contacts"].tolist() == [3]

@@ -481,12 +481,10 @@ def contact_frequency(
             names = [None, None, ukey and ("customers", ukey, as_of_key, trim, rank, id_key)]
             names += [ukey and ("padded", ukey, static), ukey and ("repeated", ukey)]
             keyed += list(zip(names, cparts, strict=False))
-        keyed.append(
-            (
-                ckey and ("reused", ckey, id_key),
-                _reused_contact_ids(csrc, padded_ids=trim_ids, key=begun.key, hashed=begun.con.name == "duckdb"),
-            )
+        reuse_check = functools.partial(
+            _reused_contact_ids, csrc, padded_ids=trim_ids, key=begun.key, hashed=begun.con.name == "duckdb"
         )
+        keyed.append((ckey and ("repeated ids", ckey, id_key), reuse_check(screen=True)))
         if first_try:
             used = {*contact_by, *(["topic"] if same_topic else [])}  # labels this query reads
             keyed += [(ckey and ("labels", ckey, *sorted(used)), p) for p in _padded_labels(csrc, used)]
@@ -529,7 +527,10 @@ def contact_frequency(
             notes.append("active_lookback applies only without a customers table; it was ignored")
     agg = result[part == "contacts"]
     record_ledger(ledger, csrc, agg.rename(columns={"contacts": "n"}))
-    reused = result[part == "reused"]
+    if result.loc[part == "ids", "contacts"].sum() > 0:  # some contact id repeats: is it another customer's?
+        reused = _fetch_fact(con, ckey and ("reused", ckey, id_key), reuse_check())
+    else:
+        reused = result.iloc[:0]
     if len(reused) and reused["contacts"].sum() > 0:
         examples = sorted({v for c in ("_ex_lo", "_ex_hi") for v in reused[c] if isinstance(v, str)})
         ledger.warn("contacts", REUSED_CONTACT_ID, int(reused["contacts"].sum()), examples=examples)
@@ -985,17 +986,26 @@ def _derived_customer_parts(rows: ir.Table, *, spec=None) -> list[ir.Table]:
     ]
 
 
-def _reused_contact_ids(csrc, *, padded_ids: bool, key=None, hashed: bool = False) -> ir.Table:
+def _reused_contact_ids(csrc, *, padded_ids: bool, key=None, hashed: bool = False, screen: bool = False) -> ir.Table:
     """The rows whose contact_id other customers' rows carry too (``_part`` "reused"), with two example ids.
 
     Such rows are all counted (each is a contact of its own customer); the ledger warns about them.
     Two customers' ids differ when the smallest and largest of a contact id's customers do (cheaper
     than a distinct count). ``hashed`` (DuckDB) narrows the ids to check with 64-bit hashes first;
     it misses a reused id only if its customers' ids share a 64-bit hash.
+
+    ``screen``: instead, the number of rows whose contact id is not the first with its value
+    (``_part`` "ids", in ``contacts``; with ``hashed``, hashes stand for text ids, and a collision
+    only adds one). When it is 0, no id repeats, so none is reused: a distinct count of the ids costs
+    less than half the grouping below (1.25 s against 0.52 s at 10M contacts), which then runs only
+    for data whose ids do repeat.
     """
     t = csrc.table.view()
     t = t.select(_id=t.contact_id, _c=engine.clean_key(t.customer_id, padded=padded_ids, key=key))
     t = t.filter(t._id.notnull() & t._c.notnull())
+    if screen:
+        ids = t._id.hash() if hashed and t._id.type().is_string() else t._id
+        return t.aggregate(contacts=t.count() - ids.nunique()).mutate(_part=ibis.literal("ids"))
     if hashed:
         # A group-by over every contact id's text held 1.4 GiB at 10M contacts. First over 8-byte hashes:
         # an id whose customers' hashes differ is a candidate (a colliding id only adds one), and only
@@ -1044,6 +1054,16 @@ def _fetch_parts(con, agg: ir.Table, keyed: list[tuple[Any, ir.Table]]) -> pd.Da
                     pass
     result["_part"] = result["_part"].replace("rejected", "contacts")
     return result
+
+
+def _fetch_fact(con, key, expr: ir.Table) -> pd.DataFrame:
+    """One part on its own: from :data:`FACTS` when ``key`` is there, else fetched (and stored under ``key``)."""
+    hit = FACTS.get(con, key) if key else None
+    if hit is None:
+        hit = engine.fetch(con, expr)
+        if key:
+            FACTS.put(con, key, hit)
+    return hit
 
 
 def _padded_labels(csrc, used) -> list[ir.Table]:

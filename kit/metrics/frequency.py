@@ -688,12 +688,26 @@ def _classified_rows(
         tiebreak=contact_by,
         period_unit=unit if needs_first or local_clock else None,
     )
+    # A duplicate's contact id: its example in the ledger (and, below, the key that keeps it apart).
+    dup = ibis.ifelse(ok._duplicate, ok._contact.cast("string"), ibis.null("string")).name("_x")
+    grouped = lookup is not None
     if lookup is None:
         j = ok.mutate(_cid=ok._cust, _cust_ok=ibis.literal(True), _sp=ok.period, _cp=ibis.null("date"))
         if spec is not None:
             j = j.mutate(_signup=j._day.min().over(ibis.window(group_by=j._cust)))
             j = j.mutate(**spec.boundaries(j._signup, unit))
+        j = j.mutate(dup)
     else:
+        # Every row of a customer, period (contact attributes) and duplicate id shares its reason and
+        # group, so those groups (6M for 9M contacts) meet the lookup instead of the rows, on narrow keys.
+        group = dict(_n=ok.count(), _nf=ok.count(where=ok.follow_up), _tl=ok._clock.min(), _th=ok._clock.max())
+        if needs_first:
+            group["_nfirst"] = ok.count(where=ok._first)
+        if weight is not None:  # an exact decimal sum (see _aggregate); bad weights with two examples
+            group.update(
+                _w=ok._weight.cast("decimal(38, 9)").sum(), _nb=ok._wbad.count(), _bl=ok._wbad.min(), _bh=ok._wbad.max()
+            )
+        ok = ok.group_by(["_cust", "period", *contact_by, dup]).aggregate(**group)
         j = ok.left_join(lookup, ok._cust == lookup._cid)
     in_range = ibis.literal(True)
     if first is not None:
@@ -705,7 +719,7 @@ def _classified_rows(
     reason = ibis.cases(
         (j._cid.isnull(), ibis.literal("unknown customer")),
         (~j._cust_ok, ibis.literal("customer excluded")),
-        (j._duplicate, ibis.literal("duplicate contact_id")),
+        (j._x.notnull(), ibis.literal("duplicate contact_id")),
         *([] if first is None and last is None else [(~in_range, ibis.literal(OUT_OF_RANGE))]),
         else_=ibis.null("string"),
     )
@@ -725,12 +739,19 @@ def _classified_rows(
         **(derived_label if spec is not None else {}),
         _cust=j._cust,
         _cid=j._cid,
-        follow_up=j.follow_up,
-        **({"_first": j._first} if needs_first else {}),
-        **({"_w": j._weight, "_wbad": j._wbad} if weight is not None else {}),
-        _clock=j._clock,  # the data's coverage (see _aggregate)
+        **(
+            {c: j[c] for c in ("_n", "_nf", "_tl", "_th", *(["_nfirst"] if needs_first else []))}
+            if grouped
+            else {
+                "follow_up": j.follow_up,
+                **({"_first": j._first} if needs_first else {}),
+                "_clock": j._clock,  # the data's coverage (see _aggregate)
+            }
+        ),
+        **({c: j[c] for c in ("_w", "_nb", "_bl", "_bh")} if weight is not None and grouped else {}),
+        **({"_w": j._weight, "_wbad": j._wbad} if weight is not None and not grouped else {}),
         _outside=outside,
-        _x=ibis.ifelse(j._duplicate, j._contact.cast("string"), ibis.null("string")),
+        _x=j._x,
         **({"_until": j._until} if lookup is None else {}),
         **({f"_b{i}": j[f"_b{i}"] for i in range(1, len(spec.edges) + 1)} if lookup is None and spec else {}),
     )
@@ -738,10 +759,13 @@ def _classified_rows(
 
 def _bad_weights(rows: ir.Table) -> ir.Table:
     """Counted contacts whose weight is not a finite number (``_part`` "badweight"), with two examples."""
-    bad = rows.filter(rows[REASON].isnull() & rows._wbad.notnull())
-    return bad.aggregate(contacts=bad.count(), _ex_lo=bad._wbad.min(), _ex_hi=bad._wbad.max()).mutate(
-        _part=ibis.literal("badweight")
-    )
+    if "_nb" in rows.columns:  # grouped rows (see _classified_rows)
+        bad = rows.filter(rows[REASON].isnull() & (rows._nb > 0))
+        counts = dict(contacts=bad._nb.sum(), _ex_lo=bad._bl.min(), _ex_hi=bad._bh.max())
+    else:
+        bad = rows.filter(rows[REASON].isnull() & rows._wbad.notnull())
+        counts = dict(contacts=bad.count(), _ex_lo=bad._wbad.min(), _ex_hi=bad._wbad.max())
+    return bad.aggregate(**counts).mutate(_part=ibis.literal("badweight"))
 
 
 def _rejected_counts(csrc, *, direction: str, padded_ids: bool, as_of=None, key=None) -> list[ir.Table]:
@@ -814,34 +838,49 @@ def _aggregate(
     # The data's coverage: first and last time of a contact that counts or would count but for
     # start/end (see _coverage).
     covered = used | (rows[REASON] == OUT_OF_RANGE)
-    if contact_by and not same_topic:
-        outside = rows.count(where=used & rows._first & rows._outside)
+    # padded ids: only those without a customer are tested (see contact_frequency); integer ids never are
+    padded = ibis.literal(False)
+    if rows._cust.type().is_string():
+        padded = ibis.cases((rows._cid.isnull() & rows._cust.notnull(), engine.is_padded(rows._cust)), else_=False)
+    if "_n" in rows.columns:  # grouped already, per customer (see _classified_rows): these are the groups
+        clock = rows._tl
+        none = ibis.null(rows._tl.type())
+        per = rows.select(
+            *keys,
+            _c=rows._cust,
+            _d=rows._x,
+            _n=rows._n,
+            _f=ibis.ifelse(used, rows._nf, 0),
+            _o=ibis.ifelse(used & rows._outside, rows._nfirst if contact_by and not same_topic else rows._n, 0),
+            _tl=ibis.ifelse(covered, rows._tl, none),
+            _th=ibis.ifelse(covered, rows._th, none),
+            **({"_w": ibis.ifelse(used, rows._w, ibis.null(rows._w.type()))} if weighted else {}),
+            **({"_r": padded.cast("int64")} if recheck else {}),
+        )
     else:
-        outside = rows.count(where=used & rows._outside)
-    first = dict(
-        _n=rows.count(),
-        _f=rows.count(where=used & rows.follow_up),
-        _o=outside,
-        _tl=rows._clock.min(where=covered),
-        _th=rows._clock.max(where=covered),
-    )
-    if weighted:
-        # Summed as an exact decimal: a float sum depends on the engine's thread order in the last digit,
-        # and the same inputs must give the same numbers.
-        first["_w"] = rows._w.cast("decimal(38, 9)").sum(where=used)
-    if recheck:  # padded ids: only those without a customer are tested (see contact_frequency)
-        unmatched = rows._cid.isnull() & rows._cust.notnull()
-        if rows._cust.type().is_string():  # integer ids are never padded
-            first["_r"] = rows.count(where=ibis.cases((unmatched, engine.is_padded(rows._cust)), else_=False))
-        else:
-            first["_r"] = rows.count(where=ibis.literal(False))
-    per = rows.group_by([*keys, cust.name("_c"), rows._x.name("_d")]).aggregate(**first)
+        clock = rows._clock
+        first_rows = rows._first if contact_by and not same_topic else ibis.literal(True)
+        outside = rows.count(where=used & first_rows & rows._outside)
+        first = dict(
+            _n=rows.count(),
+            _f=rows.count(where=used & rows.follow_up),
+            _o=outside,
+            _tl=rows._clock.min(where=covered),
+            _th=rows._clock.max(where=covered),
+        )
+        if weighted:
+            # Summed as an exact decimal: a float sum depends on the engine's thread order in the last digit,
+            # and the same inputs must give the same numbers.
+            first["_w"] = rows._w.cast("decimal(38, 9)").sum(where=used)
+        if recheck:
+            first["_r"] = rows.count(where=padded)
+        per = rows.group_by([*keys, cust.name("_c"), rows._x.name("_d")]).aggregate(**first)
     counted = per[REASON].isnull()
     example = ibis.cases(
         (counted, ibis.null("string")), (per[REASON].isin(list(CUSTOMER_REASONS)), per._c.cast("string")), else_=per._d
     )
     lo, hi = per._tl.min(), per._th.max()
-    if rows._clock.type().is_timestamp() and rows._clock.type().timezone is not None:
+    if clock.type().is_timestamp() and clock.type().timezone is not None:
         lo, hi = engine.local_time(lo), engine.local_time(hi)  # once per group, not per row
     metrics = dict(
         contacts=per._n.sum(),

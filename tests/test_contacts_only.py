@@ -328,8 +328,9 @@ def test_new_vs_existing_without_customers_table_takes_first_contact_as_signup()
     assert total[["contacts", "active_customers"]].values.tolist() == [[2, 3]]
 
 
-def test_the_reuse_grouping_runs_only_when_an_id_repeats():
-    # A distinct count screens the ids first (kit.metrics.frequency._reused_contact_ids): unique ids
+@pytest.mark.parametrize("as_ids", [str, int], ids=["text ids (distinct count)", "integer ids (bitmap)"])
+def test_the_reuse_grouping_runs_only_when_an_id_repeats(as_ids):
+    # A screen counts repeated ids first (kit.metrics.frequency._reused_contact_ids): unique ids
     # never pay for the per-id grouping; a repeated id (here the same customer's, not reuse) does.
     from kit.core import engine
 
@@ -342,8 +343,9 @@ def test_the_reuse_grouping_runs_only_when_an_id_repeats():
             "channel": "chat",
         }
     )
-    for ids, grouped in ((["x1", "x2", "x3"], False), (["x1", "x2", "x1"], True)):
+    for ids, grouped in (([11, 12, 13], False), ([11, 12, 11], True)):
         with engine.capture_sql() as log:
-            r = kit.contact_frequency(contacts.assign(contact_id=ids), customers, dedup_window=0)
+            r = kit.contact_frequency(contacts.assign(contact_id=[as_ids(i) for i in ids]), customers, dedup_window=0)
+        assert any("BITSTRING_AGG" in sql for sql in log) == (as_ids is int)
         assert any('"_hlo"' in sql for sql in log) == grouped
         assert not r.ledger.tables["contacts"].warnings and r.frame["contacts"].tolist() == [3]

@@ -529,3 +529,30 @@ def test_a_parquet_file_missing_a_column_says_so(tmp_path):
         kit.contact_frequency(
             tmp_path / "c.parquet", pd.DataFrame({"customer_id": ["a"], "signup_date": ["2025-01-01"]})
         )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_repeated_values_counts_as_pandas(seed):
+    # engine.repeated_values: the bitmap (integers within the span) and the distinct count agree with
+    # pandas on random ids with repeats and NULLs; a value outside the span can only raise the count.
+    import ibis
+
+    from kit.core import engine
+
+    rng = np.random.default_rng(seed)
+    ids = pd.Series(rng.integers(-50, 400, size=300), dtype="Int64")
+    ids[rng.random(300) < 0.1] = pd.NA
+    expected = int(ids.notna().sum() - ids.nunique())
+    con = engine.default_connection()
+    t = con.create_table(f"ids_{seed}", pd.DataFrame({"id": ids}), temp=True)
+    span = engine.value_span(con, t.id)
+    assert span == (int(ids.min()), int(ids.max()))
+    counts = {
+        "bitmap": engine.repeated_values(t.id, span=span),
+        "distinct": engine.repeated_values(t.id),
+        "too narrow": engine.repeated_values(t.id, span=(span[0], span[1] - 1)),
+    }
+    got = con.execute(t.aggregate(**counts)).iloc[0]
+    assert got["bitmap"] == got["distinct"] == expected
+    assert got["too narrow"] == expected + 1  # the largest value sets no bit: one distinct value fewer
+    assert "BITSTRING_AGG" in str(ibis.to_sql(t.aggregate(n=counts["bitmap"]), dialect="duckdb"))

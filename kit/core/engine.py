@@ -329,6 +329,48 @@ def _unix_micros(x: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[v
     ...
 
 
+@ibis.udf.agg.builtin(name="bitstring_agg")
+def _bitstring_agg(x: dt.int64, lo: dt.int64, hi: dt.int64) -> dt.string:  # type: ignore[valid-type]  # DuckDB
+    ...
+
+
+@ibis.udf.scalar.builtin(name="bit_count")
+def _bit_count(x: dt.string) -> dt.int64:  # type: ignore[valid-type]  # DuckDB, of a bitstring
+    ...
+
+
+#: The widest span of integer ids :func:`repeated_values` counts with a bitmap: 2^27 bits, 16 MiB a thread.
+BITMAP_MAX_BITS = 1 << 27
+
+
+def repeated_values(col: ir.Value, *, span: tuple[int, int] | None = None) -> ir.IntegerScalar:
+    """How many non-null values of ``col`` are not the first with their value (0: all distinct).
+
+    ``span``: the smallest and largest value of an integer column (see :func:`value_span`). On
+    DuckDB, when it is at most :data:`BITMAP_MAX_BITS` wide, the distinct values are counted as the
+    bits set in a bitmap with one bit per possible value: a streaming aggregate, where a distinct
+    count builds a hash table of every value (0.09 s against 0.67 s for 10M ids). A value outside
+    ``span`` (the data changed since) sets no bit, so it counts as repeated: the answer may then be
+    too high, never too low. Otherwise a distinct count.
+    """
+    if span is not None and col.type().is_integer() and backend_name(col) == "duckdb":
+        lo, hi = span
+        if hi - lo < BITMAP_MAX_BITS:
+            x = col.cast("int64")
+            inside = ibis.ifelse(x.between(lo, hi), x, ibis.null("int64"))
+            return col.count() - _bit_count(_bitstring_agg(inside, lo, hi)).fill_null(0)
+    return col.count() - col.nunique()
+
+
+def value_span(con: BaseBackend, col: ir.Value) -> tuple[int, int] | None:
+    """The smallest and largest value of an integer column (Parquet footers answer it unread), or None."""
+    if not col.type().is_integer() or backend_name(col) != "duckdb":
+        return None
+    t = col.as_table()
+    lo, hi = fetch(con, t.aggregate(lo=col.min(), hi=col.max())).iloc[0]
+    return None if pd.isna(lo) else (int(lo), int(hi))
+
+
 def elapsed_seconds(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
     """Seconds of elapsed time between two instants (across DST changes too), with fractions.
 

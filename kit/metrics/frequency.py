@@ -638,18 +638,22 @@ def _classified_rows(
     spec=None,
 ) -> ir.Table:
     """The contact rows that pass the row-level checks, with their customer's segments and their
-    exclusion reason (NULL: counted).
+    exclusion reason (NULL: counted); with a customers table, grouped.
 
-    The window runs only on these rows (slim: id, clock, contact id, period), then every row meets
-    the customer lookup: no per-customer grouping of contacts-sized data. The rows that fail a
-    row-level check are counted apart (:func:`_rejected_counts`). Columns: ``_reason, period,
-    *contact_by, <segments>, _cust, _cid, follow_up, _outside``, ``_first`` (over contact
-    attributes without same_topic), ``_x`` (a duplicate's contact id, its example in the ledger)
-    and ``_w`` (the weight, if any).
-
-    ``lookup=None``: no customers table. Every counted contact's customer exists (no customer-level
-    reason, no lifetime to fall outside), and ``_until`` is the last period the contact keeps its
-    customer active: the one holding the contact's local time plus ``lookback_seconds``.
+    The window runs only on these rows (slim: id, clock, contact id, period). With a customers
+    table its rows are then grouped per customer, period, contact attributes and duplicate id
+    (every row of a group shares its reason), and the groups meet the customer lookup: a row per
+    group with ``_n`` rows, ``_nf`` follow-ups, ``_tl``/``_th`` (first and last ``_clock``),
+    ``_nfirst`` (over contact attributes without same_topic: the customer's first row of the
+    period) and, with a weight, ``_w`` (its exact sum), ``_nb``/``_bl``/``_bh`` (bad weights: count,
+    two examples). Outside ``first``/``last`` a group has no period (all such rows of a customer are
+    one group; duplicates keep theirs). Without a customers table (``lookup=None``) every row is
+    returned, with ``follow_up``, ``_first``, ``_clock`` and ``_w``/``_wbad``, and ``_until``: the
+    last period the contact keeps its customer active, the one holding the contact's local time
+    plus ``lookback_seconds``; every counted contact's customer exists (no customer-level reason,
+    no lifetime to fall outside). Either way: ``_reason, period, *contact_by, <segments>, _cust,
+    _cid, _outside`` and ``_x`` (a duplicate's contact id, its example in the ledger). The rows
+    that fail a row-level check are counted apart (:func:`_rejected_counts`).
     """
     c = _contact_base(
         csrc,
@@ -833,7 +837,8 @@ def _aggregate(
     """Counts per reason, period and group, with two examples per reason, in one pass over ``rows``.
 
     Two levels: first per customer (only counted rows and customer-level reasons keep their
-    customer; other excluded rows collapse), then per period and group. The customer level gives the
+    customer; other excluded rows collapse), then per period and group. Rows that
+    :func:`_classified_rows` grouped (``_n``) are the first level already. The customer level gives the
     distinct customers as a plain count and the sum of squared per-customer counts (``_sumsq``,
     see :func:`dispersion`) without a second pass over the rows, which would repeat the follow-up
     window. ``_extra_active`` counts counted customers contacting outside their active lifetime,
@@ -1118,12 +1123,12 @@ def _fetch_parts(con, agg: ir.Table, keyed: list[tuple[Any, ir.Table]]) -> pd.Da
     return result
 
 
-def _fetch_fact(con, key, expr: ir.Expr, *, fetch=engine.fetch) -> Any:
-    """``fetch(con, expr)`` (a part on its own by default) from :data:`FACTS` when ``key`` is there,
-    else fetched and stored under ``key``."""
+def _fetch_fact(con, key, expr: ir.Expr, *, fetch=None) -> Any:
+    """``fetch(con, expr)`` (default :func:`kit.core.engine.fetch`: a part on its own) from
+    :data:`FACTS` when ``key`` is there, else fetched and stored under ``key``."""
     hit = FACTS.get(con, key) if key else None
     if hit is None:
-        hit = fetch(con, expr)
+        hit = (fetch or engine.fetch)(con, expr)
         if key:
             FACTS.put(con, key, hit)
     return hit

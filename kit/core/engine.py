@@ -280,6 +280,16 @@ def local_date(col: ir.Value) -> ir.DateValue:
     return ibis.cases((day.between(*map(ibis.literal, _DATES)), day), else_=ibis.null(dt.date))
 
 
+def in_periods(period: ir.Value, first: pd.Timestamp | None, last: pd.Timestamp | None) -> ir.BooleanValue:
+    """Whether ``period`` (a period's start date) lies from period ``first`` to ``last`` (None: open)."""
+    inside = ibis.literal(True)
+    if first is not None:
+        inside &= period >= first.date()
+    if last is not None:
+        inside &= period <= last.date()
+    return inside
+
+
 def period_start(col: ir.Value, unit: str) -> ir.DateValue:
     """The first day of the period containing a local date or local (naive) timestamp.
 

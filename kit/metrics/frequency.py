@@ -716,11 +716,11 @@ def _classified_rows(
         # Rows outside start/end need no period (their reason and coverage do not use it): one group
         # per customer for all of them, and a NULL period marks them. Duplicates keep theirs (their
         # reason comes first, and the ledger's examples are taken per period).
-        keep = _in_range(ok.period, first, last) | ok._duplicate
+        keep = engine.in_periods(ok.period, first, last) | ok._duplicate
         period = ibis.ifelse(keep, ok.period, ibis.null("date"))
         ok = ok.group_by(["_cust", period.name("period"), *contact_by, dup]).aggregate(**group)
         j = ok.left_join(lookup, ok._cust == lookup._cid)
-    in_range = _in_range(j.period, first, last) & (j.period.notnull() if grouped else True)
+    in_range = engine.in_periods(j.period, first, last) & (j.period.notnull() if grouped else True)
     # Exact duplicates of a known customer's contacts are their own reason (they count as such even
     # outside the requested periods); under a customer-level reason they stay in its count.
     reason = ibis.cases(
@@ -762,16 +762,6 @@ def _classified_rows(
         **({"_until": j._until} if lookup is None else {}),
         **({f"_b{i}": j[f"_b{i}"] for i in range(1, len(spec.edges) + 1)} if lookup is None and spec else {}),
     )
-
-
-def _in_range(period: ir.DateValue, first, last) -> ir.BooleanValue:
-    """Whether ``period`` lies within the requested periods (``first``/``last``: None when open)."""
-    inside = ibis.literal(True)
-    if first is not None:
-        inside &= period >= first.date()
-    if last is not None:
-        inside &= period <= last.date()
-    return inside
 
 
 def _bad_weights(rows: ir.Table) -> ir.Table:

@@ -9,6 +9,7 @@ dedup window, i.e. cases) are reported side by side.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -441,15 +441,7 @@ def _lookup(con, ledger, csrc, osrc, usrc, by):
 
 
 def _range_test(first, last):
-    def in_range(period: ir.Value) -> ir.BooleanValue:
-        cond = ibis.literal(True)
-        if first is not None:
-            cond &= period >= first.date()
-        if last is not None:
-            cond &= period <= last.date()
-        return cond
-
-    return in_range
+    return functools.partial(engine.in_periods, first=first, last=last)
 
 
 def _scoped_contacts(csrc, lookup, used_orders, unit, in_range, *, direction, dedup_seconds, topics, as_of=None):

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import kit
 from kit.cli import main
@@ -292,3 +295,40 @@ def test_detect_format_interface():
     assert detect_format([None, "", float("nan")]).kind == "unknown"
     # the majority format wins; the rest will be counted as unparseable
     assert detect_format(["2026-01-01", "2026-01-02", "junk"]).share == pytest.approx(2 / 3)
+
+
+# --- the wall-clock fast path (UTC zones) -----------------------------------------------------
+
+_PARTS = st.sampled_from(
+    ["2026", "0026", "0000", "9999", "10000", "-", "/", "T", " ", "  ", "\t", "\n", ":", ".", "+", "Z",
+     "01", "1", "12", "13", "29", "30", "31", "00", "23", "24", "59", "60", "5", "123", "1234567",
+     "+02:00", "-0130", "UTC", "Europe/Paris", "infinity", "AM", "x"]
+)  # fmt: skip
+_ISO_LIKE = st.builds(
+    lambda y, mo, d, sep, h, mi, s, frac, tail, pad: f"{pad}{y}-{mo}-{d}{sep}{h}:{mi}{s}{frac}{tail}{pad}",
+    st.sampled_from(["2026", "1999", "0026", "0000", "9999"]),
+    st.sampled_from(["01", "1", "02", "12", "13", "00"]),
+    st.sampled_from(["01", "9", "28", "29", "30", "31", "00"]),
+    st.sampled_from([" ", "T", "t", "  "]),
+    st.sampled_from(["00", "0", "9", "23", "24", "25"]),
+    st.sampled_from(["00", "5", "59", "60"]),
+    st.sampled_from(["", ":00", ":7", ":59", ":60"]),
+    st.sampled_from(["", ".5", ".123456", ".1234567", ","]),
+    st.sampled_from(["", "Z", "+02:00", "-0130", " +0000", " UTC", " Europe/Paris", " x"]),
+    st.sampled_from(["", " ", "\t"]),
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_ISO_LIKE, st.lists(_PARTS, max_size=6).map("".join)), min_size=1, max_size=40))
+def test_the_utc_wall_clock_parse_equals_the_instant_parse(values):
+    """engine.parse_utc_clock (strptime first) reads every text as parse_instant does, shown in UTC.
+
+    The reference is the ICU cast the kit used before, on generated ISO-like text with offsets,
+    zone names, blanks, impossible fields and junk."""
+    con = engine.default_connection()
+    engine.set_session_tz(con, "UTC")
+    t = ibis.memtable({"x": values}, schema={"x": "string"})
+    df = con.execute(t.mutate(fast=engine.parse_utc_clock(t.x), ref=engine.parse_instant(t.x).cast("timestamp")))
+    differ = df[~((df.fast == df.ref) | (df.fast.isna() & df.ref.isna()))]
+    assert differ.empty, differ.to_dict("records")

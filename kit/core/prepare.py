@@ -148,14 +148,14 @@ def _cacheable(src: Source, con: BaseBackend, key: Any) -> bool:
 def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
     """The contacts with what the data alone determines worked out once, as a DuckDB temp table.
 
-    ``customer_id``, ``channel`` and ``topic`` trimmed (blank as NULL) where padded, ``direction``
-    lower-cased and trimmed, and text ``created_at`` parsed into an instant (in the business time
-    zone ``tz``), with ``_kit_raw_ts`` keeping the stored text of the values that did not parse or lie
-    outside :func:`kit.core.engine.plausible_range` (the ledger's reasons and examples). Every other
-    column as stored, and every row kept: :func:`row_tests` gives the same reasons on it as on the
-    source. Cached in :data:`PREPARED` by the source's :meth:`~kit.core.sources.Source.data_key`, the
-    time zone and the plausible range; the source itself is returned on other engines, for sources
-    that cannot be identified (warehouse tables), or for large ones at their first call.
+    ``customer_id``, ``channel`` and ``topic`` trimmed (blank as NULL) where padded, ``direction`` lower-cased and
+    trimmed, and text ``created_at`` parsed into an instant (in the business time zone ``tz``; in a UTC zone, the
+    naive UTC time, read then as a naive timestamp column), with ``_kit_raw_ts`` keeping the stored text of the
+    values that did not parse or lie outside :func:`kit.core.engine.plausible_range` (the ledger's reasons and
+    examples). Every other column as stored, and every row kept: :func:`row_tests` gives the same reasons on it as
+    on the source. Cached in :data:`PREPARED` by the source's :meth:`~kit.core.sources.Source.data_key`, the time
+    zone and the plausible range; the source itself is returned on other engines, for sources that cannot be
+    identified (warehouse tables), or for large ones at their first call.
     """
     data = src.data_key()
     t = src.table
@@ -169,6 +169,9 @@ def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
     if entry is None:
         if not _cacheable(src, con, key):
             return src
+        parse_view = None
+        if typ.is_string():
+            t, parse_view = _parsed_once(con, t, tz)
         cols: dict[str, ir.Value] = {}
         clean = set()
         for c in ("customer_id", "channel", "topic"):
@@ -178,13 +181,18 @@ def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
         if "direction" in t.columns and t.direction.type().is_string():
             cols["direction"] = engine.blank_to_null(t.direction).lower().strip()
             clean.add("direction")
-        if typ.is_string():
-            instant = engine.parse_instant(t.created_at)
-            wrong = instant.isnull() | engine.is_implausible(t.created_at, instant)
-            bad = engine.blank_to_null(t.created_at).notnull() & wrong
-            cols["created_at"] = instant
+        if parse_view is not None:
+            parsed = t._kit_ts
+            wrong = parsed.isnull() | engine.is_implausible(parsed, parsed)
+            bad = ibis.ifelse(wrong, engine.blank_to_null(t.created_at, dense=True).notnull(), False)
+            cols["created_at"] = parsed
             cols["_kit_raw_ts"] = ibis.cases((bad, t.created_at), else_=ibis.null(dt.string))
-        table = _materialise(con, "kit_contacts", t.mutate(**cols))
+            try:
+                table = _materialise(con, "kit_contacts", t.mutate(**cols).drop("_kit_ts"))
+            finally:
+                con.raw_sql(f'DROP VIEW "{parse_view}"')
+        else:
+            table = _materialise(con, "kit_contacts", t.mutate(**cols))
         entry = PREPARED.put(con, key, (table, frozenset(clean)))
     table, clean_cols = entry
     return Source(
@@ -198,6 +206,21 @@ def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
         loaded=table.op(),
         covers=src.covers,
     )
+
+
+def _parsed_once(con: BaseBackend, t: ir.Table, tz: str) -> tuple[ir.Table, str]:
+    """``t`` with ``_kit_ts``, its text ``created_at`` parsed, as a temp view (and the view's name).
+
+    The view is opaque to Ibis, which would otherwise inline the parse into each of its uses (the
+    value, the calendar and plausibility tests, the raw text kept): six parses a row, not one. In
+    a UTC zone the parse is the wall-clock time, stored naive (see :func:`clock_is_local`).
+    """
+    parse = engine.parse_utc_clock if tz in engine.UTC_ZONES else engine.parse_instant
+    name = ibis.util.gen_name("kit_parse")
+    expr = t.mutate(_kit_ts=parse(t.created_at))
+    con._register_in_memory_tables(expr)  # DataFrames are registered when a query first runs: now
+    con.raw_sql(f'CREATE TEMP VIEW "{name}" AS {con.compile(expr)}')
+    return con.table(name), name
 
 
 def cached_customers(src: Source, classified: ir.Table, con: BaseBackend, options: Any) -> ir.Table:
@@ -354,7 +377,9 @@ def row_tests(
         cols["_implausible"] = t.created_at.notnull() & t._kit_raw_ts.notnull()
     else:
         # IS NULL is never NULL itself: plain tests, which the engine can push into its scan.
-        cols["_missing_ts"] = engine.blank_to_null(t.created_at).isnull() if not typed_ts else t.created_at.isnull()
+        cols["_missing_ts"] = (
+            engine.blank_to_null(t.created_at, dense=True).isnull() if not typed_ts else t.created_at.isnull()
+        )
         # A typed timestamp is never unparseable; testing the parsed value would cost a conversion per row.
         cols["_unparseable"] = cols["instant"].isnull() if not typed_ts else ibis.literal(False)
         # 9999-12-31 placeholders, 1900-01-01, years read as 0026, "epoch": not contacts (engine.plausible_range)

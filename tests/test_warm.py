@@ -279,3 +279,21 @@ def test_text_times_are_prepared_at_the_first_call_whatever_the_size(monkeypatch
     assert not prepare.PREPARED.entries(con)
     check(kit.contact_frequency(contacts([1, 1, 2, 2, 4]), customers([1, 2, 3]), con=con))
     assert prepare.PREPARED.entries(con)
+
+
+def test_float_text_ids_are_checked_once_per_data(tmp_path, monkeypatch):
+    """Whether text ids are all "123.0" is asked once per loaded data, and again when the file changes."""
+    asked = []
+    real = sources._all_float_text
+    monkeypatch.setattr(sources, "_all_float_text", lambda t, con: asked.append(1) or real(t, con))
+    path = tmp_path / "contacts.csv"
+    rows = "contact_id,customer_id,created_at,channel\n1,{a},2026-01-05,x\n2,{b},2026-01-06,x\n"
+    u = customers([1, 2, 3])
+    path.write_text(rows.format(a="1", b="2"))
+    assert kit.contact_frequency(path, u).frame["contacts"].tolist() == [2]
+    n = len(asked)
+    assert kit.contact_frequency(path, u, freq="week").frame["contacts"].sum() == 2
+    assert n >= 1 and len(asked) == n  # the warm call asked nothing
+    path.write_text(rows.format(a="1.0", b="2.0"))  # as pandas writes ids with gaps: asked again, and rewritten
+    assert kit.contact_frequency(path, u, freq="week").frame["contacts"].sum() == 2
+    assert len(asked) > n

@@ -457,10 +457,16 @@ _RAGGED_FIX = (
 )
 
 
-def _integral_ids(t: ir.Table, con) -> ir.Table:
+#: Whether a text ``customer_id`` is all ``123.0``, by the identity of the data it was loaded from
+#: (see :func:`loaded_identity`): a warm call on the same data runs no check query.
+_FLOAT_TEXT_IDS: OrderedDict[Hashable, bool] = OrderedDict()
+
+
+def _integral_ids(t: ir.Table, con, *, known: Hashable | None = None) -> ir.Table:
     """``customer_id`` written as floats (``1.0``, as pandas writes an integer column with gaps) as integers
     (``1``), so that they match ``1`` in the other table. Floats that are not whole stay as they are; a
-    text column is rewritten only when every value looks like ``123.0`` (one early-stopping check)."""
+    text column is rewritten only when every value looks like ``123.0`` (one early-stopping check, whose
+    answer is kept under ``known``, the loaded data's identity)."""
     if "customer_id" not in t.columns:
         return t
     col = t.customer_id
@@ -470,17 +476,30 @@ def _integral_ids(t: ir.Table, con) -> ir.Table:
         return t.mutate(customer_id=ibis.cases((whole, col.cast("int64").cast("string")), else_=col.cast("string")))
     if not typ.is_string() or engine.backend_name(col) != "duckdb":
         return t
+    floaty = _FLOAT_TEXT_IDS.get(known) if known is not None else None
+    if floaty is None:
+        floaty = _all_float_text(t, con)
+        if known is not None:
+            _FLOAT_TEXT_IDS[known] = floaty
+            while len(_FLOAT_TEXT_IDS) > 64:
+                _FLOAT_TEXT_IDS.popitem(last=False)
+    if not floaty:
+        return t
+    return t.mutate(customer_id=col.re_replace(r"^\s*(-?[0-9]+)\.0+\s*$", r"\1"))
+
+
+def _all_float_text(t: ir.Table, con) -> bool:
+    """Whether every non-blank text ``customer_id`` looks like ``123.0`` (and some does)."""
+    col = t.customer_id
     floaty = col.re_search(r"^\s*-?[0-9]+\.0+\s*$")
     try:
         given = t.filter(col.notnull() & (col.strip() != ""))
         # the usual ids ("C-17", "42") stop the first scan at once
         if len(con.execute(given.filter(~floaty).select(col).limit(1))):
-            return t
-        if not len(con.execute(given.filter(floaty).select(col).limit(1))):
-            return t
+            return False
+        return bool(len(con.execute(given.filter(floaty).select(col).limit(1))))
     except Exception:  # noqa: BLE001 - ids stay as they are
-        return t
-    return t.mutate(customer_id=col.re_replace(r"^\s*(-?[0-9]+)\.0+\s*$", r"\1"))
+        return False
 
 
 def _normalise_name(name: str) -> str:
@@ -661,7 +680,12 @@ def loaded_identity(obj: Any, name: str, mapping: Any, spec: Any) -> Callable[[]
     if identity is None:
         return None
     at_load = identity()
-    return lambda: (at_load, identity())
+
+    def current() -> Hashable:
+        return (at_load, identity())
+
+    current.at_load = at_load  # type: ignore[attr-defined]  # what the loaded copy was made from
+    return current
 
 
 def data_key_of(obj: Any, name: str, mapping: Any = None, spec: Any = None) -> Hashable | None:
@@ -747,7 +771,8 @@ def open_tables(
             if ragged:  # the reader took a data row for the header: the columns are not really missing
                 raise SourceError(f"{name} table: CSV {label} is not a table: {ragged}; {_RAGGED_FIX}")
             raise MissingColumnError(name, label, missing, list(t.columns))
-        t = _integral_ids(t, con)
+        identity = loaded_identity(obj, name, mapping, spec)
+        t = _integral_ids(t, con, known=getattr(identity, "at_load", None))
         frame = obj if isinstance(obj, pd.DataFrame) else None
         t, found = parse_dates(t, name, label, con, spec=spec, frame=frame, cache=isinstance(obj, (str, Path)))
         loaded[name] = Source(
@@ -756,7 +781,7 @@ def open_tables(
             label,
             {c: f.name for c, f in found.items()},
             found,
-            identity=loaded_identity(obj, name, mapping, spec),
+            identity=identity,
             loaded=t.op(),
         )
     if con.name == "postgres":  # before any query compiles, with or without a time zone to set

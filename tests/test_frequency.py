@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import kit
+from kit.core import engine
 from kit.errors import MissingColumnError, ParameterError
 
 
@@ -517,6 +521,33 @@ def test_every_whitespace_only_customer_id_is_missing(tmp_path, blank):
     result = kit.contact_frequency(tmp_path / "contacts.parquet", customers)
     assert result.ledger.excluded("contacts") == {"missing customer_id": 1}
     assert result.frame["contacts"].tolist() == [3]  # " a" is a padded "a"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from([" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x01", "!", "a", "7", "é", "\u00a0"])
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_dense_blank_tests_equal_the_plain_ones(values):
+    """engine.is_padded and blank_to_null with ``dense=True`` (two comparisons before LIKE or TRIM)
+    give what the plain forms give, on blanks, control characters, "!" and non-ASCII text."""
+    con = engine.default_connection()
+    t = ibis.memtable({"x": values}, schema={"x": "string"})
+    df = con.execute(
+        t.mutate(
+            p0=engine.is_padded(t.x),
+            p1=engine.is_padded(t.x, dense=True),
+            b0=engine.blank_to_null(t.x),
+            b1=engine.blank_to_null(t.x, dense=True),
+        )
+    )
+    assert df["p0"].tolist() == df["p1"].tolist()
+    assert df["b0"].tolist() == df["b1"].tolist()
 
 
 def test_a_parquet_file_missing_a_column_says_so(tmp_path):

@@ -176,7 +176,9 @@ def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
         clean = set()
         for c in ("customer_id", "channel", "topic"):
             if c in t.columns and t[c].type().is_string():
-                cols[c] = ibis.cases((engine.is_padded(t[c]), engine.blank_to_null(t[c])), else_=t[c])
+                dense = c == "customer_id"  # about as many values as rows; labels are dictionary-encoded
+                padded = engine.is_padded(t[c], dense=dense)
+                cols[c] = ibis.cases((padded, engine.blank_to_null(t[c], dense=dense)), else_=t[c])
                 clean.add(c)
         if "direction" in t.columns and t.direction.type().is_string():
             cols["direction"] = engine.blank_to_null(t.direction).lower().strip()

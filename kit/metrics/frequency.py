@@ -665,9 +665,11 @@ def _classified_rows(
         key=key,
         padded_labels=padded_labels,
     )
-    # The period is cut after the window when the clock is the local time (less to sort).
+    # The period is cut after the window (less to sort and hold) unless the window reads it: for
+    # ``_first`` (below) when the clock is an instant, whose period needs the local time.
     local_clock = clock_is_local(csrc, tz)
-    if not local_clock:
+    needs_first = bool(contact_by) and not same_topic
+    if not local_clock and (needs_first or lookup is None):
         c = c.mutate(period=engine.period_start(c.local_ts, unit))
     extra_cols = [
         *contact_by,
@@ -679,14 +681,12 @@ def _classified_rows(
         until["_until"] = engine.period_start(c.local_ts + ibis.interval(seconds=round(lookback_seconds)), unit)
         if spec is not None:  # a derived grouping reads signup as the customer's first contact (its day)
             until["_day"] = c.local_ts.date()
-    ok = c.filter(c._row_ok).select(
-        "_cust", "_clock", "_contact", *([] if local_clock else ["period"]), *extra_cols, **until
-    )
+    ok = c.filter(c._row_ok).select("_cust", "_clock", "_contact", *(["period"] if "period" in c.columns else []),
+                                    *extra_cols, **until)  # fmt: skip
     # With contact attributes as groups, the copy of an exact duplicate that counts is the one with
     # the smallest attribute values (a defined choice rather than the engine's row order).
     # ``_first`` (a customer's first row of a period) only matters over contact attributes (see
     # _aggregate); with the local clock the window cuts the period anyway, and its _first costs nothing.
-    needs_first = bool(contact_by) and not same_topic
     ok = mark_follow_ups(
         ok,
         dedup_seconds=dedup_seconds,
@@ -694,6 +694,8 @@ def _classified_rows(
         tiebreak=contact_by,
         period_unit=unit if needs_first or local_clock else None,
     )
+    if "period" not in ok.columns:  # an instant clock: the local time once per row, after the window
+        ok = ok.mutate(period=engine.period_start(engine.local_time(ok._clock), unit))
     # A duplicate's contact id: its example in the ledger (and, below, the key that keeps it apart).
     dup = ibis.ifelse(ok._duplicate, ok._contact.cast("string"), ibis.null("string")).name("_x")
     grouped = lookup is not None

@@ -361,3 +361,41 @@ def test_frequency_plot_draws_partial_periods_hollow_with_a_note(span):
     ax2 = kit.contact_frequency(contacts, customers, freq="day").plot()
     assert not [c for c in ax2.collections if c.get_gid() == "partial"] and not ax2.texts
     matplotlib.pyplot.close("all")
+
+
+@pytest.mark.parametrize(
+    "tz, times, counts",
+    [
+        # Tokyo is UTC+9. First contact 20:00 local on Nov 1 (11:00 UTC): converting to local time twice
+        # would put it on Nov 2 and cut November short. Last contact 00:30 local on Jan 31 (15:30 UTC on
+        # Jan 30): read in UTC days, January would end on the 30th, short of its last day.
+        (
+            "Asia/Tokyo",
+            ["2025-11-01T11:00:00+00:00", "2025-12-10T03:00:00+00:00", "2026-01-30T15:30:00+00:00"],
+            [1, 1, 1],
+        ),
+        # New York (EDT, UTC-4, until 06:00 UTC on Nov 2; then EST, UTC-5). First contact 20:30 EDT on
+        # Nov 1 (00:30 UTC on Nov 2: in UTC days November would start on the 2nd); the second at 01:30
+        # EDT on Nov 2, in the hour that happens twice; the last at 02:00 EST on Jan 31 (07:00 UTC;
+        # converted twice it would fall on Jan 30).
+        (
+            "America/New_York",
+            ["2025-11-02T00:30:00+00:00", "2025-11-02T05:30:00+00:00", "2026-01-31T07:00:00+00:00"],
+            [2, 0, 1],
+        ),
+        # Naive times in UTC: the wall-clock time is the instant (the kit keeps it naive).
+        ("UTC", ["2025-11-01 00:00:30", "2025-12-10 03:00:00", "2026-01-31 23:59:59"], [1, 1, 1]),
+    ],
+)
+@pytest.mark.parametrize("by", [None, "channel"])
+def test_coverage_is_read_in_local_days_at_their_first_and_last_second(tz, times, counts, by):
+    # The data's first and last local days are Nov 1 and Jan 31: November to January are complete
+    # (the coverage is read in days of the business time zone, from per-group first and last minutes).
+    contacts = _contacts([("a", times[0], "phone"), ("b", times[1]), ("a", times[2])])
+    if tz == "UTC":
+        contacts["created_at"] = pd.to_datetime(contacts["created_at"])
+    r = kit.contact_frequency(contacts, _customers(["a", "b"]), tz=tz, by=by)
+    frame = r.frame.groupby("period", as_index=False).agg(complete=("complete", "all"), contacts=("contacts", "sum"))
+    assert [str(p.date()) for p in frame["period"]] == ["2025-11-01", "2025-12-01", "2026-01-01"]
+    assert frame["complete"].tolist() == [True, True, True]
+    assert frame["contacts"].tolist() == counts

@@ -697,7 +697,8 @@ def _classified_rows(
     if "period" not in ok.columns:  # an instant clock: the local time once per row, after the window
         ok = ok.mutate(period=engine.period_start(engine.local_time(ok._clock), unit))
     # A duplicate's contact id: its example in the ledger (and, below, the key that keeps it apart).
-    dup = ibis.ifelse(ok._duplicate, ok._contact.cast("string"), ibis.null("string")).name("_x")
+    # In the contact id's own type: an 8-byte group key for integer ids (text only for its example).
+    dup = ibis.ifelse(ok._duplicate, ok._contact, ibis.null(ok._contact.type())).name("_x")
     grouped = lookup is not None
     if lookup is None:
         j = ok.mutate(_cid=ok._cust, _cust_ok=ibis.literal(True), _sp=ok.period, _cp=ibis.null("date"))
@@ -708,7 +709,8 @@ def _classified_rows(
     else:
         # Every row of a customer, period (contact attributes) and duplicate id shares its reason and
         # group, so those groups (6M for 9M contacts) meet the lookup instead of the rows, on narrow keys.
-        group = dict(_n=ok.count(), _nf=ok.count(where=ok.follow_up), _tl=ok._clock.min(), _th=ok._clock.max())
+        minute = engine.minute_of(ok._clock)  # the data's coverage is read in days
+        group = dict(_n=ok.count(), _nf=ok.count(where=ok.follow_up), _tl=minute.min(), _th=minute.max())
         if needs_first:
             group["_nfirst"] = ok.count(where=ok._first)
         if weight is not None:  # an exact decimal sum (see _aggregate); bad weights with two examples
@@ -853,7 +855,6 @@ def _aggregate(
     if rows._cust.type().is_string():
         padded = ibis.cases((rows._cid.isnull() & rows._cust.notnull(), engine.is_padded(rows._cust)), else_=False)
     if "_n" in rows.columns:  # grouped already, per customer (see _classified_rows): these are the groups
-        clock = rows._tl
         none = ibis.null(rows._tl.type())
         per = rows.select(
             *keys,
@@ -868,15 +869,14 @@ def _aggregate(
             **({"_r": padded.cast("int64")} if recheck else {}),
         )
     else:
-        clock = rows._clock
         first_rows = rows._first if contact_by and not same_topic else ibis.literal(True)
         outside = rows.count(where=used & first_rows & rows._outside)
         first = dict(
             _n=rows.count(),
             _f=rows.count(where=used & rows.follow_up),
             _o=outside,
-            _tl=rows._clock.min(where=covered),
-            _th=rows._clock.max(where=covered),
+            _tl=engine.minute_of(rows._clock).min(where=covered),
+            _th=engine.minute_of(rows._clock).max(where=covered),
         )
         if weighted:
             # Summed as an exact decimal: a float sum depends on the engine's thread order in the last digit,
@@ -887,11 +887,15 @@ def _aggregate(
         per = rows.group_by([*keys, cust.name("_c"), rows._x.name("_d")]).aggregate(**first)
     counted = per[REASON].isnull()
     example = ibis.cases(
-        (counted, ibis.null("string")), (per[REASON].isin(list(CUSTOMER_REASONS)), per._c.cast("string")), else_=per._d
+        (counted, ibis.null("string")),
+        (per[REASON].isin(list(CUSTOMER_REASONS)), per._c.cast("string")),
+        else_=per._d.cast("string"),
     )
-    lo, hi = per._tl.min(), per._th.max()
-    if clock.type().is_timestamp() and clock.type().timezone is not None:
-        lo, hi = engine.local_time(lo), engine.local_time(hi)  # once per group, not per row
+    # Minutes become instants; a naive clock is UTC wall-clock time in a UTC zone, where an instant's
+    # local time is that wall-clock time. Once per group, not per row.
+    lo, hi = engine.from_minute(per._tl.min()), engine.from_minute(per._th.max())
+    if lo.type().timezone is not None:
+        lo, hi = engine.local_time(lo), engine.local_time(hi)
     metrics = dict(
         contacts=per._n.sum(),
         follow_ups=per._f.sum(),

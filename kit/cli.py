@@ -57,7 +57,9 @@ def _frequency(args) -> int:
         con = backends.connect(args.backend, secret_env=args.secret_env)
         contacts = backends.table(con, contacts)
         customers = backends.table(con, customers) if customers else None
-    with warnings.catch_warnings(record=True) as caught:
+    from .core.prepare import single_use
+
+    with warnings.catch_warnings(record=True) as caught, single_use():  # one call: no copies to reuse
         # KitWarnings repeat a note, which is printed below as one `note:` line (not a warning with a source path).
         warnings.simplefilter("always", KitWarning)
         # Capturing the SQL compiles every query a second time (0.4 s at 10M contacts): only for --explain.

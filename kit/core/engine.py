@@ -193,7 +193,7 @@ def parse_instant(col: ir.Value) -> ir.TimestampValue:
     raise ParameterError(f"column {col.get_name()!r} has type {typ}, which is not a date or timestamp")
 
 
-#: Offset-free ISO 8601 shapes, which DuckDB's strptime reads in about half the time of its ICU cast.
+#: Offset-free ISO 8601 shapes, which DuckDB's strptime reads in about 60% of the time of its ICU cast.
 WALL_CLOCK_ISO = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S",

@@ -459,7 +459,7 @@ _RAGGED_FIX = (
 
 #: Whether a text ``customer_id`` is all ``123.0``, by the identity of the data it was loaded from
 #: (see :func:`loaded_identity`): a warm call on the same data runs no check query.
-_FLOAT_TEXT_IDS: OrderedDict[Hashable, bool] = OrderedDict()
+_FLOAT_TEXT_IDS = BoundedCache(64)
 
 
 def _integral_ids(t: ir.Table, con, *, known: Hashable | None = None) -> ir.Table:
@@ -476,13 +476,11 @@ def _integral_ids(t: ir.Table, con, *, known: Hashable | None = None) -> ir.Tabl
         return t.mutate(customer_id=ibis.cases((whole, col.cast("int64").cast("string")), else_=col.cast("string")))
     if not typ.is_string() or engine.backend_name(col) != "duckdb":
         return t
-    floaty = _FLOAT_TEXT_IDS.get(known) if known is not None else None
+    floaty = _FLOAT_TEXT_IDS.get(con, known) if known is not None else None
     if floaty is None:
         floaty = _all_float_text(t, con)
         if known is not None:
-            _FLOAT_TEXT_IDS[known] = floaty
-            while len(_FLOAT_TEXT_IDS) > 64:
-                _FLOAT_TEXT_IDS.popitem(last=False)
+            _FLOAT_TEXT_IDS.put(con, known, floaty)
     if not floaty:
         return t
     return t.mutate(customer_id=col.re_replace(r"^\s*(-?[0-9]+)\.0+\s*$", r"\1"))

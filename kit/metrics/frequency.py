@@ -871,12 +871,13 @@ def _aggregate(
     else:
         first_rows = rows._first if contact_by and not same_topic else ibis.literal(True)
         outside = rows.count(where=used & first_rows & rows._outside)
+        minute = engine.minute_of(rows._clock)
         first = dict(
             _n=rows.count(),
             _f=rows.count(where=used & rows.follow_up),
             _o=outside,
-            _tl=engine.minute_of(rows._clock).min(where=covered),
-            _th=engine.minute_of(rows._clock).max(where=covered),
+            _tl=minute.min(where=covered),
+            _th=minute.max(where=covered),
         )
         if weighted:
             # Summed as an exact decimal: a float sum depends on the engine's thread order in the last digit,

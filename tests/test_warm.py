@@ -297,3 +297,41 @@ def test_float_text_ids_are_checked_once_per_data(tmp_path, monkeypatch):
     path.write_text(rows.format(a="1.0", b="2.0"))  # as pandas writes ids with gaps: asked again, and rewritten
     assert kit.contact_frequency(path, u, freq="week").frame["contacts"].sum() == 2
     assert len(asked) > n
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_single_use_parses_text_times_in_views_it_drops(tz, monkeypatch):
+    """The CLI's one call reads text times through views (no copy): the same numbers and ledger as the
+    prepared copy, and nothing left on the connection or in the cache afterwards."""
+    monkeypatch.setattr(frequency, "MEMO_ROWS", 0)
+    c = pd.concat([contacts([" 1", "1", "2", "2 ", "4"]), contacts([1, 1, 2, 2, 2])], ignore_index=True)
+    c["contact_id"] = [f"k{i}" for i in range(len(c))]
+    c["channel"] = [" chat", "chat", "email ", "email", "chat"] * 2
+    c["direction"] = [" Inbound", "inbound", "INBOUND", "inbound", "outbound"] * 2
+    c.loc[4, "direction"] = "inbound"  # customer 4 is unknown
+    c.loc[5, "created_at"] = "not a date"
+    c.loc[6, "created_at"] = "1900-01-01 00:00"  # outside the plausible range
+    c.loc[7, "created_at"] = "   "  # blank: missing
+    c.loc[8, "created_at"] = "2026-01-20T10:00:00+09:00"  # an offset: the cast, not strptime
+    options = dict(by="channel", tz=tz, as_of="2026-02-28")
+
+    def views(con):
+        return sorted(n for (n,) in con.raw_sql("SELECT view_name FROM duckdb_views()").fetchall() if "kit_" in n)
+
+    con = engine.default_connection()
+    prepare.PREPARED.clear()
+    copied = kit.contact_frequency(c, customers(["1", "2", "3"]), con=con, **options)
+    assert prepare.PREPARED.entries(con)  # text times: prepared at the first call
+    con = engine.default_connection()
+    before = views(con)
+    with prepare.single_use():
+        single = kit.contact_frequency(c, customers(["1", "2", "3"]), con=con, **options)
+        assert any("kit_parse" in v for v in views(con))
+    assert views(con) == before and not prepare.PREPARED.entries(con)
+    pd.testing.assert_frame_equal(copied.frame, single.frame)
+    pd.testing.assert_frame_equal(copied.ledger.frame(), single.ledger.frame())
+    excluded = single.ledger.excluded("contacts")
+    assert excluded["unparseable created_at"] == 1 and excluded["implausible created_at"] == 1
+    assert excluded["missing created_at"] == 1 and excluded["unknown customer"] == 1
+    assert excluded["out of scope: direction is not inbound"] == 1  # k9; " Inbound" and "INBOUND" are inbound
+    assert single.frame["contacts"].sum() == 5  # k0-k3 (padded ids trimmed) and k8 (an offset)

@@ -221,7 +221,10 @@ def parse_utc_clock(col: ir.StringValue) -> ir.TimestampValue:
     # strptime reads trailing blanks; a leading one fails this test and takes the trimming cast.
     digit = (col >= "0001") & (col < ":")
     fast = _try_strptime_naive(col, ibis.literal(list(WALL_CLOCK_ISO), type=dt.Array(dt.string)))
-    return ibis.ifelse(digit, fast, ibis.null(dt.timestamp)).coalesce(parse_instant(col).cast(dt.timestamp))
+    fast = ibis.ifelse(digit, fast, ibis.null(dt.timestamp))
+    # CASE, not COALESCE: DuckDB hoists the cast's repeated TRY_CAST out of a COALESCE and runs it on
+    # every row (1.0 s against 0.37 s at 10M); a CASE branch runs only on the rows strptime left NULL.
+    return ibis.cases((fast.notnull(), fast), else_=parse_instant(col).cast(dt.timestamp))
 
 
 @ibis.udf.scalar.builtin(name="epoch_ms")

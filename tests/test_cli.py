@@ -168,3 +168,42 @@ def test_backend_secret_must_come_from_the_named_variable(files, capsys, monkeyp
         capsys,
     )
     assert code == 2 and "KIT_TEST_NO_SUCH_SECRET" in err and err.count("\n") == 1
+
+
+def test_text_times_from_a_file_give_the_api_answer(tmp_path, capsys):
+    """The CLI parses text times in a view (no copy, see prepare.single_use); the numbers and the
+    ledger are the API's, which parses into a copy."""
+    import kit
+
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [1, 2, 3, 4, 5, 6],
+            "customer_id": ["a", " a", "b", "b", "a", "c"],
+            "created_at": [
+                "2026-01-05 10:00:00",
+                "2026-01-06 09:00:00",  # 23 h after contact 1: a follow-up
+                "2026-01-20T10:00:00+09:00",  # an offset
+                "not a date",
+                "2026-02-02 08:00:00",
+                "2026-02-03 08:00:00",  # customer c is unknown
+            ],
+            "channel": ["chat", "chat ", "email", "email", "phone", "chat"],
+        }
+    )
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b"], "signup_date": ["2025-06-01", "2025-06-01"], "churn_date": [None, None]}
+    )
+    contacts.to_parquet(tmp_path / "contacts.parquet")
+    customers.to_parquet(tmp_path / "customers.parquet")
+    args = ["--contacts", tmp_path / "contacts.parquet", "--customers", tmp_path / "customers.parquet"]
+    code, _, err = run(
+        ["frequency", *args, "--by", "channel", "--full-precision", "--output", tmp_path / "f.csv"], capsys
+    )
+    assert code == 0
+    cli = pd.read_csv(tmp_path / "f.csv")
+    api = kit.contact_frequency(tmp_path / "contacts.parquet", tmp_path / "customers.parquet", by="channel")
+    assert cli["contacts"].tolist() == api.frame["contacts"].tolist()
+    assert cli["frequency"].tolist() == pytest.approx(api.frame["frequency"].tolist())
+    assert cli.groupby("period")["contacts"].sum().tolist() == [3, 1]  # January 1, 2, 3; February 5
+    assert cli["follow_ups"].sum() == 1
+    assert "6 read, 4 used" in err and "unparseable created_at: 1" in err and "unknown customer: 1" in err

@@ -7,7 +7,7 @@ so counting by reason always balances against the rows read.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -147,7 +147,8 @@ def single_use() -> Iterator[None]:
         views, _SINGLE_USE_VIEWS = _SINGLE_USE_VIEWS, views_before
         PREPARE_AT_ONCE_ROWS = before
         for con, name in reversed(views):  # the contacts' view reads the parse's: last made, first dropped
-            _drop_view(con, name)
+            with suppress(Exception):  # a closed connection has dropped them; never mask the call's own error
+                _drop_view(con, name)
 
 
 def _drop_view(con: BaseBackend, name: str) -> None:
@@ -183,7 +184,8 @@ def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
     examples). Every other column as stored, and every row kept: :func:`row_tests` gives the same reasons on it as
     on the source. Cached in :data:`PREPARED` by the source's :meth:`~kit.core.sources.Source.data_key`, the time
     zone and the plausible range; the source itself is returned on other engines, for sources that cannot be
-    identified (warehouse tables), or for large ones at their first call.
+    identified (warehouse tables), or for large ones at their first call. Within :func:`single_use`, text times
+    are parsed in a view instead (the other columns as stored, nothing cached) and nothing else is prepared.
     """
     data = src.data_key()
     t = src.table

@@ -201,7 +201,8 @@ def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
             return src
         parse_view = None
         if typ.is_string():
-            t, parse_view = _parsed_once(con, t, tz)
+            t = _parsed_once(con, t, tz)
+            parse_view = t.get_name()
         # One call reads it: the parse in a view, no copy, nothing cached (1.3 s and 450 MiB at 10M). The
         # text columns are left as they are: the call trims only those that need it, as for any source.
         single = _SINGLE_USE_VIEWS is not None and parse_view is not None
@@ -222,14 +223,15 @@ def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
             bad = ibis.ifelse(wrong, engine.blank_to_null(t.created_at, dense=True).notnull(), False)
             cols["created_at"] = parsed
             cols["_kit_raw_ts"] = ibis.cases((bad, t.created_at), else_=ibis.null(dt.string))
+            expr = t.mutate(**cols).drop("_kit_ts")
             if single:
                 assert _SINGLE_USE_VIEWS is not None
                 _SINGLE_USE_VIEWS.append((con, parse_view))
-                table = _view(con, "kit_contacts", t.mutate(**cols).drop("_kit_ts"))
+                table = _view(con, "kit_contacts", expr)
                 _SINGLE_USE_VIEWS.append((con, table.get_name()))
             else:
                 try:
-                    table = _materialise(con, "kit_contacts", t.mutate(**cols).drop("_kit_ts"))
+                    table = _materialise(con, "kit_contacts", expr)
                 finally:
                     _drop_view(con, parse_view)
         else:
@@ -251,16 +253,15 @@ def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
     )
 
 
-def _parsed_once(con: BaseBackend, t: ir.Table, tz: str) -> tuple[ir.Table, str]:
-    """``t`` with ``_kit_ts``, its text ``created_at`` parsed, as a temp view (and the view's name).
+def _parsed_once(con: BaseBackend, t: ir.Table, tz: str) -> ir.Table:
+    """``t`` with ``_kit_ts``, its text ``created_at`` parsed, as a temp view (the caller drops it).
 
     The view is opaque to Ibis, which would otherwise inline the parse into each of its uses (the
     value, the calendar and plausibility tests, the raw text kept): six parses a row, not one. In
     a UTC zone the parse is the wall-clock time, stored naive (see :func:`clock_is_local`).
     """
     parse = engine.parse_utc_clock if tz in engine.UTC_ZONES else engine.parse_instant
-    view = _view(con, "kit_parse", t.mutate(_kit_ts=parse(t.created_at)))
-    return view, view.get_name()
+    return _view(con, "kit_parse", t.mutate(_kit_ts=parse(t.created_at)))
 
 
 def _view(con: BaseBackend, prefix: str, expr: ir.Table) -> ir.Table:

@@ -98,6 +98,11 @@ def main() -> None:
         print("sample {:<45} median {:.3f} s wall ({:.3f} s CPU)".format(name, *med(runs)))
     every = [r for runs in sample.values() for r in runs]
     print("sample, changed options: median {:.3f} s wall ({:.3f} s CPU) over {} calls".format(*med(every), len(every)))
+    # Round 1 meets each query shape for the first time, round 2 makes its SQL template
+    # (kit.core.templates: a second compile), later rounds fill the template in.
+    for r in range(args.repeat):
+        runs = [runs[r] for runs in sample.values()]
+        print("sample, round {}: median {:.3f} s wall ({:.3f} s CPU)".format(r + 1, *med(runs)))
 
 
 if __name__ == "__main__":

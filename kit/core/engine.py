@@ -675,7 +675,10 @@ def fetch(con: BaseBackend, expr: ir.Table, *, max_rows: int | None = None) -> p
         max_rows = MAX_FETCH_ROWS
     if _SQL_LOG is not None:
         _SQL_LOG.append(str(ibis.to_sql(expr, dialect=con.name)))
-    df = con.execute(expr.limit(max_rows + 1)) if max_rows else con.execute(expr)
+    query = expr.limit(max_rows + 1) if max_rows else expr
+    from . import templates  # noqa: PLC0415 - it imports sources, which imports this module
+
+    df = templates.fetch_df(con, query) if templates.ENABLED and con.name == "duckdb" else con.execute(query)
     n = len(df)
     FETCH_STATS["queries"] += 1
     FETCH_STATS["rows"] += n

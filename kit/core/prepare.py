@@ -18,7 +18,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from ..errors import ParameterError
-from . import engine, periods
+from . import engine, periods, templates
 from .ledger import SCOPE_PREFIX, Ledger
 from .sources import BoundedCache, Source, Tables, open_tables
 
@@ -136,16 +136,18 @@ def single_use() -> Iterator[None]:
     For a caller that reads each source once, such as the CLI: a prepared copy costs memory (70 MiB
     for a million customers, 450 MiB for 10M contacts) and the copy's time. Contacts with text times
     are still parsed once, in a view the call reads (see :func:`prepared_contacts`); the views are
-    dropped at the end.
+    dropped at the end. No SQL template is made either (:mod:`kit.core.templates`): it costs a second
+    compile, which only a next call would repay.
     """
     global PREPARE_AT_ONCE_ROWS, _SINGLE_USE_VIEWS
     before, PREPARE_AT_ONCE_ROWS = PREPARE_AT_ONCE_ROWS, 0
     views_before, _SINGLE_USE_VIEWS = _SINGLE_USE_VIEWS, []
+    templates_before, templates.ENABLED = templates.ENABLED, False  # a template is for a next call
     try:
         yield
     finally:
         views, _SINGLE_USE_VIEWS = _SINGLE_USE_VIEWS, views_before
-        PREPARE_AT_ONCE_ROWS = before
+        PREPARE_AT_ONCE_ROWS, templates.ENABLED = before, templates_before
         for con, name in reversed(views):  # the contacts' view reads the parse's: last made, first dropped
             with suppress(Exception):  # a closed connection has dropped them; never mask the call's own error
                 _drop_view(con, name)

@@ -112,3 +112,24 @@ def test_single_use_makes_no_template():
     with prepare.single_use():
         assert not templates.ENABLED
     assert templates.ENABLED
+
+
+def test_a_shape_is_compiled_twice_at_most(monkeypatch):
+    """Its first query is compiled; its second too, plus the template; later ones never, and a shape
+    whose template did not hold is compiled once a query, never again twice."""
+    monkeypatch.setattr(templates, "VERIFY", False)
+    con = engine.default_connection()
+    t = con.create_table("rows", ROWS, temp=True)
+    real, compiled = con.compile, []
+    monkeypatch.setattr(con, "compile", lambda *a, **k: compiled.append(1) or real(*a, **k))
+    counts = []
+    for hi in (9, 10, 11, 12):
+        before = len(compiled)
+        engine.fetch(con, query(t, 1, hi, 0.0, "zz", dt.date(2000, 1, 1), dt.datetime(2030, 1, 1)), max_rows=0)
+        counts.append(len(compiled) - before)
+    assert counts == [1, 2, 0, 0]
+    key, _ = templates._key(query(t, 1, 9, 0.0, "zz", dt.date(2000, 1, 1), dt.datetime(2030, 1, 1)).op())
+    templates._TEMPLATES.put(con, key, templates._UNCACHEABLE)
+    before = len(compiled)
+    engine.fetch(con, query(t, 1, 13, 0.0, "zz", dt.date(2000, 1, 1), dt.datetime(2030, 1, 1)), max_rows=0)
+    assert len(compiled) - before == 1

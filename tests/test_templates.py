@@ -133,3 +133,14 @@ def test_a_shape_is_compiled_twice_at_most(monkeypatch):
     before = len(compiled)
     engine.fetch(con, query(t, 1, 13, 0.0, "zz", dt.date(2000, 1, 1), dt.datetime(2030, 1, 1)), max_rows=0)
     assert len(compiled) - before == 1
+
+
+def test_a_query_the_key_cannot_read_is_compiled(monkeypatch):
+    def unreadable(op):
+        raise TypeError("unhashable type: 'list'")
+
+    monkeypatch.setattr(templates, "_key", unreadable)
+    con = engine.default_connection()
+    t = con.create_table("rows", ROWS, temp=True)
+    args = (0, 100, -1.0, "zz", dt.date(2025, 1, 1), dt.datetime(2027, 1, 1))
+    assert engine.fetch(con, query(t, *args), max_rows=0)["rows"].item() == 4  # every row passes

@@ -172,7 +172,10 @@ _SEEN = "seen once"
 
 def sql_for(con: BaseBackend, expr: ir.Table, compile: Callable[[ir.Table], str]) -> str:
     """The SQL of ``expr`` on ``con``: from its shape's template when there is one, else ``compile(expr)``."""
-    key, literals = _key(expr.op())
+    try:
+        key, literals = _key(expr.op())
+    except (KeyError, TypeError):  # a node this reading does not know (unhashable, children not in args)
+        return compile(expr)  # a cache never fails a call
     lits = list(literals)
     template = _TEMPLATES.get(con, key)
     if isinstance(template, _Template):

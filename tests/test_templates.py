@@ -72,9 +72,12 @@ def test_a_template_gives_the_compilers_sql_and_answer(values, rows, monkeypatch
 def test_a_template_that_lost_a_value_is_not_kept():
     con = engine.default_connection()
     lit = ibis.literal(5, type="int64").op()
-    made = templates._Template(con, "SELECT 1", [lit])  # the sentinel for 5 is nowhere in the SQL
+    literals = {lit: ibis.param("int64").op()}
+    param = literals[lit]
+    made = templates._Template(con, "SELECT 1", literals)  # the sentinel for 5 is nowhere in the SQL
     assert not made.holds()
-    assert templates._Template(con, f"SELECT {templates._sentinel(lit.dtype, 0)}", [lit]).holds()
+    sentinel = templates._sentinel(param.dtype, param.counter)
+    assert templates._Template(con, f"SELECT {sentinel}", literals).holds()
 
 
 @pytest.mark.filterwarnings("ignore:1 period-group row")

@@ -2,12 +2,13 @@
 
 Compiling a metric's query (Ibis expression to SQL) takes about 40 ms, a third of a warm call on
 small data. A notebook user changing the follow-up window, the periods or the direction asks for
-the same query with other constants, so on DuckDB each query's *shape* is compiled once: the
-expression with every literal compared by ``=``, ``<``, ``BETWEEN`` and the like replaced by a
-parameter, compiled with unmistakable sentinel values, and kept as a template. A later query of the
-same shape is the template with the sentinels replaced by the new values, each rendered by the
-compiler itself. A template is kept only if it reproduces, character for character, the SQL the
-compiler wrote for the query that made it; otherwise that shape is always compiled.
+the same query with other constants, so on DuckDB a query's *shape* (the expression with every
+literal compared by ``=``, ``<``, ``BETWEEN`` and the like replaced by a parameter) is compiled
+once more at its second query, with unmistakable sentinel values, and kept as a template. A later
+query of the same shape is the template with the sentinels replaced by the new values, each
+rendered by the compiler itself. A template is kept only if it reproduces, character for
+character, the SQL the compiler wrote for the query that made it; otherwise that shape is always
+compiled.
 """
 
 from __future__ import annotations
@@ -44,10 +45,8 @@ _TOKEN = "kit" + secrets.token_hex(6)  # no data or query text contains it
 
 def _sentinel(dtype: dt.DataType, i: int) -> Any:
     """The ``i``-th placeholder value of ``dtype``: rendered, it appears nowhere else in a query."""
-    if dtype.is_int64():
+    if dtype.is_int64():  # every integer parameter (see _param_type)
         return 7_431_000_000_000_000 + i
-    if dtype.is_int32():
-        return 1_987_000_000 + i
     if dtype.is_float64():
         return 987_000_000.25 + i
     if dtype.is_string():
@@ -148,10 +147,11 @@ def _render(con: BaseBackend, lit: ops.Literal, value: Any, dtype: dt.DataType) 
 class _Template:
     """A shape's SQL with sentinel values, and how to put a query's own values in their place."""
 
-    def __init__(self, con: BaseBackend, sql: str, lits: list[ops.Literal]) -> None:
+    def __init__(self, con: BaseBackend, sql: str, literals: Mapping[ops.Literal, ops.ScalarParameter]) -> None:
         self.sql = sql
-        types = [_param_type(lit.dtype) for lit in lits]
-        self.slots = {_render(con, lit, _sentinel(typ, i), typ): i for i, (lit, typ) in enumerate(zip(lits, types))}
+        self.slots = {
+            _render(con, lit, _sentinel(p.dtype, p.counter), p.dtype): p.counter for lit, p in literals.items()
+        }
         # a sentinel's text is matched whole: never as part of a longer number, name or string
         self.pattern = re.compile("|".join(rf"(?<![\w.']){re.escape(t)}(?![\w.'])" for t in self.slots))
 
@@ -188,13 +188,12 @@ def sql_for(con: BaseBackend, expr: ir.Table, compile: Callable[[ir.Table], str]
         _TEMPLATES.put(con, key, _SEEN)  # no template yet (made at once, the report took 1.1 s longer)
     elif template is None or template is _SEEN:  # its second query (the first, when verifying):
         # keep a template if it reproduces this query's SQL
-        if lits:
-            types = [_param_type(lit.dtype) for lit in lits]
-            params = {ops.ScalarParameter(typ, counter=i).to_expr(): _sentinel(typ, i) for i, typ in enumerate(types)}
+        if literals:
+            params = {p.to_expr(): _sentinel(p.dtype, p.counter) for p in literals.values()}
             shaped = _shaped(expr.op(), literals)
-            made = _Template(con, con.compile(shaped.to_expr(), params=params), lits)  # type: ignore[call-arg]
+            made = _Template(con, con.compile(shaped.to_expr(), params=params), literals)  # type: ignore[call-arg]
         else:
-            made = _Template(con, direct, lits)
+            made = _Template(con, direct, literals)
         ok = made.holds() and made.fill(con, lits) == direct
         _TEMPLATES.put(con, key, made if ok else _UNCACHEABLE)
     return direct

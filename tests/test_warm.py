@@ -335,3 +335,76 @@ def test_single_use_parses_text_times_in_views_it_drops(tz, monkeypatch):
     assert excluded["missing created_at"] == 1 and excluded["unknown customer"] == 1
     assert excluded["out of scope: direction is not inbound"] == 1  # k9; " Inbound" and "INBOUND" are inbound
     assert single.frame["contacts"].sum() == 5  # k0-k3 (padded ids trimmed) and k8 (an offset)
+
+
+def _defective_contacts() -> pd.DataFrame:
+    """Text times with every row-level defect, a duplicate, an unknown customer and an outbound row
+    inside a customer's follow-up chain."""
+    rows = [  # contact_id, customer_id, created_at, direction, channel, topic, weight
+        ("k1", "1", "2026-01-05 10:00", "inbound", "chat", "billing", "2"),
+        ("k2", "1", "2026-01-08 09:00", "inbound", "chat", "billing", "1"),  # 71 h after k1: no follow-up
+        ("k2", "1", "2026-01-08 09:00", "inbound", "chat", "billing", "1"),  # an exact duplicate
+        ("k3", "1", "2026-01-07 09:00", "outbound", "email", "login", "1"),  # 24 h before k2, but not counted
+        ("k4", "2", "2026-02-20 08:00", "outbound", "chat", "login", "x"),
+        ("k5", "2", "not a date", "inbound", "chat", "login", "1"),
+        ("k6", "2", "1900-01-01 00:00", "inbound", "chat", "login", "1"),
+        ("k7", "2", "  ", "inbound", "chat", "login", "1"),
+        ("k8", None, "2026-01-09 08:00", "inbound", "chat", "login", "1"),
+        ("k9", "4", "2026-01-15 12:00", "inbound", "chat", "billing", "1"),  # customer 4 is unknown
+        ("k10", "3", "2026-03-02 08:00", "inbound", "email", "login", "3"),  # after customer 3's churn
+        ("k11", "1", "2026-03-03 10:00", "inbound", "email", "billing", "1"),
+        ("k12", "2", "2026-02-21 08:00", "inbound", "email", "login", "oops"),
+        ("k13", "1", "2026-03-04 09:00", "inbound", "chat", "billing", "1"),  # 23 h after k11: a follow-up
+        ("k14", "3", "9999-12-31 00:00", "inbound", "chat", "login", "1"),  # a placeholder: no int32 minute
+    ]
+    cols = ["contact_id", "customer_id", "created_at", "direction", "channel", "topic", "w"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_rejected_rows_carried_through_the_window_give_the_same_answer(monkeypatch):
+    """Where every read parses text times (the CLI's view), the rejected rows ride the window's read
+    instead of a read of their own. Forced on every source, that path gives the other's frame, ledger
+    (examples included) and notes under every option, and the counts worked out by hand."""
+    monkeypatch.setattr(frequency, "MEMO_ROWS", 0)
+    c, u = _defective_contacts(), customers(["1", "2", "3"])
+    cases = [
+        {},
+        dict(by="tier"),
+        dict(by="channel"),
+        dict(by=["tier", "channel"]),
+        dict(by="channel", same_topic=True),
+        dict(direction="all"),
+        dict(start="2026-01-01", end="2026-01-31"),
+        dict(as_of="2026-02-28"),
+        dict(weight="w"),
+        dict(freq="week"),
+        dict(dedup_window="0h"),
+    ]
+    for options in cases:
+        results = {}
+        for carry in (False, True):
+            monkeypatch.setattr(sources.Source, "reads_parse", property(lambda self, on=carry: on))
+            prepare.PREPARED.clear()
+            frequency.FACTS.clear()
+            results[carry] = kit.contact_frequency(c, u, con=engine.default_connection(), **options)
+        off, on = results[False], results[True]
+        pd.testing.assert_frame_equal(off.frame, on.frame, obj=str(options))
+        pd.testing.assert_frame_equal(off.ledger.frame(), on.ledger.frame(), obj=str(options))
+        assert off.notes == on.notes, options
+    assert results[True].frame["follow_ups"].sum() == 0  # the last case: no follow-up window
+    monkeypatch.setattr(sources.Source, "reads_parse", property(lambda self: True))
+    r = kit.contact_frequency(c, u, con=engine.default_connection())
+    excluded = r.ledger.excluded("contacts")
+    assert excluded == {
+        "missing customer_id": 1,
+        "missing created_at": 1,
+        "unparseable created_at": 1,
+        "implausible created_at": 2,
+        "out of scope: direction is not inbound": 2,
+        "unknown customer": 1,
+        "duplicate contact_id": 1,
+    }
+    # counted: k1, k2 (no follow-up: the outbound k3 is no counted predecessor), k10, k11, k12, k13
+    assert r.frame["contacts"].sum() == 6 and r.frame["follow_ups"].sum() == 1
+    examples = r.ledger.frame().set_index(["table", "reason"])["examples"]
+    assert "not a date" in str(examples[("contacts", "unparseable created_at")])

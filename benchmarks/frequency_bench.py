@@ -423,7 +423,10 @@ def run_inproc(cell: Cell, size: str, root: Path, repeats: int, seed: int) -> di
     proc = subprocess.run([PY, "-c", code, json.dumps(job)], capture_output=True, text=True, cwd=REPO)
     if proc.returncode:
         raise SystemExit(f"in-process run failed:\n{proc.stderr[-3000:]}")
-    return json.loads([line for line in proc.stdout.splitlines() if line.startswith("{")][-1])
+    found = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not found:
+        raise SystemExit(f"in-process run printed no result:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return json.loads(found[-1])
 
 
 # ------------------------------------------------------------------ the three modes

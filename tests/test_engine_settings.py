@@ -35,6 +35,13 @@ def test_report_yml_engine_settings_reach_the_connection(clean, tmp_path):
     assert os.environ["KIT_DUCKDB_TEMP_DIR"] == str(tmp_path / "spill")  # the notebook kernels inherit it
 
 
+def test_the_connection_draws_no_progress_bar(clean):
+    """DuckDB's progress bar goes to stdout (piped output, rendered notebooks): the kit's connection has none."""
+    con = engine.default_connection()
+    assert _setting(con, "enable_progress_bar") is False
+    assert _setting(con, "preserve_insertion_order") is False
+
+
 def test_environment_wins_over_the_file(clean, tmp_path):
     clean.setenv("KIT_DUCKDB_THREADS", "2")
     (tmp_path / "report.yml").write_text("engine:\n  threads: 1\n")

@@ -72,6 +72,9 @@ def default_connection() -> BaseBackend:
     """
     con = ibis.duckdb.connect()
     con.raw_sql("SET preserve_insertion_order = false")
+    # DuckDB draws a progress bar on stdout for queries over 2 s: into a script's piped output, the
+    # in-process benchmark's JSON, and the outputs of notebooks papermill renders into reports.
+    con.raw_sql("SET enable_progress_bar = false")
     for name, (env, attr, example) in config.DUCKDB_SETTINGS.items():
         value = getattr(config, attr)
         if not value:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -27,7 +26,6 @@ from ..core.dataset import accepts_dataset
 from ..core.ledger import SCOPE_PREFIX
 from ..core.prepare import (
     EXAMPLE_COLUMNS,
-    IMPLAUSIBLE,
     REASON,
     _contact_base,
     _first_reason,
@@ -442,12 +440,8 @@ def contact_frequency(
         spec = timesegments.bands(derived[0], new_window=new_window, tenure_bands=tenure_bands) if derived else None
         static_by = [s for s in segment_by if s not in derived]
         lookup = functools.partial(_lookup, begun, static_by, unit, own_read=not rank, spec=spec)
-        # Where every read parses text times (the CLI's view, or text on DuckDB read as stored), the rejected
-        # rows go through the window's read instead of a read of their own (the parse is most of a read's cost).
-        carry = csrc.reads_parse and begun.con.name == "duckdb" and not contacts_only and spec is None
         rows = _classified_rows(
             csrc,
-            carry_rejected=carry,
             lookup=None if contacts_only else lookup(),
             lookback_seconds=lookback.total_seconds(),
             unit=unit,
@@ -478,7 +472,6 @@ def contact_frequency(
         keyed: list[tuple[Any, ir.Table]] = [
             (ckey and ("rejected", ckey, direction, as_of_key, id_key), p.mutate(_part=ibis.literal("rejected")))
             for p in _rejected_counts(csrc, direction=direction, padded_ids=trim_ids, as_of=as_of, key=begun.key)
-            if not carry
         ]
         if contacts_only:
             keyed += [(None, p) for p in _derived_customer_parts(rows, spec=spec)]
@@ -509,14 +502,6 @@ def contact_frequency(
         if not rank and not labels:
             break
     con = begun.con
-    carried = (result["_part"] == "contacts") & result[REASON].isin(EXAMPLED_ROW_REASONS)
-    if carry and result.loc[carried, "contacts"].sum() > 0:
-        # Rows carried through the window have no examples: the rejected rows' own read gives them (and the
-        # same counts), only when some row has a reason that shows examples.
-        parts = _rejected_counts(csrc, direction=direction, padded_ids=trim_ids, as_of=as_of, key=begun.key)
-        found = pd.concat([engine.fetch(con, p) for p in parts], ignore_index=True).assign(_part="contacts")
-        carried = (result["_part"] == "contacts") & result[REASON].isin(found[REASON])
-        result = pd.concat([result[~carried], found], ignore_index=True)
     part = result.pop("_part")
     step_parts = part.isin(["start", "after", "end"])  # "after": a derived band's piece (see timesegments)
     steps = result[step_parts].rename(columns={"contacts": "n"})
@@ -651,7 +636,6 @@ def _classified_rows(
     lookback_seconds: float = 0,
     as_of=None,
     spec=None,
-    carry_rejected: bool = False,
 ) -> ir.Table:
     """The contact rows that pass the row-level checks, with their customer's segments and their
     exclusion reason (NULL: counted); with a customers table, grouped.
@@ -669,10 +653,7 @@ def _classified_rows(
     plus ``lookback_seconds``; every counted contact's customer exists (no customer-level reason,
     no lifetime to fall outside). Either way: ``_reason, period, *contact_by, <segments>, _cust,
     _cid, _outside`` and ``_x`` (a duplicate's contact id, its example in the ledger). The rows
-    that fail a row-level check are counted apart (:func:`_rejected_counts`), or, with
-    ``carry_rejected`` (grouped only), here: they pass through the window in partitions of their
-    own, then form one group per reason, with no customer, period, group or example (see
-    :data:`EXAMPLED_ROW_REASONS`). That reads the contacts once where every read parses text times.
+    that fail a row-level check are counted apart (:func:`_rejected_counts`).
     """
     c = _contact_base(
         csrc,
@@ -700,16 +681,8 @@ def _classified_rows(
         until["_until"] = engine.period_start(c.local_ts + ibis.interval(seconds=round(lookback_seconds)), unit)
         if spec is not None:  # a derived grouping reads signup as the customer's first contact (its day)
             until["_day"] = c.local_ts.date()
-    carry = carry_rejected and lookup is not None and spec is None
-    row_level = row_reasons(c, direction)  # (test, reason) in ledger order
-    if carry:  # every row, with its first row-level reason's number (NULL: it passes); a number sorts cheaper
-        codes = [(test.fill_null(False), ibis.literal(i, dt.int8)) for i, (test, _) in enumerate(row_level)]
-        c = c.mutate(_rr=ibis.cases(*codes, else_=ibis.null(dt.int8)))
-        extra_cols.append("_rr")
-    else:
-        c = c.filter(c._row_ok)
-    ok = c.select("_cust", "_clock", "_contact", *(["period"] if "period" in c.columns else []),
-                  *extra_cols, **until)  # fmt: skip
+    ok = c.filter(c._row_ok).select("_cust", "_clock", "_contact", *(["period"] if "period" in c.columns else []),
+                                    *extra_cols, **until)  # fmt: skip
     # With contact attributes as groups, the copy of an exact duplicate that counts is the one with
     # the smallest attribute values (a defined choice rather than the engine's row order).
     # ``_first`` (a customer's first row of a period) only matters over contact attributes (see
@@ -718,7 +691,6 @@ def _classified_rows(
         ok,
         dedup_seconds=dedup_seconds,
         same_topic=same_topic,
-        partition=[ok._rr.isnull()] if carry else [],  # a rejected row is no counted row's predecessor
         tiebreak=contact_by,
         period_unit=unit if needs_first or local_clock else None,
     )
@@ -726,9 +698,7 @@ def _classified_rows(
         ok = ok.mutate(period=engine.period_start(engine.local_time(ok._clock), unit))
     # A duplicate's contact id: its example in the ledger (and, below, the key that keeps it apart).
     # In the contact id's own type: an 8-byte group key for integer ids (text only for its example).
-    # a rejected row keeps its own reason: it is no duplicate
-    duplicate = ok._duplicate & ok._rr.isnull() if carry else ok._duplicate
-    dup = ibis.ifelse(duplicate, ok._contact, ibis.null(ok._contact.type())).name("_x")
+    dup = ibis.ifelse(ok._duplicate, ok._contact, ibis.null(ok._contact.type())).name("_x")
     grouped = lookup is not None
     if lookup is None:
         j = ok.mutate(_cid=ok._cust, _cust_ok=ibis.literal(True), _sp=ok.period, _cp=ibis.null("date"))
@@ -740,8 +710,6 @@ def _classified_rows(
         # Every row of a customer, period (contact attributes) and duplicate id shares its reason and
         # group, so those groups (6M for 9M contacts) meet the lookup instead of the rows, on narrow keys.
         minute = engine.minute_of(ok._clock)  # the data's coverage is read in days
-        if carry:  # an implausible time (year 9999) has no int32 minute, and no rejected row covers data
-            minute = ibis.ifelse(ok._rr.isnull(), minute, ibis.null(minute.type()))
         group = dict(_n=ok.count(), _nf=ok.count(where=ok.follow_up), _tl=minute.min(), _th=minute.max())
         if needs_first:
             group["_nfirst"] = ok.count(where=ok._first)
@@ -754,17 +722,12 @@ def _classified_rows(
         # reason comes first, and the ledger's examples are taken per period).
         keep = engine.in_periods(ok.period, first, last) | ok._duplicate
         period = ibis.ifelse(keep, ok.period, ibis.null("date"))
-        keys = [ok._cust.name("_cust"), period.name("period"), *[ok[c] for c in contact_by], dup]
-        if carry:  # a rejected row's group is its reason alone: no customer (so no segment), period or group
-            keys = [ibis.ifelse(ok._rr.isnull(), k, ibis.null(k.type())).name(k.get_name()) for k in keys]
-            keys.append(ok._rr)
-        ok = ok.group_by(keys).aggregate(**group)
+        ok = ok.group_by(["_cust", period.name("period"), *contact_by, dup]).aggregate(**group)
         j = ok.left_join(lookup, ok._cust == lookup._cid)
     in_range = engine.in_periods(j.period, first, last) & (j.period.notnull() if grouped else True)
     # Exact duplicates of a known customer's contacts are their own reason (they count as such even
     # outside the requested periods); under a customer-level reason they stay in its count.
     reason = ibis.cases(
-        *[(j._rr == i, ibis.literal(r)) for i, (_, r) in enumerate(row_level if carry else [])],
         (j._cid.isnull(), ibis.literal("unknown customer")),
         (~j._cust_ok, ibis.literal("customer excluded")),
         (j._x.notnull(), ibis.literal("duplicate contact_id")),
@@ -814,11 +777,6 @@ def _bad_weights(rows: ir.Table) -> ir.Table:
         bad = rows.filter(rows[REASON].isnull() & rows._wbad.notnull())
         counts = dict(contacts=bad.count(), _ex_lo=bad._wbad.min(), _ex_hi=bad._wbad.max())
     return bad.aggregate(**counts).mutate(_part=ibis.literal("badweight"))
-
-
-#: Row-level reasons whose ledger entry shows examples (the stored time, the contact id). Rows carried
-#: through the window (see _classified_rows) have none, so a call that finds such rows reads them again.
-EXAMPLED_ROW_REASONS = ("missing created_at", "unparseable created_at", IMPLAUSIBLE)
 
 
 def _rejected_counts(csrc, *, direction: str, padded_ids: bool, as_of=None, key=None) -> list[ir.Table]:

@@ -72,9 +72,13 @@ def default_connection() -> BaseBackend:
     """
     con = ibis.duckdb.connect()
     con.raw_sql("SET preserve_insertion_order = false")
-    # DuckDB draws a progress bar on stdout for queries over 2 s: into a script's piped output, the
-    # in-process benchmark's JSON, and the outputs of notebooks papermill renders into reports.
-    con.raw_sql("SET enable_progress_bar = false")
+    # DuckDB draws a progress bar on stdout for queries over 2 s: into a script's piped output and the
+    # in-process benchmark's JSON. In a Jupyter kernel without ipywidgets it draws none, and refuses the
+    # setting itself.
+    import duckdb  # noqa: PLC0415 - loaded with the connection above; not at `import kit`
+
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.raw_sql("SET enable_progress_bar = false")
     for name, (env, attr, example) in config.DUCKDB_SETTINGS.items():
         value = getattr(config, attr)
         if not value:

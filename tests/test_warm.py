@@ -335,3 +335,82 @@ def test_single_use_parses_text_times_in_views_it_drops(tz, monkeypatch):
     assert excluded["missing created_at"] == 1 and excluded["unknown customer"] == 1
     assert excluded["out of scope: direction is not inbound"] == 1  # k9; " Inbound" and "INBOUND" are inbound
     assert single.frame["contacts"].sum() == 5  # k0-k3 (padded ids trimmed) and k8 (an offset)
+
+
+def _defective_contacts() -> pd.DataFrame:
+    """Text times with every row-level defect, some rows with two (the first reason wins), a duplicate and an
+    unknown customer."""
+    rows = [  # contact_id, customer_id, created_at, direction, channel, topic, weight
+        ("k1", "1", "2026-01-05 10:00", "inbound", "chat", "billing", "2"),
+        ("k2", "1", "2026-01-06 09:00", "inbound", "chat", "billing", "1"),  # 23 h after k1: a follow-up
+        ("k2", "1", "2026-01-06 09:00", "inbound", "chat", "billing", "1"),  # an exact duplicate
+        ("k3", "1", "2026-01-05 20:00", "outbound", "email", "login", "1"),
+        ("k4", "2", "not a date", "outbound", "chat", "login", "1"),  # unparseable before out of scope
+        ("k5", "2", "not a date", "inbound", "chat", "login", "1"),
+        ("k6", "2", "1900-01-01 00:00", "inbound", "chat", "login", "1"),
+        ("k7", "2", "  ", "inbound", "chat", "login", "1"),
+        ("k8", None, "2026-01-09 08:00", "inbound", "chat", "login", "1"),
+        ("k9", " ", "garbage", "outbound", "chat", "login", "1"),  # missing customer_id before the rest
+        ("k10", "4", "2026-01-15 12:00", "inbound", "chat", "billing", "1"),  # customer 4 is unknown
+        ("k11", "3", "2026-03-02 08:00", "inbound", "email", "login", "3"),  # after customer 3's churn
+        ("k12", "1", "2026-03-03 10:00", "inbound", "email", "billing", "x"),
+        ("k13", "3", "9999-12-31 00:00", "outbound", "chat", "login", "1"),  # implausible before out of scope
+    ]
+    return pd.DataFrame(rows, columns=["contact_id", "customer_id", "created_at", "direction", "channel", "topic", "w"])
+
+
+OPTIONS = [
+    {},
+    dict(by="tier"),
+    dict(by=["tier", "channel"]),
+    dict(by="channel", same_topic=True),
+    dict(direction="all"),
+    dict(start="2026-01-01", end="2026-01-31"),
+    dict(as_of="2026-02-28"),
+    dict(weight="w"),
+    dict(freq="week", dedup_window="0h"),
+]
+
+
+@pytest.mark.parametrize("dirty", [True, False])
+def test_screened_rejected_rows_give_the_same_answer(monkeypatch, dirty):
+    """Where every read parses text times (the CLI's view), the rejected rows are read in two steps: those a
+    check without times rejects, then the rest only when the row counts do not add up. Forced on every
+    source, that gives the single read's frame, ledger (examples included) and notes under every option;
+    clean data skip the second step, and dirty data get the counts worked out by hand."""
+    monkeypatch.setattr(frequency, "MEMO_ROWS", 0)
+    c, u = _defective_contacts(), customers(["1", "2", "3"])
+    if not dirty:  # only rows a check without times rejects
+        c = c[c["contact_id"].isin(["k1", "k2", "k3", "k8", "k10", "k11", "k12"])]
+    screens = []
+    real = frequency._rejected_counts
+    monkeypatch.setattr(frequency, "_rejected_counts", lambda *a, **k: screens.append(k.get("screen")) or real(*a, **k))
+    for options in OPTIONS:
+        results = {}
+        for screened in (False, True):
+            monkeypatch.setattr(sources.Source, "reads_parse", property(lambda self, on=screened: on))
+            prepare.PREPARED.clear()
+            frequency.FACTS.clear()
+            screens.clear()
+            results[screened] = kit.contact_frequency(c, u, con=engine.default_connection(), **options)
+        off, on = results[False], results[True]
+        pd.testing.assert_frame_equal(off.frame, on.frame, obj=str(options))
+        pd.testing.assert_frame_equal(off.ledger.frame(), on.ledger.frame(), obj=str(options))
+        assert off.notes == on.notes, options
+        if "as_of" not in options:  # after as_of needs every time: one read, as before
+            assert ("timed" in screens) == dirty, (options, screens)
+    if dirty:
+        r = results[True]  # the last options: weekly, no follow-up window
+        assert r.ledger.excluded("contacts") == {
+            "missing customer_id": 2,  # k8, k9
+            "missing created_at": 1,  # k7
+            "unparseable created_at": 2,  # k4, k5
+            "implausible created_at": 2,  # k6, k13
+            "out of scope: direction is not inbound": 1,  # k3
+            "unknown customer": 1,
+            "duplicate contact_id": 1,
+        }
+        assert r.frame["contacts"].sum() == 4 and r.frame["follow_ups"].sum() == 0  # k1, k2, k11, k12
+        examples = r.ledger.frame().set_index("reason")["examples"]
+        assert examples["unparseable created_at"] == "not a date"
+        assert examples["implausible created_at"] == "1900-01-01 00:00, 9999-12-31 00:00"

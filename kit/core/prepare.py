@@ -198,6 +198,7 @@ def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
         return src  # numbers that are not dates: the uncached path says so
     key = ("contacts", data, tz, engine.plausible_range())
     entry = PREPARED.get(con, key)
+    single = False
     if entry is None:
         if not _cacheable(src, con, key):
             return src
@@ -252,6 +253,7 @@ def prepared_contacts(src: Source, con: BaseBackend, *, tz: str) -> Source:
         clean=clean_cols,
         loaded=table.op(),
         covers=src.covers,
+        parsed_per_read=single,
     )
 
 

@@ -65,6 +65,14 @@ class Source:
     #: see :func:`kit.report.context.filter_segment`): a period is complete when that data covers it,
     #: so a small segment whose last contact falls early is not called partial.
     covers: tuple[Any, Any] | None = field(default=None, compare=False, hash=False, repr=False)
+    #: Whether every read of ``table`` parses its text times again (a view, see
+    #: :func:`kit.core.prepare.single_use`).
+    parsed_per_read: bool = field(default=False, compare=False, hash=False, repr=False)
+
+    @property
+    def reads_parse(self) -> bool:
+        """Whether reading ``table`` parses text times (stored text, or :attr:`parsed_per_read`)."""
+        return self.parsed_per_read or self.table.created_at.type().is_string()
 
     def data_key(self) -> Hashable | None:
         """A key for what the data determines (caches, see :mod:`kit.core.prepare`): the data's current

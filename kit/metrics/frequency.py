@@ -469,10 +469,19 @@ def contact_frequency(
         # the time zone too: local signup and as_of days move with it
         as_of_key, id_key = (params["as_of"], tz or DEFAULT_TZ), str(begun.key)
         trim_ids = trim and "customer_id" not in csrc.clean
+        # Where every read parses text times (the CLI's view, or text read as stored), the rejected rows are
+        # screened: the rows a check without times rejects (few, parsed for the reasons that come first),
+        # and the table's row count; the rest, only when the counts do not add up (see below).
+        screened = csrc.reads_parse and begun.con.name == "duckdb" and as_of is None
+        rejected = functools.partial(
+            _rejected_counts, csrc, direction=direction, padded_ids=trim_ids, as_of=as_of, key=begun.key
+        )
         keyed: list[tuple[Any, ir.Table]] = [
             (ckey and ("rejected", ckey, direction, as_of_key, id_key), p.mutate(_part=ibis.literal("rejected")))
-            for p in _rejected_counts(csrc, direction=direction, padded_ids=trim_ids, as_of=as_of, key=begun.key)
+            for p in rejected(screen="untimed" if screened else None)
         ]
+        if screened:
+            keyed.append((None, csrc.table.aggregate(contacts=ibis._.count()).mutate(_part=ibis.literal("read"))))
         if contacts_only:
             keyed += [(None, p) for p in _derived_customer_parts(rows, spec=spec)]
         else:
@@ -502,6 +511,14 @@ def contact_frequency(
         if not rank and not labels:
             break
     con = begun.con
+    if screened:  # rows read, less those counted or rejected so far: rejected only by their times
+        read = result["_part"] == "read"
+        seen = result.loc[result["_part"] == "contacts", "contacts"].sum()
+        rest = int(result.loc[read, "contacts"].sum()) - int(seen)
+        result = result[~read]
+        if rest:
+            found = [engine.fetch(con, p) for p in rejected(screen="timed")]
+            result = pd.concat([result, *[f.assign(_part="contacts") for f in found]], ignore_index=True)
     part = result.pop("_part")
     step_parts = part.isin(["start", "after", "end"])  # "after": a derived band's piece (see timesegments)
     steps = result[step_parts].rename(columns={"contacts": "n"})
@@ -779,7 +796,9 @@ def _bad_weights(rows: ir.Table) -> ir.Table:
     return bad.aggregate(**counts).mutate(_part=ibis.literal("badweight"))
 
 
-def _rejected_counts(csrc, *, direction: str, padded_ids: bool, as_of=None, key=None) -> list[ir.Table]:
+def _rejected_counts(
+    csrc, *, direction: str, padded_ids: bool, as_of=None, key=None, screen: str | None = None
+) -> list[ir.Table]:
     """Counts (``contacts``) and examples of the contact rows that fail a row-level check, by
     ``_reason``: missing customer_id or created_at, unparseable created_at and, out of scope, the
     wrong direction. They need no customer: a row's own defect or scope comes before its customer's.
@@ -787,7 +806,10 @@ def _rejected_counts(csrc, *, direction: str, padded_ids: bool, as_of=None, key=
     Typed timestamps are never unparseable: there is one read per reason, each a filter on one
     column that the engine applies in its scan (Parquet statistics skip the null checks), and an
     aggregate of the table itself (no projection: fewer nodes to compile). Text timestamps are
-    read once, every rejected row getting the first reason that applies.
+    read once, every rejected row getting the first reason that applies. ``screen`` splits that
+    read where each read parses the text again (see :func:`contact_frequency`): ``"untimed"``, the
+    rows failing a check that reads no time (customer id, direction), whose times are then parsed
+    for the reasons that come first; ``"timed"``, every other rejected row, which needs every time parsed.
     """
     t = csrc.table.view()
     tests = row_tests(replace(csrc, table=t), direction=direction, padded_ids=padded_ids, as_of=as_of, key=key)
@@ -807,7 +829,11 @@ def _rejected_counts(csrc, *, direction: str, padded_ids: bool, as_of=None, key=
         example = ibis.cases(
             *[(reason == r, e.cast("string")) for r, e in example_of.items()], else_=ibis.null("string")
         )
-        return [counted(~tests["_row_ok"], reason, example)]
+        where = ~tests["_row_ok"]
+        untimed = (tests["_missing_cust"] | tests["_wrong_direction"]).fill_null(False)
+        if screen is not None:  # the engine filters the rows before it parses their times
+            where = untimed if screen == "untimed" else where & ~untimed
+        return [counted(where, reason, example)]
     # Each read takes the rows that fail its check and pass every earlier one.
     checks = [
         (r, test)

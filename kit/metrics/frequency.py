@@ -477,7 +477,10 @@ def contact_frequency(
             _rejected_counts, csrc, direction=direction, padded_ids=trim_ids, as_of=as_of, key=begun.key
         )
         keyed: list[tuple[Any, ir.Table]] = [
-            (ckey and ("rejected", ckey, direction, as_of_key, id_key), p.mutate(_part=ibis.literal("rejected")))
+            (
+                ckey and ("rejected", ckey, direction, as_of_key, id_key, screened),
+                p.mutate(_part=ibis.literal("rejected")),
+            )
             for p in rejected(screen="untimed" if screened else None)
         ]
         if screened:

@@ -81,3 +81,60 @@ def test_poisson_interval_matches_the_chi_square_definition():
     np.testing.assert_allclose(lo, want_lo, rtol=1e-12)
     np.testing.assert_allclose(hi, want_hi, rtol=1e-12)
     assert lo[0] == 0.0 and round(float(hi[0]), 4) == 0.3689  # 0 contacts in 10: upper bound 3.689 / 10
+
+
+def test_a_duckdb_run_loads_only_duckdbs_sql_compiler():
+    # Ibis' compilers package imports all 20 dialects' compilers; the kit's stand-in loads the one asked for
+    code = (
+        "from kit import contact_frequency\nimport pandas as pd\n"
+        "c = pd.DataFrame({'contact_id': [1, 2], 'customer_id': ['a', 'b'],"
+        " 'channel': 'chat',"
+        " 'created_at': pd.to_datetime(['2025-01-02', '2025-01-03'], utc=True)})\n"
+        "contact_frequency(c)"
+    )
+    others = [f"ibis.backends.sql.compilers.{d}" for d in ("postgres", "trino", "athena", "pyspark", "snowflake")]
+    assert _loaded(code, "ibis.backends.sql.compilers.duckdb", *others) == ["ibis.backends.sql.compilers.duckdb"]
+
+
+def test_other_compilers_still_resolve_through_the_stand_in():
+    # the names Ibis' package exports, its submodules, and compiling for another dialect
+    code = (
+        "import kit.core, sys\nimport ibis\nimport ibis.backends.sql.compilers as sc\n"
+        "from ibis.backends.sql.compilers import PostgresCompiler\n"
+        "assert sc.PostgresCompiler is PostgresCompiler and sc.pyspark.PySparkCompiler.__name__ == 'PySparkCompiler'\n"
+        "assert set(sc.__all__) >= {'DuckDBCompiler', 'PostgresCompiler', 'TrinoCompiler'}\n"
+        "sql = ibis.to_sql(ibis.table({'a': 'int64'}, name='t').a.sum(), dialect='postgres')\n"
+        "assert 'SUM' in sql, sql\n"
+        "assert 'ibis.backends.sql.compilers.trino' not in sys.modules"
+    )
+    assert _loaded(code, "ibis.backends.sql.compilers.postgres", "ibis.backends.sql.compilers.pyspark") == [
+        "ibis.backends.sql.compilers.postgres",
+        "ibis.backends.sql.compilers.pyspark",
+    ]
+
+
+def test_the_stand_in_steps_aside_for_an_unexpected_package(tmp_path):
+    from kit.core.compilers import _exports
+
+    plain = tmp_path / "plain.py"
+    plain.write_text(
+        '"""doc"""\nfrom __future__ import annotations\n__all__ = ["ACompiler"]\n'
+        "from ibis.backends.sql.compilers.a import ACompiler\n"
+        "from ibis.backends.sql.compilers.b import B as BCompiler\n"
+    )
+    pkg = "ibis.backends.sql.compilers"
+    assert _exports(plain) == {"ACompiler": f"{pkg}.a", "BCompiler": f"{pkg}.b"}
+    for extra in ("import os\n", "X = 1\n", "def f(): pass\n", "from .a import ACompiler\n", "from os import path\n"):
+        odd = tmp_path / "odd.py"
+        odd.write_text(plain.read_text() + extra)
+        assert _exports(odd) is None, extra
+    assert _exports(tmp_path / "missing.py") is None
+    # in a fresh interpreter (no kit.core yet): an odd package file is left alone, and Ibis imports its own
+    code = (
+        "import importlib.util\nfrom pathlib import Path\n"  # the module alone: kit.core would install it
+        "spec = importlib.util.spec_from_file_location('lone', 'kit/core/compilers.py')\n"
+        "lone = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(lone)\n"
+        f"assert lone.load_lazily(Path({str(odd)!r})) is False\n"
+        "import ibis\nibis.duckdb.connect().raw_sql('SELECT 1')"
+    )
+    assert _loaded(code, "ibis.backends.sql.compilers.trino") == ["ibis.backends.sql.compilers.trino"]

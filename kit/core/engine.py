@@ -100,7 +100,8 @@ def set_session_tz(con: BaseBackend, tz: str) -> None:
     time zone, so results would otherwise depend on the machine's TZ.
     """
     check_tz(tz)
-    portable_postgres_casts()  # once; the compilers are loaded by now (every backend imports them)
+    if con.name == "postgres":  # its compiler is loaded with its backend; others need no patch
+        portable_postgres_casts()
     backend: Any = con  # raw_sql and the Spark session live on the concrete backends, not on BaseBackend
     with contextlib.suppress(AttributeError):  # read by session_tz
         backend._kit_session_tz = tz

@@ -1015,7 +1015,10 @@ def _customer_parts(begun, lookup, segment_by, *, recheck: bool = False, as_of=N
     if recheck:
         t = src.table.view()
         text = [c for c in ["customer_id", *static] if t[c].type().is_string()]
-        padded = functools.reduce(operator.or_, [engine.is_padded(t[c]) for c in text], ibis.literal(False))
+        # ids are dense (a test of the first and last character settles nearly every one); labels are not
+        padded = functools.reduce(
+            operator.or_, [engine.is_padded(t[c], dense=c == "customer_id") for c in text], ibis.literal(False)
+        )
         ids = src.table.view()
         ids = ids.filter(ids.customer_id.notnull()).group_by("customer_id").aggregate(n=ibis._.count())
         # Two aggregates, each over its own read: with a distinct count beside the padded count, the

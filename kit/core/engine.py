@@ -34,8 +34,9 @@ TZ_UTC = dt.Timestamp(timezone="UTC")
 def portable_postgres_casts() -> None:
     """PostgreSQL casts a boolean to INT but not to BIGINT, which Ibis emits for ``bool.cast("int64")``.
 
-    Patched once, when the kit first sets up a connection (:func:`set_session_tz`), not at import:
-    importing the SQL compilers costs a second, and ``import kit`` should not pay it.
+    Patched once, when the kit first sets up a PostgreSQL connection (:func:`set_session_tz`,
+    :func:`kit.core.sources.open_tables`), not at import: only that backend loads its compiler
+    (:mod:`kit.core.compilers`), and ``import kit`` should not pay for it.
     """
     try:
         from ibis.backends.sql.compilers.postgres import PostgresCompiler

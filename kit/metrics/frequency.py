@@ -840,8 +840,8 @@ def _rejected_counts(
             *[(reason == r, e.cast("string")) for r, e in example_of.items()], else_=ibis.null("string")
         )
         where = ~tests["_row_ok"]
-        untimed = (tests["_missing_cust"] | tests["_wrong_direction"]).fill_null(False)
         if screen is not None:  # the engine filters the rows before it parses their times
+            untimed = (tests["_missing_cust"] | tests["_wrong_direction"]).fill_null(False)
             where = untimed if screen == "untimed" else where & ~untimed
         return [counted(where, reason, example)]
     # Each read takes the rows that fail its check and pass every earlier one.
